@@ -1,0 +1,109 @@
+"""Typed errors and warnings of cx_framework.
+
+Every error says *what* is wrong, *where* (file, key path, column, row) and *what to do*.
+User mistakes raise a :class:`CxError` subclass; the CLI turns them into one red line and exit code 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+__all__ = [
+    "CxError",
+    "ConfigError",
+    "DataValidationError",
+    "ModelError",
+    "InputValueError",
+    "StatisticalWarning",
+]
+
+
+class CxError(Exception):
+    """Base class of every error cx_framework raises on purpose."""
+
+
+class ConfigError(CxError):
+    """A configuration file is missing, malformed or inconsistent.
+
+    Attributes
+    ----------
+    file : str or None
+        Path of the offending file.
+    key : str or None
+        Key path inside the file, e.g. ``components[2].weight``.
+    line : int or None
+        1-based line in the YAML file where known.
+    """
+
+    def __init__(
+        self, message: str, *, file: str | None = None, key: str | None = None, line: int | None = None
+    ) -> None:
+        self.file = file
+        self.key = key
+        self.line = line
+        where = []
+        if file:
+            where.append(str(file))
+        if line is not None:
+            where.append(f"line {line}")
+        if key:
+            where.append(f"key '{key}'")
+        prefix = (", ".join(where) + ": ") if where else ""
+        super().__init__(prefix + message)
+
+
+_FAILURE_COLUMNS = ["table", "column", "check", "row", "value"]
+
+
+class DataValidationError(CxError):
+    """A data table failed validation.
+
+    Attributes
+    ----------
+    failures : pandas.DataFrame
+        One row per failure with columns ``table, column, check, row, value`` (``row`` is the
+        0-based row position in the input, or None for table-level failures such as a missing column).
+    table : str or None
+        Name of the table in the data contract.
+    file : str or None
+        File the table was read from, when it came from a file.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        failures: pd.DataFrame | None = None,
+        table: str | None = None,
+        file: str | None = None,
+    ) -> None:
+        self.failures = (
+            failures.reset_index(drop=True)
+            if failures is not None
+            else pd.DataFrame(columns=_FAILURE_COLUMNS)
+        )
+        self.table = table
+        self.file = file
+        super().__init__(message)
+
+
+class ModelError(CxError):
+    """A statistical or numerical model cannot be fitted or evaluated on the given data."""
+
+
+class InputValueError(CxError, ValueError):
+    """A function argument has an invalid value (negative calls, target outside (0, 1), NaN, ...).
+
+    Subclasses :class:`ValueError` so generic numeric code can catch it too.
+    """
+
+    def __init__(self, message: str, *, argument: str | None = None, index: Any = None) -> None:
+        self.argument = argument
+        self.index = index
+        super().__init__(message)
+
+
+class StatisticalWarning(UserWarning):
+    """A statistical caveat: small sample, weak effect, near-separation. Results are still returned."""

@@ -1,0 +1,26 @@
+"""Shared look of every figure: colour-blind-safe status colours (Okabe–Ito palette) and layout defaults."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+__all__ = ["STATUS_COLOURS", "PALETTE", "apply_style"]
+
+# Okabe & Ito (2008) colour-universal palette; status colours chosen to stay distinct under deuteranopia.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "no data": "#BBBBBB"}
+
+
+def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) -> go.Figure:
+    """Apply the common template, font and margins; returns the same figure for chaining."""
+    fig.update_layout(
+        template="plotly_white",
+        colorway=PALETTE,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+        font={"size": 13},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    if title:
+        fig.update_layout(title={"text": title, "x": 0.0})
+    return fig
