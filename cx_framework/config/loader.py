@@ -1,0 +1,251 @@
+"""Load the configuration set and check it against itself.
+
+``load_config(directory)`` reads every file of DESIGN.md "Configs" and cross-checks references: every metric id
+used in the scorecard, schemes, causal graph and SLAs exists in the catalogue; every department exists;
+threshold/target/stretch are ordered consistently with the metric's direction. Errors name the file, key path
+and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cx_framework.config._yaml import format_loc, line_of, read_yaml
+from cx_framework.config.models import (
+    CausalGraph,
+    Economics,
+    FailureDemand,
+    Metric,
+    MetricCatalogue,
+    Organisation,
+    Scheme,
+    Scorecard,
+    Slas,
+)
+from cx_framework.errors import ConfigError
+
+__all__ = ["CxConfig", "load_config", "load_scheme", "parse_model", "check_order", "FILES"]
+
+M = TypeVar("M", bound=BaseModel)
+
+FILES: dict[str, type[BaseModel]] = {
+    "organisation": Organisation,
+    "metrics": MetricCatalogue,
+    "scorecard": Scorecard,
+    "causal_graph": CausalGraph,
+    "slas": Slas,
+    "economics": Economics,
+    "failure_demand": FailureDemand,
+}
+
+
+@dataclass(frozen=True)
+class CxConfig:
+    """The whole, cross-checked configuration set."""
+
+    organisation: Organisation
+    metrics: MetricCatalogue
+    scorecard: Scorecard
+    causal_graph: CausalGraph
+    slas: Slas
+    economics: Economics
+    failure_demand: FailureDemand
+    schemes: dict[str, Scheme] = field(default_factory=dict)
+    directory: Path | None = None
+
+    def metric(self, metric_id: str) -> Metric:
+        """The catalogue entry for ``metric_id`` (ConfigError if unknown)."""
+        try:
+            return self.metrics.by_id[metric_id]
+        except KeyError:
+            raise ConfigError(
+                f"unknown metric '{metric_id}'; known metrics: {', '.join(sorted(self.metrics.by_id))}",
+                file=str(self.directory / "metrics.yaml") if self.directory else None,
+            ) from None
+
+    def with_scheme(self, scheme: Scheme) -> CxConfig:
+        """A copy with ``scheme`` added or replaced (after cross-checking it)."""
+        _check_scheme(scheme, self, file=None, node=None)
+        schemes = {**self.schemes, scheme.id: scheme}
+        return CxConfig(**{**self.__dict__, "schemes": schemes})
+
+
+def parse_model(model: type[M], data: Any, *, file: str | None, node: yaml.Node | None = None) -> M:
+    """Validate ``data`` into ``model``; a failure becomes a ConfigError naming file, key path and line."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        loc = tuple(p for p in first["loc"] if p != "__root__")
+        key = format_loc(loc) or None
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(model, loc[:-1]))
+            msg = f"unknown key '{loc[-1]}' (typo?); allowed keys here: {allowed}"
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise ConfigError(msg + more, file=file, key=key, line=line_of(node, loc)) from None
+
+
+def load_scheme(path: str | Path) -> Scheme:
+    """Load one incentive scheme YAML (no cross-checks against the catalogue; see ``load_config``)."""
+    path = Path(path)
+    data, node = read_yaml(path)
+    return parse_model(Scheme, data, file=str(path), node=node)
+
+
+def load_config(directory: str | Path = "configs") -> CxConfig:
+    """Load and cross-check every config file in ``directory``.
+
+    Expects ``organisation.yaml, metrics.yaml, scorecard.yaml, causal_graph.yaml, slas.yaml, economics.yaml,
+    failure_demand.yaml`` and ``incentives/*.yaml``.
+
+    Raises
+    ------
+    ConfigError
+        Naming the file, key path and line of the first problem.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError("config directory not found; pass the folder holding organisation.yaml etc.",
+                          file=str(directory))
+    parsed: dict[str, Any] = {}
+    nodes: dict[str, yaml.Node | None] = {}
+    for name, model in FILES.items():
+        path = directory / f"{name}.yaml"
+        data, node = read_yaml(path)
+        parsed[name] = parse_model(model, data, file=str(path), node=node)
+        nodes[name] = node
+    schemes: dict[str, Scheme] = {}
+    scheme_nodes: dict[str, tuple[str, yaml.Node | None]] = {}
+    for path in sorted((directory / "incentives").glob("*.y*ml")):
+        data, node = read_yaml(path)
+        scheme = parse_model(Scheme, data, file=str(path), node=node)
+        if scheme.id in schemes:
+            raise ConfigError(f"duplicate scheme id '{scheme.id}' (also in {scheme_nodes[scheme.id][0]})",
+                              file=str(path), key="id", line=line_of(node, ("id",)))
+        schemes[scheme.id] = scheme
+        scheme_nodes[scheme.id] = (str(path), node)
+    config = CxConfig(**parsed, schemes=schemes, directory=directory)
+    _cross_check(config, directory, nodes)
+    for scheme_id, scheme in schemes.items():
+        file, node = scheme_nodes[scheme_id]
+        _check_scheme(scheme, config, file=file, node=node)
+    return config
+
+
+# ------------------------------------------------------------------------------------------- cross-checks
+def check_order(metric: Metric, threshold: float, target: float, stretch: float) -> str | None:
+    """None if threshold/target/stretch are ordered for the metric's direction, else a message."""
+    if metric.direction == "higher_is_better":
+        if not threshold < target <= stretch:
+            return (f"'{metric.id}' is higher-is-better, so threshold < target <= stretch is required "
+                    f"(got {threshold}, {target}, {stretch})")
+    elif not threshold > target >= stretch:
+        return (f"'{metric.id}' is lower-is-better, so threshold > target >= stretch is required "
+                f"(got {threshold}, {target}, {stretch})")
+    return None
+
+
+def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node | None]) -> None:
+    metrics = config.metrics.by_id
+    departments = set(config.organisation.department_ids)
+
+    def fail(name: str, loc: tuple[Any, ...], msg: str) -> None:
+        raise ConfigError(msg, file=str(directory / f"{name}.yaml"), key=format_loc(loc),
+                          line=line_of(nodes[name], loc))
+
+    def known_metric(name: str, loc: tuple[Any, ...], metric_id: str) -> Metric:
+        if metric_id not in metrics:
+            fail(name, loc, f"unknown metric '{metric_id}'; add it to metrics.yaml or use one of: "
+                            f"{', '.join(sorted(metrics))}")
+        return metrics[metric_id]
+
+    def known_department(name: str, loc: tuple[Any, ...], dept: str) -> None:
+        if dept not in departments:
+            fail(name, loc, f"unknown department '{dept}'; departments in organisation.yaml: "
+                            f"{', '.join(sorted(departments))}")
+
+    for i, m in enumerate(config.metrics.metrics):
+        known_department("metrics", ("metrics", i, "owner"), m.owner)
+    shared_ids = {o.metric for o in config.scorecard.shared}
+    for i, o in enumerate(config.scorecard.shared):
+        m = known_metric("scorecard", ("shared", i, "metric"), o.metric)
+        if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
+            fail("scorecard", ("shared", i, "threshold"), msg)
+    for dept, objectives in config.scorecard.local.items():
+        known_department("scorecard", ("local", dept), dept)
+        for i, o in enumerate(objectives):
+            m = known_metric("scorecard", ("local", dept, i, "metric"), o.metric)
+            if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
+                fail("scorecard", ("local", dept, i, "threshold"), msg)
+            for j, s in enumerate(o.contributes_to):
+                if s not in shared_ids:
+                    fail("scorecard", ("local", dept, i, "contributes_to", j),
+                         f"'{s}' is not a shared objective; shared metrics are {', '.join(sorted(shared_ids))}")
+    for i, e in enumerate(config.causal_graph.edges):
+        known_metric("causal_graph", ("edges", i, "from"), e.source)
+        known_metric("causal_graph", ("edges", i, "to"), e.target)
+    if config.slas.contact_centre is not None:
+        o = config.slas.contact_centre
+        m = known_metric("slas", ("contact_centre", "metric"), o.metric)
+        if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
+            fail("slas", ("contact_centre", "threshold"), msg)
+    for i, j in enumerate(config.slas.journeys):
+        for k, s in enumerate(j.stages):
+            known_department("slas", ("journeys", i, "stages", k, "department"), s.department)
+    for i, r in enumerate(config.failure_demand.reasons):
+        known_department("failure_demand", ("reasons", i, "originating_department"), r.originating_department)
+
+
+def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: yaml.Node | None) -> None:
+    metrics = config.metrics.by_id
+    roles = set(config.organisation.role_ids)
+
+    def fail(loc: tuple[Any, ...], msg: str) -> None:
+        raise ConfigError(msg, file=file or f"scheme '{scheme.id}'", key=format_loc(loc), line=line_of(node, loc))
+
+    for i, role in enumerate(scheme.roles):
+        if role not in roles:
+            fail(("roles", i), f"unknown role '{role}'; roles in organisation.yaml: {', '.join(sorted(roles))}")
+    for i, c in enumerate(scheme.components):
+        if c.metric not in metrics:
+            fail(("components", i, "metric"),
+                 f"unknown metric '{c.metric}'; add it to metrics.yaml or use one of: {', '.join(sorted(metrics))}")
+        if (msg := check_order(metrics[c.metric], c.threshold, c.target, c.stretch)) is not None:
+            fail(("components", i, "threshold"), msg)
+    for i, g in enumerate(scheme.gates):
+        if g.metric not in metrics:
+            fail(("gates", i, "metric"), f"unknown metric '{g.metric}' in gate")
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names (aliases) of the sub-model at ``loc`` for a helpful 'unknown key' message."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        if info is None:
+            return []
+        current = _inner_model(info.annotation)
+    if current is None or not hasattr(current, "model_fields"):
+        return []
+    return [f.alias or name for name, f in current.model_fields.items()]
+
+
+def _inner_model(annotation: Any) -> Any:
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None

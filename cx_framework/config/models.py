@@ -1,0 +1,416 @@
+"""Pydantic v2 models for every configuration file (DESIGN.md "Configs").
+
+All models are frozen (immutable) and forbid unknown keys, so a typo in a YAML key is an error, not a silently
+ignored setting. Cross-file checks (does this metric exist?) live in :mod:`cx_framework.config.loader`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Department",
+    "Organisation",
+    "Metric",
+    "MetricCatalogue",
+    "Objective",
+    "LocalObjective",
+    "Scorecard",
+    "Edge",
+    "CausalGraph",
+    "Duration",
+    "LeadTime",
+    "StageSla",
+    "Promise",
+    "Stage",
+    "Journey",
+    "Slas",
+    "Component",
+    "Gate",
+    "Scheme",
+    "Economics",
+    "Reason",
+    "FailureDemand",
+    "parse_duration",
+    "WEIGHT_TOLERANCE",
+]
+
+WEIGHT_TOLERANCE = 1e-6
+Direction = Literal["higher_is_better", "lower_is_better"]
+Id = Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# --------------------------------------------------------------------------------------------- organisation
+class Department(_Model):
+    """A department. ``kind`` is front_office (talks to customers), back_office (works items) or support."""
+
+    id: Id
+    name: str
+    kind: Literal["front_office", "back_office", "support"]
+    teams: list[Id] = Field(min_length=1)
+    roles: list[Id] = Field(min_length=1)
+
+
+class Organisation(_Model):
+    name: str = "Organisation"
+    departments: list[Department] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Organisation:
+        _no_duplicates([d.id for d in self.departments], "departments", "id")
+        teams = [t for d in self.departments for t in d.teams]
+        _no_duplicates(teams, "departments[*].teams", "team")
+        return self
+
+    @property
+    def department_ids(self) -> list[str]:
+        return [d.id for d in self.departments]
+
+    @property
+    def team_department(self) -> dict[str, str]:
+        """Team id -> department id."""
+        return {t: d.id for d in self.departments for t in d.teams}
+
+    @property
+    def role_ids(self) -> list[str]:
+        return sorted({r for d in self.departments for r in d.roles})
+
+    def department(self, department_id: str) -> Department:
+        for d in self.departments:
+            if d.id == department_id:
+                return d
+        raise KeyError(department_id)
+
+
+# --------------------------------------------------------------------------------------------- metrics
+class Metric(_Model):
+    """One metric of the catalogue.
+
+    ``aggregation`` says how values combine across teams, departments and periods:
+    ``mean`` (plain mean), ``sum``, ``volume_weighted`` (Σ value·volume / Σ volume) and ``ratio`` (the value is
+    numerator/denominator and ``volume`` carries the denominator, so Σ value·volume / Σ volume recomputes the ratio
+    exactly from its parts — never a mean of percentages).
+    """
+
+    id: Id
+    name: str
+    unit: str
+    direction: Direction
+    level: Literal["customer", "department", "employee"]
+    owner: Id
+    aggregation: Literal["mean", "sum", "volume_weighted", "ratio"]
+    customer_centric: bool
+    definition: str = Field(min_length=10)
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+
+    @property
+    def sign(self) -> int:
+        """+1 when higher is better, −1 when lower is better."""
+        return 1 if self.direction == "higher_is_better" else -1
+
+
+class MetricCatalogue(_Model):
+    metrics: list[Metric] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> MetricCatalogue:
+        _no_duplicates([m.id for m in self.metrics], "metrics", "id")
+        return self
+
+    @property
+    def by_id(self) -> dict[str, Metric]:
+        return {m.id: m for m in self.metrics}
+
+
+# --------------------------------------------------------------------------------------------- scorecard
+class Objective(_Model):
+    """A scored metric: piecewise linear through (threshold, 0), (target, 100), (stretch, 120)."""
+
+    metric: Id
+    threshold: float
+    target: float
+    stretch: float
+    weight: float = Field(gt=0, le=1)
+
+
+class LocalObjective(Objective):
+    contributes_to: list[Id] = Field(default_factory=list)
+
+
+class Scorecard(_Model):
+    shared: list[Objective] = Field(min_length=1)
+    local: dict[Id, list[LocalObjective]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Scorecard:
+        _weights_sum_to_one([o.weight for o in self.shared], "shared")
+        _no_duplicates([o.metric for o in self.shared], "shared", "metric")
+        for dept, objectives in self.local.items():
+            _weights_sum_to_one([o.weight for o in objectives], f"local.{dept}")
+            _no_duplicates([o.metric for o in objectives], f"local.{dept}", "metric")
+        return self
+
+
+# --------------------------------------------------------------------------------------------- causal graph
+class Edge(_Model):
+    """``from`` → ``to`` with a signed elasticity: +0.3 = a 1% rise in ``from`` raises ``to`` by 0.3%."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    source: Id = Field(alias="from")
+    target: Id = Field(alias="to")
+    elasticity: float = Field(ge=-5, le=5)
+    lag_periods: int = Field(default=0, ge=0)
+    note: str = ""
+
+
+class CausalGraph(_Model):
+    edges: list[Edge] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CausalGraph:
+        _no_duplicates([f"{e.source}->{e.target}" for e in self.edges], "edges", "from/to pair")
+        for i, e in enumerate(self.edges):
+            if e.source == e.target:
+                raise ValueError(f"edges[{i}]: a metric cannot cause itself ({e.source} -> {e.target})")
+        return self
+
+    @property
+    def nodes(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for e in self.edges:
+            seen.setdefault(e.source)
+            seen.setdefault(e.target)
+        return list(seen)
+
+
+# --------------------------------------------------------------------------------------------- SLAs
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: str | float | int | timedelta) -> timedelta:
+    """Parse ``"20s"``, ``"30m"``, ``"48h"``, ``"5d"``, ``"2w"`` (or a number of hours) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(hours=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"'{value}' is not a duration; write e.g. '20s', '30m', '48h', '5d' or '2w'")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+class Duration(_Model):
+    within: timedelta
+    percent: float = Field(gt=0, lt=1, description="share 0-1 of items that must finish within `within`")
+
+    @field_validator("within", mode="before")
+    @classmethod
+    def _parse(cls, v: object) -> timedelta:
+        return parse_duration(v)  # type: ignore[arg-type]
+
+    @property
+    def hours(self) -> float:
+        return self.within.total_seconds() / 3600.0
+
+
+class LeadTime(_Model):
+    """A lead-time distribution in hours: gamma(shape, scale_h), lognormal(sigma, median_h),
+    weibull(shape, scale_h) or exponential(mean_h)."""
+
+    distribution: Literal["gamma", "lognormal", "weibull", "exponential"]
+    shape: float | None = Field(default=None, gt=0)
+    scale_h: float | None = Field(default=None, gt=0)
+    sigma: float | None = Field(default=None, gt=0)
+    median_h: float | None = Field(default=None, gt=0)
+    mean_h: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _params(self) -> LeadTime:
+        needed = {
+            "gamma": ("shape", "scale_h"),
+            "weibull": ("shape", "scale_h"),
+            "lognormal": ("sigma", "median_h"),
+            "exponential": ("mean_h",),
+        }[self.distribution]
+        missing = [p for p in needed if getattr(self, p) is None]
+        if missing:
+            raise ValueError(f"{self.distribution} lead time needs {', '.join(needed)}; missing {', '.join(missing)}")
+        return self
+
+    def frozen(self):  # noqa: ANN201 - scipy frozen distribution
+        """The distribution as a scipy.stats frozen distribution (hours)."""
+        from scipy import stats
+
+        if self.distribution == "gamma":
+            return stats.gamma(a=self.shape, scale=self.scale_h)
+        if self.distribution == "weibull":
+            return stats.weibull_min(c=self.shape, scale=self.scale_h)
+        if self.distribution == "lognormal":
+            return stats.lognorm(s=self.sigma, scale=self.median_h)
+        return stats.expon(scale=self.mean_h)
+
+
+class StageSla(Duration):
+    pass
+
+
+class Promise(Duration):
+    pass
+
+
+class Stage(_Model):
+    stage: Id
+    department: Id
+    sla: StageSla
+    lead_time: LeadTime | None = None
+    handoff_wait: LeadTime | None = None
+
+
+class Journey(_Model):
+    id: Id
+    name: str
+    promise: Promise
+    stages: list[Stage] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Journey:
+        _no_duplicates([s.stage for s in self.stages], "stages", "stage")
+        return self
+
+
+class Slas(_Model):
+    contact_centre: Objective | None = None
+    journeys: list[Journey] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Slas:
+        _no_duplicates([j.id for j in self.journeys], "journeys", "id")
+        return self
+
+    def journey(self, journey_id: str) -> Journey:
+        for j in self.journeys:
+            if j.id == journey_id:
+                return j
+        raise KeyError(journey_id)
+
+
+# --------------------------------------------------------------------------------------------- incentives
+class Component(_Model):
+    """One bonus component. Payout curve per DESIGN.md: 0 below threshold, payout_at_threshold at threshold,
+    1.0 at target, payout_at_stretch at stretch, linear in between, flat above stretch (mirrored when the metric
+    is lower-is-better)."""
+
+    metric: Id
+    weight: float = Field(gt=0, le=1)
+    threshold: float
+    target: float
+    stretch: float
+    payout_at_threshold: float = Field(default=0.5, ge=0, le=1)
+    payout_at_stretch: float = Field(default=1.5, ge=1, le=5)
+    description: str = ""
+
+
+class Gate(_Model):
+    """Failing a gate zeroes the whole payout for the period: value must be >= ``min`` and/or <= ``max``."""
+
+    metric: Id
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Gate:
+        if self.min is None and self.max is None:
+            raise ValueError("a gate needs `min` or `max`")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"gate min {self.min} is above max {self.max}")
+        return self
+
+
+class Scheme(_Model):
+    """An incentive scheme. ``target_bonus_pct`` is percent of base salary per year (10 = 10 %);
+    ``cap_pct`` is percent of the period's target bonus (150 = payout capped at 1.5 × target bonus)."""
+
+    id: Id
+    name: str
+    description: str = ""
+    roles: list[Id] = Field(min_length=1)
+    target_bonus_pct: float = Field(gt=0, le=200)
+    period: Literal["month", "quarter"] = "month"
+    components: list[Component] = Field(min_length=1)
+    gates: list[Gate] = Field(default_factory=list)
+    cap_pct: float = Field(default=200.0, gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _weights(self) -> Scheme:
+        _weights_sum_to_one([c.weight for c in self.components], "components")
+        _no_duplicates([c.metric for c in self.components], "components", "metric")
+        return self
+
+    @property
+    def periods_per_year(self) -> int:
+        return 12 if self.period == "month" else 4
+
+
+# --------------------------------------------------------------------------------------------- economics
+class Economics(_Model):
+    currency: str = "GBP"
+    cost_per_agent_hour: float = Field(gt=0, description="fully loaded cost of one paid agent hour")
+    shrinkage: float = Field(ge=0, lt=1, description="share of paid time not available for contacts")
+    hours_per_fte_week: float = Field(gt=0, le=80)
+    customer_lifetime_months: float = Field(gt=0)
+    margin: float = Field(gt=0, le=1, description="contribution margin on monthly revenue, share 0-1")
+    discount_rate_annual: float = Field(ge=0, lt=1)
+    cost_per_contact: dict[Literal["phone", "email", "chat"], float] = Field(default_factory=dict)
+    service_level_target: float = Field(default=0.8, gt=0, lt=1)
+    answer_s: float = Field(default=20.0, ge=0)
+    annual_bonus_budget: float | None = Field(default=None, ge=0)
+
+
+# --------------------------------------------------------------------------------------------- failure demand
+class Reason(_Model):
+    """A contact reason. ``is_failure`` marks failure demand (caused by a failure to do something or do it
+    right for the customer — Seddon, *Freedom from Command and Control*, 2003) and ``originating_department`` is
+    the department whose failure causes it (for value demand: the department that serves it)."""
+
+    id: Id
+    description: str
+    is_failure: bool
+    originating_department: Id
+
+
+class FailureDemand(_Model):
+    repeat_window_days: int = Field(default=7, gt=0)
+    reasons: list[Reason] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> FailureDemand:
+        _no_duplicates([r.id for r in self.reasons], "reasons", "id")
+        return self
+
+    @property
+    def by_id(self) -> dict[str, Reason]:
+        return {r.id: r for r in self.reasons}
+
+
+# --------------------------------------------------------------------------------------------- helpers
+def _weights_sum_to_one(weights: list[float], where: str) -> None:
+    total = sum(weights)
+    if abs(total - 1.0) > WEIGHT_TOLERANCE:
+        raise ValueError(f"weights in `{where}` sum to {total:.6g}, not 1; adjust them so they add up to 1")
+
+
+def _no_duplicates(values: list[str], where: str, what: str) -> None:
+    seen: set[str] = set()
+    dupes = sorted({v for v in values if v in seen or seen.add(v)})  # type: ignore[func-returns-value]
+    if dupes:
+        raise ValueError(f"duplicate {what} in `{where}`: {', '.join(dupes)}; each must appear once")
