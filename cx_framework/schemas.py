@@ -49,6 +49,7 @@ __all__ = [
     "schema_for",
     "template",
     "key_columns",
+    "column_kinds",
 ]
 
 #: Channels a contact can arrive through.
@@ -435,6 +436,15 @@ def key_columns(table: str) -> tuple[str, ...]:
     return _KEYS[table]
 
 
+def column_kinds(table: str) -> dict[str, str]:
+    """Contract columns of ``table`` and their kind: ``"str"``, ``"int"``, ``"float"``, ``"bool"``, ``"datetime"``.
+
+    Optional columns (``threshold_s``, ``volume``) are included.
+    """
+    _check_name(table)
+    return {name: _kind(col) for name, col in _schema(table).columns.items()}
+
+
 def _schema(table: str) -> pa.DataFrameSchema:
     if table not in _SCHEMAS:
         _SCHEMAS[table] = _MODELS[table].to_schema()
@@ -553,7 +563,7 @@ def _coerce_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if pd.api.types.is_bool_dtype(series.dtype) and not series.hasnans:
         return series.astype(bool), np.zeros(len(series), dtype=bool)
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        numeric = series.astype("float64")
+        numeric = pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=series.index)
         out = numeric.map({1.0: True, 0.0: False})
     else:
         text = series.astype("str").str.strip().str.lower()
