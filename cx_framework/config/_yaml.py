@@ -15,34 +15,82 @@ __all__ = ["read_yaml", "line_of", "format_loc"]
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Read a YAML file with the safe loader; return (data, node tree for line look-ups).
 
+    The text is parsed once: the node tree is composed, checked for repeated keys (which plain PyYAML silently
+    resolves to the last value, so ``weight: 0.3`` written twice would hide a mistake), then constructed with
+    :class:`yaml.SafeLoader`, which builds only plain values and never calls Python code.
+
     Raises
     ------
     ConfigError
-        Missing file, syntax error (with line), or a tag the safe loader refuses (e.g. ``!!python/object``).
+        Missing or unreadable file, text that is not UTF-8, syntax error (with line), a repeated key, a tag the
+        safe loader refuses (e.g. ``!!python/object/apply:os.system``), or an empty file.
     """
     if not path.exists():
-        raise ConfigError("file not found; check the path or copy it from the bundled configs/", file=str(path))
+        raise ConfigError(
+            "file not found; check the path or copy it from the bundled configs/", file=str(path)
+        )
     if not path.is_file():
         raise ConfigError("expected a YAML file, found a directory", file=str(path))
-    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.constructor.ConstructorError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"unsupported YAML tag ({exc.problem}); only plain YAML values are allowed",
+            f"file is not UTF-8 text (byte {exc.start}); save it as UTF-8", file=str(path)
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read file ({exc.strerror}); check its permissions", file=str(path)
+        ) from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            _check_duplicate_keys(node, (), path, set())
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ConfigError(
+            f"unsupported YAML tag ({exc.problem}); only plain YAML values (no !!python/... tags) are allowed",
             file=str(path),
-            line=line,
+            line=mark.line + 1 if mark is not None else None,
         ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"YAML syntax error: {problem}", file=str(path), line=line) from None
+    finally:
+        loader.dispose()
     if data is None:
-        raise ConfigError("file is empty", file=str(path))
+        raise ConfigError('file is empty; it needs the keys described in DESIGN.md "Configs"', file=str(path))
     return data, node
+
+
+def _check_duplicate_keys(node: yaml.Node, loc: tuple[Any, ...], path: Path, seen: set[int]) -> None:
+    """Raise on a key written twice in the same mapping (anchors/aliases are visited once)."""
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+                line = key_node.start_mark.line + 1
+                if key_node.value in first:
+                    raise ConfigError(
+                        f"key '{key_node.value}' appears twice in the same block (first on line "
+                        f"{first[key_node.value]}); keep one",
+                        file=str(path),
+                        key=format_loc((*loc, key_node.value)),
+                        line=line,
+                    )
+                first[key_node.value] = line
+                _check_duplicate_keys(value_node, (*loc, key_node.value), path, seen)
+            else:
+                _check_duplicate_keys(value_node, loc, path, seen)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _check_duplicate_keys(item, (*loc, i), path, seen)
 
 
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
@@ -72,6 +120,9 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     """``("components", 2, "weight")`` -> ``components[2].weight``."""
     out = ""
     for part in loc:
+        # pydantic's marker for "the key of this dict entry"; the previous part already names that key
+        if part == "[key]":
+            continue
         if isinstance(part, int):
             out += f"[{part}]"
         else:

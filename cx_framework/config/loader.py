@@ -8,6 +8,8 @@ and line.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +28,7 @@ from cx_framework.config.models import (
     Scheme,
     Scorecard,
     Slas,
+    _LocatedError,
 )
 from cx_framework.errors import ConfigError
 
@@ -68,26 +71,54 @@ class CxConfig:
                 file=str(self.directory / "metrics.yaml") if self.directory else None,
             ) from None
 
-    def with_scheme(self, scheme: Scheme) -> CxConfig:
-        """A copy with ``scheme`` added or replaced (after cross-checking it)."""
-        _check_scheme(scheme, self, file=None, node=None)
+    def with_scheme(self, scheme: Scheme | Mapping[str, Any]) -> CxConfig:
+        """A copy with ``scheme`` added or replaced, after validating and cross-checking it.
+
+        ``scheme`` may be a :class:`Scheme` or a plain mapping (e.g. edited in a UI). A Scheme is validated again,
+        because ``Scheme.model_copy(update=...)`` skips pydantic validation and could carry weights that do not
+        sum to 1.
+
+        Raises
+        ------
+        ConfigError
+            Invalid scheme (key path named), unknown metric or role.
+        """
+        data = scheme.model_dump(by_alias=True) if isinstance(scheme, Scheme) else dict(scheme)
+        label = f"scheme '{data.get('id', '?')}'"
+        scheme = parse_model(Scheme, data, file=label)
+        _check_scheme(scheme, self, file=label, node=None)
         schemes = {**self.schemes, scheme.id: scheme}
         return CxConfig(**{**self.__dict__, "schemes": schemes})
 
 
 def parse_model(model: type[M], data: Any, *, file: str | None, node: yaml.Node | None = None) -> M:
-    """Validate ``data`` into ``model``; a failure becomes a ConfigError naming file, key path and line."""
+    """Validate ``data`` into ``model``; a failure becomes a ConfigError naming file, key path and line.
+
+    When several problems are found, an unknown key (usually a typo) is reported first, because it is often
+    the cause of the others (a misspelt required key is also "missing").
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"expected a mapping of `key: value` lines at the top of the file, found {type(data).__name__}",
+            file=file,
+            line=line_of(node, ()),
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
         first = errors[0]
         loc = tuple(p for p in first["loc"] if p != "__root__")
+        located = (first.get("ctx") or {}).get("error")
+        if isinstance(located, _LocatedError):
+            loc = (*loc, *located.loc)
         key = format_loc(loc) or None
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            allowed = ", ".join(_allowed_keys(model, loc[:-1]))
-            msg = f"unknown key '{loc[-1]}' (typo?); allowed keys here: {allowed}"
+            allowed = _allowed_keys(model, loc[:-1])
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            msg = f"unknown key '{loc[-1]}' (typo?); {hint}allowed keys here: {', '.join(allowed)}"
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise ConfigError(msg + more, file=file, key=key, line=line_of(node, loc)) from None
 
@@ -112,8 +143,9 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise ConfigError("config directory not found; pass the folder holding organisation.yaml etc.",
-                          file=str(directory))
+        raise ConfigError(
+            "config directory not found; pass the folder holding organisation.yaml etc.", file=str(directory)
+        )
     parsed: dict[str, Any] = {}
     nodes: dict[str, yaml.Node | None] = {}
     for name, model in FILES.items():
@@ -127,8 +159,12 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
         data, node = read_yaml(path)
         scheme = parse_model(Scheme, data, file=str(path), node=node)
         if scheme.id in schemes:
-            raise ConfigError(f"duplicate scheme id '{scheme.id}' (also in {scheme_nodes[scheme.id][0]})",
-                              file=str(path), key="id", line=line_of(node, ("id",)))
+            raise ConfigError(
+                f"duplicate scheme id '{scheme.id}' (also in {scheme_nodes[scheme.id][0]})",
+                file=str(path),
+                key="id",
+                line=line_of(node, ("id",)),
+            )
         schemes[scheme.id] = scheme
         scheme_nodes[scheme.id] = (str(path), node)
     config = CxConfig(**parsed, schemes=schemes, directory=directory)
@@ -144,11 +180,15 @@ def check_order(metric: Metric, threshold: float, target: float, stretch: float)
     """None if threshold/target/stretch are ordered for the metric's direction, else a message."""
     if metric.direction == "higher_is_better":
         if not threshold < target <= stretch:
-            return (f"'{metric.id}' is higher-is-better, so threshold < target <= stretch is required "
-                    f"(got {threshold}, {target}, {stretch})")
+            return (
+                f"'{metric.id}' is higher-is-better, so threshold < target <= stretch is required "
+                f"(got {threshold}, {target}, {stretch})"
+            )
     elif not threshold > target >= stretch:
-        return (f"'{metric.id}' is lower-is-better, so threshold > target >= stretch is required "
-                f"(got {threshold}, {target}, {stretch})")
+        return (
+            f"'{metric.id}' is lower-is-better, so threshold > target >= stretch is required "
+            f"(got {threshold}, {target}, {stretch})"
+        )
     return None
 
 
@@ -157,19 +197,28 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
     departments = set(config.organisation.department_ids)
 
     def fail(name: str, loc: tuple[Any, ...], msg: str) -> None:
-        raise ConfigError(msg, file=str(directory / f"{name}.yaml"), key=format_loc(loc),
-                          line=line_of(nodes[name], loc))
+        raise ConfigError(
+            msg, file=str(directory / f"{name}.yaml"), key=format_loc(loc), line=line_of(nodes[name], loc)
+        )
 
     def known_metric(name: str, loc: tuple[Any, ...], metric_id: str) -> Metric:
         if metric_id not in metrics:
-            fail(name, loc, f"unknown metric '{metric_id}'; add it to metrics.yaml or use one of: "
-                            f"{', '.join(sorted(metrics))}")
+            fail(
+                name,
+                loc,
+                f"unknown metric '{metric_id}'; add it to metrics.yaml or use one of: "
+                f"{', '.join(sorted(metrics))}",
+            )
         return metrics[metric_id]
 
     def known_department(name: str, loc: tuple[Any, ...], dept: str) -> None:
         if dept not in departments:
-            fail(name, loc, f"unknown department '{dept}'; departments in organisation.yaml: "
-                            f"{', '.join(sorted(departments))}")
+            fail(
+                name,
+                loc,
+                f"unknown department '{dept}'; departments in organisation.yaml: "
+                f"{', '.join(sorted(departments))}",
+            )
 
     for i, m in enumerate(config.metrics.metrics):
         known_department("metrics", ("metrics", i, "owner"), m.owner)
@@ -186,8 +235,11 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
                 fail("scorecard", ("local", dept, i, "threshold"), msg)
             for j, s in enumerate(o.contributes_to):
                 if s not in shared_ids:
-                    fail("scorecard", ("local", dept, i, "contributes_to", j),
-                         f"'{s}' is not a shared objective; shared metrics are {', '.join(sorted(shared_ids))}")
+                    fail(
+                        "scorecard",
+                        ("local", dept, i, "contributes_to", j),
+                        f"'{s}' is not a shared objective; shared metrics are {', '.join(sorted(shared_ids))}",
+                    )
     for i, e in enumerate(config.causal_graph.edges):
         known_metric("causal_graph", ("edges", i, "from"), e.source)
         known_metric("causal_graph", ("edges", i, "to"), e.target)
@@ -208,20 +260,30 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
     roles = set(config.organisation.role_ids)
 
     def fail(loc: tuple[Any, ...], msg: str) -> None:
-        raise ConfigError(msg, file=file or f"scheme '{scheme.id}'", key=format_loc(loc), line=line_of(node, loc))
+        raise ConfigError(
+            msg, file=file or f"scheme '{scheme.id}'", key=format_loc(loc), line=line_of(node, loc)
+        )
 
     for i, role in enumerate(scheme.roles):
         if role not in roles:
-            fail(("roles", i), f"unknown role '{role}'; roles in organisation.yaml: {', '.join(sorted(roles))}")
+            fail(
+                ("roles", i), f"unknown role '{role}'; roles in organisation.yaml: {', '.join(sorted(roles))}"
+            )
     for i, c in enumerate(scheme.components):
         if c.metric not in metrics:
-            fail(("components", i, "metric"),
-                 f"unknown metric '{c.metric}'; add it to metrics.yaml or use one of: {', '.join(sorted(metrics))}")
+            fail(
+                ("components", i, "metric"),
+                f"unknown metric '{c.metric}'; add it to metrics.yaml or use one of: {', '.join(sorted(metrics))}",
+            )
         if (msg := check_order(metrics[c.metric], c.threshold, c.target, c.stretch)) is not None:
             fail(("components", i, "threshold"), msg)
     for i, g in enumerate(scheme.gates):
         if g.metric not in metrics:
-            fail(("gates", i, "metric"), f"unknown metric '{g.metric}' in gate")
+            fail(
+                ("gates", i, "metric"),
+                f"unknown metric '{g.metric}' in gate; add it to metrics.yaml or use one of: "
+                f"{', '.join(sorted(metrics))}",
+            )
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -6,6 +6,7 @@ ignored setting. Cross-file checks (does this metric exist?) live in :mod:`cx_fr
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 from typing import Annotated, Literal
@@ -44,6 +45,18 @@ Direction = Literal["higher_is_better", "lower_is_better"]
 Id = Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
+class _LocatedError(ValueError):
+    """A validator error that knows the key path (relative to the validated model) it is about.
+
+    Model-level validators see the whole object, so pydantic reports their errors at the model's own location;
+    ``loc`` lets :func:`cx_framework.config.loader.parse_model` name the exact key (``metrics[3].id``) and line.
+    """
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -65,9 +78,17 @@ class Organisation(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> Organisation:
-        _no_duplicates([d.id for d in self.departments], "departments", "id")
-        teams = [t for d in self.departments for t in d.teams]
-        _no_duplicates(teams, "departments[*].teams", "team")
+        _no_duplicates([d.id for d in self.departments], ("departments",), "id")
+        seen: dict[str, str] = {}
+        for i, d in enumerate(self.departments):
+            for j, team in enumerate(d.teams):
+                if team in seen:
+                    raise _LocatedError(
+                        f"duplicate team '{team}' (also in department '{seen[team]}'); each team belongs to one "
+                        "department",
+                        ("departments", i, "teams", j),
+                    )
+                seen[team] = d.id
         return self
 
     @property
@@ -123,7 +144,7 @@ class MetricCatalogue(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> MetricCatalogue:
-        _no_duplicates([m.id for m in self.metrics], "metrics", "id")
+        _no_duplicates([m.id for m in self.metrics], ("metrics",), "id")
         return self
 
     @property
@@ -152,11 +173,11 @@ class Scorecard(_Model):
 
     @model_validator(mode="after")
     def _weights(self) -> Scorecard:
-        _weights_sum_to_one([o.weight for o in self.shared], "shared")
-        _no_duplicates([o.metric for o in self.shared], "shared", "metric")
+        _weights_sum_to_one([o.weight for o in self.shared], ("shared",))
+        _no_duplicates([o.metric for o in self.shared], ("shared",), "metric")
         for dept, objectives in self.local.items():
-            _weights_sum_to_one([o.weight for o in objectives], f"local.{dept}")
-            _no_duplicates([o.metric for o in objectives], f"local.{dept}", "metric")
+            _weights_sum_to_one([o.weight for o in objectives], ("local", dept))
+            _no_duplicates([o.metric for o in objectives], ("local", dept), "metric")
         return self
 
 
@@ -177,10 +198,12 @@ class CausalGraph(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> CausalGraph:
-        _no_duplicates([f"{e.source}->{e.target}" for e in self.edges], "edges", "from/to pair")
         for i, e in enumerate(self.edges):
             if e.source == e.target:
-                raise ValueError(f"edges[{i}]: a metric cannot cause itself ({e.source} -> {e.target})")
+                raise _LocatedError(
+                    f"a metric cannot cause itself ({e.source} -> {e.target})", ("edges", i, "to")
+                )
+        _no_duplicates([f"{e.source} -> {e.target}" for e in self.edges], ("edges",), "edge")
         return self
 
     @property
@@ -198,12 +221,34 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_duration(value: str | float | int | timedelta) -> timedelta:
-    """Parse ``"20s"``, ``"30m"``, ``"48h"``, ``"5d"``, ``"2w"`` (or a number of hours) into a timedelta."""
+    """Parse a duration into a timedelta.
+
+    Accepts ``"20s"``, ``"30m"``, ``"48h"``, ``"5d"``, ``"2w"`` (decimals allowed, e.g. ``"1.5h"``), a plain
+    number of hours, a timedelta, or an ISO 8601 duration such as ``"P7D"`` / ``"PT8H"`` (what
+    ``model_dump(mode="json")`` writes, so dumped configs load again).
+
+    Raises
+    ------
+    ValueError
+        Anything else (e.g. ``"5 days"``), a negative or non-finite number, or a boolean.
+    """
     if isinstance(value, timedelta):
         return value
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; write e.g. '20s', '30m', '48h', '5d' or '2w'")
     if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{value!r} is not a duration; use a non-negative number of hours or e.g. '48h'")
         return timedelta(hours=float(value))
-    match = _DURATION.match(str(value))
+    text = str(value).strip()
+    if text.startswith("P"):
+        from pydantic import TypeAdapter
+
+        try:
+            return TypeAdapter(timedelta).validate_python(text)
+        except ValueError:
+            pass
+    match = _DURATION.match(text)
     if not match:
         raise ValueError(f"'{value}' is not a duration; write e.g. '20s', '30m', '48h', '5d' or '2w'")
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
@@ -216,7 +261,10 @@ class Duration(_Model):
     @field_validator("within", mode="before")
     @classmethod
     def _parse(cls, v: object) -> timedelta:
-        return parse_duration(v)  # type: ignore[arg-type]
+        within = parse_duration(v)  # type: ignore[arg-type]
+        if within <= timedelta(0):
+            raise ValueError(f"`within` must be longer than zero (got {v!r})")
+        return within
 
     @property
     def hours(self) -> float:
@@ -244,7 +292,9 @@ class LeadTime(_Model):
         }[self.distribution]
         missing = [p for p in needed if getattr(self, p) is None]
         if missing:
-            raise ValueError(f"{self.distribution} lead time needs {', '.join(needed)}; missing {', '.join(missing)}")
+            raise ValueError(
+                f"{self.distribution} lead time needs {', '.join(needed)}; missing {', '.join(missing)}"
+            )
         return self
 
     def frozen(self):  # noqa: ANN201 - scipy frozen distribution
@@ -284,7 +334,7 @@ class Journey(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> Journey:
-        _no_duplicates([s.stage for s in self.stages], "stages", "stage")
+        _no_duplicates([s.stage for s in self.stages], ("stages",), "stage")
         return self
 
 
@@ -294,7 +344,7 @@ class Slas(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> Slas:
-        _no_duplicates([j.id for j in self.journeys], "journeys", "id")
+        _no_duplicates([j.id for j in self.journeys], ("journeys",), "id")
         return self
 
     def journey(self, journey_id: str) -> Journey:
@@ -352,8 +402,8 @@ class Scheme(_Model):
 
     @model_validator(mode="after")
     def _weights(self) -> Scheme:
-        _weights_sum_to_one([c.weight for c in self.components], "components")
-        _no_duplicates([c.metric for c in self.components], "components", "metric")
+        _weights_sum_to_one([c.weight for c in self.components], ("components",))
+        _no_duplicates([c.metric for c in self.components], ("components",), "metric")
         return self
 
     @property
@@ -394,7 +444,7 @@ class FailureDemand(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> FailureDemand:
-        _no_duplicates([r.id for r in self.reasons], "reasons", "id")
+        _no_duplicates([r.id for r in self.reasons], ("reasons",), "id")
         return self
 
     @property
@@ -403,14 +453,28 @@ class FailureDemand(_Model):
 
 
 # --------------------------------------------------------------------------------------------- helpers
-def _weights_sum_to_one(weights: list[float], where: str) -> None:
+def _weights_sum_to_one(weights: list[float], loc: tuple[str | int, ...]) -> None:
     total = sum(weights)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:
-        raise ValueError(f"weights in `{where}` sum to {total:.6g}, not 1; adjust them so they add up to 1")
+        raise _LocatedError(
+            f"weights sum to {total:.6g}, not 1 ({' + '.join(f'{w:g}' for w in weights)}); "
+            "adjust them so they add up to 1",
+            loc,
+        )
 
 
-def _no_duplicates(values: list[str], where: str, what: str) -> None:
-    seen: set[str] = set()
-    dupes = sorted({v for v in values if v in seen or seen.add(v)})  # type: ignore[func-returns-value]
-    if dupes:
-        raise ValueError(f"duplicate {what} in `{where}`: {', '.join(dupes)}; each must appear once")
+def _no_duplicates(values: list[str], loc: tuple[str | int, ...], field: str) -> None:
+    """Raise at the second occurrence of a repeated value, e.g. key path ``metrics[3].id``.
+
+    ``field`` is the key holding the value; ``"edge"`` (a from/to pair, no single key) points at the list item.
+    """
+    first: dict[str, int] = {}
+    prefix = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if k else p) for k, p in enumerate(loc))
+    for i, value in enumerate(values):
+        if value in first:
+            key: tuple[str | int, ...] = (*loc, i) if field == "edge" else (*loc, i, field)
+            raise _LocatedError(
+                f"duplicate {field} '{value}' (already used at {prefix}[{first[value]}]); each must appear once",
+                key,
+            )
+        first[value] = i
