@@ -1,0 +1,584 @@
+"""Payout engine: what each employee earns under a bonus scheme, per period (DESIGN.md "Payout curve").
+
+The computation is split in two so the HR app can rerun a what-if edit in a few milliseconds:
+
+1. :func:`prepare_payouts` validates the tables, picks the employees in the scheme's roles, aggregates monthly
+   ``employee_metrics`` to the scheme period (month or quarter) and lays every metric out as one float array per
+   metric, aligned with one row per (period, employee_id). This depends only on the scheme's ``roles`` and
+   ``period``.
+2. :func:`evaluate_payouts` applies a scheme's curves, weights, gates and cap to those arrays — pure numpy over
+   whole columns, no loop over employees.
+
+:func:`compute_payouts` does both.
+
+Semantics
+---------
+*Curve* (per component, higher-is-better): value below ``threshold`` → 0; at ``threshold`` →
+``payout_at_threshold``; at ``target`` → 1.0; at ``stretch`` → ``payout_at_stretch``; linear in between; flat above
+``stretch``. Lower-is-better metrics are mirrored (the curve is applied to ``-value`` with negated points). When
+``target == stretch`` the curve steps from 1.0 to ``payout_at_stretch`` at the target.
+
+*Period target bonus* = ``base_salary × target_bonus_pct / 100 / periods_per_year × employed_share`` where
+``employed_share`` = calendar days employed in the period / calendar days in the period. ``hire_date`` and
+``leave_date`` both count as days employed (``leave_date`` is the last working day); a missing ``leave_date``
+means still employed. This is the usual pro-rata-temporis rule for bonus eligibility of joiners and leavers
+(e.g. WorldatWork, *The WorldatWork Handbook of Compensation, Benefits & Total Rewards*, 2nd ed., ch. 9).
+
+*Component payout* = period target bonus × weight × curve(value). *Gates*: failing any gate zeroes the period's
+payout. *Cap*: the total is capped at ``cap_pct / 100 × period target bonus``.
+
+*Missing data*: an employee-period lacking a component or gate metric is **withheld** — ``payout`` is NaN,
+``withheld`` is True and ``withheld_reason`` names the missing metrics. It is never paid as if the value were 0 or
+on target. Employees whose role is not in ``scheme.roles`` are excluded and counted in ``df.attrs``.
+
+Money is kept unrounded; round to cents only at output with :func:`round_money`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cx_framework.config.loader import CxConfig, check_order
+from cx_framework.config.models import Component, Metric, MetricCatalogue, Scheme
+from cx_framework.errors import ConfigError, DataValidationError, InputValueError
+
+__all__ = [
+    "PayoutInputs",
+    "prepare_payouts",
+    "evaluate_payouts",
+    "compute_payouts",
+    "payout_curve_values",
+    "payout_summary",
+    "round_money",
+    "MONEY_COLUMNS",
+]
+
+#: Money columns that always exist in a payout frame (component amount columns are added per scheme).
+MONEY_COLUMNS: tuple[str, ...] = ("base_salary", "target_bonus", "payout_before_cap", "cap", "payout")
+
+_FAR_FUTURE_DAY = np.int64(10**7)  # ~ year 29 000: "no leave date"
+
+
+# ------------------------------------------------------------------------------------------------ inputs
+@dataclass(frozen=True, eq=False)
+class PayoutInputs:
+    """Employee-period grid prepared once per (roles, period); reused by every what-if rerun.
+
+    Attributes
+    ----------
+    roles : tuple of str
+        Roles covered (sorted).
+    period : {"month", "quarter"}
+        Scheme period the metrics were aggregated to.
+    rows : pandas.DataFrame
+        One row per (period, employee_id): ``period`` (period start), ``employee_id, department, team, role,
+        base_salary`` (currency per year), ``days_employed``, ``days_in_period`` and ``employed_share`` (0–1).
+    values : dict of str to numpy.ndarray
+        Metric id -> float64 array aligned with ``rows`` (NaN where the employee has no value in the period).
+    catalogue : MetricCatalogue or None
+        Metric catalogue used for directions and aggregation (None when no config was given).
+    excluded_by_role : dict of str to int
+        Employees not covered by the scheme's roles, counted per role.
+    """
+
+    roles: tuple[str, ...]
+    period: str
+    rows: pd.DataFrame
+    values: dict[str, np.ndarray]
+    catalogue: MetricCatalogue | None
+    excluded_by_role: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def excluded_employees(self) -> int:
+        """Number of employees excluded because their role is not in the scheme."""
+        return int(sum(self.excluded_by_role.values()))
+
+    def covers(self, scheme: Scheme) -> bool:
+        """True when ``scheme`` has the same roles and period, so :func:`evaluate_payouts` can reuse this grid."""
+        return tuple(sorted(set(scheme.roles))) == self.roles and scheme.period == self.period
+
+
+def _catalogue(config: CxConfig | MetricCatalogue | None) -> MetricCatalogue | None:
+    if config is None or isinstance(config, MetricCatalogue):
+        return config
+    if isinstance(config, CxConfig):
+        return config.metrics
+    raise InputValueError(
+        f"config must be a CxConfig (load_config) or a MetricCatalogue, got {type(config).__name__}",
+        argument="config",
+    )
+
+
+def _day_numbers(values: Any) -> np.ndarray:
+    """Datetimes -> int64 days since 1970-01-01 (NaT -> far future)."""
+    days = pd.to_datetime(pd.Series(values)).to_numpy().astype("datetime64[D]")
+    out = days.astype(np.int64)
+    out[np.isnat(days)] = _FAR_FUTURE_DAY
+    return out
+
+
+def prepare_payouts(
+    employee_metrics: pd.DataFrame,
+    employees: pd.DataFrame,
+    scheme: Scheme,
+    *,
+    config: CxConfig | MetricCatalogue | None = None,
+    validate: bool = True,
+) -> PayoutInputs:
+    """Validate the tables and build the (period, employee) grid for ``scheme``'s roles and period.
+
+    Parameters
+    ----------
+    employee_metrics : pandas.DataFrame
+        DESIGN.md ``employee_metrics`` (period = month start, employee_id, metric, value, optional volume).
+    employees : pandas.DataFrame
+        DESIGN.md ``employees`` (base_salary in currency per year, hire_date, leave_date).
+    scheme : Scheme
+        Only ``roles`` and ``period`` are used here.
+    config : CxConfig or MetricCatalogue, optional
+        Metric catalogue; required for quarter schemes (aggregation of monthly values to quarters follows each
+        metric's ``aggregation``: mean, sum, or Σ value·volume / Σ volume for volume_weighted and ratio — falling
+        back to the plain mean where no volume is given).
+    validate : bool, default True
+        Validate both tables with :func:`cx_framework.schemas.validate`. Pass False only for frames that
+        already passed validation (e.g. from :func:`cx_framework.io.load_data_dir`).
+
+    Returns
+    -------
+    PayoutInputs
+
+    Raises
+    ------
+    DataValidationError
+        Invalid tables, metric rows for an employee not in ``employees``, or a base salary ≤ 0 (the error names
+        table, column and rows).
+    InputValueError
+        A quarter scheme without a metric catalogue.
+    """
+    catalogue = _catalogue(config)
+    if validate:
+        from cx_framework.schemas import validate as _validate
+
+        employees = _validate("employees", employees)
+        employee_metrics = _validate("employee_metrics", employee_metrics)
+    if scheme.period == "quarter" and catalogue is None:
+        raise InputValueError(
+            f"scheme '{scheme.id}' pays per quarter; pass config= (CxConfig or MetricCatalogue) so monthly "
+            "employee_metrics can be aggregated to quarters with each metric's catalogue aggregation",
+            argument="config",
+        )
+    emp_ids = employees["employee_id"].astype(str).to_numpy()
+    salary = employees["base_salary"].to_numpy(dtype=np.float64, na_value=np.nan)
+    bad_salary = ~(salary > 0) | ~np.isfinite(salary)
+    if bad_salary.any():
+        rows = np.flatnonzero(bad_salary)
+        raise DataValidationError(
+            f"Table 'employees', column 'base_salary': {len(rows)} row(s) not > 0 (rows "
+            f"{', '.join(map(str, rows[:10]))}{'…' if len(rows) > 10 else ''}); base salaries are currency per year "
+            "and must be positive.",
+            failures=_failures("employees", "base_salary", "greater_than(0)", rows, salary[rows]),
+            table="employees",
+        )
+
+    all_index = pd.Index(emp_ids)
+    metric_emp = employee_metrics["employee_id"].astype(str).to_numpy()
+    all_codes = all_index.get_indexer(metric_emp)
+    unknown = all_codes < 0
+    if unknown.any():
+        rows = np.flatnonzero(unknown)
+        ids = sorted(set(metric_emp[rows].tolist()))
+        raise DataValidationError(
+            f"Table 'employee_metrics', column 'employee_id': {len(rows)} row(s) refer to {len(ids)} employee(s) "
+            f"not in table 'employees' ({', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}; first rows "
+            f"{', '.join(map(str, rows[:10]))}). Add them to employees or drop their metric rows.",
+            failures=_failures(
+                "employee_metrics", "employee_id", "employee_id in employees", rows, metric_emp[rows]
+            ),
+            table="employee_metrics",
+        )
+
+    roles = tuple(sorted(set(scheme.roles)))
+    role_arr = employees["role"].astype(str).to_numpy()
+    in_scope = np.isin(role_arr, roles)
+    excluded = pd.Series(role_arr[~in_scope]).value_counts()
+    excluded_by_role = {str(k): int(v) for k, v in excluded.items()}
+    scope_pos = np.full(len(emp_ids), -1, dtype=np.int64)
+    scope_idx = np.flatnonzero(in_scope)
+    scope_pos[scope_idx] = np.arange(len(scope_idx))
+    n_emp = len(scope_idx)
+
+    ecode = scope_pos[all_codes]
+    keep = ecode >= 0
+    ecode = ecode[keep]
+    month = employee_metrics["period"].to_numpy()[keep].astype("datetime64[M]").astype(np.int64)
+    if scheme.period == "quarter":
+        month = month - month % 3  # months since 1970-01 (a quarter start) -> quarter start month
+    pcode, period_months = pd.factorize(month, sort=True)
+    n_per = len(period_months)
+    mcode, metric_ids = pd.factorize(employee_metrics["metric"].astype(str).to_numpy()[keep], sort=True)
+    metric_ids = [str(m) for m in metric_ids]
+    n_met = len(metric_ids)
+
+    value = employee_metrics["value"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
+    if "volume" in employee_metrics.columns:
+        volume = employee_metrics["volume"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
+    else:
+        volume = np.full(len(value), np.nan)
+    present = ~np.isnan(value)
+    key = (pcode.astype(np.int64) * n_emp + ecode) * n_met + mcode
+    size = n_per * n_emp * n_met
+    count = np.bincount(key, weights=present.astype(np.float64), minlength=size)
+    sum_v = np.bincount(key, weights=np.where(present, value, 0.0), minlength=size)
+    with_w = present & np.isfinite(volume)
+    sum_w = np.bincount(key, weights=np.where(with_w, volume, 0.0), minlength=size)
+    sum_vw = np.bincount(
+        key, weights=np.where(with_w, value * np.where(with_w, volume, 0.0), 0.0), minlength=size
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sum_v / count
+        weighted = np.where(sum_w > 0, sum_vw / sum_w, mean)
+    matrix = np.empty((n_per * n_emp, n_met))
+    for j, metric in enumerate(metric_ids):
+        how = "mean"
+        if catalogue is not None and metric in catalogue.by_id:
+            how = catalogue.by_id[metric].aggregation
+        col = slice(j, None, n_met)
+        if scheme.period == "month" and catalogue is None:
+            how = "mean"  # keys are unique per month: the mean of one value is the value
+        chosen = {"mean": mean, "sum": sum_v, "volume_weighted": weighted, "ratio": weighted}[how][col]
+        matrix[:, j] = np.where(count[col] > 0, chosen, np.nan)
+    has_any = (~np.isnan(matrix)).any(axis=1) if n_met else np.zeros(n_per * n_emp, bool)
+
+    # calendar days employed in each period (inclusive hire and leave days)
+    start_month = period_months.astype("datetime64[M]")
+    step = 3 if scheme.period == "quarter" else 1
+    p_start = start_month.astype("datetime64[D]").astype(np.int64)
+    p_end = (start_month + np.timedelta64(step, "M")).astype("datetime64[D]").astype(np.int64) - 1
+    hire = _day_numbers(employees["hire_date"].to_numpy()[scope_idx])
+    leave = _day_numbers(employees["leave_date"].to_numpy()[scope_idx])
+    first = np.maximum(p_start[:, None], hire[None, :])
+    last = np.minimum(p_end[:, None], leave[None, :])
+    days_employed = np.clip(last - first + 1, 0, None).ravel()
+    days_in_period = np.repeat(p_end - p_start + 1, n_emp)
+
+    grid_keep = (days_employed > 0) | has_any
+    sel = np.flatnonzero(grid_keep)
+    emp_of_row = sel % n_emp
+    per_of_row = sel // n_emp
+    src = scope_idx[emp_of_row]
+    rows = pd.DataFrame(
+        {
+            "period": pd.DatetimeIndex(start_month.astype("datetime64[ns]"))[per_of_row],
+            "employee_id": emp_ids[src],
+            "department": employees["department"].astype(str).to_numpy()[src],
+            "team": employees["team"].astype(str).to_numpy()[src],
+            "role": role_arr[src],
+            "base_salary": salary[src],
+            "days_employed": days_employed[sel],
+            "days_in_period": days_in_period[sel],
+            "employed_share": days_employed[sel] / days_in_period[sel],
+        }
+    )
+    values = {m: np.ascontiguousarray(matrix[sel, j]) for j, m in enumerate(metric_ids)}
+    return PayoutInputs(
+        roles=roles,
+        period=scheme.period,
+        rows=rows,
+        values=values,
+        catalogue=catalogue,
+        excluded_by_role=excluded_by_role,
+    )
+
+
+def _failures(table: str, column: str, check: str, rows: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "table": table,
+            "column": column,
+            "check": check,
+            "row": pd.array(rows, dtype="Int64"),
+            "value": pd.array(list(values), dtype=object),
+        }
+    )
+
+
+# ------------------------------------------------------------------------------------------------ curve
+def _direction(component: Component, catalogue: MetricCatalogue | None) -> int:
+    if catalogue is not None and component.metric in catalogue.by_id:
+        return catalogue.by_id[component.metric].sign
+    # without a catalogue the ordering of the points says it: threshold above target = lower is better
+    return -1 if component.threshold > component.target else 1
+
+
+def payout_curve_values(value: np.ndarray | float, component: Component, *, sign: int = 1) -> np.ndarray:
+    """Payout multiplier of one component (DESIGN.md "Payout curve"), vectorised.
+
+    Parameters
+    ----------
+    value : array-like of float
+        Metric values (in the metric's unit). NaN stays NaN.
+    component : Component
+        Curve points and payouts.
+    sign : {1, -1}
+        +1 for higher-is-better, −1 for lower-is-better (the curve is mirrored).
+
+    Returns
+    -------
+    numpy.ndarray
+        Multiplier of the component's share of the target bonus: 0 below threshold, ``payout_at_threshold`` at
+        threshold, 1 at target, ``payout_at_stretch`` at and beyond stretch, linear in between.
+    """
+    v = sign * np.asarray(value, dtype=np.float64)
+    lo, mid, hi = sign * component.threshold, sign * component.target, sign * component.stretch
+    p_lo, p_hi = component.payout_at_threshold, component.payout_at_stretch
+    below_target = p_lo + (1.0 - p_lo) * (v - lo) / (mid - lo)
+    above_target = 1.0 + (p_hi - 1.0) * (v - mid) / (hi - mid) if hi > mid else np.full_like(v, p_hi)
+    out = np.where(v < lo, 0.0, np.where(v < mid, below_target, np.where(v < hi, above_target, p_hi)))
+    return np.where(np.isnan(v), np.nan, out)
+
+
+def _check_scheme(scheme: Scheme, catalogue: MetricCatalogue | None) -> dict[str, Metric]:
+    """Cross-check the scheme against the catalogue; ConfigError with key path."""
+    if catalogue is None:
+        return {}
+    known = catalogue.by_id
+    where = f"scheme '{scheme.id}'"
+    for i, c in enumerate(scheme.components):
+        if c.metric not in known:
+            raise ConfigError(
+                f"unknown metric '{c.metric}'; add it to metrics.yaml or use one of: {', '.join(sorted(known))}",
+                file=where,
+                key=f"components[{i}].metric",
+            )
+        if (msg := check_order(known[c.metric], c.threshold, c.target, c.stretch)) is not None:
+            raise ConfigError(msg, file=where, key=f"components[{i}].threshold")
+    for i, g in enumerate(scheme.gates):
+        if g.metric not in known:
+            raise ConfigError(
+                f"unknown metric '{g.metric}' in gate; use one of: {', '.join(sorted(known))}",
+                file=where,
+                key=f"gates[{i}].metric",
+            )
+    return known
+
+
+# ------------------------------------------------------------------------------------------------ evaluate
+def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
+    """Apply ``scheme`` to a prepared grid (vectorised; the what-if fast path).
+
+    Parameters
+    ----------
+    inputs : PayoutInputs
+        From :func:`prepare_payouts` for a scheme with the same roles and period.
+    scheme : Scheme
+        The (possibly edited) scheme.
+
+    Returns
+    -------
+    pandas.DataFrame
+        See :func:`compute_payouts`.
+
+    Raises
+    ------
+    ConfigError
+        Scheme roles/period differ from the prepared grid, or the scheme does not match the metric catalogue
+        (unknown metric, threshold order inconsistent with the metric's direction).
+    """
+    if not inputs.covers(scheme):
+        raise ConfigError(
+            f"the prepared payout inputs cover roles {list(inputs.roles)} per {inputs.period}, but the scheme has "
+            f"roles {sorted(scheme.roles)} per {scheme.period}; call prepare_payouts again for this scheme",
+            file=f"scheme '{scheme.id}'",
+            key="roles",
+        )
+    catalogue = inputs.catalogue
+    _check_scheme(scheme, catalogue)
+    rows = inputs.rows
+    n = len(rows)
+    nan = np.full(n, np.nan)
+    target_bonus = (
+        rows["base_salary"].to_numpy() * (scheme.target_bonus_pct / 100.0 / scheme.periods_per_year)
+    ) * rows["employed_share"].to_numpy()
+
+    columns: dict[str, Any] = {}
+    raw = np.zeros(n)
+    missing: dict[str, np.ndarray] = {}
+    money = list(MONEY_COLUMNS)
+    for c in scheme.components:
+        value = inputs.values.get(c.metric, nan)
+        curve = payout_curve_values(value, c, sign=_direction(c, catalogue))
+        amount = target_bonus * c.weight * curve
+        columns[f"{c.metric}_value"] = value
+        columns[f"{c.metric}_curve"] = curve
+        columns[c.metric] = amount
+        money.append(c.metric)
+        raw = raw + np.nan_to_num(amount)
+        missing[c.metric] = np.isnan(value)
+    gates_passed = np.ones(n, dtype=bool)
+    for g in scheme.gates:
+        value = inputs.values.get(g.metric, nan)
+        ok = np.ones(n, dtype=bool)
+        if g.min is not None:
+            ok &= value >= g.min
+        if g.max is not None:
+            ok &= value <= g.max
+        absent = np.isnan(value)
+        column = f"gate_{g.metric}"
+        if f"{g.metric}_value" not in columns:
+            columns[f"{g.metric}_value"] = value
+        columns[column] = pd.arrays.BooleanArray(ok & ~absent, absent)
+        gates_passed &= ok | absent
+        missing[g.metric] = missing.get(g.metric, np.zeros(n, dtype=bool)) | absent
+
+    withheld, reason = _withheld(missing, n)
+    cap = target_bonus * (scheme.cap_pct / 100.0)
+    before_cap = np.where(gates_passed, raw, 0.0)
+    payout = np.minimum(before_cap, cap)
+    capped = before_cap > cap * (1 + 1e-12)
+    payout = np.where(withheld, np.nan, payout)
+    before_cap = np.where(withheld, np.nan, before_cap)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        attainment = np.where(target_bonus > 0, payout / target_bonus, np.nan)
+
+    out = pd.DataFrame(
+        {
+            **{col: rows[col].to_numpy() for col in rows.columns},
+            "target_bonus": target_bonus,
+            **columns,
+            "gates_passed": pd.arrays.BooleanArray(gates_passed & ~withheld, withheld.copy()),
+            "payout_before_cap": before_cap,
+            "cap": cap,
+            "capped": capped & ~withheld,
+            "payout": payout,
+            "attainment": attainment,
+            "withheld": withheld,
+            "withheld_reason": reason,
+        }
+    )
+    out.attrs.update(
+        {
+            "scheme_id": scheme.id,
+            "period": scheme.period,
+            "components": [c.metric for c in scheme.components],
+            "money_columns": money,
+            "excluded_employees": inputs.excluded_employees,
+            "excluded_by_role": dict(inputs.excluded_by_role),
+            "withheld_rows": int(withheld.sum()),
+        }
+    )
+    return out
+
+
+def _withheld(missing: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, pd.Series]:
+    """Withheld flag and a reason string per row, built from a bit pattern of missing metrics (no row loop)."""
+    names = list(missing)
+    pattern = np.zeros(n, dtype=np.int64)
+    for bit, name in enumerate(names):
+        pattern |= missing[name].astype(np.int64) << bit
+    withheld = pattern != 0
+    reason = np.full(n, None, dtype=object)
+    for p in np.unique(pattern[withheld]):
+        absent = [name for bit, name in enumerate(names) if (int(p) >> bit) & 1]
+        reason[pattern == p] = f"missing metric(s): {', '.join(absent)}"
+    return withheld, pd.Series(reason, dtype=object)
+
+
+def compute_payouts(
+    employee_metrics: pd.DataFrame,
+    employees: pd.DataFrame,
+    scheme: Scheme,
+    *,
+    config: CxConfig | MetricCatalogue | None = None,
+    validate: bool = True,
+) -> pd.DataFrame:
+    """Payout per (period, employee_id) under ``scheme`` (DESIGN.md "Payout curve"; semantics in module doc).
+
+    Parameters
+    ----------
+    employee_metrics : pandas.DataFrame
+        ``period`` (month start), ``employee_id``, ``metric``, ``value``, optional ``volume``.
+    employees : pandas.DataFrame
+        ``employee_id, department, team, role, base_salary`` (currency per year), ``hire_date, leave_date``.
+    scheme : Scheme
+        The bonus scheme.
+    config : CxConfig or MetricCatalogue, optional
+        Metric catalogue: directions (lower-is-better metrics are mirrored), cross-checks of the scheme and the
+        aggregation of months to quarters (required for quarter schemes). Without it, a component's direction is
+        read from its points (threshold above target = lower is better).
+    validate : bool, default True
+        Validate the input tables first (see :func:`prepare_payouts`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (period, employee_id) of covered employees, sorted by period then employee: ``period``
+        (period start), ``employee_id, department, team, role, base_salary, days_employed, days_in_period,
+        employed_share`` (0–1), ``target_bonus`` (currency, prorated), per component ``<metric>_value``,
+        ``<metric>_curve`` (multiplier) and ``<metric>`` (component payout, currency); per gate ``gate_<metric>``
+        (nullable bool); ``gates_passed``, ``payout_before_cap``, ``cap``, ``capped``, ``payout`` (currency, NaN
+        when withheld), ``attainment`` (payout / target_bonus), ``withheld`` and ``withheld_reason``.
+        ``df.attrs`` holds ``scheme_id``, ``excluded_employees`` (count of employees outside the scheme's roles),
+        ``excluded_by_role``, ``withheld_rows``, ``components`` and ``money_columns``.
+
+    Raises
+    ------
+    DataValidationError
+        Invalid tables, metrics for unknown employees, non-positive salaries (names table, column, rows).
+    ConfigError
+        Scheme inconsistent with the catalogue (names the key path, e.g. ``components[0].threshold``).
+
+    Examples
+    --------
+    >>> from cx_framework import load_config, load_sample, compute_payouts  # doctest: +SKIP
+    >>> cfg = load_config("configs"); org = load_sample()  # doctest: +SKIP
+    >>> df = compute_payouts(org.employee_metrics, org.employees, cfg.schemes["siloed"], config=cfg)  # doctest: +SKIP
+    >>> df["payout"].sum()  # doctest: +SKIP
+    """
+    inputs = prepare_payouts(employee_metrics, employees, scheme, config=config, validate=validate)
+    return evaluate_payouts(inputs, scheme)
+
+
+# ------------------------------------------------------------------------------------------------ output helpers
+def payout_summary(payouts: pd.DataFrame) -> pd.DataFrame:
+    """Totals per period of a :func:`compute_payouts` frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period, employees, paid, withheld, gate_failed, capped, target_bonus, payout`` (currency, withheld rows
+        excluded from both sums), ``withheld_target_bonus`` and ``attainment`` (Σ payout / Σ target bonus of paid
+        rows).
+    """
+    paid = ~payouts["withheld"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "period": payouts["period"],
+            "employees": 1,
+            "paid": paid.astype(int),
+            "withheld": (~paid).astype(int),
+            "gate_failed": (~payouts["gates_passed"].fillna(True).to_numpy(dtype=bool)).astype(int),
+            "capped": payouts["capped"].to_numpy().astype(int),
+            "target_bonus": np.where(paid, payouts["target_bonus"], 0.0),
+            "payout": np.where(paid, payouts["payout"], 0.0),
+            "withheld_target_bonus": np.where(paid, 0.0, payouts["target_bonus"]),
+        }
+    )
+    out = frame.groupby("period", as_index=False).sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["attainment"] = np.where(out["target_bonus"] > 0, out["payout"] / out["target_bonus"], np.nan)
+    return out
+
+
+def round_money(payouts: pd.DataFrame, *, decimals: int = 2) -> pd.DataFrame:
+    """Copy with every money column rounded to cents (use only at output: export, display)."""
+    money = payouts.attrs.get("money_columns", list(MONEY_COLUMNS))
+    out = payouts.copy()
+    for col in money:
+        if col in out.columns:
+            out[col] = out[col].round(decimals)
+    return out
