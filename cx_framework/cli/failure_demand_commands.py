@@ -1,0 +1,113 @@
+"""``cx failure-demand DATA_DIR``: failure demand by originating department, charge-back, fix vs absorb."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cx_framework.cli._app import command, console
+from cx_framework.errors import StatisticalWarning
+
+__all__ = ["failure_demand"]
+
+
+def _money(value: float, currency: str) -> str:
+    return "–" if not math.isfinite(value) else f"{currency} {value:,.0f}"
+
+
+@command("failure-demand")
+def failure_demand(
+    data_dir: Annotated[Path, typer.Argument(help="Directory with contacts.parquet or contacts.csv.")],
+    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    period: Annotated[
+        str, typer.Option("--period", help="Period of the summary (pandas alias: M, W, Q).")
+    ] = "M",
+    fix: Annotated[
+        str | None,
+        typer.Option(
+            "--fix", help="Department or failure reason to evaluate fixing (e.g. billing, bill_query)."
+        ),
+    ] = None,
+    fix_cost: Annotated[float, typer.Option("--fix-cost", help="One-off cost of the fix (currency).")] = 0.0,
+    reduction: Annotated[
+        float, typer.Option("--reduction", help="Share 0-1 of the source's failure demand the fix removes.")
+    ] = 0.5,
+    horizon: Annotated[int, typer.Option("--horizon", help="Months of benefit counted.")] = 24,
+) -> None:
+    """Which contacts are caused by another department's failure, what they cost, and who should pay."""
+    from cx_framework.config import load_config
+    from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
+    from cx_framework.io import load_data_dir
+
+    config = load_config(configs)
+    contacts = load_data_dir(data_dir, tables=["contacts"])["contacts"]
+    with warnings.catch_warnings():
+        # unknown reasons are shown in their own table below instead of as a Python warning
+        warnings.simplefilter("ignore", StatisticalWarning)
+        result = attribute_failure_demand(contacts, config, period=period)
+    currency = result.currency
+
+    console.print(result.summary_text(), highlight=False)
+
+    pareto = Table(title="Failure demand by originating department (Pareto)")
+    for name in (
+        "department",
+        "failure",
+        "repeat",
+        "value",
+        "unclassified",
+        "failure demand % of all",
+        "cumulative %",
+        "cost",
+    ):
+        pareto.add_column(name, justify="left" if name == "department" else "right")
+    for row in result.by_department.itertuples(index=False):
+        pareto.add_row(
+            str(row.originating_department),
+            f"{row.failure:,}",
+            f"{row.repeat:,}",
+            f"{row.value:,}",
+            f"{row.unclassified:,}",
+            f"{row.failure_demand_share:.1%}",
+            f"{row.cumulative_share:.1%}",
+            _money(float(row.failure_cost), currency),
+        )
+    console.print(pareto)
+
+    charge = Table(title="Charge-back: each department pays for the failure demand it causes")
+    for name in ("department", "failure contacts", "repeat contacts", "handle hours", "charge", "share"):
+        charge.add_column(name, justify="left" if name == "department" else "right")
+    for row in result.charge_back.itertuples(index=False):
+        charge.add_row(
+            str(row.department),
+            f"{row.failure_contacts:,}",
+            f"{row.repeat_contacts:,}",
+            f"{row.handle_hours:,.1f}",
+            _money(float(row.charge), currency),
+            f"{row.share_of_charge:.1%}" if math.isfinite(row.share_of_charge) else "–",
+        )
+    console.print(charge)
+
+    if len(result.unclassified_reasons):
+        unknown = Table(title="Reasons missing from failure_demand.yaml (counted as unclassified)")
+        unknown.add_column("reason")
+        unknown.add_column("contacts", justify="right")
+        for row in result.unclassified_reasons.itertuples(index=False):
+            unknown.add_row(str(row.reason), f"{row.contacts:,}")
+        console.print(unknown, style="yellow")
+
+    if fix is not None:
+        decision = fix_vs_absorb(
+            result,
+            fix,
+            fix_cost=fix_cost,
+            expected_reduction=reduction,
+            horizon_months=horizon,
+            config=config,
+        )
+        console.print(decision.summary(), highlight=False)
