@@ -53,6 +53,7 @@ def failure_demand(
     currency = result.currency
 
     console.print(result.summary_text(), highlight=False)
+    console.print("FD = failure demand (failure reasons + repeats of unresolved contacts).", style="dim")
 
     pareto = Table(title="Failure demand by originating department (Pareto)")
     for name in (
@@ -60,12 +61,14 @@ def failure_demand(
         "failure",
         "repeat",
         "value",
-        "unclassified",
-        "failure demand % of all",
-        "cumulative %",
+        "unclass.",
+        "FD % of all",
+        "cum. %",
         "cost",
     ):
-        pareto.add_column(name, justify="left" if name == "department" else "right")
+        pareto.add_column(
+            name, justify="left" if name == "department" else "right", no_wrap=name == "department"
+        )
     for row in result.by_department.itertuples(index=False):
         pareto.add_row(
             str(row.originating_department),
@@ -80,8 +83,10 @@ def failure_demand(
     console.print(pareto)
 
     charge = Table(title="Charge-back: each department pays for the failure demand it causes")
-    for name in ("department", "failure contacts", "repeat contacts", "handle hours", "charge", "share"):
-        charge.add_column(name, justify="left" if name == "department" else "right")
+    for name in ("department", "failure", "repeat", "handle h", "charge", "share"):
+        charge.add_column(
+            name, justify="left" if name == "department" else "right", no_wrap=name == "department"
+        )
     for row in result.charge_back.itertuples(index=False):
         charge.add_row(
             str(row.department),
