@@ -218,7 +218,7 @@ def load_data_dir(
 # ---------------------------------------------------------------------------------------------------------------
 # atomic writes
 # ---------------------------------------------------------------------------------------------------------------
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     target = Path(path)
     parent = target.parent
     try:

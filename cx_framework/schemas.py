@@ -847,7 +847,12 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
     # unique keys
     key = _KEYS[table]
     if all(c in work.columns for c in key):
-        dup = work.duplicated(subset=list(key), keep=False).to_numpy()
+        # rows whose key cells already failed coercion / nullability are not reported twice
+        key_bad = np.zeros(n, dtype=bool)
+        for c in key:
+            key_bad |= flagged[c]
+        dup = np.zeros(n, dtype=bool)
+        dup[~key_bad] = work.loc[~key_bad].duplicated(subset=list(key), keep=False).to_numpy()
         if dup.any():
             rows = np.flatnonzero(dup)
             sub = work.iloc[rows]
