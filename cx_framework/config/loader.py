@@ -9,6 +9,8 @@ and line.
 from __future__ import annotations
 
 import difflib
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -287,27 +289,41 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """Field names (aliases) of the sub-model at ``loc`` for a helpful 'unknown key' message."""
+    """Field names (aliases) of the sub-model at ``loc`` for a helpful 'unknown key' message.
+
+    Follows the type annotations: a model field by name, a list item by index, a dict value by its key (e.g.
+    ``local.billing[0]`` in the scorecard is ``dict[str, list[LocalObjective]]``).
+    """
     current: Any = model
     for part in loc:
-        if isinstance(part, int) or current is None:
-            continue
-        info = getattr(current, "model_fields", {}).get(part)
-        if info is None:
+        current = _step(current, part)
+        if current is None:
             return []
-        current = _inner_model(info.annotation)
-    if current is None or not hasattr(current, "model_fields"):
+    current = _unwrap(current)
+    if not (isinstance(current, type) and issubclass(current, BaseModel)):
         return []
     return [f.alias or name for name, f in current.model_fields.items()]
 
 
-def _inner_model(annotation: Any) -> Any:
-    import typing
+def _unwrap(annotation: Any) -> Any:
+    """``X | None`` -> ``X``."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return annotation
 
+
+def _step(annotation: Any, part: Any) -> Any:
+    """The annotation one step down ``part`` (field name, list index or dict key), or None."""
+    annotation = _unwrap(annotation)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _inner_model(arg)
-        if found is not None:
-            return found
+        info = annotation.model_fields.get(part) if isinstance(part, str) else None
+        if info is None:  # addressed by alias (e.g. Edge `from`)
+            info = next((f for f in annotation.model_fields.values() if f.alias == part), None)
+        return info.annotation if info is not None else None
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is list and args:
+        return args[0]
+    if origin is dict and len(args) == 2:
+        return args[1]
     return None
