@@ -426,11 +426,10 @@ def attribute_failure_demand(
 
     # --- reason lookup (vectorised through Series.map)
     reasons = frame["reason"].astype(str)
-    is_failure_map = {r.id: r.is_failure for r in fd.reasons}
     department_map = {r.id: r.originating_department for r in fd.reasons}
     known = reasons.isin(department_map).to_numpy()
     own_department = reasons.map(department_map).fillna(UNCLASSIFIED).to_numpy(dtype=object)
-    own_failure = reasons.map(is_failure_map).fillna(False).to_numpy(dtype=bool)
+    own_failure = reasons.isin([r.id for r in fd.reasons if r.is_failure]).to_numpy()
 
     # --- repeat chains on the customer/time-sorted order
     order = np.lexsort(
