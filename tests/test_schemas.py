@@ -490,3 +490,14 @@ def test_large_contacts_frame_validates_and_reports_every_failure() -> None:
     df.loc[::1000, "wait_s"] = -1.0  # rows 0, 1000, ..., 999000 -> 1000 failures
     err = _raises("contacts", df)
     assert err.failures["row"].tolist() == list(range(0, n, 1000))
+
+
+def test_customer_panel_keeps_categorical_text_but_inputs_become_str() -> None:
+    panel = _customer_panel()
+    panel["segment"] = panel["segment"].astype("category")
+    out = validate("customer_panel", panel)
+    assert isinstance(out["segment"].dtype, pd.CategoricalDtype)
+    assert out["segment"].tolist() == ["consumer", "consumer", "business"]
+    contacts = _contacts()
+    contacts["channel"] = contacts["channel"].astype("category")
+    assert validate("contacts", contacts)["channel"].dtype == "str"
