@@ -1,0 +1,256 @@
+"""The staffing budget gap: "they want 80/20 but won't fund it", made concrete.
+
+Compares the FTE a service-level target needs with the FTE the budget buys, and the service level the budget
+actually achieves over the forecast horizon (volume-weighted), interval by interval.
+
+Allocation rule (how a budget becomes agents per interval)
+----------------------------------------------------------
+1. Paid hours over the horizon = ``budget_fte * hours_per_fte * horizon_weeks``; ``hours_per_fte`` is *paid
+   hours per FTE per week* (37.5 = a UK full-time week). ``horizon_weeks`` defaults to the calendar days the
+   forecast spans (first to last date, inclusive) / 7 — pass it explicitly if the centre is closed on some days
+   and FTEs work their week on the open days (e.g. a Monday–Friday forecast is 1 week, not 5/7).
+2. Productive (on-phone) hours = paid hours * (1 - shrinkage).
+3. Productive agent-intervals are shared across the forecast rows in proportion to their workload
+   (``allocation="workload"``, traffic in Erlangs = offered * aht_s / interval_s), which is how a planner without
+   an optimiser spreads a fixed roster: every interval gets the same occupancy. ``allocation="requirement"``
+   shares them in proportion to each interval's required agents instead (every interval gets the same fraction
+   of what it needs). Funded agents are fractional (a roster's average agents in the interval); the service
+   level at a fractional agent count uses the continuous (incomplete-gamma) extension of Erlang C.
+
+FTE needed = on-phone agent-hours required for the target / (1 - shrinkage) / (hours_per_fte * horizon_weeks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from cx_framework.errors import DataValidationError, InputValueError
+from cx_framework.staffing import agents_needed, service_level
+from cx_framework.staffing._arrays import check_scalar
+
+__all__ = ["StaffingBudgetGap", "staffing_budget_gap"]
+
+
+@dataclass(frozen=True)
+class StaffingBudgetGap:
+    """What a service-level target costs versus what the budget buys.
+
+    Attributes
+    ----------
+    fte_needed : float
+        FTE (paid ``hours_per_fte`` per week) needed to meet ``target`` in every interval.
+    fte_budget : float
+        FTE the budget funds.
+    fte_gap : float
+        ``fte_needed - fte_budget``; positive = the budget is short by this many FTE.
+    achieved_service_level : float
+        Volume-weighted service level over the horizon with the funded agents (share 0–1).
+    target, answer_s, shrinkage, hours_per_fte, horizon_weeks : float
+        The assumptions used.
+    intervals : pandas.DataFrame
+        Per forecast row: interval_start, queue, offered, aht_s, traffic_erlangs, required_agents,
+        funded_agents, service_level (achieved with funded agents), meets_target.
+    failing_intervals : pandas.DataFrame
+        The rows of ``intervals`` that miss the target.
+    """
+
+    fte_needed: float
+    fte_budget: float
+    fte_gap: float
+    achieved_service_level: float
+    target: float
+    answer_s: float
+    shrinkage: float
+    hours_per_fte: float
+    horizon_weeks: float
+    intervals: pd.DataFrame
+    failing_intervals: pd.DataFrame
+
+    def by_day(self) -> pd.DataFrame:
+        """Volume-weighted achieved service level per day: day, offered, service_level, meets_target."""
+        frame = self.intervals.assign(
+            day=pd.to_datetime(self.intervals["interval_start"]).dt.floor("D"),
+            answered_in_time=self.intervals["offered"] * self.intervals["service_level"],
+        )
+        daily = frame.groupby("day", sort=True)[["offered", "answered_in_time"]].sum().reset_index()
+        offered = daily["offered"].to_numpy(dtype=float)
+        daily["service_level"] = np.divide(
+            daily["answered_in_time"].to_numpy(dtype=float),
+            offered,
+            out=np.ones_like(offered),
+            where=offered > 0,
+        )
+        daily["meets_target"] = daily["service_level"] >= self.target
+        return daily.drop(columns="answered_in_time")
+
+    def summary(self) -> str:
+        """Plain-language summary for leadership."""
+        verdict = (
+            f"short by {self.fte_gap:.1f} FTE"
+            if self.fte_gap > 0
+            else f"{-self.fte_gap:.1f} FTE more than the target needs"
+        )
+        return (
+            f"Target {self.target:.0%} answered within {self.answer_s:g} s needs {self.fte_needed:.1f} FTE; "
+            f"the budget funds {self.fte_budget:.1f} FTE ({verdict}). With the budget the service level over the "
+            f"horizon is {self.achieved_service_level:.1%}; {len(self.failing_intervals)} of "
+            f"{len(self.intervals)} intervals miss the target."
+        )
+
+    def plot(self):  # noqa: ANN201 - plotly is imported lazily
+        """Achieved service level by day with the target line (see ``plots.budget_sl_by_day_figure``)."""
+        from cx_framework.plots.staffing import budget_sl_by_day_figure
+
+        return budget_sl_by_day_figure(self)
+
+
+def staffing_budget_gap(
+    intervals_forecast: pd.DataFrame,
+    budget_fte: float,
+    *,
+    target: float = 0.8,
+    answer_s: float = 20.0,
+    shrinkage: float = 0.3,
+    hours_per_fte: float = 37.5,
+    interval_s: float = 1800.0,
+    horizon_weeks: float | None = None,
+    allocation: Literal["workload", "requirement"] = "workload",
+) -> StaffingBudgetGap:
+    """FTE needed for a service-level target vs FTE funded, and the service level the budget achieves.
+
+    Parameters
+    ----------
+    intervals_forecast : pandas.DataFrame
+        One row per (interval_start, queue) with ``offered`` (forecast calls, >= 0) and ``aht_s``
+        (seconds, > 0 where calls are offered); ``queue`` is optional.
+    budget_fte : float
+        Funded full-time equivalents (>= 0).
+    target : float
+        Service-level target (share in (0, 1)) per interval.
+    answer_s : float
+        Answer-time threshold (seconds).
+    shrinkage : float
+        Share of paid time not on the phones (breaks, training, absence), in [0, 1).
+    hours_per_fte : float
+        Paid hours per FTE per week.
+    interval_s : float
+        Interval length (seconds).
+    horizon_weeks : float or None
+        Weeks the forecast covers; None = calendar days spanned / 7 (see module notes).
+    allocation : {"workload", "requirement"}
+        How funded agent-hours are spread over intervals (see module notes).
+
+    Returns
+    -------
+    StaffingBudgetGap
+
+    Raises
+    ------
+    DataValidationError
+        Missing ``interval_start``/``offered``/``aht_s`` column, negative or NaN values (row named).
+    InputValueError
+        Options out of range (named).
+
+    Examples
+    --------
+    Two half hours of 100 calls at 180 s need 14 agents each (80/20): 28 agent-half-hours = 14 on-phone hours,
+    / (1 - 0.3) = 20 paid hours = 0.533 FTE of 37.5 h over a one-week horizon.
+
+    >>> fc = pd.DataFrame({"interval_start": pd.date_range("2026-03-02 09:00", periods=2, freq="30min"),
+    ...                    "offered": [100, 100], "aht_s": [180, 180]})
+    >>> gap = staffing_budget_gap(fc, 0.4, horizon_weeks=1.0)
+    >>> round(gap.fte_needed, 4), gap.intervals["funded_agents"].tolist()
+    (0.5333, [10.5, 10.5])
+    """
+    budget_fte = check_scalar("budget_fte", budget_fte, low=0.0, open_low=False)
+    target = check_scalar("target", target, low=0.0, high=1.0)
+    answer_s = check_scalar("answer_s", answer_s, low=0.0, open_low=False)
+    shrinkage = check_scalar("shrinkage", shrinkage, low=0.0, high=1.0, open_low=False)
+    hours_per_fte = check_scalar("hours_per_fte", hours_per_fte, low=0.0)
+    interval_s = check_scalar("interval_s", interval_s, low=0.0)
+    if allocation not in ("workload", "requirement"):
+        raise InputValueError(
+            f"argument 'allocation' must be 'workload' or 'requirement'; got {allocation!r}.",
+            argument="allocation",
+        )
+    table = "intervals_forecast"
+    missing = [c for c in ("interval_start", "offered", "aht_s") if c not in intervals_forecast.columns]
+    if missing:
+        raise DataValidationError(
+            f"table '{table}' is missing column(s) {missing}; it needs interval_start, offered (calls) and aht_s "
+            "(seconds), one row per interval (and queue).",
+            failures=pd.DataFrame(
+                {"table": table, "column": missing, "check": "column_present", "row": None, "value": None}
+            ),
+            table=table,
+        )
+    offered = pd.to_numeric(intervals_forecast["offered"], errors="coerce").to_numpy(dtype=float)
+    aht = pd.to_numeric(intervals_forecast["aht_s"], errors="coerce").to_numpy(dtype=float)
+    bad_offered = ~np.isfinite(offered) | (offered < 0)
+    bad_aht = (offered > 0) & (~np.isfinite(aht) | (aht <= 0))
+    for column, bad, rule in (("offered", bad_offered, ">= 0"), ("aht_s", bad_aht, "> 0 where offered > 0")):
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            raise DataValidationError(
+                f"table '{table}': column '{column}' must be {rule}; {len(rows)} row(s) fail, first row {rows[0]} "
+                f"= {intervals_forecast[column].iloc[rows[0]]!r}. See error.failures.",
+                failures=pd.DataFrame(
+                    {
+                        "table": table,
+                        "column": column,
+                        "check": rule,
+                        "row": rows,
+                        "value": intervals_forecast[column].iloc[rows].to_numpy(),
+                    }
+                ),
+                table=table,
+            )
+    aht = np.where(offered > 0, aht, 1.0)  # any positive AHT where nothing is offered
+    starts = pd.to_datetime(intervals_forecast["interval_start"])
+    if horizon_weeks is None:
+        days = (starts.max().normalize() - starts.min().normalize()).days + 1 if len(starts) else 0
+        horizon_weeks = days / 7.0
+    horizon_weeks = check_scalar("horizon_weeks", horizon_weeks, low=0.0)
+
+    traffic = offered * aht / interval_s
+    required = agents_needed(offered, aht, target=target, answer_s=answer_s, interval_s=interval_s).astype(
+        float
+    )
+    hours_per_interval = interval_s / 3600.0
+    fte_hours = hours_per_fte * horizon_weeks
+    fte_needed = float(required.sum() * hours_per_interval / (1.0 - shrinkage) / fte_hours)
+
+    productive_agent_intervals = budget_fte * fte_hours * (1.0 - shrinkage) / hours_per_interval
+    weights = traffic if allocation == "workload" else required
+    total = weights.sum()
+    funded = productive_agent_intervals * weights / total if total > 0 else np.zeros_like(weights)
+    achieved = service_level(offered, aht, funded, answer_s=answer_s, interval_s=interval_s)
+    total_calls = offered.sum()
+    achieved_sl = float((offered * achieved).sum() / total_calls) if total_calls > 0 else 1.0
+
+    keep = [c for c in ("interval_start", "queue") if c in intervals_forecast.columns]
+    frame = intervals_forecast[keep].reset_index(drop=True).copy()
+    frame["offered"] = offered
+    frame["aht_s"] = aht
+    frame["traffic_erlangs"] = traffic
+    frame["required_agents"] = required.astype(np.int64)
+    frame["funded_agents"] = funded
+    frame["service_level"] = achieved
+    frame["meets_target"] = achieved >= target
+    return StaffingBudgetGap(
+        fte_needed=fte_needed,
+        fte_budget=budget_fte,
+        fte_gap=fte_needed - budget_fte,
+        achieved_service_level=achieved_sl,
+        target=target,
+        answer_s=answer_s,
+        shrinkage=shrinkage,
+        hours_per_fte=hours_per_fte,
+        horizon_weeks=float(horizon_weeks),
+        intervals=frame,
+        failing_intervals=frame.loc[~frame["meets_target"]].reset_index(drop=True),
+    )
