@@ -78,9 +78,17 @@ def _read_raw(path: Path, table: str) -> pd.DataFrame:
         )
     if fmt == "csv":
         try:
-            header = pd.read_csv(path, nrows=0).columns
+            # utf-8-sig drops the byte-order mark Excel writes in "CSV UTF-8" files
+            header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
+            sep = ","
+            if len(header) == 1:
+                # one column: probably a semicolon / tab separated export (European Excel locales)
+                name = str(header[0])
+                sep = next((s for s in (";", "\t", "|") if s in name), ",")
+                if sep != ",":
+                    header = pd.read_csv(path, nrows=0, encoding="utf-8-sig", sep=sep).columns
             text_cols = {c: "str" for c in _string_columns(table) if c in header}
-            return pd.read_csv(path, dtype=text_cols)
+            return pd.read_csv(path, dtype=text_cols, encoding="utf-8-sig", sep=sep)
         except pd.errors.EmptyDataError:
             raise DataValidationError(
                 f"{path} is empty (no header, no rows); table '{table}' needs a header line and at least one "

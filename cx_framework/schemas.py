@@ -22,6 +22,7 @@ calls.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -769,8 +770,16 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
 
     parts: list[pd.DataFrame] = []
     missing = [name for name, col in schema.columns.items() if col.required and name not in work.columns]
-    for name in missing:
-        parts.append(_table_failure(table, name, "column_in_dataframe", "column is missing"))
+    if missing:
+        present = {str(c).strip().lower().replace(" ", "_"): str(c) for c in work.columns}
+        for name in missing:
+            hint = "column is missing"
+            similar = present.get(name) or next(
+                iter(difflib.get_close_matches(name, list(present), n=1)), None
+            )
+            if similar is not None:
+                hint += f" (found {present.get(similar, similar)!r}: rename it to {name!r})"
+            parts.append(_table_failure(table, name, "column_in_dataframe", hint))
 
     n = len(work)
     flagged: dict[str, np.ndarray] = {}  # column -> rows whose value failed coercion or nullability

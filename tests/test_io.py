@@ -456,3 +456,21 @@ def test_no_temp_files_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.chdir(tmp_path)
     write_table(pd.DataFrame({"a": np.arange(3)}), "rel.csv")
     assert sorted(os.listdir(tmp_path)) == ["rel.csv"]
+
+
+def test_excel_style_csv_with_bom_and_semicolons(tmp_path: Path) -> None:
+    expected = validate("work_items", _work_items())
+    text = expected.to_csv(index=False, sep=";")
+    path = tmp_path / "work_items.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    pd.testing.assert_frame_equal(read_table(path, "work_items"), expected)
+
+
+def test_misnamed_column_gets_a_rename_hint(tmp_path: Path) -> None:
+    path = tmp_path / "work_items.csv"
+    write_table(_work_items().rename(columns={"left_at": "Left At", "journey": "journy"}), path)
+    with pytest.raises(DataValidationError) as info:
+        read_table(path, "work_items")
+    message = str(info.value)
+    assert "column 'left_at', check 'column_in_dataframe': column is missing (found 'Left At'" in message
+    assert "found 'journy': rename it to 'journey'" in message
