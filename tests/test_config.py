@@ -541,14 +541,16 @@ def test_scorecard_shared_weights_not_summing(cfg_dir: Path) -> None:
 
 
 def test_scorecard_local_weights_not_summing(cfg_dir: Path) -> None:
-    # billing: 0.50 + 0.20 + 0.20 = 0.90
-    path = _edit(cfg_dir, "scorecard.yaml", "stretch: 8,    weight: 0.30}", "stretch: 8,    weight: 0.20}")
+    # billing: 0.40 + 0.20 + 0.30 = 0.90
+    path = _edit(
+        cfg_dir, "scorecard.yaml", "weight: 0.50, contributes_to: [e2e", "weight: 0.40, contributes_to: [e2e"
+    )
     _expect(
         cfg_dir,
         "scorecard.yaml",
         key="local.billing",
         line=_line_of(path, "  billing:"),
-        match=r"sum to 0\.9, not 1",
+        match=r"sum to 0\.9, not 1 \(0\.4 \+ 0\.2 \+ 0\.3\)",
     )
 
 
@@ -639,6 +641,86 @@ def test_stretch_equal_to_target_is_allowed(cfg_dir: Path) -> None:
     assert load_config(cfg_dir).schemes["balanced"].components[1].stretch == 0.80
 
 
+# ----------------------------------------------------------------------------------------------- ranges
+@pytest.mark.parametrize(
+    ("file", "old", "new", "key", "needle", "match"),
+    [
+        # service_level is a 0-1 share: a target of 80 is the percent-vs-share slip
+        (
+            "scorecard.yaml",
+            "{metric: service_level,   threshold: 0.70,  target: 0.80,  stretch: 0.90",
+            "{metric: service_level,   threshold: 70,  target: 80,  stretch: 90",
+            "shared[3].threshold",
+            "threshold: 70,",
+            r"threshold 70 is outside the range of 'service_level' \[0, 1\] \(unit: share\).*not percent",
+        ),
+        (
+            "scorecard.yaml",
+            "{metric: own_sla_met,   threshold: 0.80, target: 0.90, stretch: 0.95, weight: 0.50",
+            "{metric: own_sla_met,   threshold: 0.80, target: 0.90, stretch: 1.05, weight: 0.50",
+            "local.billing[0].stretch",
+            "stretch: 1.05",
+            r"stretch 1\.05 is outside the range of 'own_sla_met' \[0, 1\]",
+        ),
+        (
+            "incentives/shared_customer.yaml",
+            "threshold: 0.65,  target: 0.75,  stretch: 0.85",
+            "threshold: 65,  target: 75,  stretch: 85",
+            "components[0].threshold",
+            "threshold: 65",
+            "outside the range of 'fcr'",
+        ),
+        # aht_s has only a lower bound (30 s)
+        (
+            "incentives/siloed.yaml",
+            "threshold: 420,  target: 360,  stretch: 300",
+            "threshold: 420,  target: 360,  stretch: 20",
+            "components[0].stretch",
+            "stretch: 20,",
+            r"stretch 20 is outside the range of 'aht_s' \[30, inf\]",
+        ),
+        (
+            "incentives/balanced.yaml",
+            "{metric: quality_score, min: 70}",
+            "{metric: quality_score, min: 700}",
+            "gates[0].min",
+            "min: 700",
+            r"min 700 is outside the range of 'quality_score' \[0, 100\]",
+        ),
+        (
+            "slas.yaml",
+            "target: 0.80, stretch: 0.90, weight: 1.0}",
+            "target: 0.80, stretch: 90, weight: 1.0}",
+            "contact_centre.stretch",
+            "stretch: 90",
+            "outside the range of 'service_level'",
+        ),
+    ],
+    ids=lambda v: str(v)[:25],
+)
+def test_values_outside_metric_range(
+    cfg_dir: Path, file: str, old: str, new: str, key: str, needle: str, match: str
+) -> None:
+    path = _edit(cfg_dir, file, old, new)
+    _expect(cfg_dir, file, key=key, line=_line_of(path, needle), match=match)
+
+
+def test_metric_bounds_must_be_ordered(cfg_dir: Path) -> None:
+    path = _edit(
+        cfg_dir,
+        "metrics.yaml",
+        "    lower_bound: -100\n    upper_bound: 100",
+        "    lower_bound: 100\n    upper_bound: -100",
+    )
+    _expect(
+        cfg_dir,
+        "metrics.yaml",
+        key="metrics[7].upper_bound",
+        line=_line_of(path, "upper_bound: -100"),
+        match="lower_bound 100 must be below upper_bound -100",
+    )
+
+
 # ----------------------------------------------------------------------------------------------- references
 _UNKNOWN_METRIC = [
     (
@@ -672,7 +754,8 @@ def test_unknown_metric(cfg_dir: Path, file: str, old: str, new: str, key: str) 
     bad = re.search(r"(?:metric|from|to): (\w+)", new).group(1)  # type: ignore[union-attr]
     err = _expect(cfg_dir, file, key=key, line=_line_of(path, bad), match=rf"unknown metric '{bad}'")
     assert "add it to metrics.yaml or use one of" in str(err)
-    assert "service_level, " in str(err) or "service_level" in str(err).rsplit(",", 1)[-1]
+    # the full, sorted catalogue is listed so the user can pick the right id
+    assert "abandon_rate, agent_attrition, aht_s, asa_s, avg_sales_price" in str(err)
 
 
 _UNKNOWN_DEPARTMENT = [

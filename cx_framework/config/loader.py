@@ -194,6 +194,25 @@ def check_order(metric: Metric, threshold: float, target: float, stretch: float)
     return None
 
 
+def _out_of_range(metric: Metric, values: dict[str, float | None]) -> tuple[str, str] | None:
+    """(field, message) for the first value outside the metric's ``[lower_bound, upper_bound]``, else None.
+
+    Catches unit slips such as a service-level target of ``80`` for a metric measured as a 0-1 share.
+    """
+    low, high = metric.lower_bound, metric.upper_bound
+    for name, value in values.items():
+        if value is None:
+            continue
+        if (low is not None and value < low) or (high is not None and value > high):
+            lo = "-inf" if low is None else f"{low:g}"
+            hi = "inf" if high is None else f"{high:g}"
+            return name, (
+                f"{name} {value:g} is outside the range of '{metric.id}' [{lo}, {hi}] (unit: {metric.unit}); "
+                "check the unit (shares are 0-1, not percent)"
+            )
+    return None
+
+
 def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node | None]) -> None:
     metrics = config.metrics.by_id
     departments = set(config.organisation.department_ids)
@@ -227,12 +246,19 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
     shared_ids = {o.metric for o in config.scorecard.shared}
     for i, o in enumerate(config.scorecard.shared):
         m = known_metric("scorecard", ("shared", i, "metric"), o.metric)
+        if (
+            bad := _out_of_range(m, {"threshold": o.threshold, "target": o.target, "stretch": o.stretch})
+        ) is not None:
+            fail("scorecard", ("shared", i, bad[0]), bad[1])
         if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
             fail("scorecard", ("shared", i, "threshold"), msg)
     for dept, objectives in config.scorecard.local.items():
         known_department("scorecard", ("local", dept), dept)
         for i, o in enumerate(objectives):
             m = known_metric("scorecard", ("local", dept, i, "metric"), o.metric)
+            bounds = {"threshold": o.threshold, "target": o.target, "stretch": o.stretch}
+            if (bad := _out_of_range(m, bounds)) is not None:
+                fail("scorecard", ("local", dept, i, bad[0]), bad[1])
             if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
                 fail("scorecard", ("local", dept, i, "threshold"), msg)
             for j, s in enumerate(o.contributes_to):
@@ -248,6 +274,10 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
     if config.slas.contact_centre is not None:
         o = config.slas.contact_centre
         m = known_metric("slas", ("contact_centre", "metric"), o.metric)
+        if (
+            bad := _out_of_range(m, {"threshold": o.threshold, "target": o.target, "stretch": o.stretch})
+        ) is not None:
+            fail("slas", ("contact_centre", bad[0]), bad[1])
         if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
             fail("slas", ("contact_centre", "threshold"), msg)
     for i, j in enumerate(config.slas.journeys):
@@ -277,6 +307,9 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
                 ("components", i, "metric"),
                 f"unknown metric '{c.metric}'; add it to metrics.yaml or use one of: {', '.join(sorted(metrics))}",
             )
+        bounds = {"threshold": c.threshold, "target": c.target, "stretch": c.stretch}
+        if (bad := _out_of_range(metrics[c.metric], bounds)) is not None:
+            fail(("components", i, bad[0]), bad[1])
         if (msg := check_order(metrics[c.metric], c.threshold, c.target, c.stretch)) is not None:
             fail(("components", i, "threshold"), msg)
     for i, g in enumerate(scheme.gates):
@@ -286,6 +319,8 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
                 f"unknown metric '{g.metric}' in gate; add it to metrics.yaml or use one of: "
                 f"{', '.join(sorted(metrics))}",
             )
+        if (bad := _out_of_range(metrics[g.metric], {"min": g.min, "max": g.max})) is not None:
+            fail(("gates", i, bad[0]), bad[1])
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -133,6 +133,19 @@ class Metric(_Model):
     lower_bound: float | None = None
     upper_bound: float | None = None
 
+    @model_validator(mode="after")
+    def _bounds(self) -> Metric:
+        if (
+            self.lower_bound is not None
+            and self.upper_bound is not None
+            and self.lower_bound >= self.upper_bound
+        ):
+            raise _LocatedError(
+                f"lower_bound {self.lower_bound:g} must be below upper_bound {self.upper_bound:g}",
+                ("upper_bound",),
+            )
+        return self
+
     @property
     def sign(self) -> int:
         """+1 when higher is better, −1 when lower is better."""
