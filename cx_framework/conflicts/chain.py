@@ -593,7 +593,7 @@ def required_tightening(
         raise InputValueError(f"unknown stage {stage!r}; stages are {', '.join(names)}", argument="stage")
     n, h = _grid(comps, result.promise_h, None)
     pmfs = [c.pmf(n, h) for c in comps]
-    rests = _leave_one_out(pmfs) if len(comps) > 1 else [None]
+    rests = _leave_one_out(pmfs)
     x = np.arange(n) * h
     binding = result.binding_stage
     rows = []
@@ -601,7 +601,7 @@ def required_tightening(
         if c.kind != "stage" or (stage is not None and c.name != stage):
             continue
         rest = rests[i]
-        rest_cdf = _cdf_at(rest, h, result.promise_h - x) if rest is not None else (x <= result.promise_h)
+        rest_cdf = _cdf_at(rest, h, result.promise_h - x)
 
         def p_within(factor: float, c: _Component = c, rest_cdf: np.ndarray = rest_cdf) -> float:
             return float(np.sum(c.pmf(n, h, scale=factor) * rest_cdf))
