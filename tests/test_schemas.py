@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cx_framework.errors import CxError, DataValidationError
 from cx_framework.schemas import (
@@ -501,3 +503,43 @@ def test_customer_panel_keeps_categorical_text_but_inputs_become_str() -> None:
     contacts = _contacts()
     contacts["channel"] = contacts["channel"].astype("category")
     assert validate("contacts", contacts)["channel"].dtype == "str"
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# properties
+# ----------------------------------------------------------------------------------------------------------------
+@st.composite
+def _interval_frames(draw: st.DrawFn) -> pd.DataFrame:
+    n = draw(st.integers(1, 12))
+    offered = np.array(draw(st.lists(st.integers(0, 500), min_size=n, max_size=n)))
+    answered = np.array([draw(st.integers(0, int(o))) for o in offered])
+    abandoned = np.array([draw(st.integers(0, int(o - a))) for o, a in zip(offered, answered, strict=True)])
+    within = np.array([draw(st.integers(0, int(a))) for a in answered])
+    aht = np.where(answered > 0, draw(st.floats(1.0, 3600.0)), np.nan)
+    return pd.DataFrame(
+        {
+            "interval_start": pd.date_range("2024-01-01", periods=n, freq="30min"),
+            "queue": "billing",
+            "offered": offered,
+            "answered": answered,
+            "answered_within_threshold": within,
+            "abandoned": abandoned,
+            "aht_s": aht,
+            "agents_staffed": draw(st.floats(0.0, 50.0)),
+        }
+    )
+
+
+@settings(max_examples=20, deadline=None)
+@given(df=_interval_frames(), data=st.data())
+def test_consistent_intervals_pass_and_one_extra_answer_fails(df: pd.DataFrame, data: st.DataObject) -> None:
+    out = validate("intervals", df)
+    # idempotent: validating the validated frame changes nothing
+    pd.testing.assert_frame_equal(validate("intervals", out), out)
+    row = data.draw(st.integers(0, len(df) - 1))
+    bad = df.copy()
+    bad.loc[row, "answered_within_threshold"] = bad.loc[row, "answered"] + 1
+    err = _raises("intervals", bad)
+    assert err.failures[["column", "check", "row"]].values.tolist() == [
+        ["answered_within_threshold", "answered_within_threshold <= answered", row]
+    ]
