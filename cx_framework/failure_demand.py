@@ -95,7 +95,10 @@ class FailureDemandResult:
         Pareto table over all periods, one row per originating department sorted by failure demand (descending):
         ``value, failure, repeat, unclassified`` (contact counts), ``failure_demand`` (failure + repeat),
         ``failure_share`` (direct failure contacts / all contacts), ``failure_demand_share`` ((failure + repeat) /
-        all contacts), ``failure_handle_hours``, ``failure_cost``, ``cumulative_share`` (of all failure demand).
+        all contacts), ``reason_failure`` and ``reason_failure_share`` (contacts whose *own* reason is failure
+        demand caused by the department, repeats included, and their share of all contacts — the reason-only
+        view a reason-coded report gives, without chain attribution), ``failure_handle_hours``,
+        ``failure_cost``, ``cumulative_share`` (of all failure demand).
     charge_back : pandas.DataFrame
         What each department pays for the failure demand it causes: ``department, failure_contacts,
         repeat_contacts, contacts, handle_hours, charge`` (currency), ``share_of_charge`` (0–1); sorted by charge.
@@ -424,56 +427,65 @@ def attribute_failure_demand(
             argument="period",
         ) from None
 
-    # --- reason lookup (vectorised through Series.map)
-    reasons = frame["reason"].astype(str)
-    department_map = {r.id: r.originating_department for r in fd.reasons}
-    known = reasons.isin(department_map).to_numpy()
-    own_department = reasons.map(department_map).fillna(UNCLASSIFIED).to_numpy(dtype=object)
-    own_failure = reasons.isin([r.id for r in fd.reasons if r.is_failure]).to_numpy()
-
-    # --- repeat chains on the customer/time-sorted order
-    order = np.lexsort(
-        (
-            frame["contact_id"].to_numpy(dtype=str),
-            frame["timestamp"].to_numpy(),
-            frame["customer_id"].to_numpy(str),
-        )
+    # --- reason lookup on integer codes: one small lookup per distinct reason, then fancy indexing
+    n = len(frame)
+    reason_codes, reason_values = pd.factorize(frame["reason"], sort=True)
+    reason_values = pd.Index(reason_values.astype(str))
+    by_id = fd.by_id
+    departments = sorted({r.originating_department for r in fd.reasons}) + [UNCLASSIFIED]
+    department_code = {d: i for i, d in enumerate(departments)}
+    known_u = np.array([v in by_id for v in reason_values], dtype=bool)
+    failure_u = np.array([v in by_id and by_id[v].is_failure for v in reason_values], dtype=bool)
+    own_department_u = np.array(
+        [
+            department_code[by_id[v].originating_department] if v in by_id else department_code[UNCLASSIFIED]
+            for v in reason_values
+        ],
+        dtype=np.int64,
     )
+    known = known_u[reason_codes]
+    own_department = own_department_u[reason_codes]
+
+    # --- repeat chains on the customer/time-sorted order (ties keep input order)
+    customer_codes = pd.factorize(frame["customer_id"])[0]
+    timestamps = frame["timestamp"].to_numpy(dtype="datetime64[ns]")
+    order = np.lexsort((np.arange(n), timestamps, customer_codes))
     window = np.timedelta64(int(round(window_days * 86_400_000_000_000)), "ns")
     is_repeat_sorted, root_sorted = _chain_roots(
-        frame["customer_id"].to_numpy(dtype=str)[order],
-        frame["timestamp"].to_numpy(dtype="datetime64[ns]")[order],
+        customer_codes[order],
+        timestamps[order],
         frame["resolved_first_contact"].to_numpy(dtype=bool)[order],
         window,
     )
-    n = len(frame)
     is_repeat = np.empty(n, dtype=bool)
     is_repeat[order] = is_repeat_sorted
     root = np.empty(n, dtype=np.int64)
     root[order] = order[root_sorted]  # root as an input position
 
-    demand_type = np.where(known, np.where(own_failure, "failure", "value"), UNCLASSIFIED).astype(object)
-    demand_type[is_repeat] = "repeat"
+    # codes into DEMAND_TYPES: value 0, failure 1, repeat 2, unclassified 3
+    demand_code = np.where(known, failure_u[reason_codes].astype(np.int64), 3)
+    demand_code[is_repeat] = 2
     originating = np.where(is_repeat, own_department[root], own_department)
-    root_reason = reasons.to_numpy(dtype=object)[root]
 
     cost = _contact_cost(frame, econ, cost_basis)
+    contact_ids = frame["contact_id"].reset_index(drop=True)
     classification = pd.DataFrame(
         {
-            "contact_id": frame["contact_id"].to_numpy(),
-            "customer_id": frame["customer_id"].to_numpy(),
-            "timestamp": frame["timestamp"].to_numpy(),
-            "period": periods.to_numpy(),
-            "channel": frame["channel"].to_numpy(),
-            "reason": reasons.to_numpy(),
-            "demand_type": pd.Categorical(demand_type, categories=list(DEMAND_TYPES)),
-            "originating_department": originating,
-            "root_contact_id": frame["contact_id"].to_numpy()[root],
-            "root_reason": root_reason,
+            "contact_id": contact_ids,
+            "customer_id": frame["customer_id"].reset_index(drop=True),
+            "timestamp": frame["timestamp"].reset_index(drop=True),
+            "period": periods.reset_index(drop=True),
+            "channel": frame["channel"].reset_index(drop=True),
+            "reason": frame["reason"].reset_index(drop=True),
+            "demand_type": pd.Categorical.from_codes(demand_code, categories=list(DEMAND_TYPES)),
+            "originating_department": pd.Categorical.from_codes(originating, categories=departments),
+            "root_contact_id": contact_ids.take(root).reset_index(drop=True),
+            "root_reason": pd.Categorical.from_codes(reason_codes[root], categories=reason_values),
             "handle_s": frame["handle_s"].to_numpy(dtype=float),
             "cost": cost,
         }
     )
+    reasons = classification["reason"]
 
     unknown = reasons[~known]
     unclassified_reasons = (
@@ -492,7 +504,11 @@ def attribute_failure_demand(
         )
 
     summary = _summary(classification)
-    by_department = _by_department(classification)
+    # reason-only view (what a reason-coded report shows): contacts whose own reason is failure demand
+    reason_failure = np.bincount(own_department[failure_u[reason_codes]], minlength=len(departments))
+    by_department = _by_department(
+        classification, dict(zip(departments, reason_failure.tolist(), strict=True))
+    )
     charge_back, charge_back_by_period = _charge_back(classification)
     totals = _totals(classification)
     return FailureDemandResult(
@@ -529,6 +545,7 @@ def _summary(classification: pd.DataFrame) -> pd.DataFrame:
     )
     grouped["handle_hours"] = grouped.pop("handle_s") / 3600.0
     grouped["demand_type"] = grouped["demand_type"].astype(str)
+    grouped["originating_department"] = grouped["originating_department"].astype(str)
     return grouped[
         [
             "period",
@@ -542,12 +559,15 @@ def _summary(classification: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def _by_department(classification: pd.DataFrame) -> pd.DataFrame:
-    counts = pd.crosstab(
-        classification["originating_department"], classification["demand_type"], dropna=False
-    )
+def _by_department(classification: pd.DataFrame, reason_failure: dict[str, int]) -> pd.DataFrame:
+    # plain strings: only departments that occur, sorted by name on ties
+    department = classification["originating_department"].astype(str)
+    counts = pd.crosstab(department, classification["demand_type"].astype(str))
     counts = counts.reindex(columns=list(DEMAND_TYPES), fill_value=0).astype(np.int64)
-    failure_rows = classification[classification["demand_type"].isin(_FAILURE_TYPES)]
+    failure = classification["demand_type"].isin(_FAILURE_TYPES).to_numpy()
+    failure_rows = classification.loc[failure, ["handle_s", "cost"]].assign(
+        originating_department=department[failure]
+    )
     failure_agg = failure_rows.groupby("originating_department").agg(
         failure_handle_s=("handle_s", "sum"), failure_cost=("cost", lambda s: s.sum(min_count=1))
     )
@@ -559,6 +579,8 @@ def _by_department(classification: pd.DataFrame) -> pd.DataFrame:
     table["failure_demand"] = table["failure"] + table["repeat"]
     table["failure_share"] = table["failure"] / total
     table["failure_demand_share"] = table["failure_demand"] / total
+    table["reason_failure"] = table.index.map(reason_failure).to_numpy(dtype=np.int64)
+    table["reason_failure_share"] = table["reason_failure"] / total
     table["failure_handle_hours"] = table.pop("failure_handle_s") / 3600.0
     table = table.rename_axis("originating_department").reset_index()
     table = table.sort_values(
@@ -574,6 +596,8 @@ def _by_department(classification: pd.DataFrame) -> pd.DataFrame:
             "failure_demand",
             "failure_share",
             "failure_demand_share",
+            "reason_failure",
+            "reason_failure_share",
             "failure_handle_hours",
             "failure_cost",
             "cumulative_share",
@@ -586,6 +610,7 @@ def _charge_back(classification: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     rows["failure_contacts"] = (rows["demand_type"] == "failure").astype(np.int64)
     rows["repeat_contacts"] = (rows["demand_type"] == "repeat").astype(np.int64)
     rows = rows.rename(columns={"originating_department": "department"})
+    rows["department"] = rows["department"].astype(str)
 
     def aggregate(keys: list[str]) -> pd.DataFrame:
         table = rows.groupby(keys, sort=True).agg(

@@ -6,7 +6,6 @@ import math
 import warnings
 from pathlib import Path
 
-import click
 import numpy as np
 import pandas as pd
 import pytest
@@ -208,7 +207,7 @@ def test_repeat_window_override(config):
 def _reference(frame: pd.DataFrame, fd: FailureDemand, window_days: float) -> pd.DataFrame:
     """Row-by-row reference of the attribution rules (test only)."""
     by_id = fd.by_id
-    ordered = frame.sort_values(["customer_id", "timestamp", "contact_id"])
+    ordered = frame.sort_values(["customer_id", "timestamp"], kind="mergesort")  # ties: input order
     out: dict[str, tuple[str, str]] = {}
     previous = None
     for row in ordered.itertuples(index=False):
@@ -231,7 +230,7 @@ def _reference(frame: pd.DataFrame, fd: FailureDemand, window_days: float) -> pd
     return pd.DataFrame.from_dict(out, orient="index", columns=["demand_type", "originating_department"])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 60),
@@ -262,7 +261,7 @@ def test_matches_row_by_row_reference(config, seed, n, customers, window):
         result = attribute_failure_demand(frame, config, repeat_window_days=window)
     expected = _reference(frame, config.failure_demand, window)
     got = result.classification.set_index("contact_id")[["demand_type", "originating_department"]]
-    got = got.assign(demand_type=got["demand_type"].astype(str)).loc[expected.index]
+    got = got.astype(str).loc[expected.index]
     pd.testing.assert_frame_equal(got, expected, check_names=False)
     # aggregation equals the sum of its parts
     assert result.summary["contacts"].sum() == n
@@ -469,7 +468,7 @@ def _cli_args(*args: str) -> list[str]:
     from cx_framework.cli import app
 
     # a typer app with a single command runs it without its name
-    single = not isinstance(typer.main.get_command(app), click.Group)
+    single = not isinstance(typer.main.get_command(app), typer.core.TyperGroup)
     return list(args) if single else ["failure-demand", *args]
 
 
