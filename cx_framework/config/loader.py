@@ -194,7 +194,7 @@ def check_order(metric: Metric, threshold: float, target: float, stretch: float)
     return None
 
 
-def _out_of_range(metric: Metric, values: dict[str, float | None]) -> tuple[str, str] | None:
+def _out_of_range(metric: Metric, values: Mapping[str, float | None]) -> tuple[str, str] | None:
     """(field, message) for the first value outside the metric's ``[lower_bound, upper_bound]``, else None.
 
     Catches unit slips such as a service-level target of ``80`` for a metric measured as a 0-1 share.
@@ -280,9 +280,9 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
             fail("slas", ("contact_centre", bad[0]), bad[1])
         if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
             fail("slas", ("contact_centre", "threshold"), msg)
-    for i, j in enumerate(config.slas.journeys):
-        for k, s in enumerate(j.stages):
-            known_department("slas", ("journeys", i, "stages", k, "department"), s.department)
+    for i, journey in enumerate(config.slas.journeys):
+        for k, stage in enumerate(journey.stages):
+            known_department("slas", ("journeys", i, "stages", k, "department"), stage.department)
     for i, r in enumerate(config.failure_demand.reasons):
         known_department("failure_demand", ("reasons", i, "originating_department"), r.originating_department)
 

@@ -6,12 +6,13 @@ ignored setting. Cross-file checks (does this metric exist?) live in :mod:`cx_fr
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 __all__ = [
     "Department",
@@ -255,16 +256,25 @@ def parse_duration(value: str | float | int | timedelta) -> timedelta:
         return timedelta(hours=float(value))
     text = str(value).strip()
     if text.startswith("P"):
-        from pydantic import TypeAdapter
-
         try:
-            return TypeAdapter(timedelta).validate_python(text)
+            return _iso_duration(text)
         except ValueError:
             pass
     match = _DURATION.match(text)
     if not match:
         raise ValueError(f"'{value}' is not a duration; write e.g. '20s', '30m', '48h', '5d' or '2w'")
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def _iso_duration(text: str) -> timedelta:
+    """ISO 8601 duration (``P7D``, ``PT8H``) via pydantic's parser."""
+    within: timedelta = _timedelta_adapter().validate_python(text)
+    return within
+
+
+@functools.cache
+def _timedelta_adapter() -> TypeAdapter[timedelta]:
+    return TypeAdapter(timedelta)
 
 
 class Duration(_Model):
@@ -310,7 +320,7 @@ class LeadTime(_Model):
             )
         return self
 
-    def frozen(self):  # noqa: ANN201 - scipy frozen distribution
+    def frozen(self) -> Any:  # scipy.stats frozen distribution (rv_continuous_frozen)
         """The distribution as a scipy.stats frozen distribution (hours)."""
         from scipy import stats
 
