@@ -1,1 +1,301 @@
-__all__: list[str] = []
+"""Compare bonus schemes on the same people and months: cost, budget, attainment spread, who wins and loses,
+and how much of the money follows customer outcomes.
+
+The first scheme passed is the **baseline** ("what we pay today"); winners and losers are measured against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from cx_framework.config.loader import CxConfig
+from cx_framework.config.models import MetricCatalogue, Scheme
+from cx_framework.errors import ConfigError, InputValueError
+from cx_framework.incentives.payouts import PayoutInputs, _catalogue, evaluate_payouts, prepare_payouts
+
+__all__ = ["SchemeComparison", "compare_schemes", "PERCENTILES"]
+
+#: Attainment percentiles reported per scheme.
+PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
+
+_TOLERANCE = 0.005  # half a cent: smaller differences are "unchanged"
+
+
+@dataclass(frozen=True)
+class SchemeComparison:
+    """Result of :func:`compare_schemes`.
+
+    Attributes
+    ----------
+    baseline : str
+        Id of the first scheme (the reference for winners and losers).
+    payouts : dict of str to pandas.DataFrame
+        Scheme id -> :func:`compute_payouts` frame.
+    cost : pandas.DataFrame
+        Per scheme and period: ``scheme, period, employees, paid, withheld, target_bonus, payout`` (currency,
+        paid rows), ``withheld_target_bonus``.
+    budget : pandas.DataFrame
+        Per scheme: ``scheme, total_cost`` (currency over the data), ``months`` covered, ``annualised_cost``
+        (total × 12 / months), ``budget`` (annual), ``budget_share`` (annualised / budget), ``over_budget``,
+        ``vs_baseline`` (annualised cost minus the baseline's).
+    attainment : pandas.DataFrame
+        Per scheme: ``mean``, ``p10 … p90`` of attainment (payout / target bonus) over paid employee-periods,
+        ``share_zero`` (paid nothing), ``share_capped``, ``share_gate_failed``.
+    winners_losers : pandas.DataFrame
+        Per scheme (other than baseline), department and role: ``employees``, ``winners``, ``losers``,
+        ``unchanged``, ``mean_change`` and ``total_change`` (currency over the data, vs baseline).
+    customer_share : pandas.DataFrame
+        Per scheme: ``customer_centric_payout``, ``local_payout`` and ``customer_centric_share`` (share 0–1 of
+        the money, after gates and cap, earned on metrics the catalogue marks ``customer_centric``).
+    currency : str
+    """
+
+    baseline: str
+    payouts: dict[str, pd.DataFrame]
+    cost: pd.DataFrame
+    budget: pd.DataFrame
+    attainment: pd.DataFrame
+    winners_losers: pd.DataFrame
+    customer_share: pd.DataFrame
+    currency: str = ""
+
+    def summary(self) -> pd.DataFrame:
+        """One row per scheme: annualised cost, budget share, median attainment, customer-centric share."""
+        out = self.budget[["scheme", "annualised_cost", "budget_share", "vs_baseline"]].merge(
+            self.attainment[["scheme", "mean", "p50", "share_capped"]], on="scheme"
+        )
+        return out.merge(self.customer_share[["scheme", "customer_centric_share"]], on="scheme")
+
+    def plot(self):  # noqa: ANN201 - plotly figure
+        """Distribution of payouts per scheme (see :func:`cx_framework.plots.scheme_cost_distribution`)."""
+        from cx_framework.plots.incentives import scheme_cost_distribution
+
+        return scheme_cost_distribution(self)
+
+
+def _as_mapping(schemes: Sequence[Scheme] | Mapping[str, Scheme]) -> dict[str, Scheme]:
+    items = list(schemes.values()) if isinstance(schemes, Mapping) else list(schemes)
+    if not items:
+        raise InputValueError("pass at least one scheme to compare", argument="schemes")
+    out: dict[str, Scheme] = {}
+    for s in items:
+        if not isinstance(s, Scheme):
+            raise InputValueError(
+                f"schemes must be Scheme objects, got {type(s).__name__}", argument="schemes"
+            )
+        if s.id in out:
+            raise ConfigError(f"scheme id '{s.id}' appears twice; give each scheme its own id", key="id")
+        out[s.id] = s
+    return out
+
+
+def compare_schemes(
+    employee_metrics: pd.DataFrame,
+    employees: pd.DataFrame,
+    schemes: Sequence[Scheme] | Mapping[str, Scheme],
+    *,
+    config: CxConfig | MetricCatalogue,
+    budget: float | None = None,
+    validate: bool = True,
+) -> SchemeComparison:
+    """Run several schemes on the same data and compare them (the first is the baseline).
+
+    Parameters
+    ----------
+    employee_metrics, employees : pandas.DataFrame
+        As for :func:`compute_payouts`.
+    schemes : sequence or mapping of Scheme
+        Schemes to compare; the first is the baseline ("current").
+    config : CxConfig or MetricCatalogue
+        Catalogue (directions, aggregation, ``customer_centric`` flags); with a CxConfig the annual budget
+        defaults to ``economics.annual_bonus_budget`` and the currency to ``economics.currency``.
+    budget : float, optional
+        Annual bonus budget (currency per year); overrides the config.
+    validate : bool, default True
+        Validate the tables once before running the schemes.
+
+    Returns
+    -------
+    SchemeComparison
+
+    Notes
+    -----
+    Costs exclude withheld employee-periods (their target bonus is reported separately). The annualised cost is
+    total cost × 12 / months covered by the metric data, compared with the annual budget. A change is a win or
+    a loss when an employee's total over the data changes by at least half a cent; an employee covered by only
+    one of the two schemes counts as 0 under the other. The customer-centric share allocates each row's final
+    payout to components in proportion to their pre-gate, pre-cap amounts.
+    """
+    by_id = _as_mapping(schemes)
+    catalogue = _catalogue(config)
+    if catalogue is None:
+        raise InputValueError(
+            "compare_schemes needs config= (CxConfig or MetricCatalogue)", argument="config"
+        )
+    if validate:
+        from cx_framework.schemas import validate as _validate
+
+        employees = _validate("employees", employees)
+        employee_metrics = _validate("employee_metrics", employee_metrics)
+    prepared: dict[tuple[tuple[str, ...], str], PayoutInputs] = {}
+    payouts: dict[str, pd.DataFrame] = {}
+    for sid, scheme in by_id.items():
+        key = (tuple(sorted(set(scheme.roles))), scheme.period)
+        if key not in prepared:
+            prepared[key] = prepare_payouts(
+                employee_metrics, employees, scheme, config=catalogue, validate=False
+            )
+        payouts[sid] = evaluate_payouts(prepared[key], scheme)
+
+    months = int(employee_metrics["period"].dt.to_period("M").nunique())
+    if budget is None and isinstance(config, CxConfig):
+        budget = config.economics.annual_bonus_budget
+    currency = config.economics.currency if isinstance(config, CxConfig) else ""
+    baseline = next(iter(by_id))
+
+    cost_parts, budget_rows, att_rows, share_rows, wl_parts = [], [], [], [], []
+    totals: dict[str, pd.DataFrame] = {}
+    for sid, df in payouts.items():
+        paid = ~df["withheld"].to_numpy()
+        frame = pd.DataFrame(
+            {
+                "period": df["period"],
+                "employees": 1,
+                "paid": paid.astype(int),
+                "withheld": (~paid).astype(int),
+                "target_bonus": np.where(paid, df["target_bonus"], 0.0),
+                "payout": np.where(paid, df["payout"], 0.0),
+                "withheld_target_bonus": np.where(paid, 0.0, df["target_bonus"]),
+            }
+        )
+        per_period = frame.groupby("period", as_index=False).sum()
+        per_period.insert(0, "scheme", sid)
+        cost_parts.append(per_period)
+        total = float(per_period["payout"].sum())
+        annualised = total * 12.0 / months if months else float("nan")
+        budget_rows.append(
+            {
+                "scheme": sid,
+                "total_cost": total,
+                "months": months,
+                "annualised_cost": annualised,
+                "budget": float(budget) if budget is not None else np.nan,
+                "budget_share": annualised / budget if budget else np.nan,
+                "over_budget": bool(budget is not None and annualised > budget),
+            }
+        )
+        att = df.loc[paid & (df["target_bonus"].to_numpy() > 0), "attainment"].to_numpy()
+        q = np.percentile(att, PERCENTILES) if len(att) else np.full(len(PERCENTILES), np.nan)
+        gate_failed = ~df["gates_passed"].fillna(True).to_numpy(dtype=bool)
+        att_rows.append(
+            {
+                "scheme": sid,
+                "employee_periods": int(paid.sum()),
+                "mean": float(att.mean()) if len(att) else np.nan,
+                **{f"p{p}": float(v) for p, v in zip(PERCENTILES, q, strict=True)},
+                "share_zero": float((att <= 0).mean()) if len(att) else np.nan,
+                "share_capped": float(df["capped"].to_numpy()[paid].mean()) if paid.any() else np.nan,
+                "share_gate_failed": float(gate_failed[paid].mean()) if paid.any() else np.nan,
+            }
+        )
+        share_rows.append(_customer_share(sid, df, by_id[sid], catalogue))
+        totals[sid] = (
+            pd.DataFrame(
+                {
+                    "employee_id": df["employee_id"],
+                    "department": df["department"],
+                    "role": df["role"],
+                    "payout": np.where(paid, df["payout"], 0.0),
+                }
+            )
+            .groupby(["employee_id", "department", "role"], as_index=False)["payout"]
+            .sum()
+        )
+
+    budget_frame = pd.DataFrame(budget_rows)
+    base_cost = budget_frame.loc[budget_frame["scheme"] == baseline, "annualised_cost"].iloc[0]
+    budget_frame["vs_baseline"] = budget_frame["annualised_cost"] - base_cost
+    for sid in payouts:
+        if sid != baseline:
+            wl_parts.append(_winners_losers(sid, totals[baseline], totals[sid]))
+    wl_columns = [
+        "scheme",
+        "department",
+        "role",
+        "employees",
+        "winners",
+        "losers",
+        "unchanged",
+        "mean_change",
+        "total_change",
+    ]
+    return SchemeComparison(
+        baseline=baseline,
+        payouts=payouts,
+        cost=pd.concat(cost_parts, ignore_index=True),
+        budget=budget_frame,
+        attainment=pd.DataFrame(att_rows),
+        winners_losers=pd.concat(wl_parts, ignore_index=True)
+        if wl_parts
+        else pd.DataFrame(columns=wl_columns),
+        customer_share=pd.DataFrame(share_rows),
+        currency=currency,
+    )
+
+
+def _customer_share(
+    sid: str, df: pd.DataFrame, scheme: Scheme, catalogue: MetricCatalogue
+) -> dict[str, object]:
+    paid = ~df["withheld"].to_numpy()
+    amounts = np.column_stack([np.nan_to_num(df[c.metric].to_numpy()) for c in scheme.components])
+    raw = amounts.sum(axis=1)
+    payout = np.where(paid, np.nan_to_num(df["payout"].to_numpy()), 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(raw > 0, payout / raw, 0.0)
+    allocated = (amounts * scale[:, None]).sum(axis=0)
+    centric = np.array([catalogue.by_id[c.metric].customer_centric for c in scheme.components])
+    customer = float(allocated[centric].sum())
+    local = float(allocated[~centric].sum())
+    total = customer + local
+    return {
+        "scheme": sid,
+        "customer_centric_payout": customer,
+        "local_payout": local,
+        "customer_centric_share": customer / total if total > 0 else np.nan,
+        "customer_centric_weight": float(
+            sum(c.weight for c, f in zip(scheme.components, centric, strict=True) if f)
+        ),
+    }
+
+
+def _winners_losers(sid: str, base: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
+    merged = base.merge(
+        other, on=["employee_id", "department", "role"], how="outer", suffixes=("_base", "_new")
+    )
+    change = merged["payout_new"].fillna(0.0) - merged["payout_base"].fillna(0.0)
+    frame = pd.DataFrame(
+        {
+            "department": merged["department"],
+            "role": merged["role"],
+            "employees": 1,
+            "winners": (change >= _TOLERANCE).astype(int),
+            "losers": (change <= -_TOLERANCE).astype(int),
+            "unchanged": (change.abs() < _TOLERANCE).astype(int),
+            "mean_change": change,
+            "total_change": change,
+        }
+    )
+    out = frame.groupby(["department", "role"], as_index=False).agg(
+        employees=("employees", "sum"),
+        winners=("winners", "sum"),
+        losers=("losers", "sum"),
+        unchanged=("unchanged", "sum"),
+        mean_change=("mean_change", "mean"),
+        total_change=("total_change", "sum"),
+    )
+    out.insert(0, "scheme", sid)
+    return out

@@ -172,7 +172,8 @@ def prepare_payouts(
             "employee_metrics can be aggregated to quarters with each metric's catalogue aggregation",
             argument="config",
         )
-    emp_ids = employees["employee_id"].astype(str).to_numpy()
+    employees = employees.reset_index(drop=True)
+    emp_ids = employees["employee_id"].astype(str).to_numpy(dtype=object)
     salary = employees["base_salary"].to_numpy(dtype=np.float64, na_value=np.nan)
     bad_salary = ~(salary > 0) | ~np.isfinite(salary)
     if bad_salary.any():
@@ -185,25 +186,22 @@ def prepare_payouts(
             table="employees",
         )
 
-    all_index = pd.Index(emp_ids)
-    metric_emp = employee_metrics["employee_id"].astype(str).to_numpy()
-    all_codes = all_index.get_indexer(metric_emp)
+    all_codes = _codes(employee_metrics["employee_id"], emp_ids)
     unknown = all_codes < 0
     if unknown.any():
         rows = np.flatnonzero(unknown)
-        ids = sorted(set(metric_emp[rows].tolist()))
+        bad = employee_metrics["employee_id"].to_numpy(dtype=object)[rows]
+        ids = sorted({str(v) for v in bad})
         raise DataValidationError(
             f"Table 'employee_metrics', column 'employee_id': {len(rows)} row(s) refer to {len(ids)} employee(s) "
             f"not in table 'employees' ({', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}; first rows "
             f"{', '.join(map(str, rows[:10]))}). Add them to employees or drop their metric rows.",
-            failures=_failures(
-                "employee_metrics", "employee_id", "employee_id in employees", rows, metric_emp[rows]
-            ),
+            failures=_failures("employee_metrics", "employee_id", "employee_id in employees", rows, bad),
             table="employee_metrics",
         )
 
     roles = tuple(sorted(set(scheme.roles)))
-    role_arr = employees["role"].astype(str).to_numpy()
+    role_arr = employees["role"].astype(str).to_numpy(dtype=object)
     in_scope = np.isin(role_arr, roles)
     excluded = pd.Series(role_arr[~in_scope]).value_counts()
     excluded_by_role = {str(k): int(v) for k, v in excluded.items()}
@@ -215,13 +213,18 @@ def prepare_payouts(
     ecode = scope_pos[all_codes]
     keep = ecode >= 0
     ecode = ecode[keep]
-    month = employee_metrics["period"].to_numpy()[keep].astype("datetime64[M]").astype(np.int64)
+    # factorize the raw timestamps first (few distinct values), then turn the distinct ones into months
+    tcode, t_uniques = pd.factorize(employee_metrics["period"].to_numpy()[keep])
+    t_month = np.asarray(t_uniques).astype("datetime64[M]").astype(np.int64)
     if scheme.period == "quarter":
-        month = month - month % 3  # months since 1970-01 (a quarter start) -> quarter start month
-    pcode, period_months = pd.factorize(month, sort=True)
+        t_month = t_month - t_month % 3  # months since 1970-01 (a quarter start) -> quarter start month
+    period_months, p_of_t = np.unique(t_month, return_inverse=True)
+    pcode = p_of_t[tcode]
     n_per = len(period_months)
-    mcode, metric_ids = pd.factorize(employee_metrics["metric"].astype(str).to_numpy()[keep], sort=True)
-    metric_ids = [str(m) for m in metric_ids]
+    mcode_all, metric_uniques = pd.factorize(employee_metrics["metric"])
+    metric_ids = sorted(str(m) for m in metric_uniques)
+    m_map = pd.Index(metric_ids).get_indexer([str(m) for m in metric_uniques])
+    mcode = m_map[mcode_all[keep]]
     n_met = len(metric_ids)
 
     value = employee_metrics["value"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
@@ -229,30 +232,18 @@ def prepare_payouts(
         volume = employee_metrics["volume"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
     else:
         volume = np.full(len(value), np.nan)
-    present = ~np.isnan(value)
-    key = (pcode.astype(np.int64) * n_emp + ecode) * n_met + mcode
-    size = n_per * n_emp * n_met
-    count = np.bincount(key, weights=present.astype(np.float64), minlength=size)
-    sum_v = np.bincount(key, weights=np.where(present, value, 0.0), minlength=size)
-    with_w = present & np.isfinite(volume)
-    sum_w = np.bincount(key, weights=np.where(with_w, volume, 0.0), minlength=size)
-    sum_vw = np.bincount(
-        key, weights=np.where(with_w, value * np.where(with_w, volume, 0.0), 0.0), minlength=size
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sum_v / count
-        weighted = np.where(sum_w > 0, sum_vw / sum_w, mean)
-    matrix = np.empty((n_per * n_emp, n_met))
-    for j, metric in enumerate(metric_ids):
-        how = "mean"
-        if catalogue is not None and metric in catalogue.by_id:
-            how = catalogue.by_id[metric].aggregation
-        col = slice(j, None, n_met)
-        if scheme.period == "month" and catalogue is None:
-            how = "mean"  # keys are unique per month: the mean of one value is the value
-        chosen = {"mean": mean, "sum": sum_v, "volume_weighted": weighted, "ratio": weighted}[how][col]
-        matrix[:, j] = np.where(count[col] > 0, chosen, np.nan)
-    has_any = (~np.isnan(matrix)).any(axis=1) if n_met else np.zeros(n_per * n_emp, bool)
+    # metric-major layout: one contiguous row of the (period, employee) grid per metric
+    n_grid = n_per * n_emp
+    matrix = np.full((n_met, n_grid), np.nan)
+    key = mcode.astype(np.int64) * n_grid + pcode.astype(np.int64) * n_emp + ecode
+    if scheme.period == "month":
+        # (period, employee_id, metric) is the table key, so each cell has at most one value: scatter directly
+        matrix.ravel()[key] = value
+    else:
+        _aggregate_into(matrix, key, value, volume, metric_ids, catalogue)
+    has_any = np.zeros(n_grid, dtype=bool)
+    for j in range(n_met):
+        has_any |= ~np.isnan(matrix[j])
 
     # calendar days employed in each period (inclusive hire and leave days)
     start_month = period_months.astype("datetime64[M]")
@@ -274,17 +265,18 @@ def prepare_payouts(
     rows = pd.DataFrame(
         {
             "period": pd.DatetimeIndex(start_month.astype("datetime64[ns]"))[per_of_row],
-            "employee_id": emp_ids[src],
-            "department": employees["department"].astype(str).to_numpy()[src],
-            "team": employees["team"].astype(str).to_numpy()[src],
-            "role": role_arr[src],
+            # Series.take keeps the string dtype (no per-element conversion)
+            **{
+                col: employees[col].astype(str).take(src).reset_index(drop=True)
+                for col in ("employee_id", "department", "team", "role")
+            },
             "base_salary": salary[src],
             "days_employed": days_employed[sel],
             "days_in_period": days_in_period[sel],
             "employed_share": days_employed[sel] / days_in_period[sel],
         }
     )
-    values = {m: np.ascontiguousarray(matrix[sel, j]) for j, m in enumerate(metric_ids)}
+    values = {m: matrix[j][sel] for j, m in enumerate(metric_ids)}
     return PayoutInputs(
         roles=roles,
         period=scheme.period,
@@ -293,6 +285,42 @@ def prepare_payouts(
         catalogue=catalogue,
         excluded_by_role=excluded_by_role,
     )
+
+
+def _aggregate_into(
+    matrix: np.ndarray,
+    key: np.ndarray,
+    value: np.ndarray,
+    volume: np.ndarray,
+    metric_ids: list[str],
+    catalogue: MetricCatalogue | None,
+) -> None:
+    """Aggregate monthly values into ``matrix`` (metric × grid) cells with each metric's catalogue aggregation (bincount sums)."""
+    size = matrix.size
+    n_grid = matrix.shape[1]
+    present = ~np.isnan(value)
+    count = np.bincount(key, weights=present.astype(np.float64), minlength=size)
+    sum_v = np.bincount(key, weights=np.where(present, value, 0.0), minlength=size)
+    with_w = present & np.isfinite(volume)
+    w = np.where(with_w, volume, 0.0)
+    sum_w = np.bincount(key, weights=w, minlength=size)
+    sum_vw = np.bincount(key, weights=np.where(with_w, value, 0.0) * w, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = sum_v / count
+        weighted = np.where(sum_w > 0, sum_vw / sum_w, mean)
+    for j, metric in enumerate(metric_ids):
+        how = catalogue.by_id[metric].aggregation if catalogue and metric in catalogue.by_id else "mean"
+        cells = slice(j * n_grid, (j + 1) * n_grid)
+        chosen = {"mean": mean, "sum": sum_v, "volume_weighted": weighted, "ratio": weighted}[how][cells]
+        matrix[j] = np.where(count[cells] > 0, chosen, np.nan)
+
+
+def _codes(series: pd.Series, values: np.ndarray) -> np.ndarray:
+    """Position of each element of ``series`` in ``values`` (-1 if absent): hash the long column once with
+    factorize, then map its few distinct values."""
+    codes, uniques = pd.factorize(series)
+    positions = pd.Index(values).get_indexer(pd.Index(uniques).astype(str))
+    return np.append(positions, -1)[codes]  # code -1 (missing id) -> -1
 
 
 def _failures(table: str, column: str, check: str, rows: np.ndarray, values: np.ndarray) -> pd.DataFrame:
@@ -417,7 +445,7 @@ def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
         columns[f"{c.metric}_curve"] = curve
         columns[c.metric] = amount
         money.append(c.metric)
-        raw = raw + np.nan_to_num(amount)
+        raw = raw + np.where(np.isnan(amount), 0.0, amount)
         missing[c.metric] = np.isnan(value)
     gates_passed = np.ones(n, dtype=bool)
     for g in scheme.gates:
@@ -445,9 +473,8 @@ def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         attainment = np.where(target_bonus > 0, payout / target_bonus, np.nan)
 
-    out = pd.DataFrame(
+    computed = pd.DataFrame(
         {
-            **{col: rows[col].to_numpy() for col in rows.columns},
             "target_bonus": target_bonus,
             **columns,
             "gates_passed": pd.arrays.BooleanArray(gates_passed & ~withheld, withheld.copy()),
@@ -458,8 +485,10 @@ def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
             "attainment": attainment,
             "withheld": withheld,
             "withheld_reason": reason,
-        }
+        },
+        index=rows.index,
     )
+    out = pd.concat([rows, computed], axis=1)
     out.attrs.update(
         {
             "scheme_id": scheme.id,
