@@ -18,6 +18,8 @@ for _module in (
     "staffing_commands",
     "scorecard_commands",
     "incentive_commands",
+    "conflict_commands",
+    "failure_demand_commands",
     "retention_commands",
     "report_commands",
 ):
