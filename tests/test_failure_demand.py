@@ -488,3 +488,37 @@ def test_cli(tmp_path):
     bad = runner.invoke(app, _cli_args(str(tmp_path / "missing"), "--configs", str(ROOT / "configs")))
     assert bad.exit_code == 2
     assert "missing" in bad.output
+
+
+# ----------------------------------------------------------------------------------------------- planted truth
+def _check_planted(org, config) -> None:
+    """Recovered failure-demand shares match the planted shares within 4 binomial standard errors.
+
+    ``truth.failure_demand_shares`` counts contacts by their *own* reason (repeats copy the reason of the
+    unresolved contact they follow), so it is compared with ``reason_failure_share``; the chain-attributed
+    ``failure_demand_share`` adds repeats of value contacts and is larger by construction.
+    """
+    result = attribute_failure_demand(org.contacts, config)
+    truth = org.truth
+    n = len(org.contacts)
+    table = result.by_department.set_index("originating_department")
+    assert result.totals["unclassified"] == 0
+    for department, share in truth.failure_demand_shares.items():
+        # repeats share their root's reason, a mild cluster effect; 4 binomial SE leave room for it
+        se = math.sqrt(share * (1 - share) / n)
+        got = float(table.loc[department, "reason_failure_share"])
+        assert abs(got - share) <= 4 * se, (department, got, share, se)
+        # chain attribution only adds failure demand to a department, never removes it
+        assert table.loc[department, "failure_demand_share"] >= table.loc[department, "failure_share"]
+    # departments without planted failure demand cause no direct failure contacts
+    for department in set(table.index) - set(truth.failure_demand_shares) - {"unclassified"}:
+        assert table.loc[department, "failure"] == 0
+    assert result.by_department["originating_department"].iloc[0] == truth.dominant_failure_source
+    assert result.charge_back["department"].iloc[0] == truth.dominant_failure_source
+
+
+@pytest.mark.slow
+def test_planted_failure_demand_shares_generated(config):
+    from cx_framework.synthetic import generate_organisation
+
+    _check_planted(generate_organisation(seed=1, customers=5_000), config)
