@@ -1,0 +1,165 @@
+"""Conflict charts: component × KPI heatmap, behaviour-simulation waterfall, SLA-chain density."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style
+
+if TYPE_CHECKING:
+    from cx_framework.conflicts.behaviour import BehaviourResult
+    from cx_framework.conflicts.chain import SlaChainResult
+
+__all__ = ["conflict_heatmap", "behaviour_waterfall", "sla_chain_density"]
+
+
+def conflict_heatmap(
+    matrix: pd.DataFrame, *, scheme: str | None = None, title: str | None = None
+) -> go.Figure:
+    """Heatmap of alignment (rewarded_dir · total effect · good_dir) per component × shared KPI.
+
+    Red cells are conflicts (the scheme pays for moving the KPI the wrong way), green cells help the KPI; the
+    hover text gives the severity and the strongest path so the reader sees *why*.
+
+    Parameters
+    ----------
+    matrix : pandas.DataFrame
+        Output of :func:`cx_framework.conflict_matrix` (or ``sla_conflicts``: the ``department`` column is used
+        as the owner).
+    scheme : str, optional
+        Show one scheme (or department); by default rows are ``owner: component`` for all of them.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    owner = "scheme" if "scheme" in matrix.columns else "department"
+    frame = matrix if scheme is None else matrix[matrix[owner] == scheme]
+    if scheme is None and frame[owner].nunique() > 1:
+        rows = frame[owner].astype(str) + ": " + frame["component"].astype(str)
+    else:
+        rows = frame["component"].astype(str)
+    frame = frame.assign(_row=rows.to_numpy())
+    row_order = list(dict.fromkeys(frame["_row"]))
+    kpi_order = list(dict.fromkeys(frame["kpi"]))
+    z = frame.pivot_table(index="_row", columns="kpi", values="alignment", aggfunc="first").reindex(
+        index=row_order, columns=kpi_order
+    )
+    hover = (
+        frame["_row"]
+        + " → "
+        + frame["kpi"].astype(str)
+        + "<br>total effect "
+        + frame["total_effect"].map("{:+.3f}".format)
+        + ", severity "
+        + frame["severity"].map("{:.3f}".format)
+        + "<br>"
+        + frame["path"].fillna("no path").astype(str)
+    )
+    text = frame.assign(_h=hover).pivot_table(index="_row", columns="kpi", values="_h", aggfunc="first")
+    text = text.reindex(index=row_order, columns=kpi_order)
+    bound = float(np.nanmax(np.abs(z.to_numpy()))) if z.size and np.isfinite(z.to_numpy()).any() else 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.to_numpy(),
+            x=kpi_order,
+            y=row_order,
+            zmin=-bound,
+            zmax=bound,
+            colorscale=[[0.0, STATUS_COLOURS["red"]], [0.5, "#FFFFFF"], [1.0, STATUS_COLOURS["green"]]],
+            colorbar={"title": "alignment"},
+            customdata=text.to_numpy(),
+            hovertemplate="%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    default = "Which pay components fight which customer KPIs" + (f" — {scheme}" if scheme else "")
+    return apply_style(fig, title=title or default, height=max(320, 40 * len(row_order) + 160))
+
+
+def behaviour_waterfall(result: BehaviourResult, *, title: str | None = None) -> go.Figure:
+    """Waterfall of the monthly value of a scheme vs baseline: payout cost → staffing cost → retention value →
+    net value; the hover of the retention step lists the KPI changes that drive it.
+
+    Parameters
+    ----------
+    result : BehaviourResult
+        Output of :func:`cx_framework.simulate_behaviour`.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    wf = result.waterfall
+    kpi_text = "<br>".join(
+        f"{r.metric}: {r.before:.4g} → {r.after:.4g} ({r.pct_change:+.2%})" for r in result.kpis.itertuples()
+    )
+    hover = [f"{s}: %{{y:,.0f}}" for s in wf["step"]]
+    hover[2] = hover[2] + "<br>" + kpi_text
+    currency = result.assumptions.get("currency", "")
+    fig = go.Figure(
+        go.Waterfall(
+            x=wf["step"].tolist(),
+            y=wf["value"].tolist(),
+            measure=wf["measure"].tolist(),
+            increasing={"marker": {"color": STATUS_COLOURS["green"]}},
+            decreasing={"marker": {"color": STATUS_COLOURS["red"]}},
+            totals={"marker": {"color": PALETTE[0]}},
+            hovertemplate=[h + "<extra></extra>" for h in hover],
+        )
+    )
+    fig.update_yaxes(title=f"{currency} per month vs baseline")
+    default = f"Scheme '{result.scheme_id}': value per month vs today (customer KPI index {result.customer_kpi_index:+.2%})"
+    return apply_style(fig, title=title or default)
+
+
+def sla_chain_density(result: SlaChainResult, *, title: str | None = None) -> go.Figure:
+    """Density of the end-to-end lead time with the promise line and P(≤ promise) in the title.
+
+    Parameters
+    ----------
+    result : SlaChainResult
+        Output of :func:`cx_framework.sla_chain`.
+    title : str, optional
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+    """
+    d = result.density
+    fig = go.Figure()
+    inside = d[d["hours"] <= result.promise_h]
+    fig.add_scatter(
+        x=inside["hours"],
+        y=inside["density"],
+        fill="tozeroy",
+        mode="lines",
+        name="within promise",
+        line={"color": STATUS_COLOURS["green"]},
+    )
+    late = d[d["hours"] >= result.promise_h]
+    fig.add_scatter(
+        x=late["hours"],
+        y=late["density"],
+        fill="tozeroy",
+        mode="lines",
+        name="late",
+        line={"color": STATUS_COLOURS["red"]},
+    )
+    fig.add_vline(
+        x=result.promise_h,
+        line={"dash": "dash", "color": PALETTE[7]},
+        annotation_text=f"promise {result.promise_h:g} h",
+    )
+    fig.update_xaxes(title="end-to-end hours")
+    fig.update_yaxes(title="density (per hour)")
+    target = f" (promise {result.promise_percent:.0%})" if result.promise_percent is not None else ""
+    green = "every stage meets its SLA" if result.every_stage_green else "some stages miss their SLA"
+    default = f"P(end-to-end ≤ {result.promise_h:g} h) = {result.p_within_promise:.1%}{target}; {green}"
+    return apply_style(fig, title=title or default)
