@@ -453,12 +453,26 @@ def _schema(table: str) -> pa.DataFrameSchema:
 
 
 def _core_schema(table: str) -> pa.DataFrameSchema:
-    """The model's column checks only; validate() runs cross-column and key checks itself (see module doc)."""
+    """The model's value checks only (ranges, allowed values, finiteness, month starts).
+
+    validate() coerces dtypes, checks nullability, cross-column rules and keys itself (see module doc) and
+    blanks cells that already failed, so this schema is nullable everywhere, holds counts as float64 (they
+    may carry those blanks) and leaves out booleans (no value checks apply to them).
+    """
     if table not in _CORE_SCHEMAS:
         schema = _schema(table)
-        _CORE_SCHEMAS[table] = pa.DataFrameSchema(
+        core = pa.DataFrameSchema(
             columns=schema.columns, checks=[], unique=None, coerce=True, strict=False, name=table
         )
+        bools = [name for name, col in core.columns.items() if _kind(col) == "bool"]
+        if bools:
+            core = core.remove_columns(bools)
+        updates: dict[str, dict[str, Any]] = {}
+        for name, col in core.columns.items():
+            updates[name] = {"nullable": True}
+            if _kind(col) == "int":
+                updates[name]["dtype"] = "float64"
+        _CORE_SCHEMAS[table] = core.update_columns(updates)
     return _CORE_SCHEMAS[table]
 
 
@@ -821,34 +835,20 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
                 rows = np.flatnonzero(null)
                 parts.append(_failures(table, name, "not_nullable", rows, [None] * len(rows)))
                 bad_any |= null
+        if kind == "int" and bad_any.any():
+            coerced = coerced.where(~bad_any)  # a failed cell is reported once, not again as "< 0" etc.
         work[name] = coerced
         flagged[name] = bad_any
 
-    # pandera column checks on rows whose dtypes are clean
-    row_bad = np.zeros(n, dtype=bool)
-    for mask in flagged.values():
-        row_bad |= mask
+    # pandera value checks on every row; cells that failed above are blank and pandera skips blanks
     core = _core_schema(table)
-    if missing:
-        core = core.remove_columns(missing)
-    optional_absent = [name for name in core.columns if name not in work.columns]
-    if optional_absent:
-        core = core.remove_columns(optional_absent)
-    clean = work.loc[~row_bad] if row_bad.any() else work
-    if len(clean):
-        clean = clean.astype({name: "int64" for name in int_columns if name in clean.columns})
-        if row_bad.any():
-            clean = clean.astype(
-                {
-                    name: "bool"
-                    for name, c in schema.columns.items()
-                    if _kind(c) == "bool" and name in clean.columns
-                }
-            )
-        try:
-            core.validate(clean, lazy=True)
-        except pa.errors.SchemaErrors as exc:
-            parts.append(_pandera_failures(table, exc))
+    absent = [name for name in core.columns if name not in work.columns]
+    if absent:
+        core = core.remove_columns(absent)
+    try:
+        core.validate(work, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        parts.append(_pandera_failures(table, exc))
 
     # cross-column checks, skipping rows whose inputs already failed
     for rule in _CROSS_CHECKS.get(table, ()):

@@ -543,3 +543,18 @@ def test_consistent_intervals_pass_and_one_extra_answer_fails(df: pd.DataFrame, 
     assert err.failures[["column", "check", "row"]].values.tolist() == [
         ["answered_within_threshold", "answered_within_threshold <= answered", row]
     ]
+
+
+def test_a_failed_cell_does_not_hide_other_failures_in_its_row() -> None:
+    df = _intervals()
+    df = df.astype({"offered": object, "answered": float})
+    df.loc[1, "offered"] = "ten"  # coercion failure ...
+    df.loc[1, "agents_staffed"] = -1.0  # ... and a range failure in the same row
+    df.loc[1, "answered"] = -2.5  # non-integral and negative: reported once, as "integer"
+    err = _raises("intervals", df)
+    got = sorted(zip(err.failures["column"], err.failures["check"], err.failures["row"], strict=True))
+    assert got == [
+        ("agents_staffed", ">= 0", 1),
+        ("answered", "integer", 1),
+        ("offered", "coerce to number", 1),
+    ]
