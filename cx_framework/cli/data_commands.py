@@ -1,0 +1,99 @@
+"""``cx generate``, ``cx validate`` and ``cx app``: make, check and look at data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cx_framework.cli._app import command, console
+from cx_framework.errors import DataValidationError
+
+APP_FILE = Path(__file__).resolve().parents[2] / "apps" / "streamlit_app.py"
+
+
+@command("generate")
+def generate(
+    out_dir: Annotated[Path, typer.Argument(help="Folder to write <table>.parquet files and truth.json into.")],
+    customers: Annotated[int, typer.Option(help="Customers ever active in the window.")] = 20_000,
+    employees: Annotated[int, typer.Option(help="Headcount across the five departments.")] = 400,
+    months: Annotated[int, typer.Option(help="Monthly periods.")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same tables).")] = 0,
+    scheme: Annotated[str, typer.Option(help="Incentive regime of the history: siloed or shared_customer.")] = "siloed",
+) -> None:
+    """Generate a synthetic organisation with planted ground truth."""
+    from cx_framework.synthetic import generate_organisation
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("generating", total=1.0)
+
+        def progress(step: str, fraction: float) -> None:
+            bar.update(task, completed=fraction, description=step)
+
+        org = generate_organisation(seed=seed, customers=customers, employees=employees, months=months,
+                                    scheme=scheme, progress=progress)
+        bar.update(task, description="writing", completed=1.0)
+        org.write(out_dir)
+    table = Table("table", "rows", "columns", title=f"Wrote {out_dir}")
+    for name, frame in org.tables().items():
+        table.add_row(name, f"{len(frame):,}", str(frame.shape[1]))
+    console.print(table)
+
+
+@command("validate")
+def validate_dir(
+    data_dir: Annotated[Path, typer.Argument(help="Folder with <table>.parquet or <table>.csv files.")],
+    configs: Annotated[Path, typer.Option(help="Config folder to check as well.")] = Path("configs"),
+) -> None:
+    """Validate every table of a data folder (and the configs) and print a per-table report."""
+    from cx_framework.config import load_config
+    from cx_framework.io import read_table
+    from cx_framework.schemas import REQUIRED_TABLES, TABLES
+
+    config = load_config(configs)
+    console.print(f"[green]configs OK[/] ({configs}: {len(config.metrics.metrics)} metrics, "
+                  f"{len(config.schemes)} schemes)")
+    table = Table("table", "file", "rows", "status", title=f"Validation of {data_dir}")
+    failed = 0
+    if not data_dir.is_dir():
+        raise DataValidationError(f"Data directory {data_dir} does not exist.", file=str(data_dir))
+    for name in TABLES:
+        file = next((data_dir / f"{name}{s}" for s in (".parquet", ".pq", ".csv", ".csv.gz")
+                     if (data_dir / f"{name}{s}").is_file()), None)
+        if file is None:
+            if name in REQUIRED_TABLES:
+                failed += 1
+                table.add_row(name, "-", "-", "[red]missing[/]")
+            continue
+        try:
+            frame = read_table(file, name)
+            table.add_row(name, file.name, f"{len(frame):,}", "[green]valid[/]")
+        except DataValidationError as exc:
+            failed += 1
+            table.add_row(name, file.name, "-", f"[red]{len(exc.failures)} failure(s)[/]")
+            console.print(f"[red]{exc}[/]", highlight=False)
+    console.print(table)
+    if failed:
+        raise typer.Exit(code=2)
+
+
+@command("app")
+def app_command(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder (default: bundled sample).")] = None,
+    headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
+) -> None:
+    """Start the Streamlit app (leadership, HR and analyst pages) on the sample data or DATA_DIR."""
+    env = dict(os.environ)
+    if data_dir is not None:
+        env["CX_DATA_DIR"] = str(data_dir.resolve())
+    console.print(f"Starting the cx_framework app at [bold]http://localhost:{port}[/] (Ctrl+C to stop)")
+    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_FILE), "--server.port", str(port),
+           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(code=subprocess.call(cmd, env=env))
