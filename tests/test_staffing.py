@@ -414,3 +414,52 @@ def test_required_agents_per_interval():
     assert out.loc[1, "actual_service_level"] == pytest.approx(0.5)
     # a 60 s threshold needs no more agents than 20 s
     assert (required_agents(df, answer_s=60)["required_agents"] <= out["required_agents"]).all()
+
+
+# ------------------------------------------------------------------------------------------ figures & CLI
+def test_sl_vs_agents_figure_traces_the_model():
+    from cx_framework.plots import sl_vs_agents_figure
+
+    fig = sl_vs_agents_figure(100, 180, target=0.8, patience_s=60.0)
+    erlang_c_trace, erlang_a_trace = fig.data
+    np.testing.assert_allclose(erlang_c_trace.y, service_level(100, 180, np.asarray(erlang_c_trace.x)))
+    np.testing.assert_allclose(
+        erlang_a_trace.y, service_level(100, 180, np.asarray(erlang_a_trace.x), patience_s=60.0)
+    )
+    assert [s.y0 for s in fig.layout.shapes if s.y0 == s.y1] == [0.8]  # the target line
+    assert [s.x0 for s in fig.layout.shapes if s.x0 == s.x1] == [14]  # the minimum staffing
+    assert "(count)" in fig.layout.xaxis.title.text and "20 s" in fig.layout.yaxis.title.text
+
+
+def test_required_vs_staffed_and_budget_figures():
+    from cx_framework.conflicts import staffing_budget_gap
+    from cx_framework.plots import budget_sl_by_day_figure, required_vs_staffed_figure
+
+    df = _intervals()
+    df.loc[1, "interval_start"] = df.loc[0, "interval_start"]  # two queues in the same interval are summed
+    df.loc[1, "queue"] = "service"
+    fig = required_vs_staffed_figure(required_agents(df))
+    required, staffed = fig.data[0], fig.data[1]
+    assert list(staffed.y) == [4 + 15, 9, 1]
+    assert list(required.y)[0] == agents_needed(10, 300) + agents_needed(90, 300)
+    gap = staffing_budget_gap(df.fillna({"aht_s": 300.0}), 2.0, horizon_weeks=1.0)
+    bars = budget_sl_by_day_figure(gap).data[0]
+    np.testing.assert_allclose(bars.y, gap.by_day()["service_level"])
+
+
+def test_cli_staffing_prints_volume_weighted_sl_and_budget(tmp_path):
+    from typer.testing import CliRunner
+
+    from cx_framework.cli import app
+
+    path = tmp_path / "intervals.csv"
+    _intervals().to_csv(path, index=False)
+    runner = CliRunner()
+    result = runner.invoke(app, ["staffing", str(path), "--budget-fte", "1.5", "--by", "queue"])
+    assert result.exit_code == 0, result.output
+    # 85 / 150 = 56.7 % overall; sales 55 / 100 = 55.0 %, service 30 / 50 = 60.0 %
+    assert "Overall service level 56.7%" in result.output
+    assert "55.0%" in result.output and "60.0%" in result.output
+    assert "the budget funds 1.5 FTE" in result.output
+    bad = runner.invoke(app, ["staffing", str(path), "--by", "hour"])
+    assert bad.exit_code == 2 and "--by" in bad.output
