@@ -1,0 +1,215 @@
+"""Scorecard figures: status heatmap, alignment chart, trend with control limits, drill-down bars.
+
+Pure functions: a :class:`~cx_framework.scorecard.ScorecardResult` (and a few choices) in, a
+``plotly.graph_objects.Figure`` out.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from cx_framework.errors import InputValueError
+from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style
+
+if TYPE_CHECKING:
+    from cx_framework.scorecard import ScorecardResult
+
+__all__ = ["scorecard_heatmap", "alignment_chart", "scorecard_trend_chart", "drill_down_chart"]
+
+_STATUS_ORDER = ["red", "amber", "green", "no data"]
+_OTHER = "#DDDDDD"
+
+
+def _colour(status: str) -> str:
+    return STATUS_COLOURS.get(status, _OTHER)
+
+
+def _period(result: ScorecardResult, period: Any) -> pd.Timestamp:
+    return result._period(period)
+
+
+def scorecard_heatmap(result: ScorecardResult, *, card: str = "shared", period: Any = None) -> go.Figure:
+    """Department × metric grid coloured by status (red / amber / green / no data), score in each cell.
+
+    Parameters
+    ----------
+    result : ScorecardResult
+    card : {"shared", "local"}
+        The shared customer card (with an organisation row, the default) or each department's own card.
+    period : str or Timestamp, optional
+        Month shown (default: the last reported).
+    """
+    if card not in ("shared", "local"):
+        raise InputValueError(f"card must be 'shared' or 'local', got {card!r}", argument="card")
+    ts = _period(result, period)
+    ms = result.metric_scores[result.metric_scores["card"].eq(card) & result.metric_scores["period"].eq(ts)]
+    metrics = list(dict.fromkeys(ms["metric"]))
+    departments = sorted(ms["department"].unique(), key=lambda d: (d != "organisation", d))
+    grid = ms.pivot_table(index="department", columns="metric", values="score", aggfunc="first", dropna=False)
+    status = ms.pivot_table(index="department", columns="metric", values="status", aggfunc="first")
+    grid = grid.reindex(index=departments, columns=metrics)
+    status = status.reindex(index=departments, columns=metrics)
+    code = status.apply(lambda col: col.map({s: i for i, s in enumerate(_STATUS_ORDER)})).astype(float)
+    n = len(_STATUS_ORDER)
+    # discrete colour scale: one flat band per status code
+    scale = []
+    for i, s in enumerate(_STATUS_ORDER):
+        scale += [[i / n, _colour(s)], [(i + 1) / n, _colour(s)]]
+    text = np.where(grid.notna().to_numpy(), grid.round(0).to_numpy().astype(object), "–")
+    hover = status.fillna("").to_numpy()
+    fig = go.Figure(
+        go.Heatmap(
+            z=code.to_numpy(),
+            x=metrics,
+            y=departments,
+            zmin=-0.5,
+            zmax=n - 0.5,
+            colorscale=scale,
+            showscale=False,
+            text=text,
+            texttemplate="%{text}",
+            customdata=hover,
+            hovertemplate="%{y} · %{x}<br>score %{text}<br>%{customdata}<extra></extra>",
+            xgap=2,
+            ygap=2,
+        )
+    )
+    for s in _STATUS_ORDER:  # legend entries for the status colours
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="markers",
+                marker={"size": 12, "color": _colour(s), "symbol": "square"},
+                name=s,
+            )
+        )
+    fig.update_yaxes(autorange="reversed")
+    title = f"{'Shared customer' if card == 'shared' else 'Local'} scorecard, {ts:%Y-%m}"
+    return apply_style(fig, title=title, height=max(320, 60 * len(departments) + 140))
+
+
+def alignment_chart(result: ScorecardResult) -> go.Figure:
+    """Weight alignment (x, share of local weight on customer metrics) vs empirical alignment (y, Pearson r of
+    local vs shared composite, with its 95 % interval); departments flagged green-inside-red-outside in red."""
+    a = result.alignment
+    flagged = a["green_inside_red_outside_latest"].to_numpy(bool)
+    err_plus = (a["ci_high"] - a["empirical_r"]).to_numpy(float)
+    err_minus = (a["empirical_r"] - a["ci_low"]).to_numpy(float)
+    fig = go.Figure(
+        go.Scatter(
+            x=a["weight_alignment"],
+            y=a["empirical_r"],
+            mode="markers+text",
+            text=a["department"],
+            textposition="top center",
+            error_y={
+                "type": "data",
+                "array": err_plus,
+                "arrayminus": err_minus,
+                "visible": True,
+                "color": "#888",
+            },
+            marker={
+                "size": 14,
+                "color": [STATUS_COLOURS["red"] if f else PALETTE[0] for f in flagged],
+                "line": {"width": 1, "color": "#333"},
+            },
+            customdata=np.stack([a["n_periods"], a["periods_green_inside_red_outside"]], axis=1),
+            hovertemplate="%{text}<br>weight alignment %{x:.0%}<br>r = %{y:.2f} (n = %{customdata[0]})"
+            "<br>green inside, red outside in %{customdata[1]} period(s)<extra></extra>",
+            name="department",
+        )
+    )
+    fig.add_hline(y=0, line={"color": "#999", "dash": "dot"})
+    fig.update_xaxes(
+        title="weight alignment (share of local weight on customer metrics)",
+        range=[-0.05, 1.05],
+        tickformat=".0%",
+    )
+    fig.update_yaxes(title="empirical alignment r (local vs shared composite)", range=[-1.05, 1.05])
+    return apply_style(fig, title="Scorecard alignment: what the card says vs what it does")
+
+
+def scorecard_trend_chart(
+    result: ScorecardResult, metric: str, *, department: str = "organisation"
+) -> go.Figure:
+    """A metric over periods with its XmR centre line and natural process limits; points where a Western
+    Electric rule fired in the bad direction are marked."""
+    t = result.trend(metric, department=department)
+    if t.empty:
+        raise InputValueError(f"no values of {metric!r} for {department!r}", argument="department")
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(x=t["period"], y=t["value"], mode="lines+markers", name=metric, line={"color": PALETTE[0]})
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=t["period"],
+            y=t["centre"],
+            mode="lines",
+            name="centre (mean)",
+            line={"color": "#555", "dash": "dash"},
+        )
+    )
+    for col, name in (("ucl", "upper limit"), ("lcl", "lower limit")):
+        fig.add_trace(
+            go.Scatter(
+                x=t["period"], y=t[col], mode="lines", name=name, line={"color": "#999", "dash": "dot"}
+            )
+        )
+    flagged = t[t["signal"]]
+    rules = (
+        flagged[["WE1", "WE2", "WE3", "WE4"]].apply(lambda r: ", ".join(r.index[r.to_numpy(bool)]), axis=1)
+        if len(flagged)
+        else []
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=flagged["period"],
+            y=flagged["value"],
+            mode="markers",
+            name="signal",
+            marker={"size": 13, "color": STATUS_COLOURS["red"], "symbol": "diamond"},
+            text=list(rules),
+            hovertemplate="%{x|%Y-%m}: %{y:.4g}<br>%{text}<extra></extra>",
+        )
+    )
+    unit = result.config.metrics.by_id[metric].unit
+    fig.update_yaxes(title=f"{metric} ({unit})")
+    return apply_style(fig, title=f"{metric} — {department}: XmR chart")
+
+
+def drill_down_chart(
+    result: ScorecardResult, metric: str, *, period: Any = None, by: str = "department"
+) -> go.Figure:
+    """Bars of one metric at one level (department, team or employee) for a period, coloured by status."""
+    d = result.drill_down(metric, period, by=(by,))
+    level = d[d["level"].astype(str).eq(by)]
+    labels = {
+        "department": level["department"],
+        "team": level["department"] + " / " + level["team"].astype(str),
+        "employee": level["team"].astype(str) + " / " + level["employee_id"].astype(str),
+    }[by]
+    org = d[d["level"].astype(str).eq("organisation")]["value"]
+    fig = go.Figure(
+        go.Bar(
+            x=labels,
+            y=level["value"],
+            marker={"color": [_colour(s) for s in level["status"]]},
+            customdata=np.stack([level["status"].astype(str), level["volume"].astype(float)], axis=1),
+            hovertemplate="%{x}: %{y:.4g}<br>%{customdata[0]}<br>volume %{customdata[1]}<extra></extra>",
+            name=metric,
+        )
+    )
+    if len(org) and pd.notna(org.iloc[0]):
+        fig.add_hline(
+            y=float(org.iloc[0]), line={"color": "#333", "dash": "dash"}, annotation_text="organisation"
+        )
+    ts = _period(result, period)
+    fig.update_yaxes(title=f"{metric} ({result.config.metrics.by_id[metric].unit})")
+    return apply_style(fig, title=f"{metric} by {by}, {ts:%Y-%m}")
