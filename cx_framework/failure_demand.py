@@ -19,7 +19,8 @@ A contact is a *repeat* when the same customer's immediately preceding contact w
 (``resolved_first_contact`` is False, which includes abandoned calls) and happened at most ``repeat_window_days``
 days earlier (default 7; the usual first-contact-resolution window, e.g. SQM Group's FCR definition). Repeats
 chain: A (unresolved) → B (unresolved, 3 days later) → C (5 days after B) makes B and C repeats, and the window is
-measured from the previous link, so a chain can span more than the window in total. **Every repeat in a chain is
+measured from the previous link, so a chain can span more than the window in total (contacts of one customer
+with the same timestamp keep their input order). **Every repeat in a chain is
 attributed to the chain's root** — the first contact of the chain — and its originating department (the department
 of the root's reason): the department whose failure started the customer's chase owns all of its follow-ups. A
 repeat is failure demand whatever its own reason (the customer had to come back), so the repeat rule takes
@@ -110,7 +111,7 @@ class FailureDemandResult:
     totals : dict[str, float]
         ``contacts, value, failure, repeat, unclassified, failure_demand, failure_demand_share, handle_hours,
         failure_handle_hours, cost, failure_cost``.
-    repeat_window_days : int
+    repeat_window_days : float
         Window used for repeat chains (days).
     period : str
         pandas period alias of the summary (``"M"`` = calendar month, periods are month starts).
@@ -125,7 +126,7 @@ class FailureDemandResult:
     charge_back_by_period: pd.DataFrame
     unclassified_reasons: pd.DataFrame
     totals: dict[str, float]
-    repeat_window_days: int
+    repeat_window_days: float
     period: str
     currency: str = "GBP"
 
@@ -160,7 +161,7 @@ class FailureDemandResult:
         lines = [
             f"{int(t['contacts']):,} contacts: {int(t['value']):,} value demand, {int(t['failure']):,} failure "
             f"demand by reason, {int(t['repeat']):,} repeats of unresolved contacts within "
-            f"{self.repeat_window_days} days, {int(t['unclassified']):,} unclassified.",
+            f"{self.repeat_window_days:g} days, {int(t['unclassified']):,} unclassified.",
             f"Failure demand (failure + repeat) is {t['failure_demand_share']:.1%} of all contacts"
             + (
                 f" and costs {self.currency} {t['failure_cost']:,.0f} of {self.currency} {t['cost']:,.0f}."
@@ -519,7 +520,7 @@ def attribute_failure_demand(
         charge_back_by_period=charge_back_by_period,
         unclassified_reasons=unclassified_reasons,
         totals=totals,
-        repeat_window_days=int(window_days) if float(window_days).is_integer() else window_days,  # type: ignore[arg-type]
+        repeat_window_days=float(window_days),
         period=period,
         currency=econ.currency if econ is not None else "GBP",
     )
