@@ -9,6 +9,14 @@
 
 from __future__ import annotations
 
+from cx_framework.retention.models import DEFAULT_BINS, MarginalEffect, RetentionResult, fit_retention
 from cx_framework.retention.panel import PANEL_COLUMNS, build_customer_panel
 
-__all__ = ["PANEL_COLUMNS", "build_customer_panel"]
+__all__ = [
+    "PANEL_COLUMNS",
+    "DEFAULT_BINS",
+    "build_customer_panel",
+    "fit_retention",
+    "RetentionResult",
+    "MarginalEffect",
+]
