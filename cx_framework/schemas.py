@@ -526,6 +526,8 @@ _BOOL_MAP: dict[str, bool] = {**dict.fromkeys(_TRUE_TOKENS, True), **dict.fromke
 
 def _coerce_datetime(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Return ``(datetime64[ns] series, bad mask)``; ``bad`` marks non-null values that could not be parsed."""
+    if series.dtype == np.dtype("datetime64[ns]"):
+        return series, np.zeros(len(series), dtype=bool)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         # Time-zone aware input is converted to UTC wall time so all rows share one clock.
         parsed = series.dt.tz_convert("UTC").dt.tz_localize(None)
