@@ -196,3 +196,20 @@ def test_bad_inputs(cfg):
         simulate_behaviour(cfg.schemes["siloed"], {k: v for k, v in tables.items() if k != "intervals"}, cfg)
     with pytest.raises(InputValueError, match="effort_budget"):
         simulate_behaviour(cfg.schemes["siloed"], tables, cfg, effort_budget=1.5)
+
+
+def test_sample_organisation_ranking_and_waterfall(cfg):
+    from cx_framework.synthetic import SAMPLE_DIR, load_sample
+
+    if not (Path(SAMPLE_DIR) / "employee_metrics.parquet").exists():
+        pytest.skip("data/sample not generated")
+    org = load_sample(validate=False)
+    results = {s: simulate_behaviour(cfg.schemes[s], org, cfg) for s in ("siloed", "shared_customer")}
+    assert results["siloed"].customer_kpi_index < 0 < results["shared_customer"].customer_kpi_index
+    # payout cost rises as people chase the curve; the waterfall starts with −Δ payout
+    r = results["siloed"]
+    assert r.waterfall.loc[0, "value"] == pytest.approx(
+        -(r.payout_cost["scheme"] - r.payout_cost["baseline"])
+    )
+    fig = r.plot()
+    assert list(fig.data[0].measure) == ["relative", "relative", "relative", "total"]

@@ -199,3 +199,39 @@ def test_department_objectives_conflicts(cfg):
     # own SLA attainment helps the end-to-end promise on balance: 0.3 − 0.4·0.3 = +0.18
     own = s.loc[("billing", "own_sla_met", "e2e_resolution")]
     assert own["total_effect"] == pytest.approx(0.18) and not bool(own["conflict"])
+
+
+# ------------------------------------------------------------------------------------------------ plot & CLI
+def test_conflict_heatmap_colours_conflicts_negative(cfg):
+    from cx_framework.plots import conflict_heatmap
+
+    fig = conflict_heatmap(conflict_matrix(cfg.schemes, cfg), scheme="siloed")
+    heat = fig.data[0]
+    rows, cols = list(heat.y), list(heat.x)
+    z = np.asarray(heat.z, dtype=float)
+    # alignment of siloed aht_s on fcr = −1 · 0.35 · +1
+    assert z[rows.index("aht_s"), cols.index("fcr")] == pytest.approx(-0.35)
+    assert "aht_s → fcr → csat → churn_rate" in heat.customdata[rows.index("aht_s"), cols.index("churn_rate")]
+
+
+def test_cli_conflicts_prints_paths_and_writes_out(tmp_path):
+    from typer.testing import CliRunner
+
+    from cx_framework.cli import app
+
+    data = Path(__file__).resolve().parents[1] / "data" / "sample"
+    if not (data / "employee_metrics.parquet").exists():
+        pytest.skip("data/sample not generated")
+    out = tmp_path / "conflicts.csv"
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        ["conflicts", str(data), "--configs", str(CONFIGS), "--scheme", "siloed", "--out", str(out)],
+        env={"COLUMNS": "200"},
+    )
+    assert res.exit_code == 0, res.output
+    assert "aht_s → fcr → csat → churn_rate" in res.output and "siloed" in res.output
+    written = pd.read_csv(out)
+    assert set(written["scheme"]) == {"siloed"} and written["conflict"].any()
+    bad = runner.invoke(app, ["conflicts", str(data), "--configs", str(CONFIGS), "--scheme", "nope"])
+    assert bad.exit_code == 2 and "nope" in bad.output

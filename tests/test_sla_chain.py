@@ -198,3 +198,26 @@ def test_bad_inputs_name_the_argument():
         sla_chain({"a": stats.norm(5, 1)}, 10.0)
     with pytest.raises(InputValueError, match="percent"):
         required_tightening(sla_chain({"a": g}, 10.0))
+
+
+def test_density_plot_and_cli(cfg, tmp_path):
+    from typer.testing import CliRunner
+
+    from cx_framework.cli import app
+
+    r = journey_chain(cfg.slas.journey("billing_dispute"))
+    d = r.density
+    # the plotted density integrates to ≈ P(E2E ≤ 99.99 % quantile)
+    assert np.trapezoid(d["density"], d["hours"]) == pytest.approx(1.0, abs=2e-3)
+    fig = r.plot()
+    assert any(getattr(s, "x0", None) == 168.0 for s in fig.layout.shapes)
+    out = tmp_path / "chain.parquet"
+    res = CliRunner().invoke(
+        app, ["sla-chain", "--configs", str(CONFIGS), "--out", str(out)], env={"COLUMNS": "200"}
+    )
+    assert res.exit_code == 0, res.output
+    assert "provisioning (fulfilment) must cut its lead time" in res.output
+    table = pd.read_parquet(out)
+    assert set(table["journey"]) == {"billing_dispute", "order_change"}
+    bad = CliRunner().invoke(app, ["sla-chain", "--configs", str(CONFIGS), "--journey", "nope"])
+    assert bad.exit_code == 2 and "nope" in bad.output
