@@ -604,7 +604,8 @@ def _serve(
         rng.exponential(6 * 3600, k),
         np.where(contacts["channel"].to_numpy() == "chat", rng.exponential(45.0, k), wait_s),
     )
-    contacts["wait_s"] = np.round(wait_s)
+    wait_s = np.round(wait_s)  # whole seconds, so the within-threshold flag matches the stored wait
+    contacts["wait_s"] = wait_s
     contacts["abandoned"] = abandoned
     contacts["within"] = is_phone & ~abandoned & (wait_s <= _THRESHOLD_S)
     contacts.loc[abandoned, "handle_s"] = 0.0

@@ -1,0 +1,34 @@
+"""Shared fixtures: the committed sample, a small freshly generated organisation, and the sample configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = ROOT / "configs"
+SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def config():
+    from cx_framework.config import load_config
+
+    return load_config(CONFIGS)
+
+
+@pytest.fixture(scope="session")
+def sample_org():
+    """The committed 12k-customer sample (validated on load)."""
+    from cx_framework.synthetic import load_sample
+
+    return load_sample()
+
+
+@pytest.fixture(scope="session")
+def small_org():
+    """A small organisation generated in the test run (seed 1, 4,000 customers, siloed scheme)."""
+    from cx_framework.synthetic import generate_organisation
+
+    return generate_organisation(seed=1, customers=4_000, employees=200, months=18)
