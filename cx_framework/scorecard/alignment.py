@@ -189,7 +189,7 @@ def alignment_table(
     few: list[str] = []
     for dept, grp in paired.groupby("department", sort=False):  # one iteration per department, not per row
         r, n, lo, hi, p = pearson_ci(grp["local"].to_numpy(), grp["shared"].to_numpy(), confidence=confidence)
-        if n < 6:
+        if 0 < n < 6:
             few.append(f"{dept} (n={n})")
         rows.append(
             {"department": dept, "empirical_r": r, "n_periods": n, "ci_low": lo, "ci_high": hi, "p_value": p}
