@@ -64,7 +64,8 @@ def conflicts(
     """Which bonus components and department objectives fight the shared customer KPIs, and what each scheme
     would do to KPIs, churn and value (behaviour simulation)."""
     from cx_framework.config import load_config
-    from cx_framework.conflicts import conflict_matrix, simulate_behaviour, sla_conflicts
+    from cx_framework.conflicts.behaviour import simulate_behaviour
+    from cx_framework.conflicts.graph import conflict_matrix, sla_conflicts
     from cx_framework.io import load_data_dir, write_table
 
     config = load_config(configs)
@@ -139,7 +140,7 @@ def sla_chain_command(
 ) -> None:
     """Do the departmental SLAs add up to the customer promise? Every department green, customer red."""
     from cx_framework.config import load_config
-    from cx_framework.conflicts import fit_stage_distributions, journey_chain, required_tightening
+    from cx_framework.conflicts.chain import fit_stage_distributions, journey_chain, required_tightening
     from cx_framework.io import load_data_dir, write_table
 
     config = load_config(configs)

@@ -75,7 +75,10 @@ class _Component:
         return float(self.samples.max())
 
     def mean(self) -> float:
-        return float(self.dist.mean()) if self.dist is not None else float(np.mean(self.samples))
+        if self.dist is not None:
+            return float(self.dist.mean())
+        assert self.samples is not None
+        return float(np.mean(self.samples))
 
     def pmf(self, n: int, h: float, scale: float = 1.0) -> np.ndarray:
         """Point masses at ``i·h`` (cell ``[(i−½)h, (i+½)h)``) of the component scaled by ``scale``."""
