@@ -522,3 +522,9 @@ def test_planted_failure_demand_shares_generated(config):
     from cx_framework.synthetic import generate_organisation
 
     _check_planted(generate_organisation(seed=1, customers=5_000), config)
+
+
+def test_planted_failure_demand_shares_sample(config):
+    from cx_framework.synthetic import load_sample
+
+    _check_planted(load_sample(), config)

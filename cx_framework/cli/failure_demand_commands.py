@@ -53,32 +53,20 @@ def failure_demand(
     currency = result.currency
 
     console.print(result.summary_text(), highlight=False)
-    console.print("FD = failure demand (failure reasons + repeats of unresolved contacts).", style="dim")
 
-    pareto = Table(title="Failure demand by originating department (Pareto)")
-    for name in (
-        "department",
-        "failure",
-        "repeat",
-        "value",
-        "unclass.",
-        "FD % of all",
-        "cum. %",
-        "cost",
-    ):
-        pareto.add_column(
-            name, justify="left" if name == "department" else "right", no_wrap=name == "department"
-        )
+    pareto = Table(title=f"Failure demand (FD) by originating department, Pareto; cost in {currency}")
+    headers = ("department", "failure", "repeat", "FD % of all", "cum. %", "FD cost")
+    for name in headers:
+        pareto.add_column(name, justify="left" if name == "department" else "right", no_wrap=True)
     for row in result.by_department.itertuples(index=False):
+        cost = float(row.failure_cost)
         pareto.add_row(
             str(row.originating_department),
             f"{row.failure:,}",
             f"{row.repeat:,}",
-            f"{row.value:,}",
-            f"{row.unclassified:,}",
             f"{row.failure_demand_share:.1%}",
             f"{row.cumulative_share:.1%}",
-            _money(float(row.failure_cost), currency),
+            f"{cost:,.0f}" if math.isfinite(cost) else "–",
         )
     console.print(pareto)
 
