@@ -135,6 +135,31 @@ def test_erlang_b_matches_recursion_including_overload():
         assert erlang_b(a, n) == pytest.approx(float(b), rel=1e-9)
 
 
+def test_erlang_b_deep_overload_uses_continued_fraction():
+    # Q(50001, 1e5) ~ e^-19300 underflows in double precision; mpmath log-space reference
+    a, n = mp.mpf(100000), 50000
+    log_b = n * mp.log(a) - a - mp.loggamma(n + 1) - mp.log(mp.gammainc(n + 1, a, mp.inf, regularized=True))
+    assert erlang_b(100000.0, n) == pytest.approx(float(mp.exp(log_b)), rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    calls=st.floats(0, 20000),
+    aht=st.floats(5, 3000),
+    load=st.floats(0, 3),
+    patience=st.floats(0.1, 1e7),
+    answer=st.floats(0, 300),
+)
+def test_erlang_a_never_nan_and_ordered(calls, aht, load, patience, answer):
+    n = math.floor(load * calls * aht / 1800.0)
+    r = erlang_a(calls, aht, n, patience_s=patience, answer_s=answer)
+    values = [r.p_wait, r.service_level, r.abandonment_rate]
+    assert all(0.0 <= v <= 1.0 for v in values) and not math.isnan(r.asa)
+    # answered within T plus abandoned can never exceed all calls
+    assert r.service_level + r.abandonment_rate <= 1.0 + 1e-9
+    assert r.service_level >= 1.0 - r.p_wait - 1e-9
+
+
 def test_hundred_thousand_agents_is_finite_and_matches_mpmath():
     # A = 99,000 Erlangs with 100,000 agents; reference via mpmath's 50-digit incomplete gamma (no recursion)
     a, n = mp.mpf(99000), 100000

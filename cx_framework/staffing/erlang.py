@@ -59,17 +59,21 @@ def log_regularized_q(s: np.ndarray, x: np.ndarray) -> np.ndarray:
         c = np.full(ss.shape, 1.0 / tiny)
         d = 1.0 / b
         h = d.copy()
-        for i in range(1, 5000):
-            an = -i * (i - ss)
-            b = b + 2.0
-            d = an * d + b
-            d = np.where(np.abs(d) < tiny, tiny, d)
-            c = b + an / c
-            c = np.where(np.abs(c) < tiny, tiny, c)
-            d = 1.0 / d
-            delta = d * c
-            h = h * delta
-            if np.all(np.abs(delta - 1.0) < 1e-16):
+        active = np.arange(ss.size)  # shrink to the unconverged elements each pass
+        for i in range(1, 100_000):
+            sa = ss[active]
+            an = -i * (i - sa)
+            b[active] += 2.0
+            da = an * d[active] + b[active]
+            da = np.where(np.abs(da) < tiny, tiny, da)
+            ca = b[active] + an / c[active]
+            ca = np.where(np.abs(ca) < tiny, tiny, ca)
+            da = 1.0 / da
+            delta = da * ca
+            d[active], c[active] = da, ca
+            h[active] *= delta
+            active = active[np.abs(delta - 1.0) > 1e-15]
+            if active.size == 0:
                 break
         out[small] = -xs + ss * np.log(xs) - special.gammaln(ss) + np.log(h)
     return out
