@@ -20,10 +20,18 @@ _EXPORTS: dict[str, str] = {
     "read_table": "io",
     "write_table": "io",
     "load_data_dir": "io",
+    "write_bytes_atomic": "io",
+    "write_text_atomic": "io",
+    "sanitize_for_export": "io",
+    "pseudonymise_ids": "io",
+    "template": "schemas",
+    "schema_for": "schemas",
+    "TABLES": "schemas",
     # synthetic data
     "generate_organisation": "synthetic",
     "load_sample": "synthetic",
     "SyntheticOrg": "synthetic",
+    "Truth": "synthetic",
     # staffing
     "erlang_c": "staffing",
     "service_level": "staffing",
