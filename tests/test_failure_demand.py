@@ -528,3 +528,23 @@ def test_planted_failure_demand_shares_sample(config):
     from cx_framework.synthetic import load_sample
 
     _check_planted(load_sample(), config)
+
+
+def test_quarterly_period_and_config_forms(config, hand):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        quarterly = attribute_failure_demand(
+            _contacts(HAND_ROWS), config.failure_demand, economics=config, period="Q"
+        )
+    # January and February both fall in the quarter starting 2024-01-01
+    assert quarterly.summary["period"].unique().tolist() == [pd.Timestamp("2024-01-01")]
+    assert quarterly.summary["share_of_contacts"].sum() == pytest.approx(1.0)
+    assert quarterly.totals == hand.totals
+    # CxConfig and its Economics give the same decision; 8 % a year -> (1.08)^(1/12) - 1 per month
+    by_config = fix_vs_absorb(hand, "billing", fix_cost=20.0, expected_reduction=0.5, config=config)
+    by_model = fix_vs_absorb(hand, "billing", fix_cost=20.0, expected_reduction=0.5, config=config.economics)
+    assert by_config.npv == by_model.npv
+    assert by_config.monthly_rate == pytest.approx(1.08 ** (1 / 12) - 1)
+    # billing: 5 contacts costing 29.20 over 2 observed months -> 2.5 contacts/month at 5.84 each
+    assert by_config.baseline_contacts_per_month == pytest.approx(2.5)
+    assert by_config.cost_per_contact == pytest.approx(5.84)
