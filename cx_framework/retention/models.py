@@ -181,6 +181,10 @@ class RetentionResult:
     nobs, n_events, n_clusters, n_groups : int
         Customer-months in the sample, churn events among them, customers (clusters) and distinct design
         rows the grouped binomial fit used (``nobs`` for a row-level fit).
+    n_periods : int
+        Distinct months in the sample (``nobs / n_periods`` = exposed customer-months per month).
+    exposure_mean : float
+        Mean exposure over the sample (e.g. the average service level customers experienced).
     method : {"grouped", "rows"}
         How the model was fitted (identical estimates).
     marginal_effect : MarginalEffect
@@ -207,6 +211,7 @@ class RetentionResult:
     baseline_churn: float
     marginal_effect: MarginalEffect
     exposure_mean: float
+    n_periods: int
     _design: _Design = field(repr=False)
     _x: np.ndarray = field(repr=False)  # sample design rows (distinct rows when grouped)
     _weight: np.ndarray = field(repr=False)  # customer-months per design row
@@ -271,7 +276,8 @@ class RetentionResult:
             d1 = p * (1 - p)
             return p, d1, d1 * (1 - 2 * p)
         assert self._log_base_hazard is not None
-        h = np.exp(self._log_base_hazard + eta)  # one-month cumulative hazard
+        base = self._log_base_hazard if eta.ndim == 1 else self._log_base_hazard[:, None]
+        h = np.exp(base + eta)  # one-month cumulative hazard
         surv = np.exp(-h)
         return 1 - surv, surv * h, surv * h * (1 - h)
 
@@ -321,6 +327,32 @@ class RetentionResult:
                 "upper": np.clip(est + z * se, 0, 1),
             }
         )
+
+    def simulate_dose_response(
+        self, grid: Sequence[float] | np.ndarray, *, n_draws: int = 1000, seed: int | np.random.Generator = 0
+    ) -> np.ndarray:
+        """Average churn probability at each ``grid`` value under ``n_draws`` parameter draws from the
+        asymptotic normal N(params, cov_params) — for propagating model uncertainty into decisions.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n_draws, len(grid))``, probabilities per month.
+        """
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        values = np.asarray(grid, dtype=float)
+        draws = rng.multivariate_normal(
+            self.params.to_numpy(), self.cov_params.to_numpy(), size=n_draws, method="eigh"
+        )
+        cols = self._design.exposure_columns()
+        w = self._weight / self._weight.sum()
+        out = np.empty((n_draws, values.size))
+        x = self._x.copy()
+        for j, g in enumerate(values):  # grid points (tens); each one a (rows x draws) matrix product
+            x[:, cols] = self._design.exposure_basis(np.full(1, g))[0]
+            p, _, _ = self._prob(x @ draws.T)  # (rows, draws)
+            out[:, j] = w @ p
+        return out
 
     def predict(self, exposure: float) -> float:
         """Average predicted next-month churn probability at one exposure value (see :meth:`dose_response`)."""
@@ -550,6 +582,7 @@ def fit_retention(
     y = panel["churned"].to_numpy(dtype=np.float64)[idx]
     x = x_all[idx]
     n, events = idx.size, int(y.sum())
+    n_periods = int(pd.unique(panel["period"].to_numpy()[idx]).size)
 
     # ---------------------------------------------------------------- plain-language model errors
     if n == 0:
@@ -599,7 +632,9 @@ def fit_retention(
             6: (0.05, 0.23, 0.41, 0.59, 0.77, 0.95),
             7: (0.025, 0.1833, 0.3417, 0.5, 0.6583, 0.8167, 0.975),
         }
-        knot_values = tuple(np.unique(np.quantile(x, probs[knots])))
+        # Harrell's quantile knots, taken over the *distinct* exposure values: customer-month SL is lumpy
+        # (0, 1/2, 1 from one or two calls), so quantiles of the raw values would collapse onto 0 and 1
+        knot_values = tuple(float(v) for v in np.unique(np.quantile(np.unique(x), probs[knots])))
         if len(knot_values) < 3:
             raise ModelError(
                 f"'{exposure}' takes too few distinct values for a spline with {knots} knots (quantile knots "
@@ -634,7 +669,18 @@ def fit_retention(
         try:
             if model == "cox":
                 return _fit_cox(
-                    panel, idx, y, x, control_values, design, names, clusters, n_clusters, lag, controls
+                    panel,
+                    idx,
+                    y,
+                    x,
+                    control_values,
+                    design,
+                    names,
+                    clusters,
+                    n_clusters,
+                    lag,
+                    controls,
+                    n_periods,
                 )
             if grouped:
                 gid, reps = _group_rows([x, *(control_values[c] for c in controls)])
@@ -702,6 +748,7 @@ def fit_retention(
         weight,
         exp_values,
         None,
+        n_periods,
     )
 
 
@@ -767,6 +814,7 @@ def _fit_cox(
     n_clusters: int,
     lag: int,
     controls: tuple[str, ...],
+    n_periods: int,
 ) -> RetentionResult:
     from statsmodels.duration.hazard_regression import PHReg
 
@@ -803,6 +851,7 @@ def _fit_cox(
         np.ones(len(y)),
         x,
         log_base,
+        n_periods,
     )
 
 
@@ -823,6 +872,7 @@ def _finish(
     weight: np.ndarray,
     exposure_values: np.ndarray,
     log_base: np.ndarray | None,
+    n_periods: int,
 ) -> RetentionResult:
     if np.any(~np.isfinite(np.diag(cov.to_numpy()))):
         raise ModelError(_separation_message(list(params.index)))
@@ -843,6 +893,7 @@ def _finish(
         baseline_churn=events / n,
         marginal_effect=MarginalEffect(math.nan, math.nan, math.nan, math.nan),
         exposure_mean=float(weight @ exposure_values / weight.sum()),
+        n_periods=n_periods,
         _design=design,
         _x=x_sample,
         _weight=weight,
