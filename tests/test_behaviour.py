@@ -12,7 +12,7 @@ import pytest
 from cx_framework.config import load_config
 from cx_framework.config.models import CausalGraph, Edge
 from cx_framework.conflicts.behaviour import customer_lifetime_value_factor, simulate_behaviour
-from cx_framework.errors import InputValueError
+from cx_framework.errors import DataValidationError, InputValueError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -76,7 +76,11 @@ def _tiny_org() -> dict[str, pd.DataFrame]:
             "interval_start": pd.date_range("2024-03-01 08:00", periods=4, freq="30min"),
             "queue": "general",
             "offered": [10, 20, 30, 40],
+            "answered": [10, 19, 28, 36],
+            "answered_within_threshold": [9, 16, 22, 25],
+            "abandoned": [0, 1, 2, 4],
             "aht_s": [300.0, 300.0, 300.0, 300.0],
+            "agents_staffed": [3, 5, 7, 8],
         }
     )
     return {
@@ -144,7 +148,7 @@ def test_annuity_factor_by_hand():
 
 def test_siloed_hurts_and_shared_customer_helps_customers(cfg, org):
     siloed = simulate_behaviour(cfg.schemes["siloed"], org, cfg, seed=0)
-    shared = simulate_behaviour(cfg.schemes["shared_customer"], org, cfg, seed=0)
+    shared = simulate_behaviour(cfg.schemes["shared_customer"], org, cfg, seed=0, validate=False)
     s, c = siloed.kpis.set_index("metric"), shared.kpis.set_index("metric")
     assert siloed.customer_kpi_index < 0 < shared.customer_kpi_index
     # shorter calls cut first-contact resolution and raise churn; the customer scheme does the opposite
@@ -173,18 +177,20 @@ def test_ranking_follows_the_graph_not_a_label(cfg, org):
         for e in cfg.causal_graph.edges
     ]
     flipped = dataclasses.replace(cfg, causal_graph=CausalGraph(edges=edges))
-    r = simulate_behaviour(cfg.schemes["siloed"], org, flipped, seed=0).kpis.set_index("metric")
+    r = simulate_behaviour(cfg.schemes["siloed"], org, flipped, seed=0, validate=False).kpis.set_index(
+        "metric"
+    )
     assert r.loc["fcr", "after"] > r.loc["fcr", "before"]
 
 
 def test_zero_budget_changes_nothing_and_seed_is_reproducible(cfg, org):
-    r = simulate_behaviour(cfg.schemes["siloed"], org, cfg, effort_budget=0.0)
+    r = simulate_behaviour(cfg.schemes["siloed"], org, cfg, effort_budget=0.0, validate=False)
     np.testing.assert_allclose(r.kpis["after"], r.kpis["before"])
     assert r.payout_cost["scheme"] == pytest.approx(r.payout_cost["baseline"])
     assert r.net_value == pytest.approx(0.0, abs=1e-9)
-    a = simulate_behaviour(cfg.schemes["siloed"], org, cfg, seed=1)
-    b = simulate_behaviour(cfg.schemes["siloed"], org, cfg, seed=1)
-    d = simulate_behaviour(cfg.schemes["siloed"], org, cfg, seed=2)
+    a = simulate_behaviour(cfg.schemes["siloed"], org, cfg, seed=1, validate=False)
+    b = simulate_behaviour(cfg.schemes["siloed"], org, cfg, seed=1, validate=False)
+    d = simulate_behaviour(cfg.schemes["siloed"], org, cfg, seed=2, validate=False)
     assert a.net_value == b.net_value and a.net_value != d.net_value
 
 
@@ -196,6 +202,10 @@ def test_bad_inputs(cfg):
         simulate_behaviour(cfg.schemes["siloed"], {k: v for k, v in tables.items() if k != "intervals"}, cfg)
     with pytest.raises(InputValueError, match="effort_budget"):
         simulate_behaviour(cfg.schemes["siloed"], tables, cfg, effort_budget=1.5)
+    broken = dict(tables, customers=tables["customers"].assign(monthly_revenue=[20.0, -1.0, 40.0, 50.0]))
+    with pytest.raises(DataValidationError) as err:
+        simulate_behaviour(cfg.schemes["siloed"], broken, cfg)
+    assert "monthly_revenue" in str(err.value) and list(err.value.failures["row"]) == [1]
 
 
 def test_sample_organisation_ranking_and_waterfall(cfg):
@@ -204,7 +214,9 @@ def test_sample_organisation_ranking_and_waterfall(cfg):
     if not (Path(SAMPLE_DIR) / "employee_metrics.parquet").exists():
         pytest.skip("data/sample not generated")
     org = load_sample(validate=False)
-    results = {s: simulate_behaviour(cfg.schemes[s], org, cfg) for s in ("siloed", "shared_customer")}
+    results = {
+        s: simulate_behaviour(cfg.schemes[s], org, cfg, validate=False) for s in ("siloed", "shared_customer")
+    }
     assert results["siloed"].customer_kpi_index < 0 < results["shared_customer"].customer_kpi_index
     # payout cost rises as people chase the curve; the waterfall starts with −Δ payout
     r = results["siloed"]

@@ -103,7 +103,7 @@ def conflicts(
     ):
         sim.add_column(name, justify="left" if name == "scheme" else "right")
     for sid, sch in schemes.items():
-        r = simulate_behaviour(sch, tables, config, seed=seed, effort_budget=effort_budget)
+        r = simulate_behaviour(sch, tables, config, seed=seed, effort_budget=effort_budget, validate=False)
         k = r.kpis.set_index("metric")["pct_change"]
         sim.add_row(
             sid,

@@ -151,7 +151,9 @@ def customer_lifetime_value_factor(lifetime_months: float, discount_rate_annual:
     return float((1.0 - (1.0 + r) ** (-lifetime_months)) / r)
 
 
-def _tables(org: Any) -> dict[str, pd.DataFrame]:
+def _tables(org: Any, *, validate: bool) -> dict[str, pd.DataFrame]:
+    from cx_framework.schemas import validate as validate_table
+
     out: dict[str, pd.DataFrame] = {}
     for name, cols in _NEEDED.items():
         frame = org.get(name) if isinstance(org, Mapping) else getattr(org, name, None)
@@ -176,7 +178,7 @@ def _tables(org: Any) -> dict[str, pd.DataFrame]:
                 ),
                 table=name,
             )
-        out[name] = frame
+        out[name] = validate_table(name, frame) if validate else frame
     return out
 
 
@@ -223,6 +225,7 @@ def simulate_behaviour(
     effort_budget: float | Mapping[str, float] = 0.10,
     responsiveness_cv: float = 0.3,
     baseline_periods: int = 3,
+    validate: bool = True,
 ) -> BehaviourResult:
     """Simulate how employees respond to ``scheme`` and what it does to shared KPIs, staffing, churn and value.
 
@@ -246,6 +249,9 @@ def simulate_behaviour(
         Coefficient of variation of individual responsiveness (0 = everyone uses exactly the budget).
     baseline_periods : int
         Number of most recent months of ``employee_metrics`` used as the baseline.
+    validate : bool, default True
+        Validate the five tables against the data contract first (skip when they come from ``load_data_dir`` or
+        ``load_sample()``, which validate already).
 
     Returns
     -------
@@ -256,7 +262,7 @@ def simulate_behaviour(
     InputValueError
         Bad budget / cv / baseline_periods, or ``org`` lacking a table.
     DataValidationError
-        A needed column is missing.
+        A needed column is missing or a table breaks the data contract (``err.failures`` lists the rows).
     """
     from cx_framework.incentives import compute_payouts
 
@@ -264,7 +270,7 @@ def simulate_behaviour(
         raise InputValueError(
             f"baseline_periods must be >= 1, got {baseline_periods}", argument="baseline_periods"
         )
-    tables = _tables(org)
+    tables = _tables(org, validate=validate)
     catalogue = config.metrics.by_id
     aggregation = pd.Series({m: catalogue[m].aggregation for m in catalogue})
     sign = {m: catalogue[m].sign for m in catalogue}
