@@ -653,3 +653,33 @@ def test_trend_views_and_plots():
     ):
         fig = r.plot(kind, **kw)
         assert len(fig.data) >= 1
+
+
+# --------------------------------------------------------------------------------------------- planted truth
+def _assert_planted_misalignment(org) -> None:
+    r = score(
+        org.department_metrics,
+        ROOT / "configs",
+        employee_metrics=org.employee_metrics,
+        employees=org.employees,
+    )
+    a = r.alignment.set_index("department")
+    bad = list(org.truth.misaligned_departments)
+    good = [d for d in a.index if d not in bad]
+    assert bad == ["billing", "sales"]
+    # the generator makes billing's and sales' local pushes hurt their customers: r < 0 there, > 0 elsewhere,
+    # and the misaligned departments are the least aligned of all
+    assert (a.loc[bad, "empirical_r"] < 0).all(), a["empirical_r"]
+    assert (a.loc[good, "empirical_r"] > 0).all(), a["empirical_r"]
+    assert a.loc[bad, "empirical_r"].max() < a.loc[good, "empirical_r"].min()
+    assert (a["n_periods"] == org.department_metrics["period"].nunique()).all()
+
+
+def test_planted_misalignment_in_sample(sample_org):
+    _assert_planted_misalignment(sample_org)
+
+
+@pytest.mark.slow
+def test_planted_misalignment_in_fresh_organisation(small_org):
+    assert small_org.truth.scheme == "siloed"
+    _assert_planted_misalignment(small_org)
