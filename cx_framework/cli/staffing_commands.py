@@ -46,6 +46,7 @@ def staffing(
         )
     intervals = read_table(intervals_file, "intervals")
     sl = aggregate_service_level(intervals, by=by)
+    assert isinstance(sl, pd.DataFrame)  # a grouping was given
     req = required_agents(
         intervals,
         target=target,
@@ -62,7 +63,7 @@ def staffing(
     )
     # same keys and order as aggregate_service_level's groups (both sorted)
     agg = req.groupby(_group_column(req, by), sort=True)[["required_hours", "staffed_hours", "short"]].sum()
-    overall = aggregate_service_level(intervals)
+    overall = float(aggregate_service_level(intervals))
 
     table = Table(title=f"Service level and staffing by {by} (SL = answered within threshold / offered)")
     for name in (by, "offered", "SL", "required agent-h", "staffed agent-h", "intervals short"):

@@ -23,7 +23,7 @@ FTE needed = on-phone agent-hours required for the target / (1 - shrinkage) / (h
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ import pandas as pd
 from cx_framework.errors import DataValidationError, InputValueError
 from cx_framework.staffing import agents_needed, service_level
 from cx_framework.staffing._arrays import check_scalar
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
 
 __all__ = ["StaffingBudgetGap", "staffing_budget_gap"]
 
@@ -101,7 +104,7 @@ class StaffingBudgetGap:
             f"{len(self.intervals)} intervals miss the target."
         )
 
-    def plot(self):  # noqa: ANN201 - plotly is imported lazily
+    def plot(self) -> go.Figure:
         """Achieved service level by day with the target line (see ``plots.budget_sl_by_day_figure``)."""
         from cx_framework.plots.staffing import budget_sl_by_day_figure
 

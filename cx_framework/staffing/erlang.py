@@ -38,7 +38,7 @@ __all__ = [
 def _log_erlang_b(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
     """log B(N, A) for ``N > A > 0`` (where Q(N+1, A) >= ~1/2 so nothing underflows)."""
     log_pmf = special.xlogy(agents, traffic) - traffic - special.gammaln(agents + 1.0)
-    return log_pmf - np.log(special.gammaincc(agents + 1.0, traffic))
+    return np.asarray(log_pmf - np.log(special.gammaincc(agents + 1.0, traffic)), dtype=float)
 
 
 def log_regularized_q(s: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -76,13 +76,13 @@ def log_regularized_q(s: np.ndarray, x: np.ndarray) -> np.ndarray:
             if active.size == 0:
                 break
         out[small] = -xs + ss * np.log(xs) - special.gammaln(ss) + np.log(h)
-    return out
+    return np.asarray(out, dtype=float)
 
 
 def log_erlang_b_any(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
     """log B(N, A) for any ``A > 0, N >= 0`` (also overload), via log pmf minus log Q(N + 1, A)."""
     log_pmf = special.xlogy(agents, traffic) - traffic - special.gammaln(agents + 1.0)
-    return np.minimum(log_pmf - log_regularized_q(agents + 1.0, traffic), 0.0)
+    return np.asarray(np.minimum(log_pmf - log_regularized_q(agents + 1.0, traffic), 0.0), dtype=float)
 
 
 def _erlang_c_core(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
@@ -100,7 +100,9 @@ def _erlang_c_core(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sl_core(calls: np.ndarray, aht_s: np.ndarray, agents: np.ndarray, answer_s: float, interval_s: float):
+def _sl_core(
+    calls: np.ndarray, aht_s: np.ndarray, agents: np.ndarray, answer_s: float, interval_s: float
+) -> np.ndarray:
     traffic = calls * aht_s / interval_s
     pw = _erlang_c_core(traffic, agents)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -323,7 +325,7 @@ def _smallest_meeting(sl_of: Any, lower: np.ndarray, start: np.ndarray, target: 
     while True:
         active = hi - lo > 1.0
         if not active.any():
-            return hi
+            return np.asarray(hi, dtype=float)
         mid = np.floor((lo[active] + hi[active]) / 2.0)
         passed = sl_of(mid, active) >= target
         a_idx = np.flatnonzero(active)

@@ -94,7 +94,10 @@ def _mean_log_window(y: np.ndarray, s: np.ndarray, *, block: int = 16384) -> np.
         return np.concatenate(
             [_mean_log_window(y[i : i + block], s[i : i + block]) for i in range(0, y.size, block)]
         )
-    phi = lambda v: y * (-np.expm1(-v)) - s * v  # noqa: E731
+
+    def phi(v: np.ndarray) -> np.ndarray:
+        return np.asarray(y * (-np.expm1(-v)) - s * v, dtype=float)
+
     mode = np.maximum(0.0, np.log(np.maximum(y, 1e-300) / s))
     peak = phi(mode)
     # right end: phi(mode + 51) <= peak - 50 always (concavity, slope -> -s with s >= 1); bisect for the e^-50 point
@@ -115,11 +118,11 @@ def _mean_log_window(y: np.ndarray, s: np.ndarray, *, block: int = 16384) -> np.
     half = 0.5 * (right - left)
     v = (left + half)[:, None] + half[:, None] * _GL_NODES[None, :]
     w = np.exp(phi_matrix(v, y, s) - peak[:, None]) * _GL_WEIGHTS[None, :]
-    return (w * v).sum(axis=1) / w.sum(axis=1)
+    return np.asarray((w * v).sum(axis=1) / w.sum(axis=1), dtype=float)
 
 
 def phi_matrix(v: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
-    return y[:, None] * (-np.expm1(-v)) - s[:, None] * v
+    return np.asarray(y[:, None] * (-np.expm1(-v)) - s[:, None] * v, dtype=float)
 
 
 def _erlang_a_core(
