@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from cx_framework.conflicts.chain import (
     required_tightening,
     sla_chain,
 )
-from cx_framework.errors import DataValidationError, InputValueError
+from cx_framework.errors import DataValidationError, InputValueError, StatisticalWarning
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
@@ -221,3 +222,33 @@ def test_density_plot_and_cli(cfg, tmp_path):
     assert set(table["journey"]) == {"billing_dispute", "order_change"}
     bad = CliRunner().invoke(app, ["sla-chain", "--configs", str(CONFIGS), "--journey", "nope"])
     assert bad.exit_code == 2 and "nope" in bad.output
+
+
+def test_sample_work_items_recover_the_configured_lead_times(cfg):
+    path = Path(__file__).resolve().parents[1] / "data" / "sample" / "work_items.parquet"
+    if not path.exists():
+        pytest.skip("data/sample not generated")
+    items = pd.read_parquet(path)
+    has_zero = bool((items["left_at"] == items["entered_at"]).any())
+    expect = (
+        pytest.warns(StatisticalWarning, match="zero lead time") if has_zero else contextlib.nullcontext()
+    )
+    with expect:
+        fit = fit_stage_distributions(items).set_index(["journey", "stage"])
+    for journey in cfg.slas.journeys:
+        for s in journey.stages:
+            row = fit.loc[(journey.id, s.stage)]
+            planted = s.lead_time.frozen()
+            assert row["mean_h"] == pytest.approx(planted.mean(), rel=0.05), (journey.id, s.stage)
+            assert row["shape"] == pytest.approx(s.lead_time.shape, rel=0.12), (journey.id, s.stage)
+            assert row["ks_statistic"] < 0.03
+    # observed end-to-end of complete billing disputes vs the chain's prediction (3 standard errors)
+    journey = cfg.slas.journey("billing_dispute")
+    per_item = items[items["journey"] == journey.id].groupby("item_id")
+    span = per_item.agg(start=("entered_at", "min"), end=("left_at", "max"), stages=("stage", "size"))
+    span = span[(span["stages"] == len(journey.stages)) & span["end"].notna()]
+    observed = float(
+        (((span["end"] - span["start"]).dt.total_seconds() / 3600) <= journey.promise.hours).mean()
+    )
+    predicted = journey_chain(journey).p_within_promise
+    assert abs(observed - predicted) < 3 * np.sqrt(predicted * (1 - predicted) / len(span))
