@@ -173,9 +173,7 @@ def main() -> None:
     print(
         "ours = best wall-clock of --repeat runs; CPU = best process CPU time (shows contention on shared hosts)"
     )
-    header = (
-        f"{'workload':<20} | {'ours (s)':>9} | {'baseline':<24} | {'baseline (s)':>12} | {'ratio':>8} | check"
-    )
+    header = f"{'workload':<20} | {'ours (s)':>9} | {'CPU (s)':>8} | {'baseline':<24} | {'baseline (s)':>12} | {'ratio':>8} | check"
     print(header)
     print("-" * len(header))
     for name, ours_s, base_name, base_s, check in rows:
