@@ -1,16 +1,23 @@
 """Retention: does service level keep customers, by how much, and what is a point of SL worth?
 
-- :func:`build_customer_panel` — customer × month panel of experienced service and next-month churn;
-- :func:`fit_retention` — SL ↔ churn models (statsmodels logit / grouped binomial GLM, Cox PHReg) →
-  :class:`RetentionResult`;
-- :func:`sl_retention_by_period` — aggregate monthly SL vs retention with HAC standard errors;
-- :func:`value_of_service_level` — churned customers and revenue at risk per point of SL.
+- :func:`build_customer_panel` — customer × month panel of experienced service and next-month churn
+  (``panel.py``);
+- :func:`fit_retention` — SL ↔ churn models (statsmodels: exact grouped binomial logit with customer-clustered
+  errors, spline / binned dose, lags, Cox PHReg) → :class:`RetentionResult` (``models.py``);
+- :func:`sl_retention_by_period` — monthly SL vs retention with Newey-West errors (``aggregate.py``);
+- :func:`value_of_service_level` — churned customers and revenue at risk per point of SL (``value.py``).
 """
 
 from __future__ import annotations
 
+from cx_framework.retention.aggregate import (
+    PeriodRetentionResult,
+    monthly_sl_and_churn,
+    sl_retention_by_period,
+)
 from cx_framework.retention.models import DEFAULT_BINS, MarginalEffect, RetentionResult, fit_retention
 from cx_framework.retention.panel import PANEL_COLUMNS, build_customer_panel
+from cx_framework.retention.value import lifetime_margin_pv, value_of_service_level
 
 __all__ = [
     "PANEL_COLUMNS",
@@ -19,4 +26,9 @@ __all__ = [
     "fit_retention",
     "RetentionResult",
     "MarginalEffect",
+    "sl_retention_by_period",
+    "PeriodRetentionResult",
+    "monthly_sl_and_churn",
+    "value_of_service_level",
+    "lifetime_margin_pv",
 ]
