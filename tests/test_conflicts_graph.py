@@ -235,3 +235,15 @@ def test_cli_conflicts_prints_paths_and_writes_out(tmp_path):
     assert set(written["scheme"]) == {"siloed"} and written["conflict"].any()
     bad = runner.invoke(app, ["conflicts", str(data), "--configs", str(CONFIGS), "--scheme", "nope"])
     assert bad.exit_code == 2 and "nope" in bad.output
+
+
+def test_unknown_component_metric_names_scheme_and_key(cfg):
+    scheme = cfg.schemes["siloed"]
+    comps = [
+        c.model_copy(update={"metric": "talk_time"}) if c.metric == "aht_s" else c for c in scheme.components
+    ]
+    bad = scheme.model_copy(update={"components": comps})
+    with pytest.raises(ConfigError) as err:
+        conflict_matrix(bad, cfg)
+    msg = str(err.value)
+    assert "talk_time" in msg and "incentives/siloed.yaml" in msg and "components[0].metric" in msg

@@ -252,3 +252,21 @@ def test_sample_work_items_recover_the_configured_lead_times(cfg):
     )
     predicted = journey_chain(journey).p_within_promise
     assert abs(observed - predicted) < 3 * np.sqrt(predicted * (1 - predicted) / len(span))
+
+
+def test_journey_chain_uses_fitted_distributions(cfg):
+    journey = cfg.slas.journey("order_change")
+    fitted = pd.DataFrame(
+        {"journey": ["order_change"], "stage": ["provisioning"], "shape": [2.0], "scale_h": [8.0]}
+    )
+    r = journey_chain(journey, fitted=fitted)
+    lead = {s.stage: s.lead_time.frozen() for s in journey.stages}
+    lead["provisioning"] = stats.gamma(2.0, scale=8.0)
+    manual = sla_chain(
+        lead,
+        journey.promise,
+        handoffs={s.stage: s.handoff_wait.frozen() for s in journey.stages if s.handoff_wait is not None},
+    )
+    assert r.p_within_promise == pytest.approx(manual.p_within_promise, abs=1e-12)
+    row = r.stages.set_index("component").loc["provisioning"]
+    assert row["mean_h"] == pytest.approx(16.0)

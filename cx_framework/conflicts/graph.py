@@ -358,7 +358,18 @@ def conflict_matrix(
     ``rewarded_dir`` is +1 for a higher-is-better component metric (the payout curve rises with it) and −1 for
     a lower-is-better one; ``good_dir`` is the same for the KPI.
     """
-    owners = [(s.id, c.metric, c.weight) for s in _schemes_of(schemes) for c in s.components]
+    catalogue = config.metrics.by_id
+    owners = []
+    for s in _schemes_of(schemes):
+        for i, c in enumerate(s.components):
+            if c.metric not in catalogue:
+                raise ConfigError(
+                    f"scheme '{s.id}' rewards metric '{c.metric}', which is not in the metric catalogue; add it to "
+                    "metrics.yaml or fix the id",
+                    file=f"incentives/{s.id}.yaml",
+                    key=f"components[{i}].metric",
+                )
+            owners.append((s.id, c.metric, c.weight))
     frame = _pair_frame(owners, config, tol=tol, owner_column="scheme")
     return _sorted(frame, "scheme")
 
