@@ -488,3 +488,13 @@ def test_cli_staffing_prints_volume_weighted_sl_and_budget(tmp_path):
     assert "the budget funds 1.5 FTE" in result.output
     bad = runner.invoke(app, ["staffing", str(path), "--by", "hour"])
     assert bad.exit_code == 2 and "--by" in bad.output
+
+
+def test_fractional_agents_interpolate_and_public_exports():
+    import cx_framework
+
+    # continuous (incomplete-gamma) extension: between the neighbouring integer values, strictly
+    lo, mid, hi = erlang_c(10.0, np.array([12.0, 12.5, 13.0]))
+    assert hi < mid < lo
+    assert cx_framework.erlang_a is erlang_a and cx_framework.required_agents is required_agents
+    assert cx_framework.staffing_budget_gap.__module__ == "cx_framework.conflicts.budget_gap"
