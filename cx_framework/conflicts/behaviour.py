@@ -28,7 +28,8 @@ measured and paid):
    ``customer_lifetime_months`` at the monthly equivalent of ``discount_rate_annual``); payout cost by
    :func:`cx_framework.incentives.compute_payouts` on the baseline months with and without the shifts.
 
-Everything is per month. Net value (scheme − baseline) = −Δ payout − Δ staffing cost − Δ value of churned
+Everything is per month (a quarterly scheme's payouts are divided by the months they cover; choose
+``baseline_periods`` as whole quarters for such schemes). Net value (scheme − baseline) = −Δ payout − Δ staffing cost − Δ value of churned
 customers. The staffing and churn lines overlap partly (the graph's service-level effect assumes fixed staff; the
 staffing line prices holding the SL target instead); both are shown so the reader can choose.
 """
@@ -304,6 +305,7 @@ def simulate_behaviour(
     from cx_framework.incentives import payout_curve_values
 
     metrics = [c.metric for c in scheme.components]
+    months_per_period = 12.0 / scheme.periods_per_year
     gains = np.zeros((len(covered), len(metrics)))
     x0 = np.full((len(covered), len(metrics)), np.nan)
     for j, comp in enumerate(scheme.components):
@@ -313,9 +315,12 @@ def simulate_behaviour(
         x = baseline.loc[covered.index, m].to_numpy(dtype=float)
         x0[:, j] = x
         moved = np.clip(x * (1.0 + sign[m] * budgets), lower[m], upper[m])
+        # a quarterly scheme pays on quarterly totals of `sum` metrics: evaluate the curve on the period value
+        per_period = months_per_period if aggregation.get(m) == "sum" else 1.0
         with np.errstate(invalid="ignore", divide="ignore"):
             gain = comp.weight * (
-                payout_curve_values(moved, comp, sign=sign[m]) - payout_curve_values(x, comp, sign=sign[m])
+                payout_curve_values(moved * per_period, comp, sign=sign[m])
+                - payout_curve_values(x * per_period, comp, sign=sign[m])
             )
             gains[:, j] = np.where(budgets > 0, gain / np.where(budgets > 0, budgets, 1.0), 0.0)
     gains = np.where(np.isfinite(gains) & (gains > 0), gains, 0.0)
