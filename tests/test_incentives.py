@@ -529,3 +529,59 @@ def test_compare_needs_schemes(cfg):
     with pytest.raises(InputValueError, match="at least one scheme") as info:
         compare_schemes(pd.DataFrame(), pd.DataFrame(), [], config=cfg)
     assert info.value.argument == "schemes"
+
+
+# ------------------------------------------------------------------------------------------------ sample org
+@pytest.fixture(scope="module")
+def sample_comparison(sample_org, config):
+    schemes = [config.schemes[s] for s in ("siloed", "balanced", "shared_customer")]
+    return compare_schemes(sample_org.employee_metrics, sample_org.employees, schemes, config=config)
+
+
+def test_sample_siloed_pays_for_low_aht_at_the_cost_of_fcr(sample_org, sample_comparison):
+    assert sample_org.truth.conflicting_component == ("siloed", "aht_s")
+    agents = sample_comparison.payouts["siloed"].query("role == 'agent' and not withheld")
+    fcr = sample_org.employee_metrics.query("metric == 'fcr'")[["period", "employee_id", "value"]]
+    frame = agents.merge(fcr.rename(columns={"value": "fcr"}), on=["period", "employee_id"])
+    fast = frame["aht_s_value"] <= frame["aht_s_value"].quantile(0.25)
+    slow = frame["aht_s_value"] >= frame["aht_s_value"].quantile(0.75)
+    # the siloed plan pays the fastest quarter of agents clearly more than the slowest quarter...
+    assert frame.loc[fast, "payout"].mean() > 1.2 * frame.loc[slow, "payout"].mean()
+    # ...while those fast agents resolve fewer contacts first time (planted aht -> fcr slope > 0)
+    assert sample_org.truth.aht_fcr_slope > 0
+    assert frame.loc[fast, "fcr"].mean() < frame.loc[slow, "fcr"].mean()
+
+
+def test_sample_costs_finite_positive_and_customer_share(sample_comparison, config):
+    budget = sample_comparison.budget.set_index("scheme")
+    assert np.isfinite(budget["annualised_cost"]).all() and (budget["annualised_cost"] > 0).all()
+    assert (budget["budget"] == config.economics.annual_bonus_budget).all()
+    cost = sample_comparison.cost
+    assert np.isfinite(cost["payout"]).all() and (cost.groupby("scheme")["payout"].min() > 0).all()
+    share = sample_comparison.customer_share.set_index("scheme")["customer_centric_share"]
+    # siloed pays only on local metrics, shared_customer only on customer-centric ones; balanced in between
+    # (55 % of its weight is customer-centric)
+    assert share["siloed"] == 0.0 and share["shared_customer"] == pytest.approx(1.0)
+    assert 0.3 < share["balanced"] < 0.8
+    att = sample_comparison.attainment
+    assert (att["p10"] <= att["p50"]).all() and (att["p50"] <= att["p90"]).all()
+    wl = sample_comparison.winners_losers
+    assert set(wl["scheme"]) == {"balanced", "shared_customer"}
+    assert (wl["winners"] + wl["losers"] + wl["unchanged"] == wl["employees"]).all()
+
+
+def test_plots(config, sample_comparison):
+    from cx_framework import plots
+
+    fig = plots.payout_curve_figure(config.schemes["siloed"], config=config)
+    curve = fig.data[0]  # aht_s: lower is better -> axis reversed; flat 1.5 beyond stretch 300
+    assert fig.layout.xaxis.autorange == "reversed"
+    assert curve.y[0] == pytest.approx(1.5) and curve.y[-1] == 0.0
+    dist = plots.scheme_cost_distribution(sample_comparison)
+    assert [t.name for t in dist.data] == ["siloed", "balanced", "shared_customer"]
+    by_period = sample_comparison.plot()
+    assert len(by_period.data) == 3
+    cost = plots.scheme_cost_by_period(sample_comparison)
+    assert len(cost.data) == 3 and cost.layout.shapes[0].y0 == pytest.approx(
+        config.economics.annual_bonus_budget / 12
+    )
