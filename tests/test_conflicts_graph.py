@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cx_framework.config import load_config
 from cx_framework.config.models import CausalGraph, Component, Edge, Objective, Scheme, Scorecard
@@ -247,3 +249,26 @@ def test_unknown_component_metric_names_scheme_and_key(cfg):
         conflict_matrix(bad, cfg)
     msg = str(err.value)
     assert "talk_time" in msg and "incentives/siloed.yaml" in msg and "components[0].metric" in msg
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=2, max_value=6).flatmap(
+        lambda n: st.lists(
+            st.one_of(st.just(0.0), st.floats(min_value=-2.0, max_value=2.0).filter(lambda v: abs(v) > 1e-3)),
+            min_size=n * (n - 1) // 2,
+            max_size=n * (n - 1) // 2,
+        ).map(lambda values: (n, values))
+    )
+)
+def test_total_effects_equal_path_sums_on_random_dags(case):
+    n, values = case
+    nodes = [f"m{i}" for i in range(n)]
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]  # i < j: acyclic by construction
+    edges = [(nodes[i], nodes[j], v) for (i, j), v in zip(pairs, values, strict=True) if v != 0.0]
+    if not edges:
+        return
+    t = total_effects(_graph(edges))
+    for s, k in itertools.permutations(t.index, 2):
+        expected = sum(np.prod([e[2] for e in p]) for p in _simple_paths(edges, s, k))
+        assert t.loc[s, k] == pytest.approx(expected, rel=1e-9, abs=1e-9)

@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from cx_framework.config import load_config
@@ -270,3 +272,21 @@ def test_journey_chain_uses_fitted_distributions(cfg):
     assert r.p_within_promise == pytest.approx(manual.p_within_promise, abs=1e-12)
     row = r.stages.set_index("component").loc["provisioning"]
     assert row["mean_h"] == pytest.approx(16.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    shapes=st.lists(st.floats(min_value=0.8, max_value=6.0), min_size=1, max_size=4),
+    scale=st.floats(min_value=0.5, max_value=20.0),
+    quantile=st.floats(min_value=0.05, max_value=0.95),
+)
+def test_common_scale_property_and_miss_decomposition(shapes, scale, quantile):
+    # any set of gammas with a common scale sums to gamma(Σk, θ); contributions always add up to P(miss)
+    exact = stats.gamma(sum(shapes), scale=scale)
+    promise = float(exact.ppf(quantile))
+    r = sla_chain([stats.gamma(k, scale=scale) for k in shapes], promise)
+    assert r.p_within_promise == pytest.approx(quantile, abs=1e-4)
+    assert r.stages["contribution_to_miss"].sum() == pytest.approx(1 - r.p_within_promise, abs=1e-6)
+    # with a common scale X_s / S ~ Beta(k_s, Σk - k_s) is independent of S (Lukacs 1955), so
+    # E[X_s · 1{S > p}] / E[S · 1{S > p}] = k_s / Σk exactly
+    np.testing.assert_allclose(r.stages["share_of_miss"], np.array(shapes) / sum(shapes), atol=2e-4)
