@@ -42,6 +42,9 @@ _EXPORTS: dict[str, str] = {
     "aggregate_service_level": "staffing",
     "required_agents": "staffing",
     "erlang_a": "staffing",
+    "erlang_b": "staffing",
+    "ErlangAResult": "staffing",
+    "StaffingBudgetGap": "conflicts",
     # scorecard
     "score": "scorecard",
     "correlate": "scorecard",

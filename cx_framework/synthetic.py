@@ -351,9 +351,9 @@ def generate_organisation(
 
     work_items, journey_stats = _work_items(rng, contacts, periods, push, window_end)
     tick("employee metrics", 0.8)
-    contacts = _assign_back_office_calls(rng, contacts, staff, gaming)
+    contacts, sales_focus = _assign_back_office_calls(rng, contacts, staff, gaming)
     emp_metrics, bo_slope = _employee_metrics(
-        rng, contacts, staff, periods, push, agent_quality, gaming, work_items, cust
+        rng, contacts, staff, periods, push, agent_quality, gaming, work_items, cust, sales_focus
     )
     tick("department metrics", 0.9)
     dept_metrics = _department_metrics(
@@ -365,6 +365,8 @@ def generate_organisation(
     contacts["contact_id"] = np.char.add("K", np.char.zfill(np.arange(len(contacts)).astype(str), 8))
     contacts["customer_id"] = _customer_ids(contacts["customer_idx"].to_numpy())
     contacts["resolved_first_contact"] = contacts["resolved"]
+    for col in ("reason", "channel", "queue"):
+        contacts[col] = contacts[col].astype(str)
     contacts_out = contacts[
         [
             "contact_id",
@@ -418,6 +420,12 @@ def generate_organisation(
 
 
 # ------------------------------------------------------------------------------------------------ pieces
+def _month(values: pd.Series) -> pd.Series:
+    """Month start of each timestamp (numpy datetime64[M] truncation; much faster than to_period)."""
+    out = values.to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
+    return pd.Series(out, index=values.index, name=values.name)
+
+
 def _customer_ids(index: np.ndarray) -> np.ndarray:
     return np.char.add("C", np.char.zfill(index.astype(str), 7))
 
@@ -510,8 +518,9 @@ def _month_contacts(
     return pd.DataFrame(
         {
             "customer_idx": cidx,
-            "reason": reason,
-            "channel": channel,
+            # categoricals: string columns of millions of rows are slow to map and group
+            "reason": pd.Categorical(reason, categories=list(_REASONS)),
+            "channel": pd.Categorical(channel, categories=["phone", "email", "chat"]),
             "timestamp": timestamp,
             "is_repeat": False,
         }
@@ -557,7 +566,9 @@ def _serve(
         is_repeat=True,
     )
     contacts = pd.concat([contacts, repeats], ignore_index=True)
-    contacts["queue"] = contacts["reason"].map({r: v[1] for r, v in _REASONS.items()})
+    contacts["queue"] = pd.Categorical(
+        contacts["reason"].map({r: v[1] for r, v in _REASONS.items()}).astype(str), categories=list(_QUEUES)
+    )
     contacts["interval_start"] = contacts["timestamp"].dt.floor(f"{_INTERVAL_S}s")
 
     # intervals: every opening-hours slot of every queue
@@ -672,7 +683,7 @@ def _work_items(
         src = src[rng.random(len(src)) < p_open]
         n = len(src)
         t = src["timestamp"].to_numpy()
-        m = src["timestamp"].dt.to_period("M").dt.to_timestamp().map(month_idx).to_numpy()
+        m = _month(src["timestamp"]).map(month_idx).to_numpy()
         ids = np.char.add("W", np.char.zfill(np.arange(counter, counter + n).astype(str), 7))
         counter += n
         for stage, dept, shape, scale, handoff in stages:
@@ -710,7 +721,7 @@ def _work_items(
 
 def _assign_back_office_calls(
     rng: np.random.Generator, contacts: pd.DataFrame, staff: pd.DataFrame, gaming: float
-) -> pd.DataFrame:
+) -> tuple[pd.DataFrame, pd.Series]:
     """At peaks back-office staff take some billing/general calls; those who chase sales take fewer."""
     bo = staff[staff["department"].isin(["billing", "fulfilment"])].reset_index(drop=True)
     sales_focus = gaming * rng.uniform(0.0, 1.0, len(bo))
@@ -730,8 +741,7 @@ def _assign_back_office_calls(
     ]
     sales_calls = sales_calls[rng.random(len(sales_calls)) < 0.6]
     contacts.loc[sales_calls, "agent_id"] = reps[rng.integers(0, len(reps), len(sales_calls))]
-    contacts.attrs["bo_sales_focus"] = dict(zip(bo["employee_id"], sales_focus, strict=True))
-    return contacts
+    return contacts, pd.Series(sales_focus, index=bo["employee_id"].to_numpy())
 
 
 def _employee_metrics(
@@ -744,6 +754,7 @@ def _employee_metrics(
     gaming: float,
     work_items: pd.DataFrame,
     cust: pd.DataFrame,
+    sales_focus: pd.Series,
 ) -> tuple[pd.DataFrame, float]:
     covered = staff[staff["role"].isin(["agent", "billing_specialist", "fulfilment_specialist", "sales_rep"])]
     months = len(periods)
@@ -760,7 +771,7 @@ def _employee_metrics(
 
     # contact-based metrics per employee and month
     handled = contacts[contacts["agent_id"].notna()].copy()
-    handled["period"] = handled["timestamp"].dt.to_period("M").dt.to_timestamp()
+    handled["period"] = _month(handled["timestamp"])
     rng_csat = rng.random(len(handled))
     wait_pen = np.clip(handled["wait_s"].to_numpy() / 600.0, 0, 1)
     push_cs = np.zeros(len(handled))
@@ -800,7 +811,7 @@ def _employee_metrics(
     is_sales = (base["role"] == "sales_rep").to_numpy()
 
     # product sales: sales reps sell most; back-office staff who chase sales (planted) sell more, take fewer calls
-    focus = base["employee_id"].map(contacts.attrs.get("bo_sales_focus", {})).fillna(0.0).to_numpy()
+    focus = base["employee_id"].map(sales_focus).fillna(0.0).to_numpy()
     mean_sales = np.where(is_sales, 40.0, np.where(is_bo, 3.0 + 8.0 * focus, 2.0))
     misaligned = np.isin(dept, list(_MISALIGNED)) & (gaming > 0)
     mean_sales = mean_sales * np.exp(np.where(misaligned, 0.12, 0.03) * g)
@@ -812,9 +823,9 @@ def _employee_metrics(
 
     # own SLA: contact centre = month's share of calls within 20 s; back office = own-stage items within stage SLA
     phone = contacts[contacts["channel"] == "phone"]
-    cc_sl = phone.groupby(phone["timestamp"].dt.to_period("M").dt.to_timestamp())["within"].mean()
+    cc_sl = phone.groupby(_month(phone["timestamp"]))["within"].mean()
     wi = work_items.dropna(subset=["left_at"]).copy()
-    wi["period"] = wi["left_at"].dt.to_period("M").dt.to_timestamp()
+    wi["period"] = _month(wi["left_at"])
     wi["met"] = (wi["left_at"] - wi["entered_at"]).dt.total_seconds() / 3600 <= wi["stage"].map(_STAGE_SLA_H)
     stage_sla = wi.groupby(["period", "department"])["met"].mean()
     own = np.array([cc_sl.get(p, np.nan) for p in base["period"]])
@@ -899,7 +910,7 @@ def _journey_e2e(work_items: pd.DataFrame) -> pd.DataFrame:
     done = done[~done["open"]]
     hours = (done["end"] - done["start"]).dt.total_seconds() / 3600
     done["met"] = hours <= done["journey"].map(_PROMISE_H)
-    done["period"] = done["end"].dt.to_period("M").dt.to_timestamp()
+    done["period"] = _month(done["end"])
     return done.reset_index()
 
 
@@ -968,12 +979,12 @@ def _department_metrics(
         )
         rows.append(frame.dropna(subset=["value"]))
 
-    month = intervals["interval_start"].dt.to_period("M").dt.to_timestamp()
+    month = _month(intervals["interval_start"])
     iv = intervals.groupby(month)[["offered", "answered_within_threshold", "abandoned", "answered"]].sum()
     add("contact_centre", "service_level", iv["answered_within_threshold"] / iv["offered"], iv["offered"])
     add("contact_centre", "abandon_rate", iv["abandoned"] / iv["offered"], iv["offered"])
     c = contacts.copy()
-    c["period"] = c["timestamp"].dt.to_period("M").dt.to_timestamp()
+    c["period"] = _month(c["timestamp"])
     ph = c[(c["channel"] == "phone") & ~c["abandoned"]]
     add("contact_centre", "asa_s", ph.groupby("period")["wait_s"].mean(), ph.groupby("period").size())
     add("contact_centre", "offered_volume", c.groupby("period").size().astype(float))
@@ -999,7 +1010,7 @@ def _department_metrics(
     # back office: cycle time, backlog age and own-stage SLA from work items
     wi = work_items.copy()
     wi["hours"] = (wi["left_at"] - wi["entered_at"]).dt.total_seconds() / 3600
-    wi["period"] = wi["left_at"].dt.to_period("M").dt.to_timestamp()
+    wi["period"] = _month(wi["left_at"])
     wi["met"] = wi["hours"] <= wi["stage"].map(_STAGE_SLA_H)
     for d in ("billing", "fulfilment", "sales"):
         sub = wi[(wi["department"] == d) & wi["left_at"].notna()]
@@ -1018,6 +1029,7 @@ def _department_metrics(
     # shared customer metrics per department: outcomes of the contacts and journeys each department causes/serves
     e2e = _journey_e2e(work_items)
     touches = work_items[["item_id", "department"]].drop_duplicates()
+    e2e_by_dept = e2e.merge(touches, on="item_id")
     c["origin"] = c["reason"].map(_REASON_ORIGIN)
     answered = c[~c["abandoned"]]
     churn = _monthly_churn(cust, periods)
@@ -1046,7 +1058,7 @@ def _department_metrics(
             + rng.normal(0, 0.005, len(periods))
         )
         add(d, "csat", csat.clip(0, 1), mine.groupby("period").size() * 0.3)
-        touched = e2e[e2e["item_id"].isin(touches.loc[touches["department"] == d, "item_id"])]
+        touched = e2e_by_dept[e2e_by_dept["department"] == d]
         touched = touched if len(touched) else e2e
         e2e_d = touched.groupby("period")["met"].mean().reindex(periods)
         add(d, "e2e_resolution", (e2e_d + sign * 0.03 * g).clip(0, 1), touched.groupby("period").size())
