@@ -195,7 +195,7 @@ def total_effects(graph: CausalGraph | CxConfig) -> pd.DataFrame:
     --------
     >>> from cx_framework.config import load_config
     >>> t = total_effects(load_config("configs"))
-    >>> round(t.loc["aht_s", "fcr"], 3)
+    >>> float(round(t.loc["aht_s", "fcr"], 3))
     0.35
     """
     a = elasticity_matrix(graph)
