@@ -102,7 +102,9 @@ def test_failure_demand_shares_and_dominant_source(sample_org: SyntheticOrg, con
 
 def test_aht_gaming_lowers_fcr_and_sales_keep_back_office_off_phones(sample_org: SyntheticOrg) -> None:
     em = sample_org.employee_metrics.merge(sample_org.employees[["employee_id", "role", "department"]])
-    wide = em.pivot_table(index=["period", "employee_id", "role"], columns="metric", values="value").reset_index()
+    wide = em.pivot_table(
+        index=["period", "employee_id", "role"], columns="metric", values="value"
+    ).reset_index()
     agents = wide[wide["role"] == "agent"].groupby("employee_id")[["aht_s", "fcr"]].mean()
     slope = np.polyfit(agents["aht_s"], agents["fcr"], 1)[0]
     assert slope > 0.5 * sample_org.truth.aht_fcr_slope
@@ -127,8 +129,12 @@ def test_write_round_trip(tmp_path, tiny: SyntheticOrg) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "argument"),
-    [({"customers": 10}, "customers"), ({"employees": 3}, "employees"), ({"months": 1}, "months"),
-     ({"scheme": "bogus"}, "scheme")],
+    [
+        ({"customers": 10}, "customers"),
+        ({"employees": 3}, "employees"),
+        ({"months": 1}, "months"),
+        ({"scheme": "bogus"}, "scheme"),
+    ],
 )
 def test_bad_arguments(kwargs, argument) -> None:
     with pytest.raises(InputValueError, match=argument):

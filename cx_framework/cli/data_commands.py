@@ -20,12 +20,16 @@ APP_FILE = Path(__file__).resolve().parents[2] / "apps" / "streamlit_app.py"
 
 @command("generate")
 def generate(
-    out_dir: Annotated[Path, typer.Argument(help="Folder to write <table>.parquet files and truth.json into.")],
+    out_dir: Annotated[
+        Path, typer.Argument(help="Folder to write <table>.parquet files and truth.json into.")
+    ],
     customers: Annotated[int, typer.Option(help="Customers ever active in the window.")] = 20_000,
     employees: Annotated[int, typer.Option(help="Headcount across the five departments.")] = 400,
     months: Annotated[int, typer.Option(help="Monthly periods.")] = 24,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same tables).")] = 0,
-    scheme: Annotated[str, typer.Option(help="Incentive regime of the history: siloed or shared_customer.")] = "siloed",
+    scheme: Annotated[
+        str, typer.Option(help="Incentive regime of the history: siloed or shared_customer.")
+    ] = "siloed",
 ) -> None:
     """Generate a synthetic organisation with planted ground truth."""
     from cx_framework.synthetic import generate_organisation
@@ -36,8 +40,14 @@ def generate(
         def progress(step: str, fraction: float) -> None:
             bar.update(task, completed=fraction, description=step)
 
-        org = generate_organisation(seed=seed, customers=customers, employees=employees, months=months,
-                                    scheme=scheme, progress=progress)
+        org = generate_organisation(
+            seed=seed,
+            customers=customers,
+            employees=employees,
+            months=months,
+            scheme=scheme,
+            progress=progress,
+        )
         bar.update(task, description="writing", completed=1.0)
         org.write(out_dir)
     table = Table("table", "rows", "columns", title=f"Wrote {out_dir}")
@@ -57,15 +67,23 @@ def validate_dir(
     from cx_framework.schemas import REQUIRED_TABLES, TABLES
 
     config = load_config(configs)
-    console.print(f"[green]configs OK[/] ({configs}: {len(config.metrics.metrics)} metrics, "
-                  f"{len(config.schemes)} schemes)")
+    console.print(
+        f"[green]configs OK[/] ({configs}: {len(config.metrics.metrics)} metrics, "
+        f"{len(config.schemes)} schemes)"
+    )
     table = Table("table", "file", "rows", "status", title=f"Validation of {data_dir}")
     failed = 0
     if not data_dir.is_dir():
         raise DataValidationError(f"Data directory {data_dir} does not exist.", file=str(data_dir))
     for name in TABLES:
-        file = next((data_dir / f"{name}{s}" for s in (".parquet", ".pq", ".csv", ".csv.gz")
-                     if (data_dir / f"{name}{s}").is_file()), None)
+        file = next(
+            (
+                data_dir / f"{name}{s}"
+                for s in (".parquet", ".pq", ".csv", ".csv.gz")
+                if (data_dir / f"{name}{s}").is_file()
+            ),
+            None,
+        )
         if file is None:
             if name in REQUIRED_TABLES:
                 failed += 1
@@ -94,6 +112,17 @@ def app_command(
     if data_dir is not None:
         env["CX_DATA_DIR"] = str(data_dir.resolve())
     console.print(f"Starting the cx_framework app at [bold]http://localhost:{port}[/] (Ctrl+C to stop)")
-    cmd = [sys.executable, "-m", "streamlit", "run", str(APP_FILE), "--server.port", str(port),
-           "--server.headless", str(headless).lower(), "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP_FILE),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        str(headless).lower(),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     raise typer.Exit(code=subprocess.call(cmd, env=env))
