@@ -617,6 +617,13 @@ def fit_retention(
         else:
             values = series.astype(str).to_numpy()
             levels = tuple(sorted(pd.unique(values)))
+            if len(levels) == 1:
+                warnings.warn(
+                    f"control '{column}' has a single level ({levels[0]!r}) in the sample, so it adjusts for "
+                    "nothing; it is left out of the design.",
+                    StatisticalWarning,
+                    stacklevel=2,
+                )
             categorical.append((column, levels))
             control_values[column] = values
     knot_values: tuple[float, ...] = ()
