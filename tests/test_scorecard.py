@@ -624,6 +624,9 @@ def test_contact_metrics_by_hand(tmp_path):
         assert m.loc["fcr", "value"] == pytest.approx(0.75)
         assert m.loc["offered_volume", "value"] == 5
         assert (m["period"] == pd.Timestamp("2025-01-01")).all()
+    # the output is a valid department_metrics table the scorecard takes as is
+    r = quiet_score(contact_metrics(contacts, department_of={"billing": "billing"}), CFG)
+    assert row(r, "shared", "billing", "service_level")["value"] == pytest.approx(0.5)
     with pytest.raises(DataValidationError, match="does not exist"):
         contact_metrics(tmp_path / "missing.parquet")
 

@@ -25,7 +25,7 @@ CONTACT_METRICS: dict[str, tuple[str, str | None]] = {
     "asa_s": ("wait_answered_s / answered_phone", "answered_phone"),
     "aht_s": ("handle_s / handled", "handled"),
     "fcr": ("resolved_first_contact / handled", "handled"),
-    "offered_volume": ("offered", None),
+    "offered_volume": ("offered", "offered"),
 }
 _REQUIRED = ("timestamp", "channel", "queue", "wait_s", "handle_s", "abandoned", "resolved_first_contact")
 
