@@ -425,7 +425,7 @@ def test_planted_sl_effect_coverage_50_seeds():
     Binomial(50, 0.95): P(covered <= 42) ~ 1.2%, so >= 43 of 50 is the bar."""
     covered = 0
     for seed in range(50):
-        lo, hi, truth = _truth_ci(seed=100 + seed, customers=1_500, months=8, employees=30)
+        lo, hi, truth = _truth_ci(seed=100 + seed, customers=1_200, months=6, employees=40)
         covered += lo <= truth <= hi
     assert covered >= 43
 
