@@ -1,0 +1,292 @@
+"""recommend_actions: planted truth on the sample, traceability of every value to an engine re-run, ranking rules,
+effort rule, reuse of precomputed results, unavailable engines and bad input."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cx_framework.actions import (
+    ACTION_COLUMNS,
+    effort_from_cost,
+    rank_actions,
+    recommend_actions,
+    switching_value,
+)
+from cx_framework.errors import InputValueError, StatisticalWarning
+
+
+@pytest.fixture(scope="module")
+def plan(sample_org, config):
+    return recommend_actions(sample_org, config, top=10)
+
+
+# ------------------------------------------------------------------------------------------------ planted truth
+def test_planted_failure_source_and_conflicting_incentive_rank_top3(plan, sample_org):
+    truth = sample_org.truth
+    top3 = plan.actions.head(3)
+    fix = top3[
+        (top3["kind"] == "fix_failure_demand") & (top3["owner_department"] == truth.dominant_failure_source)
+    ]
+    assert len(fix) == 1, plan.summary()
+    scheme, component = truth.conflicting_component
+    incentive = top3[top3["kind"] == "change_incentive"]
+    assert len(incentive) == 1, plan.summary()
+    evidence = incentive.iloc[0]["evidence"]
+    assert evidence["current_scheme"] == scheme
+    assert evidence["conflicting_component"] == component
+    # billing is the largest failure source, so its fix ranks above every other fix
+    fixes = plan.actions[plan.actions["kind"] == "fix_failure_demand"]
+    assert fixes.iloc[0]["owner_department"] == truth.dominant_failure_source
+
+
+def test_columns_ranking_and_every_engine_consulted(plan):
+    a = plan.actions
+    assert list(a.columns) == ACTION_COLUMNS
+    assert a["rank"].tolist() == list(range(1, len(a) + 1))
+    assert (np.diff(a["expected_annual_value"].to_numpy()) <= 1e-9).all()
+    assert set(plan.candidates["kind"]) == {
+        "fix_failure_demand",
+        "change_incentive",
+        "service_level",
+        "tighten_sla",
+        "investigate_exception",
+    }
+    assert plan.unavailable == {}
+    assert set(a["effort"]) <= {"low", "medium", "high"}
+    assert (a["value_low"] <= a["expected_annual_value"] + 1e-9).all()
+    assert (a["value_high"] >= a["expected_annual_value"] - 1e-9).all()
+    # each rationale is one sentence that quotes numbers
+    for text in a["rationale"]:
+        assert text.endswith(".") and any(ch.isdigit() for ch in text)
+    assert "1. " in plan.summary()
+
+
+# ------------------------------------------------------------------------------------------------ traceability
+def test_value_is_source_value_times_factor(plan):
+    c = plan.candidates
+    np.testing.assert_allclose(
+        c["expected_annual_value"], c["source_value"] * c["value_factor"], rtol=0, atol=1e-9
+    )
+    # unmonetised actions carry value 0 and say so
+    assert (c.loc[~c["monetised"], "expected_annual_value"] == 0).all()
+
+
+def test_fix_value_equals_independent_fix_vs_absorb(plan, sample_org, config):
+    from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        fd = attribute_failure_demand(sample_org.contacts, config, economics=config.economics)
+    rows = plan.candidates[plan.candidates["kind"] == "fix_failure_demand"]
+    assert len(rows) >= 4
+    for r in rows.itertuples(index=False):
+        ev = r.evidence
+        # documented default: fix cost = 6 months of the source's failure-demand cost
+        failure = fd.failure_contacts(r.owner_department)
+        months = fd.classification["timestamp"].dt.to_period("M").nunique()
+        assert ev["fix_cost"] == pytest.approx(6.0 * failure["cost"].sum() / months, rel=1e-12)
+        ref = fix_vs_absorb(
+            fd,
+            r.owner_department,
+            fix_cost=ev["fix_cost"],
+            expected_reduction=0.5,
+            horizon_months=24,
+            config=config,
+        )
+        assert r.source_value == pytest.approx(ref.npv, rel=1e-12)
+        assert r.expected_annual_value == pytest.approx(ref.npv * 12 / 24, rel=1e-12)
+        low = fix_vs_absorb(
+            fd, r.owner_department, fix_cost=ev["fix_cost"], expected_reduction=0.25, config=config
+        )
+        assert r.value_low == pytest.approx(low.npv / 2, rel=1e-12)
+
+
+def test_incentive_value_equals_independent_behaviour_simulation(plan, sample_org, config):
+    from cx_framework.conflicts import simulate_behaviour
+
+    row = plan.actions[plan.actions["kind"] == "change_incentive"].iloc[0]
+    ev = row["evidence"]
+    current = simulate_behaviour(config.schemes[ev["current_scheme"]], sample_org, config, seed=0)
+    better = simulate_behaviour(config.schemes[ev["better_scheme"]], sample_org, config, seed=0)
+    # today = current scheme's payout on today's metrics; after = better scheme's simulated response
+    monthly = better.net_value + current.payout_cost["baseline"] - better.payout_cost["baseline"]
+    assert row["source_value"] == pytest.approx(monthly, rel=1e-9)
+    assert row["expected_annual_value"] == pytest.approx(12 * monthly, rel=1e-9)
+    assert ev["net_value_better_scheme"] == pytest.approx(better.net_value, rel=1e-9)
+    # the better scheme conflicts less than today's
+    matrix = plan.results["conflicts"]
+    severity = matrix[matrix["conflict"]].groupby("scheme")["severity"].sum()
+    assert severity.get(ev["better_scheme"], 0.0) < severity[ev["current_scheme"]]
+
+
+def test_service_level_value_equals_optimal_service_level_curve(plan, config):
+    rows = plan.candidates[plan.candidates["kind"] == "service_level"]
+    assert len(rows) == 1
+    r = rows.iloc[0]
+    opt = plan.results["service_level"]
+    curve = opt.curve.set_index(opt.curve["target"].round(6))
+    ev = r["evidence"]
+    gain = (
+        curve.loc[round(ev["optimum"], 6), "net_value"]
+        - curve.loc[round(ev["reference_target"], 6), "net_value"]
+    )
+    assert r["source_value"] == pytest.approx(gain, rel=1e-12)
+    assert r["expected_annual_value"] == pytest.approx(gain * 12 / opt.horizon_months, rel=1e-12)
+    # the reference is what today's staffing achieves (staffing_budget_gap), on the engine's grid
+    gap = plan.results["budget_gap"]
+    assert abs(ev["reference_target"] - gap.achieved_service_level) <= 0.005 + 1e-9
+
+
+def test_sla_and_exception_actions_cite_engine_numbers(plan, config):
+    from cx_framework.conflicts import journey_chain
+
+    sla = plan.candidates[plan.candidates["kind"] == "tighten_sla"]
+    assert len(sla) >= 1
+    fitted = plan.results["fitted_stages"]
+    for r in sla.itertuples(index=False):
+        chain = journey_chain(config.slas.journey(r.evidence["journey"]), fitted=fitted)
+        assert r.source_value == pytest.approx(chain.p_within_promise, rel=1e-12)
+        assert chain.meets_promise is False
+        assert r.evidence["binding_stage"] == chain.binding_stage
+    exc = plan.candidates[plan.candidates["kind"] == "investigate_exception"]
+    assert 1 <= len(exc) <= 3
+    table = plan.results["scorecard"].exceptions
+    for r in exc.itertuples(index=False):
+        ev = r.evidence
+        match = table[
+            (table["metric"] == ev["metric"])
+            & (pd.to_datetime(table["period"]).dt.strftime("%Y-%m") == ev["period"])
+            & (table["rule"] == ev["rule"])
+        ]
+        assert np.isclose(match["value"].to_numpy(dtype=float), ev["value"]).any()
+        assert config.metrics.by_id[ev["metric"]].customer_centric
+
+
+# ------------------------------------------------------------------------------------------------ reuse, unavailable
+def test_precomputed_results_are_reused_not_recomputed(plan, sample_org, config, monkeypatch):
+    import cx_framework.conflicts as conflicts
+    import cx_framework.failure_demand as failure_demand
+
+    def boom(*args, **kwargs):
+        raise AssertionError("engine re-run although its result was passed in")
+
+    monkeypatch.setattr(failure_demand, "attribute_failure_demand", boom)
+    monkeypatch.setattr(failure_demand, "fix_vs_absorb", boom)
+    monkeypatch.setattr(conflicts, "simulate_behaviour", boom)
+    again = recommend_actions(sample_org, config, precomputed=plan.results, top=10)
+    pd.testing.assert_frame_equal(
+        again.actions.drop(columns="evidence"), plan.actions.drop(columns="evidence")
+    )
+
+
+def test_missing_engine_is_reported_not_faked(plan, sample_org, config, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == "cx_framework.economics":
+            raise ModuleNotFoundError(
+                "No module named 'cx_framework.economics'", name="cx_framework.economics"
+            )
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    reuse = {k: v for k, v in plan.results.items() if k != "service_level"}
+    partial = recommend_actions(sample_org, config, precomputed=reuse)
+    assert "service_level" in partial.unavailable
+    assert "cx_framework.economics" in partial.unavailable["service_level"]
+    assert "service_level" not in set(partial.candidates["kind"])
+    assert "not available: service_level" in partial.summary()
+
+
+# ------------------------------------------------------------------------------------------------ pure helpers
+def _candidate(title, value, centric, monetised=True, low=None):
+    return {
+        "title": title,
+        "expected_annual_value": value,
+        "value_low": value if low is None else low,
+        "customer_centric": centric,
+        "monetised": monetised,
+    }
+
+
+def test_rank_ties_go_to_customer_centric_and_nonpositive_values_are_dropped():
+    frame = pd.DataFrame(
+        [
+            _candidate("cost cut", 100.0, False),
+            _candidate("customer fix", 100.0, True),
+            _candidate("loss", -5.0, True),
+            _candidate("zero money", 0.0, True),
+            _candidate("look", 0.0, True, monetised=False),
+            _candidate("big", 500.0, False),
+        ]
+    )
+    ranked, actions = rank_actions(frame, top=10)
+    assert ranked["title"].tolist()[:3] == ["big", "customer fix", "cost cut"]
+    assert actions["title"].tolist() == ["big", "customer fix", "cost cut", "look"]
+    assert actions["rank"].tolist() == [1, 2, 3, 4]
+    _, top2 = rank_actions(frame, top=2)
+    assert top2["title"].tolist() == ["big", "customer fix"]
+
+
+def test_effort_rule_bands():
+    assert effort_from_cost(0) == "low"
+    assert effort_from_cost(49_999.99) == "low"
+    assert effort_from_cost(50_000) == "medium"
+    assert effort_from_cost(-120_000) == "medium"  # a saving of that size is as much work
+    assert effort_from_cost(250_000) == "high"
+    assert effort_from_cost(10, bands=(5, 8)) == "high"
+
+
+def test_switching_value_by_hand():
+    # today: scheme C pays 1,000/month on today's metrics. Candidate B would pay 800 on today's metrics and its
+    # simulated response changes payout by +50, staffing by -20 and churn value by +10: net_value = -50+20-10 = -40.
+    # Moving C -> B: 1,000 - (800 + 50) + 20 - 10 = 160 per month = net_value + 1,000 - 800.
+    current = SimpleNamespace(payout_cost=pd.Series({"baseline": 1000.0, "scheme": 1100.0}), net_value=-300.0)
+    candidate = SimpleNamespace(payout_cost=pd.Series({"baseline": 800.0, "scheme": 850.0}), net_value=-40.0)
+    assert switching_value(current, candidate) == pytest.approx(160.0)
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("top", [0, -1, 2.5, True])
+def test_bad_top(sample_org, config, top):
+    with pytest.raises(InputValueError, match="top") as info:
+        recommend_actions(sample_org, config, top=top)
+    assert info.value.argument == "top"
+
+
+def test_unknown_assumption_and_scheme(plan, sample_org, config):
+    with pytest.raises(InputValueError, match="fix_reduction_typo"):
+        recommend_actions(
+            sample_org, config, assumptions={"fix_reduction_typo": 0.3}, precomputed=plan.results
+        )
+    with pytest.raises(InputValueError, match="nonexistent"):
+        recommend_actions(
+            sample_org, config, assumptions={"current_scheme": "nonexistent"}, precomputed=plan.results
+        )
+
+
+def test_missing_table_is_named(sample_org, config):
+    tables = sample_org.tables()
+    del tables["work_items"]
+    with pytest.raises(InputValueError, match="work_items"):
+        recommend_actions(tables, config)
+    with pytest.raises(InputValueError, match="org_data"):
+        recommend_actions(42, config)
+
+
+def test_without_known_scheme_warns_and_evaluates_most_conflicting(plan, sample_org, config):
+    reuse = {k: v for k, v in plan.results.items() if k not in ("behaviour_range",)}
+    with pytest.warns(StatisticalWarning, match="current_scheme"):
+        other = recommend_actions(sample_org.tables(), config, precomputed=reuse)
+    matrix = plan.results["conflicts"]
+    worst = matrix[matrix["conflict"]].groupby("scheme")["severity"].sum().idxmax()
+    assert other.assumptions["current_scheme"] == worst
+    assert not math.isnan(other.actions["expected_annual_value"].iloc[0])
