@@ -205,16 +205,15 @@ def prepare_payouts(
     in_scope = np.isin(role_arr, roles)
     excluded = pd.Series(role_arr[~in_scope]).value_counts()
     excluded_by_role = {str(k): int(v) for k, v in excluded.items()}
-    scope_pos = np.full(len(emp_ids), -1, dtype=np.int64)
     scope_idx = np.flatnonzero(in_scope)
-    scope_pos[scope_idx] = np.arange(len(scope_idx))
     n_emp = len(scope_idx)
-
+    # employees outside the scheme go to one extra "discard" slot (index n_emp) instead of masking every column
+    n_slot = n_emp + 1
+    scope_pos = np.full(len(emp_ids), n_emp, dtype=np.int64)
+    scope_pos[scope_idx] = np.arange(n_emp)
     ecode = scope_pos[all_codes]
-    keep = ecode >= 0
-    ecode = ecode[keep]
     # factorize the raw timestamps first (few distinct values), then turn the distinct ones into months
-    tcode, t_uniques = pd.factorize(employee_metrics["period"].to_numpy()[keep])
+    tcode, t_uniques = pd.factorize(employee_metrics["period"].to_numpy())
     t_month = np.asarray(t_uniques).astype("datetime64[M]").astype(np.int64)
     if scheme.period == "quarter":
         t_month = t_month - t_month % 3  # months since 1970-01 (a quarter start) -> quarter start month
@@ -224,22 +223,22 @@ def prepare_payouts(
     mcode_all, metric_uniques = pd.factorize(employee_metrics["metric"])
     metric_ids = sorted(str(m) for m in metric_uniques)
     m_map = pd.Index(metric_ids).get_indexer([str(m) for m in metric_uniques])
-    mcode = m_map[mcode_all[keep]]
+    mcode = m_map[mcode_all]
     n_met = len(metric_ids)
 
-    value = employee_metrics["value"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
-    if "volume" in employee_metrics.columns:
-        volume = employee_metrics["volume"].to_numpy(dtype=np.float64, na_value=np.nan)[keep]
-    else:
-        volume = np.full(len(value), np.nan)
-    # metric-major layout: one contiguous row of the (period, employee) grid per metric
-    n_grid = n_per * n_emp
+    value = employee_metrics["value"].to_numpy(dtype=np.float64, na_value=np.nan)
+    # metric-major layout: one contiguous row of the (period, employee slot) grid per metric
+    n_grid = n_per * n_slot
     matrix = np.full((n_met, n_grid), np.nan)
-    key = mcode.astype(np.int64) * n_grid + pcode.astype(np.int64) * n_emp + ecode
+    key = mcode.astype(np.int64) * n_grid + pcode.astype(np.int64) * n_slot + ecode
     if scheme.period == "month":
         # (period, employee_id, metric) is the table key, so each cell has at most one value: scatter directly
         matrix.ravel()[key] = value
     else:
+        if "volume" in employee_metrics.columns:
+            volume = employee_metrics["volume"].to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            volume = np.full(len(value), np.nan)
         _aggregate_into(matrix, key, value, volume, metric_ids, catalogue)
     has_any = np.zeros(n_grid, dtype=bool)
     for j in range(n_met):
@@ -254,13 +253,14 @@ def prepare_payouts(
     leave = _day_numbers(employees["leave_date"].to_numpy()[scope_idx])
     first = np.maximum(p_start[:, None], hire[None, :])
     last = np.minimum(p_end[:, None], leave[None, :])
-    days_employed = np.clip(last - first + 1, 0, None).ravel()
-    days_in_period = np.repeat(p_end - p_start + 1, n_emp)
+    days_employed = np.clip(last - first + 1, 0, None)  # (period, employee)
+    days_in_period = p_end - p_start + 1
 
-    grid_keep = (days_employed > 0) | has_any
-    sel = np.flatnonzero(grid_keep)
-    emp_of_row = sel % n_emp
-    per_of_row = sel // n_emp
+    grid_keep = (days_employed > 0) | has_any.reshape(n_per, n_slot)[:, :n_emp]
+    per_of_row, emp_of_row = np.nonzero(grid_keep)
+    days_employed = days_employed[per_of_row, emp_of_row]
+    days_in_period = days_in_period[per_of_row]
+    sel = per_of_row * n_slot + emp_of_row
     src = scope_idx[emp_of_row]
     rows = pd.DataFrame(
         {
@@ -271,9 +271,9 @@ def prepare_payouts(
                 for col in ("employee_id", "department", "team", "role")
             },
             "base_salary": salary[src],
-            "days_employed": days_employed[sel],
-            "days_in_period": days_in_period[sel],
-            "employed_share": days_employed[sel] / days_in_period[sel],
+            "days_employed": days_employed,
+            "days_in_period": days_in_period,
+            "employed_share": days_employed / days_in_period,
         }
     )
     values = {m: matrix[j][sel] for j, m in enumerate(metric_ids)}
@@ -316,8 +316,18 @@ def _aggregate_into(
 
 
 def _codes(series: pd.Series, values: np.ndarray) -> np.ndarray:
-    """Position of each element of ``series`` in ``values`` (-1 if absent): hash the long column once with
-    factorize, then map its few distinct values."""
+    """Position of each element of ``series`` in ``values`` (-1 if absent), hashing the long column once.
+
+    Arrow-backed strings (pandas' default ``str`` dtype) go through ``pyarrow.compute.index_in``; other dtypes
+    are factorized and their few distinct values mapped.
+    """
+    chunks = getattr(series.array, "_pa_array", None)
+    if chunks is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.index_in(chunks, value_set=pa.array(list(values), type=pa.string()))
+        return np.asarray(pc.fill_null(found, -1).to_numpy(), dtype=np.int64)
     codes, uniques = pd.factorize(series)
     positions = pd.Index(values).get_indexer(pd.Index(uniques).astype(str))
     return np.append(positions, -1)[codes]  # code -1 (missing id) -> -1
@@ -545,7 +555,7 @@ def compute_payouts(
     Returns
     -------
     pandas.DataFrame
-        One row per (period, employee_id) of covered employees, sorted by period then employee: ``period``
+        One row per (period, employee_id) of covered employees, by period then in the order of ``employees``: ``period``
         (period start), ``employee_id, department, team, role, base_salary, days_employed, days_in_period,
         employed_share`` (0–1), ``target_bonus`` (currency, prorated), per component ``<metric>_value``,
         ``<metric>_curve`` (multiplier) and ``<metric>`` (component payout, currency); per gate ``gate_<metric>``
