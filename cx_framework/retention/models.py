@@ -538,7 +538,10 @@ def fit_retention(
     >>> result.marginal_effect.estimate                      # doctest: +SKIP
     -0.0011
     """
-    import statsmodels.api as sm
+    # targeted imports: statsmodels.api pulls in tsa/graphics/scipy.signal (~2 s on first use)
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
     if model not in ("logit", "cox"):
@@ -695,9 +698,9 @@ def fit_retention(
                 trials = np.bincount(gid).astype(np.float64)
                 successes = np.bincount(gid, weights=y)
                 _check_design(xg, names, trials)
-                fit = sm.GLM(
-                    np.column_stack([successes, trials - successes]), xg, family=sm.families.Binomial()
-                ).fit(tol=1e-12, maxiter=100)
+                fit = GLM(np.column_stack([successes, trials - successes]), xg, family=Binomial()).fit(
+                    tol=1e-12, maxiter=100
+                )
                 beta = fit.params
                 bread = fit.cov_params()
                 p_g = fit.fittedvalues
@@ -723,7 +726,7 @@ def fit_retention(
                 kwargs: dict[str, Any] = (
                     {"cov_type": "cluster", "cov_kwds": {"groups": clusters}} if clusters is not None else {}
                 )
-                fit = sm.Logit(y, xr).fit(disp=0, method="newton", tol=1e-12, maxiter=100, **kwargs)
+                fit = Logit(y, xr).fit(disp=0, method="newton", tol=1e-12, maxiter=100, **kwargs)
                 beta, cov = fit.params, fit.cov_params()
                 _check_separation(fit.predict(xr), y, np.ones(n), names, xr)
                 x_sample, weight, exp_values = xr, np.ones(n), x
