@@ -9,7 +9,7 @@ abandon rate, ASA, AHT, FCR (with their volumes) and offered volume — in ``dep
 * baseline — a hand-written DuckDB SQL query of the same aggregation returning the wide metric table.
 
 Times: best of ``--repeat``, ours and baseline alternating in one process (so background load hits both alike).
-Peak memory (``ru_maxrss``, MB): each workload once in a fresh worker process, so it is that of the workload alone
+Peak memory (``VmHWM``, MB): each workload once in a fresh worker process, so it is that of the workload alone
 (interpreter and imports included). Results are checked equal before the table is printed.
 Targets: ours within 1.5x of the baseline; peak memory under 2 GB.
 
@@ -100,12 +100,24 @@ def _baseline(path: str) -> pd.DataFrame:
     return out
 
 
+def _vm_hwm_mb() -> float:
+    """Peak resident memory of this process (MB). ``VmHWM`` of /proc, not ``ru_maxrss``: Linux keeps ru_maxrss
+    across execve, so a worker started by a big parent would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def worker(kind: str, path: str, out: str) -> None:
     """Run one workload once in this fresh process; print its peak RSS and write its result."""
     fn = _ours if kind == "ours" else _baseline
     result = fn(path)
     result.to_parquet(out)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _vm_hwm_mb()
     print(json.dumps({"peak_mb": peak_mb}))
 
 

@@ -84,20 +84,24 @@ def score_command(
     order = sorted(shared.index, key=lambda d: (d != "organisation", d))
     for dept in order:
         s = shared.loc[dept]
-        has_local = dept in local.index
-        loc = local.loc[dept] if has_local else None
-        has_align = dept in align.index
-        a = align.loc[dept] if has_align else None
-        flag = "green inside, red outside" if has_local and bool(loc["green_inside_red_outside"]) else ""
+        own_card, flag, weight_cell, r_cell = "-", "", "-", "-"
+        if dept in local.index:
+            loc = local.loc[dept]
+            own_card = f"{_fmt(loc['composite'])} {_status(loc['status'])}"
+            flag = "green inside, red outside" if bool(loc["green_inside_red_outside"]) else ""
+        if dept in align.index:
+            a = align.loc[dept]
+            if np.isfinite(a["weight_alignment"]):
+                weight_cell = f"{a['weight_alignment']:.0%}"
+            if np.isfinite(a["empirical_r"]):
+                r_cell = f"{a['empirical_r']:+.2f} ({a['n_periods']})"
         table.add_row(
             dept,
             f"{_fmt(s['composite'])} {_status(s['status'])}",
             f"{s['coverage']:.0%}",
-            f"{_fmt(loc['composite'])} {_status(loc['status'])}" if has_local else "-",
-            f"{a['weight_alignment']:.0%}" if has_align and np.isfinite(a["weight_alignment"]) else "-",
-            f"{a['empirical_r']:+.2f} ({a['n_periods']})"
-            if has_align and np.isfinite(a["empirical_r"])
-            else "-",
+            own_card,
+            weight_cell,
+            r_cell,
             f"[red]{flag}[/]" if flag else "",
         )
     console.print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -52,7 +53,7 @@ def as_config(config: CxConfig | str | os.PathLike[str]) -> CxConfig:
     if isinstance(config, str | os.PathLike):
         from cx_framework.config import load_config
 
-        return load_config(config)
+        return load_config(Path(config))
     raise InputValueError(
         f"config must be a CxConfig or a path to a config directory, got {type(config).__name__}",
         argument="config",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from cx_framework.config.loader import CxConfig
 from cx_framework.errors import InputValueError
 from cx_framework.scorecard.alignment import pearson_ci
 
@@ -23,7 +25,7 @@ def correlate(
     by: str | Sequence[str] | None = None,
     lag: int | Sequence[int] = 0,
     level: str = "department",
-    config: object | None = None,
+    config: CxConfig | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
     """Pearson correlations between metric pairs, pooled over units and periods or within groups.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -285,7 +286,7 @@ class ScorecardResult:
         """Figure of this result: ``"heatmap"``, ``"alignment"``, ``"trend"`` (``metric=``), ``"drill_down"``."""
         from cx_framework.plots import scorecard as charts
 
-        makers = {
+        makers: dict[str, Callable[..., go.Figure]] = {
             "heatmap": charts.scorecard_heatmap,
             "alignment": charts.alignment_chart,
             "trend": charts.scorecard_trend_chart,
