@@ -161,13 +161,17 @@ def naive_payouts(em: pd.DataFrame, emp: pd.DataFrame, s: Scheme, directions: di
                 else:
                     f = c.payout_at_stretch
                 total += tb * c.weight * f
+            gate_failed = False
             for g in s.gates:
                 v = values.get((p, e, g.metric))
                 if v is None:
                     withheld = True
                 elif (g.min is not None and v < g.min) or (g.max is not None and v > g.max):
-                    total = 0.0
-            out[(p, e)] = float("nan") if withheld else min(total, s.cap_pct / 100 * tb)
+                    gate_failed = True
+            if gate_failed:
+                out[(p, e)] = 0.0  # a failed gate settles the period whatever is missing
+            else:
+                out[(p, e)] = float("nan") if withheld else min(total, s.cap_pct / 100 * tb)
     return out
 
 

@@ -268,6 +268,15 @@ def test_missing_metric_is_withheld_not_zero_or_target(cfg):
     assert summary["withheld_target_bonus"].iloc[0] == pytest.approx(300.0)
 
 
+def test_failed_gate_settles_period_even_with_missing_metric(cfg):
+    row = _one(cfg, {"aht_s": 360.0, "csat": 0.80, "quality_score": 50.0})
+    # fcr is missing, but quality 50 < 70 fails the gate: nothing could be paid, so 0.00 and not withheld
+    assert row["payout"] == 0.0 and not row["withheld"] and row["withheld_reason"] is None
+    missing_gate = _one(cfg, {"fcr": 0.75, "aht_s": 360.0, "csat": 0.80})
+    # the gate metric itself is missing: withheld, never paid 300.00
+    assert math.isnan(missing_gate["payout"]) and "quality_score" in missing_gate["withheld_reason"]
+
+
 def test_excluded_roles_are_counted(cfg):
     emp = _employees(
         [("e1", "agent", 36_000.0, "2020-01-01", None), ("tl", "team_leader", 50_000.0, "2020-01-01", None)]

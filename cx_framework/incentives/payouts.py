@@ -29,7 +29,8 @@ payout. *Cap*: the total is capped at ``cap_pct / 100 × period target bonus``.
 
 *Missing data*: an employee-period lacking a component or gate metric is **withheld** — ``payout`` is NaN,
 ``withheld`` is True and ``withheld_reason`` names the missing metrics. It is never paid as if the value were 0 or
-on target. Employees whose role is not in ``scheme.roles`` are excluded and counted in ``df.attrs``.
+on target. (Exception: when a gate whose metric *is* present fails, the period is settled at 0 — no missing
+value could change that.) Employees whose role is not in ``scheme.roles`` are excluded and counted in ``df.attrs``.
 
 Money is kept unrounded; round to cents only at output with :func:`round_money`.
 """
@@ -473,7 +474,8 @@ def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
         gates_passed &= ok | absent
         missing[g.metric] = missing.get(g.metric, np.zeros(n, dtype=bool)) | absent
 
-    withheld, reason = _withheld(missing, n)
+    # a gate that is known to fail settles the period at 0 even when other metrics are missing
+    withheld, reason = _withheld(missing, n, settled=~gates_passed)
     cap = target_bonus * (scheme.cap_pct / 100.0)
     before_cap = np.where(gates_passed, raw, 0.0)
     payout = np.minimum(before_cap, cap)
@@ -513,12 +515,16 @@ def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
     return out
 
 
-def _withheld(missing: Mapping[str, np.ndarray], n: int) -> tuple[np.ndarray, pd.Series]:
-    """Withheld flag and a reason string per row, built from a bit pattern of missing metrics (no row loop)."""
+def _withheld(
+    missing: Mapping[str, np.ndarray], n: int, *, settled: np.ndarray
+) -> tuple[np.ndarray, pd.Series]:
+    """Withheld flag and a reason string per row, built from a bit pattern of missing metrics (no row loop).
+    Rows in ``settled`` (a present gate failed: the payout is 0 whatever the missing values) are not withheld."""
     names = list(missing)
     pattern = np.zeros(n, dtype=np.int64)
     for bit, name in enumerate(names):
         pattern |= missing[name].astype(np.int64) << bit
+    pattern[settled] = 0
     withheld = pattern != 0
     reason = np.full(n, None, dtype=object)
     for p in np.unique(pattern[withheld]):
