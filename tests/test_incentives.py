@@ -534,6 +534,19 @@ def test_compare_schemes_hand_worked(cfg):
     assert result.cost["payout"].sum() == pytest.approx(720 + 738)
 
 
+def test_compare_cache_reuses_prepared_grid(cfg):
+    emp = _employees([("e1", "agent", 36_000.0, "2020-01-01", None)])
+    em = _metrics({("2024-03-01", "e1"): ON_TARGET})
+    cache: dict = {}
+    first = compare_schemes(em, emp, [_scheme()], config=cfg, cache=cache)
+    assert list(cache) == [(("agent",), "month")]
+    grid = cache[(("agent",), "month")]
+    capped = set_cap(_scheme(), 120).model_copy(update={"id": "capped"})
+    again = compare_schemes(em, emp, [_scheme(), capped], config=cfg, cache=cache)
+    assert cache[(("agent",), "month")] is grid  # not rebuilt
+    assert first.budget["total_cost"].iloc[0] == pytest.approx(300.0) == again.budget["total_cost"].iloc[0]
+
+
 def test_compare_needs_schemes(cfg):
     with pytest.raises(InputValueError, match="at least one scheme") as info:
         compare_schemes(pd.DataFrame(), pd.DataFrame(), [], config=cfg)

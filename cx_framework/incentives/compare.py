@@ -101,6 +101,7 @@ def compare_schemes(
     config: CxConfig | MetricCatalogue,
     budget: float | None = None,
     validate: bool = True,
+    cache: dict[tuple[tuple[str, ...], str], PayoutInputs] | None = None,
 ) -> SchemeComparison:
     """Run several schemes on the same data and compare them (the first is the baseline).
 
@@ -117,6 +118,10 @@ def compare_schemes(
         Annual bonus budget (currency per year); overrides the config.
     validate : bool, default True
         Validate the tables once before running the schemes.
+    cache : dict, optional
+        Prepared grids keyed by (sorted roles, period), filled on first use and reused on later calls — pass the
+        same dict (e.g. from the app's session state) with the same tables so a what-if edit only re-evaluates
+        the schemes. Do not reuse it with different tables.
 
     Returns
     -------
@@ -141,7 +146,7 @@ def compare_schemes(
 
         employees = _validate("employees", employees)
         employee_metrics = _validate("employee_metrics", employee_metrics)
-    prepared: dict[tuple[tuple[str, ...], str], PayoutInputs] = {}
+    prepared: dict[tuple[tuple[str, ...], str], PayoutInputs] = {} if cache is None else cache
     payouts: dict[str, pd.DataFrame] = {}
     for sid, scheme in by_id.items():
         key = (tuple(sorted(set(scheme.roles))), scheme.period)
