@@ -1,0 +1,343 @@
+"""Data source and cached library results shared by every page (UI only: all numbers come from cx_framework).
+
+Caching: every heavy result is cached with ``st.cache_resource`` on hash-friendly keys — the data *source* (a
+tuple of strings: data directory, fallback directory, file stamp) and, for edited schemes, the scheme's YAML text.
+Cached objects are shared between sessions and must be treated as read-only by the pages.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from cx_framework.app_support import data_stamp, load_tables
+from cx_framework.errors import CxError  # noqa: F401 - re-exported for pages
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_DIR = os.environ.get("CX_CONFIG_DIR", str(REPO / "configs"))
+
+#: session keys
+UPLOAD_DIR = "cx_upload_dir"
+USE_UPLOAD = "cx_use_upload"
+
+Source = tuple[str, str, str]  # (directory or "", fallback directory or "", stamp)
+
+
+# ------------------------------------------------------------------------------------------------ source
+def base_dir() -> str:
+    """Data directory given by ``cx app --data-dir`` (env ``CX_DATA_DIR``), or "" for the bundled sample."""
+    return os.environ.get("CX_DATA_DIR", "")
+
+
+def upload_dir() -> str:
+    """This session's upload directory (created lazily inside the system temp dir)."""
+    if UPLOAD_DIR not in st.session_state:
+        st.session_state[UPLOAD_DIR] = tempfile.mkdtemp(prefix="cx_upload_")
+    return str(st.session_state[UPLOAD_DIR])
+
+
+def source() -> Source:
+    """The session's data source: uploaded tables (over the base data) when switched on, else the base data."""
+    base = base_dir()
+    if st.session_state.get(USE_UPLOAD) and st.session_state.get(UPLOAD_DIR):
+        up = str(st.session_state[UPLOAD_DIR])
+        return (up, base, data_stamp(up) + "||" + data_stamp(base or None))
+    return (base, "", data_stamp(base or None))
+
+
+def describe(src: Source) -> str:
+    directory, fallback, _ = src
+    if not directory:
+        return "bundled sample organisation (12,000 customers, 24 months)"
+    if fallback or directory == st.session_state.get(UPLOAD_DIR):
+        return "uploaded tables (others from " + (fallback or "the bundled sample") + ")"
+    return f"data directory {directory}"
+
+
+# ------------------------------------------------------------------------------------------------ loaders
+@st.cache_resource(show_spinner="Loading configuration…")
+def config(config_dir: str = CONFIG_DIR) -> Any:
+    from cx_framework.config import load_config
+
+    return load_config(config_dir)
+
+
+@st.cache_resource(show_spinner="Loading and validating the sample data…")
+def _sample() -> dict[str, pd.DataFrame]:
+    from cx_framework.synthetic import load_sample
+
+    return load_sample().tables()
+
+
+@st.cache_resource(show_spinner="Loading and validating data…", max_entries=4)
+def _tables(src: Source) -> dict[str, pd.DataFrame]:
+    directory, fallback, _ = src
+    if not directory:
+        return _sample()
+    if fallback or directory == st.session_state.get(UPLOAD_DIR):
+        base = _tables((fallback, "", data_stamp(fallback or None)))
+        return load_tables(directory, base)[0]
+    from cx_framework.io import load_data_dir
+
+    return load_data_dir(directory)
+
+
+def tables(src: Source | None = None) -> dict[str, pd.DataFrame]:
+    """Validated tables of the source; on invalid data the page shows the failure table and stops."""
+    src = src or source()
+    try:
+        return _tables(src)
+    except CxError as exc:
+        show_error(exc, "The data could not be loaded")
+        st.stop()
+        raise  # pragma: no cover - st.stop raises
+
+
+def show_error(exc: CxError, headline: str) -> None:
+    """A readable error box plus the failure table (never a traceback)."""
+    from cx_framework.app_support import failure_table
+
+    st.error(f"**{headline}.** {exc}")
+    table = failure_table(exc)
+    if len(table) and list(table.columns) != ["problem"]:
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+# ------------------------------------------------------------------------------------------------ results
+@st.cache_resource(show_spinner="Scoring departments…", max_entries=4)
+def scorecard(src: Source) -> Any:
+    from cx_framework.scorecard import score
+
+    t = _tables(src)
+    return score(
+        t["department_metrics"], config(), employee_metrics=t["employee_metrics"], employees=t["employees"]
+    )
+
+
+@st.cache_resource(show_spinner="Preparing the payout grid…", max_entries=8)
+def _payout_inputs(src: Source, roles: tuple[str, ...], period: str, _scheme: Any) -> Any:
+    from cx_framework.incentives import prepare_payouts
+
+    t = _tables(src)
+    return prepare_payouts(t["employee_metrics"], t["employees"], _scheme, config=config(), validate=False)
+
+
+def payout_inputs(src: Source, scheme: Any) -> Any:
+    """Prepared payout grid for the scheme's roles and period (shared by every edit of the scheme)."""
+    return _payout_inputs(src, tuple(sorted(set(scheme.roles))), scheme.period, scheme)
+
+
+@st.cache_resource(max_entries=8)
+def current_payouts(src: Source, scheme_id: str) -> pd.DataFrame:
+    from cx_framework.incentives import evaluate_payouts
+
+    scheme = config().schemes[scheme_id]
+    return evaluate_payouts(payout_inputs(src, scheme), scheme)
+
+
+@st.cache_data(max_entries=16)
+def metric_months(src: Source) -> int:
+    return int(_tables(src)["employee_metrics"]["period"].dt.to_period("M").nunique())
+
+
+@st.cache_resource(show_spinner="Comparing every scheme…", max_entries=4)
+def all_schemes_comparison(src: Source) -> Any:
+    from cx_framework.incentives import compare_schemes
+
+    t = _tables(src)
+    cfg = config()
+    return compare_schemes(t["employee_metrics"], t["employees"], cfg.schemes, config=cfg, validate=False)
+
+
+@st.cache_resource(show_spinner="Computing the conflict matrix…")
+def conflicts_all() -> pd.DataFrame:
+    from cx_framework.conflicts import conflict_matrix
+
+    cfg = config()
+    return conflict_matrix(cfg.schemes, cfg)
+
+
+def conflicts_for(scheme: Any) -> pd.DataFrame:
+    """Conflict matrix of one (edited) scheme; cached on what it depends on: id, component metrics and weights."""
+    key = (scheme.id, tuple((c.metric, c.weight) for c in scheme.components))
+    return _conflicts_for(key, scheme)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _conflicts_for(key: tuple[Any, ...], _scheme: Any) -> pd.DataFrame:
+    from cx_framework.conflicts import conflict_matrix
+
+    return conflict_matrix(_scheme, config())
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def scheme_from_yaml(text: str) -> Any:
+    """Parse scheme YAML with the library's own loader and catalogue checks (ConfigError on any problem)."""
+    from cx_framework.config import load_scheme
+    from cx_framework.incentives import scheme_from_table, scheme_to_table
+
+    with tempfile.TemporaryDirectory(prefix="cx_scheme_") as tmp:
+        path = Path(tmp) / "scheme.yaml"
+        path.write_text(text, encoding="utf-8")
+        scheme = load_scheme(path)
+    components, gates = scheme_to_table(scheme)
+    return scheme_from_table(scheme, components, gates, config=config())  # catalogue cross-checks
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def behaviour_figure(src: Source, scheme_yaml: str) -> Any:
+    from cx_framework.plots import behaviour_waterfall
+
+    return behaviour_waterfall(behaviour(src, scheme_yaml))
+
+
+@st.cache_resource(show_spinner="Simulating how employees respond…", max_entries=16)
+def behaviour(src: Source, scheme_yaml: str) -> Any:
+    from cx_framework.conflicts import simulate_behaviour
+
+    return simulate_behaviour(scheme_from_yaml(scheme_yaml), _tables(src), config())
+
+
+@st.cache_resource(show_spinner="Computing required agents…", max_entries=8)
+def required(src: Source, target: float, shrinkage: float, patience_s: float | None) -> pd.DataFrame:
+    from cx_framework.staffing import required_agents
+
+    return required_agents(
+        _tables(src)["intervals"], target=target, shrinkage=shrinkage, patience_s=patience_s
+    )
+
+
+@st.cache_resource(show_spinner="Computing the budget gap…", max_entries=16)
+def budget_gap(src: Source, budget_fte: float, target: float, shrinkage: float, days: int) -> Any:
+    from cx_framework.conflicts import staffing_budget_gap
+
+    forecast = recent_intervals(src, days)
+    return staffing_budget_gap(
+        forecast,
+        budget_fte,
+        target=target,
+        shrinkage=shrinkage,
+        hours_per_fte=config().economics.hours_per_fte_week,
+        answer_s=config().economics.answer_s,
+    )
+
+
+@st.cache_resource(max_entries=8)
+def recent_intervals(src: Source, days: int) -> pd.DataFrame:
+    """The last ``days`` calendar days of the intervals table (the forecast stand-in of the budget view)."""
+    iv = _tables(src)["intervals"]
+    end = iv["interval_start"].max().normalize()
+    return iv[iv["interval_start"] >= end - pd.Timedelta(days=days - 1)].reset_index(drop=True)
+
+
+@st.cache_resource(show_spinner="Fitting stage lead times…", max_entries=4)
+def stage_fits(src: Source) -> pd.DataFrame:
+    from cx_framework.conflicts import fit_stage_distributions
+
+    return fit_stage_distributions(_tables(src)["work_items"])
+
+
+@st.cache_resource(show_spinner="Convolving SLA chains…", max_entries=8)
+def chains(src: Source, use_data: bool) -> dict[str, Any]:
+    from cx_framework.conflicts import journey_chain
+
+    fitted = stage_fits(src) if use_data else None
+    return {j.id: journey_chain(j, fitted=fitted) for j in config().slas.journeys}
+
+
+@st.cache_resource(show_spinner="Building the customer × month panel…", max_entries=4)
+def panel(src: Source) -> pd.DataFrame:
+    from cx_framework.retention import build_customer_panel
+
+    t = _tables(src)
+    return build_customer_panel(t["contacts"], t["customers"], threshold_s=config().economics.answer_s)
+
+
+@st.cache_resource(show_spinner="Fitting the retention model…", max_entries=8)
+def retention_fit(src: Source, dose: str) -> Any:
+    from cx_framework.retention import fit_retention
+
+    return fit_retention(panel(src), dose=dose)  # type: ignore[arg-type]
+
+
+@st.cache_resource(show_spinner="Attributing failure demand…", max_entries=4)
+def failure_demand(src: Source) -> Any:
+    from cx_framework.failure_demand import attribute_failure_demand
+
+    cfg = config()
+    return attribute_failure_demand(_tables(src)["contacts"], cfg, economics=cfg.economics)
+
+
+def optional(module: str, name: str) -> Any | None:
+    """``module.name`` if an engine has shipped it yet, else None (its section is left out, never faked)."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+    return getattr(mod, name, None)
+
+
+@st.cache_resource(show_spinner="Ranking recommended actions…", max_entries=4)
+def actions(src: Source) -> pd.DataFrame:
+    """Ranked actions from ``cx_framework.actions.recommend_actions`` (only called when it exists)."""
+    recommend = optional("cx_framework.actions", "recommend_actions")
+    if recommend is None:  # pragma: no cover - callers check first
+        raise RuntimeError("recommend_actions is not available")
+    result = recommend(_tables(src), config())
+    for attribute in ("table", "actions", "frame"):
+        if isinstance(getattr(result, attribute, None), pd.DataFrame):
+            return getattr(result, attribute)
+    if hasattr(result, "to_frame"):
+        return result.to_frame()
+    return pd.DataFrame(result)
+
+
+@st.cache_resource(show_spinner="Monthly service level vs retention…", max_entries=4)
+def period_retention(src: Source) -> Any:
+    from cx_framework.retention import sl_retention_by_period
+
+    t = _tables(src)
+    return sl_retention_by_period(t["intervals"], t["customers"])
+
+
+@st.cache_resource(show_spinner="Valuing a point of service level…", max_entries=8)
+def sl_value(src: Source, dose: str) -> pd.DataFrame:
+    from cx_framework.retention import value_of_service_level
+
+    return value_of_service_level(retention_fit(src, dose), _tables(src)["customers"], config())
+
+
+@st.cache_resource(show_spinner="Finding the profit-maximising service level…", max_entries=8)
+def optimum(src: Source, dose: str, days: int) -> Any:
+    from cx_framework.economics import optimal_service_level
+
+    return optimal_service_level(
+        recent_intervals(src, days),
+        retention_fit(src, dose),
+        _tables(src)["customers"],
+        config(),
+        n_draws=400,
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def fix_absorb(src: Source, source_id: str, fix_cost: float, reduction: float, horizon: int) -> Any:
+    from cx_framework.failure_demand import fix_vs_absorb
+
+    return fix_vs_absorb(
+        failure_demand(src),
+        source_id,
+        fix_cost=fix_cost,
+        expected_reduction=reduction,
+        horizon_months=horizon,
+        config=config(),
+    )

@@ -1,0 +1,118 @@
+"""Shared look of the pages: titles, metric help from the catalogue, status colours, formatted tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import _state as state
+import pandas as pd
+import streamlit as st
+
+from cx_framework.plots._style import STATUS_COLOURS
+
+STATUS_ICON = {"green": "🟢", "amber": "🟠", "red": "🔴", "no data": "⚪", "not scored": "⚪"}
+
+
+def page(title: str, question: str) -> state.Source:
+    """Page title, the question the page answers, and the data-source line; returns the data source."""
+    st.title(title)
+    src = state.source()
+    st.caption(f"{question}  \nData: {state.describe(src)}.")
+    return src
+
+
+def metric_name(metric: str) -> str:
+    m = state.config().metrics.by_id.get(metric)
+    return m.name if m is not None else metric
+
+
+def metric_label(metric: str) -> str:
+    """Name and unit, e.g. ``First-contact resolution (share)``."""
+    m = state.config().metrics.by_id.get(metric)
+    return f"{m.name} ({m.unit})" if m is not None else metric
+
+
+def metric_help(metric: str) -> str | None:
+    """The catalogue definition (with unit and direction) for help tooltips."""
+    m = state.config().metrics.by_id.get(metric)
+    if m is None:
+        return None
+    better = "higher is better" if m.direction == "higher_is_better" else "lower is better"
+    return f"{m.definition} — unit: {m.unit}; {better}."
+
+
+def metric_glossary(metrics: list[str]) -> None:
+    """An expander with the catalogue definitions of ``metrics``."""
+    with st.expander("What do these metrics mean?"):
+        for metric in dict.fromkeys(metrics):
+            help_text = metric_help(metric)
+            if help_text:
+                st.markdown(f"**{metric_name(metric)}** — {help_text}")
+
+
+def status_text(status: str) -> str:
+    return f"{STATUS_ICON.get(status, '')} {status}"
+
+
+def style_status(frame: pd.DataFrame, columns: list[str]) -> Any:
+    """Styler colouring status cells with the colour-blind-safe status palette (text keeps the status word)."""
+
+    def colour(value: Any) -> str:
+        c = STATUS_COLOURS.get(str(value))
+        return (
+            f"background-color: {c}; color: {'#000' if value in ('amber', 'no data') else '#fff'}"
+            if c
+            else ""
+        )
+
+    return frame.style.map(colour, subset=[c for c in columns if c in frame.columns])
+
+
+def money(value: float, currency: str | None = None) -> str:
+    currency = currency if currency is not None else state.config().economics.currency
+    sign = "−" if value < 0 else ""
+    return f"{sign}{currency} {abs(value):,.0f}"
+
+
+def pct(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}%}"
+
+
+def chart(fig: Any, key: str | None = None) -> None:
+    st.plotly_chart(fig, width="stretch", key=key)
+
+
+def fmt_value(metric: str, value: float) -> str:
+    """A metric value in its catalogue unit: shares as percent, seconds/hours with the unit, money with currency."""
+    if value is None or pd.isna(value):
+        return "no data"
+    m = state.config().metrics.by_id.get(metric)
+    unit = m.unit if m is not None else ""
+    if unit.startswith("share"):
+        return f"{value:.1%}" if unit == "share" else f"{value:.1%} {unit[len('share') :].strip()}"
+    if unit == "seconds":
+        return f"{value:,.0f} s"
+    if unit == "hours":
+        return f"{value:,.1f} h"
+    if unit.startswith("currency"):
+        return money(value) + unit[len("currency") :]
+    return f"{value:,.2f} {unit}".strip()
+
+
+def light_layout(fig: Any, *, title: str | None = None, height: int = 380) -> Any:
+    """The look of :func:`cx_framework.plots._style.apply_style` without copying a named template (that copy
+    costs ~0.1 s per figure, too slow for the HR modeller's live charts)."""
+    from cx_framework.plots._style import PALETTE
+
+    fig.update_layout(
+        colorway=PALETTE,
+        height=height,
+        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+        font={"size": 13},
+        legend={"orientation": "h", "y": -0.25},
+        plot_bgcolor="white",
+        title={"text": title, "x": 0.0} if title else None,
+    )
+    fig.update_xaxes(gridcolor="#E5ECF6", linecolor="#BBB")
+    fig.update_yaxes(gridcolor="#E5ECF6", linecolor="#BBB")
+    return fig

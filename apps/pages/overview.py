@@ -1,0 +1,145 @@
+"""Overview for leadership: the shared customer scorecard, departments green inside / red outside, the newest and
+worst exceptions, the service level the staffing budget buys, and (once the library has them) the top actions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import _state as state  # noqa: E402
+import _ui as ui  # noqa: E402
+import pandas as pd  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from cx_framework.app_support import staffed_fte  # noqa: E402
+
+src = ui.page(
+    "Overview", "How is the organisation doing for its customers, and where does its structure hurt them?"
+)
+cfg = state.config()
+result = state.scorecard(src)
+periods = sorted(result.periods)
+period = st.select_slider(
+    "Month", options=periods, value=periods[-1], format_func=lambda p: f"{p:%b %Y}", key="overview_period"
+)
+previous = periods[periods.index(period) - 1] if periods.index(period) > 0 else None
+
+# ---------------------------------------------------------------------------------------- shared scorecard
+st.subheader("Shared customer scorecard — whole organisation")
+org = result.shared_scores[result.shared_scores["department"].eq("organisation")].set_index("period")
+row = org.loc[period]
+st.markdown(
+    f"**Customer composite: {row['composite']:.0f} / 120 — {ui.status_text(row['status'])}** "
+    "(weighted mean of the metric scores below: 0 at threshold, 100 at target, 120 at stretch)"
+)
+ms = result.metric_scores
+shared = ms[ms["card"].eq("shared") & ms["department"].eq("organisation")]
+now = shared[shared["period"].eq(period)].set_index("metric")
+before = shared[shared["period"].eq(previous)].set_index("metric") if previous is not None else None
+columns = st.columns(len(now))
+for column, metric in zip(columns, now.index, strict=True):
+    r = now.loc[metric]
+    delta = None
+    if before is not None and metric in before.index and pd.notna(before.loc[metric, "value"]):
+        change = r["value"] - before.loc[metric, "value"]
+        delta = ui.fmt_value(metric, change) if not ui.fmt_value(metric, change).startswith("no") else None
+    lower_better = r["direction"] == "lower_is_better"
+    column.metric(
+        ui.metric_name(metric),
+        ui.fmt_value(metric, r["value"]),
+        delta=delta,
+        delta_color="inverse" if lower_better else "normal",
+        help=f"{ui.metric_help(metric)} Target {ui.fmt_value(metric, r['target'])}; "
+        f"threshold {ui.fmt_value(metric, r['threshold'])}. Change vs the previous month.",
+    )
+    column.markdown(f"{ui.status_text(r['status'])} · score {r['score']:.0f}")
+
+# ---------------------------------------------------------------------------------------- departments
+st.subheader("Departments — own scorecard vs the customer's")
+st.caption(
+    "**Green inside, red outside**: a department green on its own (local) scorecard while the customer "
+    "metrics it affects are red. Composite scores: 0 = threshold, 100 = target, 120 = stretch."
+)
+d = result.department_scores[result.department_scores["period"].eq(period)]
+names = {dep.id: dep.name for dep in cfg.organisation.departments}
+table = pd.DataFrame(
+    {
+        "Department": d["department"].map(names).fillna(d["department"]),
+        "Own scorecard": d["composite"].round(0),
+        "Own status": d["status"],
+        "Customer scorecard": d["shared_composite"].round(0),
+        "Customer status": d["shared_status"],
+        "Green inside, red outside": d["green_inside_red_outside"].map({True: "⚠️ yes", False: "no"}),
+    }
+)
+st.dataframe(
+    ui.style_status(table, ["Own status", "Customer status"]).format(
+        {"Own scorecard": "{:.0f}", "Customer scorecard": "{:.0f}"}
+    ),
+    hide_index=True,
+    width="stretch",
+)
+flagged = table.loc[d["green_inside_red_outside"].to_numpy(), "Department"].tolist()
+if flagged:
+    st.warning(f"Green inside, red outside this month: {', '.join(flagged)}.")
+
+# ---------------------------------------------------------------------------------------- exceptions
+st.subheader("Newest and worst exceptions")
+ex = result.exceptions[result.exceptions["period"].le(period)].head(8)
+if ex.empty:
+    st.success("No threshold breaches or control-chart signals up to this month.")
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Month": ex["period"].dt.strftime("%b %Y"),
+                "Where": ex["department"].map(names).fillna(ex["department"])
+                + ex["team"].fillna("").map(lambda t: f" / {t}" if t else ""),
+                "Metric": ex["metric"].map(ui.metric_name),
+                "What happened": ex["description"],
+                "Value": [ui.fmt_value(m, v) for m, v in zip(ex["metric"], ex["value"], strict=True)],
+                "Severity (1–3)": ex["severity"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+# ---------------------------------------------------------------------------------------- budget gap
+st.subheader("Service level the staffing budget buys")
+econ = cfg.economics
+days = 28
+forecast = state.recent_intervals(src, days)
+funded = staffed_fte(forecast, shrinkage=econ.shrinkage, hours_per_fte=econ.hours_per_fte_week)
+gap = state.budget_gap(src, round(funded, 1), econ.service_level_target, econ.shrinkage, days)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(
+    "FTE needed for target",
+    f"{gap.fte_needed:,.1f}",
+    help=f"FTE to reach {gap.target:.0%} of calls "
+    f"answered within {gap.answer_s:.0f} s in every half hour of the last {days} days (Erlang C, "
+    f"shrinkage {gap.shrinkage:.0%}, {gap.hours_per_fte:g} paid h per FTE-week).",
+)
+c2.metric(
+    "FTE funded (staffed today)",
+    f"{gap.fte_budget:,.1f}",
+    help=f"Agents staffed in the last {days} days, converted to FTE with the same shrinkage and hours.",
+)
+c3.metric("Budget gap (FTE)", f"{gap.fte_gap:+,.1f}", help="Needed minus funded; positive = short.")
+c4.metric(
+    "Service level achieved",
+    ui.pct(gap.achieved_service_level),
+    help=ui.metric_help("service_level"),
+    delta=f"{(gap.achieved_service_level - gap.target) * 100:+.1f} pts vs target {gap.target:.0%}",
+)
+
+# ---------------------------------------------------------------------------------------- actions
+recommend_actions = state.optional("cx_framework.actions", "recommend_actions")
+if recommend_actions is not None:
+    st.subheader("Top recommended actions")
+    actions = state.actions(src)
+    st.dataframe(actions.head(5), hide_index=True, width="stretch")
+
+ui.metric_glossary(list(now.index))

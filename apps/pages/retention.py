@@ -1,0 +1,172 @@
+"""Retention explorer (analysts): does service level keep customers, what is a point of SL worth, which target
+pays — and how much of the demand is failure demand that is cheaper to fix than to absorb?"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import _state as state  # noqa: E402
+import _ui as ui  # noqa: E402
+import streamlit as st  # noqa: E402
+
+from cx_framework import plots  # noqa: E402
+
+src = ui.page(
+    "Retention explorer",
+    "Does service level keep customers, what is one point of service level worth, and what should we fix first?",
+)
+cfg = state.config()
+econ = cfg.economics
+names = {d.id: d.name for d in cfg.organisation.departments}
+
+tab_sl, tab_fd = st.tabs(["Service level and retention", "Failure demand"])
+
+with tab_sl:
+    doses = {"linear": "Linear in SL", "spline": "Restricted cubic spline", "binned": "SL bands"}
+    dose = st.radio(
+        "Shape of the service-level effect",
+        list(doses),
+        format_func=doses.get,
+        horizontal=True,
+        key="rt_dose",
+        help="Logit of next-month churn on the SL each customer experienced that month, controlling for segment "
+        "and tenure; customer-clustered standard errors.",
+    )
+    fit = state.retention_fit(src, dose)
+    me = fit.marginal_effect
+    per_point = me.per / 0.01 if me.per else 1.0
+    value = state.sl_value(src, dose)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        "Churn change per +1 pt of SL",
+        f"{me.estimate / per_point * 100:+.3f} pts",
+        help=f"Average marginal effect on next-month churn probability (percentage points per month), 95 % CI "
+        f"{me.lower / per_point * 100:+.3f} to {me.upper / per_point * 100:+.3f}.",
+    )
+    c2.metric("Baseline churn (per month)", ui.pct(fit.baseline_churn, 2), help=ui.metric_help("churn_rate"))
+    vpy = value.loc["value_per_year"]
+    c3.metric(
+        "Value of +1 pt SL per year",
+        ui.money(vpy["estimate"]),
+        help=f"Present value of the margin kept by a year of avoided churn; 95 % CI {ui.money(vpy['lower'])} to "
+        f"{ui.money(vpy['upper'])}.",
+    )
+    cpy = value.loc["churners_avoided_per_year"]
+    c4.metric(
+        "Churners avoided per year per +1 pt",
+        f"{cpy['estimate']:,.1f}",
+        help=f"95 % CI {cpy['lower']:,.1f} to {cpy['upper']:,.1f}.",
+    )
+    left, right = st.columns(2)
+    with left:
+        ui.chart(plots.dose_response_figure(fit), key="rt_dose_fig")
+    with right:
+        st.markdown("**Value of one point of service level**")
+        v = value.reset_index()
+        st.dataframe(
+            v.assign(quantity=v["quantity"].str.replace("_", " ")),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "quantity": "Quantity",
+                "estimate": st.column_config.NumberColumn("Estimate", format="%,.4g"),
+                "lower": st.column_config.NumberColumn("95 % low", format="%,.4g"),
+                "upper": st.column_config.NumberColumn("95 % high", format="%,.4g"),
+                "unit": "Unit",
+            },
+        )
+
+    st.subheader("Which service-level target pays?")
+    opt = state.optimum(src, dose, 28)
+    o1, o2, o3 = st.columns(3)
+    o1.metric(
+        "Profit-maximising target",
+        ui.pct(opt.optimum, 0),
+        help=f"95 % range over parameter draws: {opt.optimum_lower:.0%} to {opt.optimum_upper:.0%}.",
+    )
+    o2.metric("80/20 convention", ui.pct(opt.convention, 0))
+    o3.metric(
+        f"Net gain vs 80/20 over {opt.horizon_months:.1f} months",
+        ui.money(opt.net_gain_vs_convention),
+        help=f"95 % CI {ui.money(opt.net_gain_vs_convention_lower)} to {ui.money(opt.net_gain_vs_convention_upper)}.",
+    )
+    ui.chart(plots.sl_value_curve_figure(opt), key="rt_value_curve")
+
+    st.subheader("Monthly service level vs retention")
+    period = state.period_retention(src)
+    ui.chart(plots.sl_vs_retention_figure(period), key="rt_monthly")
+    st.caption(
+        "Aggregate view: monthly churn regressed on this and the previous months' SL (OLS with Newey-West HAC "
+        f"errors, {period.nobs} months, R² {period.rsquared:.2f}). Fewer points and more confounding than the "
+        "customer-level model above — read it as a sanity check."
+    )
+
+with tab_fd:
+    fd = state.failure_demand(src)
+    totals = fd.totals
+    f1, f2, f3 = st.columns(3)
+    f1.metric(
+        "Failure demand share of contacts",
+        ui.pct(totals["failure_demand_share"]),
+        help="Contacts caused by a failure to do something or do it right for the customer, plus their repeats "
+        "(Seddon, Freedom from Command and Control).",
+    )
+    f2.metric(
+        "Failure demand contacts",
+        f"{totals['failure_demand']:,.0f}",
+        help=f"of {totals['contacts']:,.0f} contacts",
+    )
+    f3.metric(
+        "Cost of failure demand",
+        ui.money(totals["failure_cost"]),
+        help="Handling cost over the whole data period.",
+    )
+    ui.chart(plots.failure_demand_pareto(fd), key="rt_pareto")
+
+    st.subheader("Fix or absorb?")
+    departments = fd.by_department["originating_department"].tolist()
+    reasons = [r.id for r in cfg.failure_demand.reasons if r.is_failure]
+    a1, a2, a3, a4 = st.columns(4)
+    source_id = a1.selectbox(
+        "Failure source (department or reason)",
+        departments + reasons,
+        format_func=lambda s: names.get(s, s),
+        key="rt_source",
+    )
+    fix_cost = a2.number_input(
+        f"One-off fix cost ({econ.currency})", min_value=0.0, value=150_000.0, step=10_000.0, key="rt_cost"
+    )
+    reduction = a3.slider("Expected reduction of its failure demand", 0.0, 1.0, 0.5, 0.05, key="rt_reduction")
+    horizon = a4.slider("Horizon (months)", 6, 60, 24, 6, key="rt_horizon")
+    fva = state.fix_absorb(src, source_id, float(fix_cost), float(reduction), int(horizon))
+    b1, b2, b3 = st.columns(3)
+    b1.metric(
+        f"NPV of fixing over {horizon} months",
+        ui.money(fva.npv),
+        help="Σ discounted (fix − absorb) cash flows.",
+    )
+    b2.metric(
+        "Break-even month", "never" if fva.break_even_month is None else f"month {fva.break_even_month}"
+    )
+    b3.metric(
+        "Contacts avoided per month",
+        f"{fva.avoided_contacts_per_month:,.0f}",
+        help=f"of {fva.baseline_contacts_per_month:,.0f} per month at {ui.money(fva.cost_per_contact)} each",
+    )
+    (st.success if fva.npv > 0 else st.warning)(fva.summary())
+    ui.chart(plots.fix_vs_absorb_curves(fva), key="rt_fix")
+    with st.expander("Charge-back: what each department's failure demand costs the others"):
+        cb = fd.charge_back
+        st.dataframe(
+            cb.assign(department=cb["department"].map(names).fillna(cb["department"])),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "charge": st.column_config.NumberColumn(f"Charge ({econ.currency})", format="%,.0f"),
+                "share_of_charge": st.column_config.NumberColumn("Share", format="percent"),
+                "handle_hours": st.column_config.NumberColumn("Handle hours", format="%,.0f"),
+            },
+        )

@@ -1,0 +1,54 @@
+"""cx_framework app: `streamlit run apps/streamlit_app.py` (or `cx app [--data-dir DIR]`).
+
+Pages for leadership (Overview, Scorecard), HR (Incentive modeller) and analysts (Conflicts & SLAs, Staffing,
+Retention, Data). Every number comes from the cx_framework library; this file only wires pages together.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+APPS = Path(__file__).resolve().parent
+if str(APPS) not in sys.path:
+    sys.path.insert(0, str(APPS))
+
+import _state as state  # noqa: E402
+
+from cx_framework.errors import CxError  # noqa: E402
+
+st.set_page_config(page_title="cx_framework", page_icon="📊", layout="wide")
+
+PAGES = {
+    "Leadership": [
+        st.Page(
+            APPS / "pages" / "overview.py", title="Overview", icon="🏠", url_path="overview", default=True
+        ),
+        st.Page(
+            APPS / "pages" / "scorecard.py", title="Scorecard & drill-down", icon="🎯", url_path="scorecard"
+        ),
+    ],
+    "HR": [
+        st.Page(
+            APPS / "pages" / "incentives.py", title="Incentive modeller", icon="💷", url_path="incentives"
+        ),
+    ],
+    "Analysts": [
+        st.Page(APPS / "pages" / "conflicts.py", title="Conflicts & SLAs", icon="⚖️", url_path="conflicts"),
+        st.Page(
+            APPS / "pages" / "staffing.py", title="Staffing & service level", icon="☎️", url_path="staffing"
+        ),
+        st.Page(APPS / "pages" / "retention.py", title="Retention explorer", icon="📈", url_path="retention"),
+        st.Page(APPS / "pages" / "data.py", title="Data", icon="🗂️", url_path="data"),
+    ],
+}
+
+navigation = st.navigation(PAGES)
+with st.sidebar:
+    st.caption(f"Data: {state.describe(state.source())}")
+try:
+    navigation.run()
+except CxError as exc:  # a user mistake (bad data or config) is shown as a message, never a traceback
+    state.show_error(exc, "This page cannot be computed from the current data")
