@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -390,13 +391,15 @@ def test_constant_control_and_bad_arguments(sim_panel):
 
 
 # --------------------------------------------------------------------------------------------- planted truth
-def _truth_ci(seed: int, customers: int, months: int, employees: int = 40) -> tuple[float, float, float]:
+def _truth_ci(
+    seed: int, customers: int, months: int, employees: int = 40, controls: tuple[str, ...] = ("segment",)
+) -> tuple[float, float, float]:
     from cx_framework.synthetic import generate_organisation
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         org = generate_organisation(seed=seed, customers=customers, employees=employees, months=months)
-        result = fit_retention(build_customer_panel(org.contacts, org.customers), controls=("segment",))
+        result = fit_retention(build_customer_panel(org.contacts, org.customers), controls=controls)
     lo, hi = result.conf_int().loc["service_level"]
     return float(lo), float(hi), org.truth.sl_churn_log_odds
 
@@ -422,10 +425,17 @@ def test_planted_segment_effects_on_sample(sample_org):
 @pytest.mark.slow
 def test_planted_sl_effect_coverage_50_seeds():
     """95% CIs over 50 independent organisations cover the planted effect at close to the nominal rate.
-    Binomial(50, 0.95): P(covered <= 42) ~ 1.2%, so >= 43 of 50 is the bar."""
+    Binomial(50, 0.95): P(covered <= 42) ~ 1.2%, so >= 43 of 50 is the bar.
+
+    Organisations are kept small (1,200 customers x 6 months) so the test runs in ~2 minutes; at that size the
+    premium segment (10 % of customers, ~0.7 % monthly churn) often has no churner at all, which makes a segment
+    dummy perfectly separated (a ModelError, tested elsewhere). The segment control is therefore left out here:
+    segment is drawn independently of service level and churn is rare (~1.5 %/month), where the logit is
+    practically collapsible (odds ratio ~ risk ratio), so omitting it shifts the SL coefficient by far less than
+    its standard error (~0.5) — the planted -2.0 remains the target."""
     covered = 0
     for seed in range(50):
-        lo, hi, truth = _truth_ci(seed=100 + seed, customers=1_200, months=6, employees=40)
+        lo, hi, truth = _truth_ci(seed=100 + seed, customers=1_200, months=6, controls=())
         covered += lo <= truth <= hi
     assert covered >= 43
 
@@ -533,3 +543,70 @@ def test_value_of_service_level_hand_worked(sim_panel, config):
     assert default.loc["exposed_customers_per_month", "estimate"] == pytest.approx(
         result.nobs / result.n_periods
     )
+
+
+# --------------------------------------------------------------------------------------------- figures and CLI
+def test_figures(sim_panel, config):
+    from cx_framework.economics import optimal_service_level
+    from cx_framework.plots import dose_response_figure, sl_value_curve_figure, sl_vs_retention_figure
+
+    result = fit_retention(sim_panel, controls=("segment",))
+    fig = dose_response_figure(result, grid=[0.5, 0.75, 1.0])
+    band, line = fig.data
+    expected = 100 * result.dose_response([0.5, 0.75, 1.0])["churn_probability"].to_numpy()
+    np.testing.assert_allclose(line.y, expected)
+    assert len(band.x) == 6  # upper and lower edges of the CI band
+    assert "association, not causation" in fig.layout.annotations[-1].text
+
+    months = pd.date_range("2022-01-01", periods=30, freq="MS")
+    rng = np.random.default_rng(0)
+    intervals = pd.DataFrame(
+        {"interval_start": months, "offered": 1000, "answered_within_threshold": rng.integers(600, 950, 30)}
+    )
+    customers = pd.DataFrame(
+        {
+            "start_date": pd.Timestamp("2021-06-01"),
+            "churn_date": months[rng.integers(0, 30, 500)] + pd.Timedelta(days=2),
+        }
+    )
+    monthly = sl_retention_by_period(intervals, customers, lags=(0, 1))
+    dual = sl_vs_retention_figure(monthly)
+    assert [t.name for t in dual.data] == ["service level (%)", "retention next month (%)"]
+    scatter = sl_vs_retention_figure(monthly, kind="scatter", lag=1)
+    assert scatter.data[0].x[1] == pytest.approx(100 * monthly.data["service_level"].iloc[0])
+
+    forecast = pd.DataFrame(
+        {
+            "interval_start": pd.date_range("2025-01-06 08:00", periods=20, freq="30min"),
+            "offered": 80.0,
+            "aht_s": 300.0,
+        }
+    )
+    optimum = optimal_service_level(
+        forecast, result, pd.DataFrame({"monthly_revenue": [40.0]}), config, n_draws=50
+    )
+    value_fig = sl_value_curve_figure(optimum)
+    assert any(
+        f"optimum {100 * optimum.optimum:.0f}%" in (a.text or "") for a in value_fig.layout.annotations
+    )
+    net = next(t for t in value_fig.data if t.name == "net value")
+    np.testing.assert_allclose(net.y, optimum.curve["net_value"])
+
+
+def test_cli_retention_on_sample(tmp_path):
+    from typer.testing import CliRunner
+
+    from cx_framework.cli import app
+
+    root = Path(__file__).resolve().parent.parent
+    CONFIGS, SAMPLE = root / "configs", root / "data" / "sample"  # noqa: N806
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["retention", str(SAMPLE), "--configs", str(CONFIGS), "--draws", "20"])
+    assert out.exit_code == 0, out.output
+    assert "service_level" in out.output and "association, not causation" in out.output
+    assert "80/20" in out.output
+    bad = runner.invoke(app, ["retention", str(tmp_path / "missing"), "--configs", str(CONFIGS)])
+    assert bad.exit_code == 2
+    bad_dose = runner.invoke(app, ["retention", str(SAMPLE), "--dose", "cubic"])
+    assert bad_dose.exit_code == 2
