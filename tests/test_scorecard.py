@@ -686,3 +686,41 @@ def test_planted_misalignment_in_sample(sample_org):
 def test_planted_misalignment_in_fresh_organisation(small_org):
     assert small_org.truth.scheme == "siloed"
     _assert_planted_misalignment(small_org)
+
+
+# --------------------------------------------------------------------------------------------- figures
+def test_heatmap_and_drill_down_colours_follow_status():
+    from cx_framework.plots import STATUS_COLOURS, drill_down_chart, scorecard_heatmap, scorecard_trend_chart
+
+    # billing: fcr 0.60 (red, score 0), csat 0.85 (green, 100 + 20 * 0.5 = 110); everything else no data
+    dm = frame([(P1, "billing", None, "fcr", 0.60, 10.0), (P1, "billing", None, "csat", 0.85, 10.0)])
+    r = quiet_score(dm, CFG)
+    fig = scorecard_heatmap(r, card="shared")
+    heat = fig.data[0]
+    y, x = list(heat.y), list(heat.x)
+    assert y[0] == "organisation"
+    codes = {"red": 0, "amber": 1, "green": 2, "no data": 3}
+    i = y.index("billing")
+    assert heat.z[i][x.index("fcr")] == codes["red"] and heat.text[i][x.index("fcr")] == 0
+    assert heat.z[i][x.index("csat")] == codes["green"] and heat.text[i][x.index("csat")] == 110
+    assert heat.z[i][x.index("nps")] == codes["no data"]
+    # the colour scale maps each code to its STATUS_COLOURS entry: with zmin -0.5 and zmax 3.5 code k sits at
+    # (k + 0.5) / 4, inside the flat band [k / 4, (k + 1) / 4] coloured STATUS_COLOURS[status]
+    assert (heat.zmin, heat.zmax) == (-0.5, 3.5)
+    for status, k in codes.items():
+        (lo, c_lo), (hi, c_hi) = heat.colorscale[2 * k], heat.colorscale[2 * k + 1]
+        assert lo <= (k + 0.5) / 4 <= hi and c_lo == c_hi == STATUS_COLOURS[status]
+    bars = drill_down_chart(r, "fcr", period=P1, by="department").data[0]
+    assert list(bars.x) == ["billing"] and list(bars.marker.color) == [STATUS_COLOURS["red"]]
+    # trend: the WE1 point of the XmR example is the one flagged
+    periods = pd.date_range("2023-01-01", periods=10, freq="MS")
+    xs = [10, 12, 10, 12, 10, 12, 10, 12, 10, 30]
+    r2 = quiet_score(
+        frame([(p, "billing", None, "asa_s", float(v), 1.0) for p, v in zip(periods, xs, strict=True)]), CFG
+    )
+    trend = scorecard_trend_chart(r2, "asa_s", department="billing")
+    signal = next(t for t in trend.data if t.name == "signal")
+    assert list(signal.y) == [30.0] and list(signal.text) == ["WE1"]
+    assert r2.exceptions.iloc[0]["rule"] == "WE1" and r2.exceptions.iloc[0]["expected_high"] == pytest.approx(
+        23.44
+    )
