@@ -1,0 +1,337 @@
+"""AppTest for every page: runs on the sample without exception, shows the library's own numbers, reacts to widgets.
+
+Reference numbers are computed here by calling the library directly on the same sample data (independently of the
+app's cached loaders), then compared with what the page renders.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import sys
+import types
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from cx_framework.app_support import staffed_fte  # noqa: E402
+from cx_framework.config import load_config  # noqa: E402
+from cx_framework.synthetic import load_sample  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+APPS = REPO / "apps"
+PAGES = APPS / "pages"
+TIMEOUT = 240
+
+if str(APPS) not in sys.path:
+    sys.path.insert(0, str(APPS))
+
+
+@pytest.fixture(scope="module")
+def org():
+    return load_sample(validate=False).tables()
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_config(REPO / "configs")
+
+
+@pytest.fixture(autouse=True)
+def _sample_data(monkeypatch):
+    monkeypatch.delenv("CX_DATA_DIR", raising=False)
+    monkeypatch.delenv("CX_CONFIG_DIR", raising=False)
+
+
+def run_page(name: str, **session) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=TIMEOUT)
+    for key, value in session.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    values = [m.value for m in at.metric if m.label == label]
+    assert values, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return values[0]
+
+
+def number(text: str) -> float:
+    """First number in a formatted value: '82.5%' -> 82.5, 'GBP 962,112' -> 962112, '−GBP 5' -> -5."""
+    text = text.replace("−", "-").replace(",", "")
+    match = re.search(r"-?\s*[A-Z]{3}\s*(\d+(?:\.\d+)?)", text)
+    if match:
+        value = float(match.group(1))
+        return -value if text.strip().startswith("-") else value
+    return float(re.search(r"[-+]?\d+(?:\.\d+)?", text).group(0))
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# ------------------------------------------------------------------------------------------------ overview
+def test_overview_shows_library_scorecard_and_budget_gap(org, cfg, monkeypatch):
+    from cx_framework.conflicts import staffing_budget_gap
+    from cx_framework.scorecard import score
+
+    monkeypatch.setitem(sys.modules, "cx_framework.actions", None)  # engine absent -> no actions section
+    at = run_page("overview")
+    no_exception(at)
+    assert at.title[0].value == "Overview"
+    assert "Top recommended actions" not in [s.value for s in at.subheader]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = score(
+            org["department_metrics"],
+            cfg,
+            employee_metrics=org["employee_metrics"],
+            employees=org["employees"],
+        )
+    last = max(result.periods)
+    ms = result.metric_scores
+    org_rows = ms[ms["card"].eq("shared") & ms["department"].eq("organisation") & ms["period"].eq(last)]
+    for metric_id, label in (("service_level", "Service level (80/20)"), ("fcr", "First-contact resolution")):
+        expected = float(org_rows.loc[org_rows["metric"].eq(metric_id), "value"].iloc[0])
+        assert number(metric(at, label)) == pytest.approx(100 * expected, abs=0.051)
+    composite = result.shared_scores
+    composite = composite[composite["department"].eq("organisation") & composite["period"].eq(last)]
+    assert f"{composite['composite'].iloc[0]:.0f} / 120" in " ".join(m.value for m in at.markdown)
+
+    iv = org["intervals"]
+    end = iv["interval_start"].max().normalize()
+    forecast = iv[iv["interval_start"] >= end - pd.Timedelta(days=27)]
+    econ = cfg.economics
+    funded = round(staffed_fte(forecast, shrinkage=econ.shrinkage, hours_per_fte=econ.hours_per_fte_week), 1)
+    gap = staffing_budget_gap(
+        forecast,
+        funded,
+        target=econ.service_level_target,
+        shrinkage=econ.shrinkage,
+        hours_per_fte=econ.hours_per_fte_week,
+        answer_s=econ.answer_s,
+    )
+    assert number(metric(at, "FTE needed for target")) == pytest.approx(gap.fte_needed, abs=0.051)
+    assert number(metric(at, "Service level achieved")) == pytest.approx(
+        100 * gap.achieved_service_level, abs=0.051
+    )
+
+
+def test_overview_top_actions_appear_when_the_engine_exists(monkeypatch):
+    import _state
+
+    fake = types.ModuleType("cx_framework.actions")
+    plan = types.SimpleNamespace(
+        actions=pd.DataFrame(
+            {"rank": [1, 2], "action": ["Fix billing errors", "Retire AHT bonus"], "value": [1e5, 5e4]}
+        )
+    )
+    fake.recommend_actions = lambda tables, config: plan
+    monkeypatch.setitem(sys.modules, "cx_framework.actions", fake)
+    _state.actions.clear()
+    try:
+        at = run_page("overview")
+    finally:
+        _state.actions.clear()
+    no_exception(at)
+    assert "Top recommended actions" in [s.value for s in at.subheader]
+    shown = [d.value for d in at.dataframe if "action" in d.value.columns]
+    assert shown and shown[0]["action"].tolist() == ["Fix billing errors", "Retire AHT bonus"]
+
+
+# ------------------------------------------------------------------------------------------------ scorecard
+def test_scorecard_drill_down_to_teams_matches_library(org, cfg):
+    from cx_framework.scorecard import score
+
+    at = run_page("scorecard")
+    no_exception(at)
+    at.selectbox(key="sc_metric").set_value("fcr").run()
+    at.selectbox(key="sc_dept").set_value("contact_centre").run()
+    no_exception(at)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = score(
+            org["department_metrics"],
+            cfg,
+            employee_metrics=org["employee_metrics"],
+            employees=org["employees"],
+        )
+    drill = result.drill_down("fcr", max(result.periods), by=("department", "team"))
+    teams = drill[drill["level"].astype(str).eq("team") & drill["department"].eq("contact_centre")]
+    table = next(d.value for d in at.dataframe if "Team" in d.value.columns)
+    assert table["Team"].tolist() == teams["team"].tolist()
+    shown = table.iloc[:, 1].str.rstrip("%").astype(float).to_numpy()
+    np.testing.assert_allclose(shown, 100 * teams["value"].to_numpy(), atol=0.051)
+
+
+# ------------------------------------------------------------------------------------------------ incentives
+def _annual_cost(org, cfg, scheme) -> tuple[float, float]:
+    """Annualised cost of ``scheme`` and its change vs the configured 'siloed' scheme (library compare_schemes)."""
+    from cx_framework.incentives import compare_schemes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        c = compare_schemes(
+            org["employee_metrics"],
+            org["employees"],
+            [cfg.schemes["siloed"], scheme.model_copy(update={"id": "edited"})],
+            config=cfg,
+        )
+    row = c.budget.iloc[1]
+    return float(row["annualised_cost"]), float(row["vs_baseline"])
+
+
+def test_incentives_reweight_changes_cost_by_library_amount(org, cfg):
+    from cx_framework.incentives import reweight
+
+    at = run_page("incentives")
+    no_exception(at)
+    base_cost, _ = _annual_cost(org, cfg, cfg.schemes["siloed"])
+    assert number(metric(at, "Annual payout cost (current)")) == pytest.approx(base_cost, abs=0.5)
+
+    at.selectbox(key="hr_rw_metric").set_value("aht_s")
+    at.number_input(key="hr_rw_weight").set_value(0.15)
+    at.button(key="hr_rw_apply").click().run()
+    no_exception(at)
+    expected, change = _annual_cost(org, cfg, reweight(cfg.schemes["siloed"], "aht_s", 0.15, config=cfg))
+    assert abs(change) > 1_000  # the edit matters
+    assert number(metric(at, "Annual payout cost (edited)")) == pytest.approx(expected, abs=0.5)
+    delta = [m.delta for m in at.metric if m.label == "Annual payout cost (edited)"][0]
+    assert number(delta) == pytest.approx(change, abs=0.5)
+
+
+def test_incentives_data_editor_weight_edit_and_invalid_edit(org, cfg):
+    from cx_framework.incentives import scheme_to_yaml
+
+    base = cfg.schemes["siloed"]
+    key = f"hr_components_siloed_{hashlib.sha1(scheme_to_yaml(base).encode()).hexdigest()[:10]}"
+    # aht_s 0.35 -> 0.25, product_sales 0.35 -> 0.45 (sum stays 1)
+    edits = {"edited_rows": {0: {"weight": 0.25}, 1: {"weight": 0.45}}, "added_rows": [], "deleted_rows": []}
+    at = run_page("incentives", **{key: edits})
+    no_exception(at)
+    data = base.model_dump(by_alias=True)
+    data["components"][0]["weight"], data["components"][1]["weight"] = 0.25, 0.45
+    expected, change = _annual_cost(org, cfg, type(base).model_validate(data))
+    assert number(metric(at, "Annual payout cost (edited)")) == pytest.approx(expected, abs=0.5)
+    assert number(
+        [m.delta for m in at.metric if m.label == "Annual payout cost (edited)"][0]
+    ) == pytest.approx(change, abs=0.5)
+
+    bad = {"edited_rows": {0: {"weight": 0.9}}, "added_rows": [], "deleted_rows": []}
+    at = run_page("incentives", **{key: bad})
+    no_exception(at)
+    message = " ".join(e.value for e in at.error)
+    assert "not valid yet" in message and "components" in message and "weight" in message
+    assert not [m for m in at.metric if m.label == "Annual payout cost (edited)"]  # no stale numbers
+
+
+# ------------------------------------------------------------------------------------------------ conflicts
+def test_conflicts_page_counts_and_promise_match_library(org, cfg):
+    from cx_framework.conflicts import conflict_matrix, fit_stage_distributions, journey_chain
+
+    at = run_page("conflicts")
+    no_exception(at)
+    matrix = conflict_matrix(cfg.schemes, cfg)
+    for sid, scheme in cfg.schemes.items():
+        expected = int(matrix.loc[matrix["scheme"].eq(sid), "conflict"].sum())
+        assert metric(at, scheme.name) == f"{expected} conflicts"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = fit_stage_distributions(org["work_items"])
+    journey = cfg.slas.journeys[0]
+    p = journey_chain(journey, fitted=fitted).p_within_promise
+    label = f"Customer promise: within {journey_chain(journey, fitted=fitted).promise_h:g} h"
+    assert number(metric(at, label)) == pytest.approx(100 * p, abs=0.051)
+
+
+# ------------------------------------------------------------------------------------------------ staffing
+def test_staffing_slider_and_erlang_a_match_library(org, cfg):
+    from cx_framework.staffing import aggregate_service_level, erlang_a, required_agents, service_level
+
+    at = run_page("staffing")
+    no_exception(at)
+    overall = aggregate_service_level(org["intervals"])
+    assert number(metric(at, "Service level, all queues, whole period")) == pytest.approx(
+        100 * overall, abs=0.051
+    )
+
+    req = required_agents(
+        org["intervals"], target=cfg.economics.service_level_target, shrinkage=cfg.economics.shrinkage
+    )
+    day = req["interval_start"].dt.normalize()
+    busiest = req[day.eq(day.max()) & req["queue"].eq(sorted(org["intervals"]["queue"].unique())[0])]
+    row = busiest.sort_values("offered").iloc[-1]
+    calls, aht = float(row["offered"]), float(row["aht_s"])
+    agents = int(np.ceil(calls * aht / 1800)) + 4
+    at.slider(key="st_agents").set_value(agents).run()
+    at.toggle(key="st_erlang_a").set_value(True).run()
+    no_exception(at)
+    sl_c = float(service_level(calls, aht, agents, answer_s=cfg.economics.answer_s))
+    sl_a = float(
+        erlang_a(calls, aht, agents, patience_s=180.0, answer_s=cfg.economics.answer_s).service_level
+    )
+    assert number(metric(at, "Service level (Erlang C)")) == pytest.approx(100 * sl_c, abs=0.051)
+    assert number(metric(at, "Service level (Erlang A)")) == pytest.approx(100 * sl_a, abs=0.051)
+    assert sl_a != pytest.approx(sl_c, abs=1e-4)  # the toggle switches the model
+
+
+# ------------------------------------------------------------------------------------------------ retention
+def test_retention_value_and_fix_vs_absorb_match_library(org, cfg):
+    from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
+    from cx_framework.retention import build_customer_panel, fit_retention, value_of_service_level
+
+    at = run_page("retention")
+    no_exception(at)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        panel = build_customer_panel(org["contacts"], org["customers"], threshold_s=cfg.economics.answer_s)
+        fit = fit_retention(panel)
+    value = value_of_service_level(fit, org["customers"], cfg).loc["value_per_year", "estimate"]
+    assert number(metric(at, "Value of +1 pt SL per year")) == pytest.approx(value, abs=0.5)
+
+    at.number_input(key="rt_cost").set_value(50_000.0)
+    at.slider(key="rt_reduction").set_value(0.8).run()
+    no_exception(at)
+    fd = attribute_failure_demand(org["contacts"], cfg, economics=cfg.economics)
+    npv = fix_vs_absorb(
+        fd, "billing", fix_cost=50_000.0, expected_reduction=0.8, horizon_months=24, config=cfg
+    ).npv
+    assert number(metric(at, "NPV of fixing over 24 months")) == pytest.approx(npv, abs=0.5)
+
+
+# ------------------------------------------------------------------------------------------------ data
+def test_data_bad_upload_shows_failures_good_upload_switches_session(org):
+    at = run_page("data")
+    no_exception(at)
+    bad = org["customers"].head(20).copy()
+    bad.loc[3, "monthly_revenue"] = -5.0
+    bad = bad.drop(columns=["segment"])
+    at.file_uploader(key="data_upload_customers").upload(
+        "my customers.csv", bad.to_csv(index=False).encode(), "text/csv"
+    )
+    at.run()
+    no_exception(at)
+    message = " ".join(e.value for e in at.error)
+    assert "my customers.csv" in message and "customers" in message
+    failures = [d.value for d in at.dataframe if {"column", "check"} <= set(d.value.columns)]
+    assert failures and {"segment", "monthly_revenue"} <= set(failures[0]["column"])
+
+    buffer = io.BytesIO()
+    org["employees"].to_parquet(buffer, index=False)
+    at.file_uploader(key="data_upload_employees").upload("employees.parquet", buffer.getvalue())
+    at.run()
+    no_exception(at)
+    assert any(f"{len(org['employees']):,} rows, valid" in s.value for s in at.success)
+    at.button(key="data_use_upload").click().run()
+    no_exception(at)
+    assert at.session_state["cx_use_upload"] is True
+    assert any("Switched: 7 tables loaded" in s.value for s in at.success)
+    assert "uploaded tables" in at.caption[0].value
