@@ -84,6 +84,11 @@ __all__ = [
     "recommend_actions",
     "run_engines",
     "effort_from_cost",
+    "format_number",
+    "rank_actions",
+    "switching_value",
+    "recent_forecast",
+    "actions_chart",
 ]
 
 #: Kinds of action, in the order the engines are consulted.
@@ -265,6 +270,28 @@ def effort_from_cost(cost: float, bands: tuple[float, float] = (50_000.0, 250_00
     return "high"
 
 
+def format_number(value: Any) -> str:
+    """Readable number for evidence text: thousands separators for large values, 4 significant digits below."""
+    if isinstance(value, bool) or not isinstance(value, float | int | np.floating | np.integer):
+        return str(value)
+    v = float(value)
+    if not math.isfinite(v):
+        return str(v)
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    if v == int(v):
+        return f"{int(v)}"
+    return f"{v:.4g}"
+
+
+def _department_name(config: CxConfig, department: str) -> str:
+    """Display name of a department id (the id itself when the organisation does not list it)."""
+    try:
+        return str(config.organisation.department(department).name)
+    except KeyError:
+        return department
+
+
 def _money(value: float, currency: str) -> str:
     sign = "-" if value < 0 else ""
     return f"{sign}{currency} {abs(value):,.0f}"
@@ -291,7 +318,7 @@ def _row(
     lo = value if low is None else float(low)
     hi = value if high is None else float(high)
     lo, hi = min(lo, value, hi), max(lo, value, hi)
-    text = "; ".join(f"{k} = {v:,.4g}" if isinstance(v, float) else f"{k} = {v}" for k, v in evidence.items())
+    text = "; ".join(f"{k} = {format_number(v)}" for k, v in evidence.items())
     return {
         "title": title,
         "kind": kind,
@@ -616,7 +643,7 @@ def _failure_demand_actions(results: dict[str, Any], config: CxConfig, a: dict[s
         top_reason = str(failure["root_reason"].astype(str).value_counts().idxmax())
         share = float(table.loc[source, "failure_demand_share"])
         rationale = (
-            f"{source} causes {share:.1%} of all contacts as failure demand "
+            f"{_department_name(config, source)} causes {share:.1%} of all contacts as failure demand "
             f"({central.baseline_contacts_per_month:,.0f} a month, mostly '{top_reason}', at "
             f"{cur} {central.cost_per_contact:,.2f} each); fixing it at source for {_money(central.fix_cost, cur)} "
             f"and removing {central.expected_reduction:.0%} of them is worth {_money(central.npv, cur)} over "
@@ -840,14 +867,15 @@ def _service_level_from_optimum(opt: Any, gap: Any, config: CxConfig, a: dict[st
     up = float(best["target"]) > float(ref["target"])
     if up:
         title = (
-            f"Fund {extra_fte:,.1f} more FTE to lift service level from {float(ref['target']):.0%} to "
+            f"Fund {extra_fte:,.1f} more FTE to lift service level from today's {float(ref['target']):.0%} to "
             f"{float(best['target']):.0%}"
         )
     else:
         title = (
-            f"Lower the service-level target from {float(ref['target']):.0%} to {float(best['target']):.0%}"
+            f"Staff for a {float(best['target']):.0%} service level instead of today's {float(ref['target']):.0%} "
+            f"({-extra_fte:,.1f} FTE fewer)"
         )
-    budget_text = f"today's staffing achieves {today:.1%} against a {target:.0%} target" + (
+    budget_text = f"today's staffing achieves {today:.1%} against the {target:.0%} target" + (
         f" (short by {gap.fte_gap:,.1f} FTE)" if gap is not None and gap.fte_gap > 0 else ""
     )
     value_text = (

@@ -1,0 +1,181 @@
+"""``cx actions DATA_DIR`` (ranked actions) and ``cx report DATA_DIR --out report.html`` (leadership report)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cx_framework.cli._app import command, console, err_console
+
+__all__ = ["actions_command", "report_command"]
+
+# engine steps of recommend_actions (labels passed to its progress callback) plus loading the data
+_ENGINE_STEPS = 15
+_REPORT_STEPS = 8
+
+
+@contextmanager
+def _progress(total: int, first: str) -> Iterator[Callable[[str], None]]:
+    """A rich progress bar on stderr; yields the callback that advances it by one labelled step."""
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(first, total=total)
+        seen = {"n": 0}
+
+        def advance(label: str) -> None:
+            if seen["n"]:
+                bar.advance(task)
+            seen["n"] += 1
+            bar.update(task, description=label, total=max(total, seen["n"]))
+
+        yield advance
+        bar.update(task, completed=max(total, seen["n"]))
+
+
+def _load(data_dir: Path, configs: Path, step: Callable[[str], None]) -> tuple[dict[str, Any], Any]:
+    from cx_framework.config import load_config
+    from cx_framework.io import load_data_dir
+
+    step("loading configuration")
+    config = load_config(configs)
+    step("loading and validating data")
+    tables = load_data_dir(data_dir)
+    return tables, config
+
+
+def _assumptions(current_scheme: str | None) -> dict[str, Any]:
+    return {"current_scheme": current_scheme} if current_scheme else {}
+
+
+def _actions_table(plan: Any, title: str) -> Table:
+    cur = plan.currency
+    table = Table(title=title)
+    table.add_column("#", justify="right")
+    table.add_column("action", overflow="fold", ratio=3)
+    table.add_column("owner", overflow="fold")
+    table.add_column(f"{cur}/year", justify="right", no_wrap=True)
+    table.add_column("low to high", justify="right")
+    table.add_column("effort")
+    for r in plan.actions.itertuples(index=False):
+        value = f"{r.expected_annual_value:,.0f}" if r.monetised else "–"
+        span = f"{r.value_low:,.0f} to {r.value_high:,.0f}" if r.monetised else "not monetised"
+        table.add_row(
+            str(r.rank),
+            ("[green]●[/] " if r.customer_centric else "") + str(r.title),
+            str(r.owner_department),
+            value,
+            span,
+            str(r.effort),
+        )
+    return table
+
+
+def _print_plan(plan: Any, title: str) -> None:
+    console.print(_actions_table(plan, title))
+    for r in plan.actions.itertuples(index=False):
+        console.print(f"[bold]{r.rank}.[/] {r.rationale}", highlight=False)
+    _unavailable_lines(plan)
+
+
+def _unavailable_lines(plan: Any) -> None:
+    for name, reason in plan.unavailable.items():
+        console.print(f"[yellow]not available:[/] {name} — {reason}", highlight=False)
+
+
+@command("actions")
+def actions_command(
+    data_dir: Annotated[Path, typer.Argument(help="Directory with every input table (.parquet or .csv).")],
+    top: Annotated[int, typer.Option("--top", min=1, help="Number of actions shown.")] = 10,
+    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    current_scheme: Annotated[
+        str | None, typer.Option("--current-scheme", help="Bonus scheme in force today (scheme id).")
+    ] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Also write the actions to .csv or .xlsx (sanitised, atomic)."),
+    ] = None,
+    keep_ids: Annotated[
+        bool,
+        typer.Option("--keep-ids", help="Keep customer ids in exports (default: keyed-hash pseudonyms)."),
+    ] = False,
+) -> None:
+    """What to do first: ranked actions with expected annual value, owner, effort and the evidence."""
+    from cx_framework.actions import recommend_actions
+    from cx_framework.report import export_table
+
+    with _progress(_ENGINE_STEPS, "starting") as step:
+        tables, config = _load(data_dir, configs, step)
+        plan = recommend_actions(
+            tables, config, top=top, assumptions=_assumptions(current_scheme), progress=step
+        )
+    console.print(
+        _actions_table(
+            plan, f"Top {len(plan.actions)} actions by expected annual value (● = customer-centric)"
+        )
+    )
+    _unavailable_lines(plan)
+    console.print(
+        "Values come from the named analyses (see `evidence` in --csv); ranges are their low/high cases.",
+        style="dim",
+    )
+    if csv is not None:
+        frame = plan.actions.drop(columns=["evidence"])
+        console.print(f"wrote {export_table(frame, csv, keep_ids=keep_ids)}")
+
+
+@command("report")
+def report_command(
+    data_dir: Annotated[Path, typer.Argument(help="Directory with every input table (.parquet or .csv).")],
+    out: Annotated[
+        Path, typer.Option("--out", help="HTML report to write (self-contained, offline).")
+    ] = Path("report.html"),
+    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    keep_ids: Annotated[
+        bool,
+        typer.Option("--keep-ids", help="Show customer ids as recorded (default: keyed-hash pseudonyms)."),
+    ] = False,
+    top: Annotated[int, typer.Option("--top", min=1, help="Actions in the executive summary.")] = 10,
+    current_scheme: Annotated[
+        str | None, typer.Option("--current-scheme", help="Bonus scheme in force today (scheme id).")
+    ] = None,
+    xlsx: Annotated[
+        Path | None, typer.Option("--xlsx", help="Also write the HR payout workbook (one sheet per scheme).")
+    ] = None,
+) -> None:
+    """Write the leadership report: ranked actions, scorecard, conflicts, SLA chains, staffing, retention and
+    failure demand in one offline HTML file."""
+    from cx_framework.actions import recommend_actions
+    from cx_framework.report import build_payout_workbook, build_report
+
+    with _progress(_ENGINE_STEPS + _REPORT_STEPS, "starting") as step:
+        tables, config = _load(data_dir, configs, step)
+        plan = recommend_actions(
+            tables, config, top=top, assumptions=_assumptions(current_scheme), progress=step
+        )
+        path = build_report(tables, config, out, plan=plan, keep_ids=keep_ids, progress=step)
+        workbook = None
+        if xlsx is not None:
+            comparison = plan.results.get("scheme_comparison")
+            if comparison is not None:
+                step("payout workbook")
+                workbook = build_payout_workbook(comparison.payouts, xlsx, currency=plan.currency)
+    _print_plan(plan, "Executive summary: top actions (● = customer-centric)")
+    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline in any browser)")
+    if xlsx is not None:
+        if workbook is None:
+            console.print("[yellow]payout workbook not written:[/] no incentive schemes could be evaluated")
+        else:
+            console.print(f"wrote {workbook}")

@@ -1,0 +1,851 @@
+"""Leadership report (one self-contained HTML file) and the payout workbook for HR (Excel).
+
+* :func:`build_report` writes a single HTML file that works offline: plotly.js is embedded once, inline, with the
+  first figure (``include_plotlyjs=True``, every later figure ``False``); there is no CDN and no external URL.
+  plotly.js itself carries the addresses of map-tile, font and chart-studio servers used only by map traces and
+  the "edit in Chart Studio" link (this report draws neither); they are rewritten to the inert ``about:blank#``
+  so nothing in the file can reach the network. The only ``http`` strings left are XML namespace identifiers
+  (``http://www.w3.org/2000/svg`` and friends), which browsers compare as names and never fetch (W3C,
+  *Namespaces in XML 1.0*, §2.1: "it is not a goal that it be directly usable for retrieval").
+* :func:`build_payout_workbook` writes one sheet per scheme (currency format, frozen header row, autofilter) and a
+  summary sheet.
+* :func:`export_table` writes a CSV or Excel export of any frame.
+
+Every export goes through :func:`cx_framework.io.sanitize_for_export` (spreadsheet formula injection, OWASP "CSV
+Injection") and customer ids are pseudonymised with a keyed BLAKE2b hash (:func:`cx_framework.io.pseudonymise_ids`)
+unless ``keep_ids=True``. The key is ``id_key`` if given, else the environment variable ``CX_PSEUDONYM_KEY``, else a
+fresh random key per export (then pseudonyms cannot be joined across exports — pass a key to make them joinable).
+All files are written atomically (:func:`cx_framework.io.write_bytes_atomic`).
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import os
+import re
+import secrets
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cx_framework.errors import InputValueError, StatisticalWarning
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from cx_framework.actions import ActionPlan
+    from cx_framework.config.loader import CxConfig
+
+__all__ = [
+    "SECTIONS",
+    "build_report",
+    "build_payout_workbook",
+    "export_table",
+    "pseudonymise_customer_ids",
+    "offline_plotlyjs",
+]
+
+#: Report sections: anchor id -> heading, in order.
+SECTIONS: dict[str, str] = {
+    "summary": "Executive summary",
+    "scorecard": "Shared scorecard",
+    "alignment": "Department alignment",
+    "exceptions": "Exceptions",
+    "incentives": "Incentive conflicts",
+    "sla": "SLA chains",
+    "staffing": "Staffing vs budget",
+    "retention": "Service level, retention and value",
+    "failure_demand": "Failure demand",
+}
+
+_ID_KEY_ENV = "CX_PSEUDONYM_KEY"
+# any absolute http(s) URL except XML namespace identifiers of the W3C (never fetched)
+_EXTERNAL_URL = re.compile(r"https?://(?!www\.w3\.org/)", re.IGNORECASE)
+_CUSTOMER_ID_COLUMNS = ("customer_id",)
+
+
+# ------------------------------------------------------------------------------------------------ ids & exports
+def _id_key(id_key: bytes | str | None) -> bytes:
+    if id_key is None:
+        env = os.environ.get(_ID_KEY_ENV)
+        return env.encode("utf-8")[:64] if env else secrets.token_bytes(32)
+    key = id_key.encode("utf-8") if isinstance(id_key, str) else bytes(id_key)
+    if not 1 <= len(key) <= 64:
+        raise InputValueError("id_key must be 1 to 64 bytes (or text)", argument="id_key")
+    return key
+
+
+def pseudonymise_customer_ids(
+    frame: pd.DataFrame, *, keep_ids: bool = False, id_key: bytes | str | None = None
+) -> pd.DataFrame:
+    """Copy of ``frame`` with every customer id column replaced by a keyed hash (unless ``keep_ids``).
+
+    Columns named ``customer_id`` (and any ending in ``_customer_id``) are hashed with
+    :func:`cx_framework.io.pseudonymise_ids`; the same key maps the same id to the same pseudonym.
+    """
+    from cx_framework.io import pseudonymise_ids
+
+    if keep_ids:
+        return frame
+    columns = [c for c in frame.columns if str(c) in _CUSTOMER_ID_COLUMNS or str(c).endswith("_customer_id")]
+    if not columns:
+        return frame
+    key = _id_key(id_key)
+    out = frame.copy()
+    for c in columns:
+        out[c] = pseudonymise_ids(out[c], key)
+    return out
+
+
+def _export_ready(frame: pd.DataFrame, *, keep_ids: bool, id_key: bytes | str | None) -> pd.DataFrame:
+    from cx_framework.io import sanitize_for_export
+
+    out = pseudonymise_customer_ids(frame, keep_ids=keep_ids, id_key=id_key)
+    # dict/list cells (e.g. an action's evidence) become text before sanitising, so they are checked too
+    for c in out.columns:
+        if out[c].dtype == object and out[c].map(lambda v: isinstance(v, dict | list | tuple)).any():
+            out[c] = out[c].map(lambda v: repr(v) if isinstance(v, dict | list | tuple) else v)
+    return sanitize_for_export(out)
+
+
+def export_table(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    keep_ids: bool = False,
+    id_key: bytes | str | None = None,
+    sheet_name: str = "data",
+) -> Path:
+    """Write ``frame`` to ``.csv`` or ``.xlsx`` atomically, sanitised and with customer ids pseudonymised.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str or path-like
+        ``.csv`` or ``.xlsx``.
+    keep_ids : bool, default False
+        Keep customer ids as they are.
+    id_key : bytes or str, optional
+        Pseudonymisation key (see module docstring).
+    sheet_name : str
+        Sheet name for ``.xlsx``.
+
+    Raises
+    ------
+    InputValueError
+        Not a DataFrame, or an unsupported suffix.
+    """
+    from cx_framework.io import write_bytes_atomic
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputValueError(
+            f"export_table expects a pandas DataFrame, got {type(frame).__name__}", argument="frame"
+        )
+    target = Path(path)
+    suffix = target.suffix.lower()
+    clean = _export_ready(frame, keep_ids=keep_ids, id_key=id_key)
+    if suffix == ".csv":
+        return write_bytes_atomic(target, clean.to_csv(index=False).encode("utf-8"))
+    if suffix == ".xlsx":
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            clean.to_excel(writer, sheet_name=_sheet_title(sheet_name, set()), index=False)
+            _format_sheet(writer.book[_sheet_title(sheet_name, set())], clean, money=(), currency="")
+        return write_bytes_atomic(target, buffer.getvalue())
+    raise InputValueError(
+        f"{target}: export to .csv or .xlsx (got '{target.suffix or 'no suffix'}')", argument="path"
+    )
+
+
+# ------------------------------------------------------------------------------------------------ workbook
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _sheet_title(name: str, used: set[str]) -> str:
+    """Excel sheet names: at most 31 characters, none of ``[]:*?/\\``, unique (case-insensitive)."""
+    base = _SHEET_BAD.sub("_", str(name)).strip("'") or "sheet"
+    base = base[:31]
+    title, n = base, 2
+    while title.lower() in used:
+        suffix = f"_{n}"
+        title = base[: 31 - len(suffix)] + suffix
+        n += 1
+    used.add(title.lower())
+    return title
+
+
+def _currency_format(currency: str) -> str:
+    symbols = {"GBP": "£", "EUR": "€", "USD": "$"}
+    if currency in symbols:
+        return f'"{symbols[currency]}"#,##0.00;-"{symbols[currency]}"#,##0.00'
+    return f'#,##0.00 "{currency}";-#,##0.00 "{currency}"' if currency else "#,##0.00"
+
+
+def _format_sheet(ws: Any, frame: pd.DataFrame, *, money: Iterable[str], currency: str) -> None:
+    """Bold frozen header, autofilter over the table, currency format on money columns, sensible widths."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    ws.freeze_panes = "A2"
+    if ws.max_row >= 1 and ws.max_column >= 1:
+        ws.auto_filter.ref = ws.dimensions
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    money = set(money)
+    fmt = _currency_format(currency)
+    for j, name in enumerate(frame.columns, start=1):
+        letter = get_column_letter(j)
+        width = max(len(str(name)), 10)
+        column = frame.iloc[:, j - 1]
+        if str(name) in money:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j, max_row=ws.max_row):
+                cell.number_format = fmt
+            width = max(width, 14)
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j, max_row=ws.max_row):
+                cell.number_format = "yyyy-mm-dd"
+            width = max(width, 12)
+        elif column.dtype == object and len(column):
+            width = max(width, min(60, int(column.astype(str).str.len().quantile(0.9)) + 2))
+        ws.column_dimensions[letter].width = width
+
+
+def build_payout_workbook(
+    payouts_by_scheme: Mapping[str, pd.DataFrame],
+    out_path: str | os.PathLike[str],
+    *,
+    currency: str = "GBP",
+    keep_ids: bool = True,
+    id_key: bytes | str | None = None,
+) -> Path:
+    """Excel workbook for HR: a ``summary`` sheet and one sheet per scheme, written atomically.
+
+    Each scheme sheet holds the :func:`~cx_framework.incentives.compute_payouts` rows with money rounded to cents
+    (output only), a currency number format on every money column, a bold frozen header row and an autofilter.
+    The summary sheet has one row per scheme and period (:func:`~cx_framework.incentives.payout_summary`) and a
+    total row per scheme. Text cells are sanitised against formula injection.
+
+    Parameters
+    ----------
+    payouts_by_scheme : mapping of scheme id -> DataFrame
+        :func:`compute_payouts` frames (``SchemeComparison.payouts`` fits).
+    out_path : str or path-like
+        Target ``.xlsx`` file.
+    currency : str, default "GBP"
+        ISO code shown in the number format (£, €, $ for GBP, EUR, USD).
+    keep_ids : bool, default True
+        Payout frames carry employee ids, which HR needs; customer id columns, if any, are pseudonymised when
+        False.
+    id_key : bytes or str, optional
+        Pseudonymisation key.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    InputValueError
+        Empty mapping, a value that is not a payout frame, or a target that is not ``.xlsx``.
+    """
+    from cx_framework.incentives import payout_summary, round_money
+    from cx_framework.incentives.payouts import MONEY_COLUMNS
+    from cx_framework.io import write_bytes_atomic
+
+    target = Path(out_path)
+    if target.suffix.lower() != ".xlsx":
+        raise InputValueError(f"{target}: the payout workbook must be an .xlsx file", argument="out_path")
+    if not isinstance(payouts_by_scheme, Mapping) or not payouts_by_scheme:
+        raise InputValueError(
+            "payouts_by_scheme must be a non-empty mapping of scheme id -> compute_payouts frame",
+            argument="payouts_by_scheme",
+        )
+    for sid, frame in payouts_by_scheme.items():
+        if not isinstance(frame, pd.DataFrame) or not {"period", "payout", "withheld"} <= set(frame.columns):
+            raise InputValueError(
+                f"payouts_by_scheme[{sid!r}] is not a compute_payouts frame (needs period, payout, withheld)",
+                argument="payouts_by_scheme",
+            )
+
+    summaries = []
+    for sid, frame in payouts_by_scheme.items():
+        s = payout_summary(frame)
+        s.insert(0, "scheme", str(sid))
+        total = s.drop(columns=["scheme", "period"]).sum(numeric_only=True)
+        total_row = {"scheme": str(sid), "period": "total", **total.to_dict()}
+        total_row["attainment"] = (
+            total["payout"] / total["target_bonus"] if total["target_bonus"] > 0 else np.nan
+        )
+        s["period"] = pd.to_datetime(s["period"]).dt.strftime("%Y-%m")
+        summaries.append(pd.concat([s, pd.DataFrame([total_row])], ignore_index=True))
+    summary = pd.concat(summaries, ignore_index=True)
+    for c in ("target_bonus", "payout", "withheld_target_bonus"):
+        summary[c] = summary[c].astype(float).round(2)
+    summary["attainment"] = summary["attainment"].astype(float).round(4)
+
+    buffer = io.BytesIO()
+    used: set[str] = set()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        clean = _export_ready(summary, keep_ids=keep_ids, id_key=id_key)
+        title = _sheet_title("summary", used)
+        clean.to_excel(writer, sheet_name=title, index=False)
+        _format_sheet(
+            writer.book[title],
+            clean,
+            money=("target_bonus", "payout", "withheld_target_bonus"),
+            currency=currency,
+        )
+        for sid, frame in payouts_by_scheme.items():
+            detail = round_money(frame)
+            for c in detail.columns:
+                if isinstance(detail[c].dtype, pd.BooleanDtype):
+                    # nullable booleans (gates not evaluated) as plain objects so openpyxl writes blanks
+                    detail[c] = detail[c].astype(object).where(detail[c].notna(), None)
+            money = [c for c in detail.attrs.get("money_columns", MONEY_COLUMNS) if c in detail.columns]
+            clean = _export_ready(detail, keep_ids=keep_ids, id_key=id_key)
+            title = _sheet_title(str(sid), used)
+            clean.to_excel(writer, sheet_name=title, index=False)
+            _format_sheet(writer.book[title], clean, money=money, currency=currency)
+    return write_bytes_atomic(target, buffer.getvalue())
+
+
+# ------------------------------------------------------------------------------------------------ HTML pieces
+def offline_plotlyjs(snippet: str) -> str:
+    """Rewrite every absolute http(s) URL except W3C namespace names to the inert ``about:blank#`` (see module)."""
+    return _EXTERNAL_URL.sub("about:blank#", snippet)
+
+
+class _Figures:
+    """Renders figures to HTML divs; plotly.js goes inline with the first figure only."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, fig: go.Figure) -> str:
+        first = self.count == 0
+        self.count += 1
+        snippet = fig.to_html(
+            full_html=False,
+            include_plotlyjs=first,
+            config={"displaylogo": False, "responsive": True},
+            default_width="100%",
+        )
+        return offline_plotlyjs(snippet) if first else snippet
+
+
+def _esc(text: Any) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | None = None) -> str:
+    if frame is None or frame.empty:
+        return "<p class='muted'>No rows.</p>"
+    shown = frame.copy()
+    for col, fmt in (formats or {}).items():
+        if col in shown.columns:
+            shown[col] = shown[col].map(lambda v, f=fmt: "–" if _missing(v) else f(v))
+    return shown.to_html(index=False, escape=True, classes="data", border=0, na_rep="–")
+
+
+def _missing(v: Any) -> bool:
+    try:
+        return v is None or (isinstance(v, float) and math.isnan(v)) or bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _pct(v: Any) -> str:
+    return f"{float(v):.1%}"
+
+
+def _num(v: Any) -> str:
+    from cx_framework.actions import format_number
+
+    return format_number(float(v))
+
+
+def _unavailable(what: str, reason: str) -> str:
+    return f"<p class='unavailable'><strong>Not available:</strong> {_esc(what)} — {_esc(reason)}</p>"
+
+
+_CSS = """
+body{font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:0;color:#222;background:#f6f7f9}
+header{background:#0b3954;color:#fff;padding:24px 40px}
+header h1{margin:0 0 6px 0;font-size:28px} header p{margin:0;opacity:.85}
+nav{background:#fff;border-bottom:1px solid #ddd;padding:8px 40px;position:sticky;top:0;z-index:5}
+nav a{margin-right:16px;color:#0b3954;text-decoration:none;font-size:14px}
+main{padding:8px 40px 40px 40px;max-width:1320px}
+section{background:#fff;border:1px solid #e3e3e3;border-radius:6px;margin:20px 0;padding:8px 24px 20px 24px}
+h2{color:#0b3954;border-bottom:2px solid #e69f00;padding-bottom:4px}
+table.data{border-collapse:collapse;font-size:13px;margin:8px 0 16px 0;width:100%}
+table.data th{background:#eef2f5;text-align:left;padding:6px 8px;border-bottom:1px solid #ccd}
+table.data td{padding:5px 8px;border-bottom:1px solid #eee;vertical-align:top}
+.muted{color:#777} .unavailable{background:#fff4e5;border-left:4px solid #e69f00;padding:8px 12px}
+.lead{font-size:15px;line-height:1.5} .figure{margin:8px 0 12px 0}
+ol.actions li{margin-bottom:10px;line-height:1.45} details{font-size:13px;margin-top:2px} summary{cursor:pointer} .value{font-weight:600;color:#0b3954}
+footer{color:#777;font-size:12px;padding:0 40px 30px 40px}
+"""
+
+
+def _section(key: str, body: list[str]) -> str:
+    return f"<section id='{key}'><h2>{_esc(SECTIONS[key])}</h2>\n" + "\n".join(body) + "\n</section>"
+
+
+def _fig_div(render: _Figures, fig: go.Figure) -> str:
+    return f"<div class='figure'>{render(fig)}</div>"
+
+
+# ------------------------------------------------------------------------------------------------ sections
+def _summary_section(plan: ActionPlan, render: _Figures) -> list[str]:
+    from cx_framework.actions import actions_chart
+
+    cur = plan.currency
+    a = plan.actions
+    items = []
+    for r in a.itertuples(index=False):
+        value = (
+            f"{cur} {r.expected_annual_value:,.0f} a year (range {cur} {r.value_low:,.0f} to "
+            f"{cur} {r.value_high:,.0f})"
+            if r.monetised
+            else "not monetised"
+        )
+        items.append(
+            f"<li><strong>{_esc(r.title)}</strong> — <span class='value'>{_esc(value)}</span>; owner "
+            f"{_esc(r.owner_department)}, effort {_esc(r.effort)}.<br>{_esc(r.rationale)}"
+            f"<details><summary class='muted'>Evidence: {_esc(r.analysis)}</summary>"
+            f"<span class='muted'>{_esc(r.evidence_text)}</span></details></li>"
+        )
+    body = [
+        "<p class='lead'>What to change first, ranked by expected annual value (ties: customer-centric first). "
+        "Every value comes from the named analysis; the range is the analysis' low and high case.</p>",
+        f"<ol class='actions'>{''.join(items)}</ol>" if items else "<p>No action has a positive value.</p>",
+    ]
+    if len(a):
+        body.append(_fig_div(render, actions_chart(plan)))
+    for name, reason in plan.unavailable.items():
+        body.append(_unavailable(name, reason))
+    return body
+
+
+def _scorecard_section(sc: Any, render: _Figures) -> list[str]:
+    from cx_framework.plots.scorecard import scorecard_heatmap
+
+    period = max(sc.periods) if sc.periods else None
+    shared = sc.shared_scores
+    latest = shared[pd.to_datetime(shared["period"]) == pd.to_datetime(shared["period"]).max()]
+    cols = [c for c in ("department", "composite", "coverage", "status") if c in latest.columns]
+    return [
+        f"<p class='lead'>Every department scored on the shared customer card for "
+        f"{pd.Timestamp(period):%B %Y} (score 0–120: threshold 0, target 100, stretch 120).</p>"
+        if period is not None
+        else "",
+        _fig_div(render, scorecard_heatmap(sc, card="shared")),
+        _table(latest[cols], {"composite": _num, "coverage": _pct}),
+    ]
+
+
+def _alignment_section(sc: Any, render: _Figures) -> list[str]:
+    from cx_framework.plots.scorecard import alignment_chart, scorecard_heatmap
+
+    a = sc.alignment
+    cols = [
+        c
+        for c in (
+            "department",
+            "weight_alignment",
+            "empirical_r",
+            "ci_low",
+            "ci_high",
+            "n",
+            "green_inside_red_outside_latest",
+        )
+        if c in a.columns
+    ]
+    flagged = a.loc[
+        a.get("green_inside_red_outside_latest", pd.Series(False, index=a.index)).astype(bool), "department"
+    ]
+    lead = (
+        f"Green inside, red outside this month: {', '.join(map(str, flagged))} — the local scorecard says fine "
+        "while customers see red."
+        if len(flagged)
+        else "No department is green on its own card while red on the shared card this month."
+    )
+    return [
+        f"<p class='lead'>Does each department's own scorecard move with the shared customer card? {_esc(lead)}</p>",
+        _fig_div(render, alignment_chart(sc)),
+        _table(a[cols], {"weight_alignment": _num, "empirical_r": _num, "ci_low": _num, "ci_high": _num}),
+        _fig_div(render, scorecard_heatmap(sc, card="local")),
+    ]
+
+
+def _exceptions_section(sc: Any, render: _Figures, config: CxConfig) -> list[str]:
+    from cx_framework.plots.scorecard import scorecard_trend_chart
+
+    exc = sc.exceptions
+    if exc.empty:
+        return ["<p class='lead'>No threshold breaches or control-chart signals.</p>"]
+    latest = exc[pd.to_datetime(exc["period"]) == pd.to_datetime(exc["period"]).max()]
+    shown = latest.head(15)[
+        [
+            c
+            for c in (
+                "period",
+                "level",
+                "department",
+                "team",
+                "metric",
+                "rule",
+                "description",
+                "value",
+                "severity",
+            )
+            if c in latest.columns
+        ]
+    ].copy()
+    shown["period"] = pd.to_datetime(shown["period"]).dt.strftime("%Y-%m")
+    body = [
+        f"<p class='lead'>{len(latest)} exceptions in the latest month ({len(exc)} over the whole history): "
+        "threshold breaches and Western Electric control-chart signals in the bad direction, worst first.</p>",
+        _table(shown, {"value": _num}),
+    ]
+    customer = exc[exc["customer_centric"].astype(bool)]
+    pick = (customer if len(customer) else exc).iloc[0]
+    department = str(pick["department"])
+    try:
+        fig = scorecard_trend_chart(sc, str(pick["metric"]), department=department)
+    except Exception:  # noqa: BLE001 - a team-level exception has no department trend; fall back to the organisation
+        fig = scorecard_trend_chart(sc, str(pick["metric"]), department="organisation")
+    body.append(_fig_div(render, fig))
+    return body
+
+
+def _incentives_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> list[str]:
+    from cx_framework.plots.conflicts import behaviour_waterfall, conflict_heatmap
+
+    matrix = plan.results.get("conflicts")
+    if matrix is None:
+        return [
+            _unavailable(
+                "conflict matrix", plan.unavailable.get("conflicts", "no incentive schemes configured")
+            )
+        ]
+    top = matrix[matrix["conflict"]].sort_values("severity", ascending=False).head(10)
+    body = [
+        "<p class='lead'>Bonus components that pay people to move a shared customer KPI the wrong way (through "
+        "every path of the causal graph), most severe first.</p>",
+        _fig_div(render, conflict_heatmap(matrix)),
+        _table(
+            top[["scheme", "component", "kpi", "total_effect", "severity", "path"]],
+            {"total_effect": lambda v: f"{float(v):+.3f}", "severity": lambda v: f"{float(v):.4f}"},
+        ),
+    ]
+    behaviour = plan.results.get("behaviour") or {}
+    current = plan.assumptions.get("current_scheme")
+    if behaviour:
+        cur = plan.currency
+        rows = pd.DataFrame(
+            [
+                {
+                    "scheme": sid,
+                    "payout today": r.payout_cost["baseline"],
+                    "payout after response": r.payout_cost["scheme"],
+                    "customer KPI index": r.customer_kpi_index,
+                    "extra churned / month": r.extra_churned_customers,
+                    "net value / month": r.net_value,
+                }
+                for sid, r in behaviour.items()
+            ]
+        )
+        money = lambda v: f"{cur} {float(v):,.0f}"  # noqa: E731
+        body.append(
+            f"<p>Behaviour simulation per month (today's scheme: <strong>{_esc(current)}</strong>).</p>"
+            + _table(
+                rows,
+                {
+                    "payout today": money,
+                    "payout after response": money,
+                    "customer KPI index": lambda v: f"{float(v):+.2%}",
+                    "extra churned / month": lambda v: f"{float(v):+,.1f}",
+                    "net value / month": money,
+                },
+            )
+        )
+        chosen = next(
+            (
+                r["evidence"]["better_scheme"]
+                for _, r in plan.actions.iterrows()
+                if r["kind"] == "change_incentive"
+            ),
+            current if current in behaviour else next(iter(behaviour)),
+        )
+        body.append(_fig_div(render, behaviour_waterfall(behaviour[chosen])))
+    else:
+        body.append(_unavailable("behaviour simulation", plan.unavailable.get("behaviour", "did not run")))
+    return body
+
+
+def _sla_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> list[str]:
+    from cx_framework.plots.conflicts import sla_chain_density
+
+    chains = plan.results.get("sla_chains")
+    if not chains:
+        return [_unavailable("SLA chains", plan.unavailable.get("sla_chains", "no journeys"))]
+    body = [
+        "<p class='lead'>Each journey's end-to-end time is the sum of its stages and hand-off waits; every "
+        "department can meet its own SLA while the customer's promise is missed.</p>"
+    ]
+    for jid, chain in chains.items():
+        journey = config.slas.journey(jid)
+        verdict = "meets" if chain.meets_promise else "misses"
+        body.append(
+            f"<h3>{_esc(journey.name)}</h3><p>P(end to end ≤ {chain.promise_h:g} h) = "
+            f"<strong>{chain.p_within_promise:.1%}</strong> against a promise of {journey.promise.percent:.0%}: it "
+            f"{verdict} the promise"
+            + (
+                " although every stage is green."
+                if chain.every_stage_green and not chain.meets_promise
+                else "."
+            )
+            + "</p>"
+        )
+        body.append(_fig_div(render, sla_chain_density(chain)))
+        stages = chain.stages[
+            [
+                "component",
+                "kind",
+                "department",
+                "sla_h",
+                "p_within_sla",
+                "meets_sla",
+                "mean_h",
+                "share_of_miss",
+            ]
+        ]
+        body.append(
+            _table(
+                stages,
+                {
+                    "sla_h": lambda v: f"{float(v):g}",
+                    "p_within_sla": _pct,
+                    "mean_h": lambda v: f"{float(v):.1f}",
+                    "share_of_miss": _pct,
+                },
+            )
+        )
+    return body
+
+
+def _staffing_section(plan: ActionPlan, render: _Figures) -> list[str]:
+    gap = plan.results.get("budget_gap")
+    if gap is None:
+        return [_unavailable("staffing budget gap", plan.unavailable.get("budget_gap", "did not run"))]
+    return [
+        "<p class='lead'>The last three months of demand staffed as today (today's rostered agents are the "
+        "funded FTE) against the Erlang C requirement of the service-level target.</p>",
+        f"<p>{_esc(gap.summary())}</p>",
+        _fig_div(render, gap.plot()),
+    ]
+
+
+def _retention_section(plan: ActionPlan, render: _Figures) -> list[str]:
+    body = []
+    retention = plan.results.get("retention")
+    if retention is None:
+        body.append(_unavailable("retention model", plan.unavailable.get("retention", "did not run")))
+    else:
+        from cx_framework.plots.retention import dose_response_figure
+
+        me = retention.marginal_effect
+        body.append(
+            "<p class='lead'>Next-month churn of customers who called, against the service level they "
+            f"experienced (logit, customer-clustered errors; {retention.nobs:,} customer-months). One point more "
+            f"service level changes next-month churn by {100 * me.estimate:+.3f} percentage points (95% CI "
+            f"{100 * me.lower:+.3f} to {100 * me.upper:+.3f}). This is an association, not proof of cause.</p>"
+        )
+        body.append(_fig_div(render, dose_response_figure(retention)))
+    opt = plan.results.get("service_level")
+    if opt is None:
+        body.append(
+            _unavailable("optimal service level", plan.unavailable.get("service_level", "did not run"))
+        )
+    else:
+        from cx_framework.plots.retention import sl_value_curve_figure
+
+        body.append(f"<p>{_esc(opt.explain())}</p>")
+        body.append(_fig_div(render, sl_value_curve_figure(opt)))
+    return body
+
+
+def _failure_demand_section(
+    plan: ActionPlan, render: _Figures, *, keep_ids: bool, id_key: bytes | str | None
+) -> list[str]:
+    from cx_framework.plots.failure_demand import failure_demand_pareto, fix_vs_absorb_curves
+
+    fd = plan.results.get("failure_demand")
+    if fd is None:
+        return [_unavailable("failure demand", plan.unavailable.get("failure_demand", "did not run"))]
+    body = [
+        "<p class='lead'>Contacts caused by a failure somewhere else (Seddon's failure demand), attributed to the "
+        "department whose failure started the customer's chase.</p>",
+        "<p>" + "<br>".join(_esc(line) for line in fd.summary_text().splitlines()) + "</p>",
+        _fig_div(render, failure_demand_pareto(fd)),
+    ]
+    table = fd.by_department[
+        [
+            "originating_department",
+            "failure",
+            "repeat",
+            "failure_demand",
+            "failure_demand_share",
+            "failure_cost",
+        ]
+    ]
+    body.append(
+        _table(
+            table,
+            {"failure_demand_share": _pct, "failure_cost": lambda v: f"{plan.currency} {float(v):,.0f}"},
+        )
+    )
+    fixes = plan.results.get("fix_vs_absorb") or {}
+    if fixes:
+        top_source = next(iter(fd.by_department["originating_department"]))
+        central = fixes.get(top_source, next(iter(fixes.values())))["central"]
+        body.append(f"<p>{_esc(central.summary())}</p>")
+        body.append(_fig_div(render, fix_vs_absorb_curves(central)))
+    # the customers with the longest chases, for the owner to follow up (ids pseudonymised unless keep_ids)
+    cls = fd.classification
+    repeats = cls[cls["demand_type"].astype(str) == "repeat"]
+    if len(repeats):
+        chains = (
+            repeats.groupby("root_contact_id", observed=True)
+            .agg(
+                customer_id=("customer_id", "first"),
+                root_reason=("root_reason", "first"),
+                originating_department=("originating_department", "first"),
+                repeats=("contact_id", "size"),
+            )
+            .sort_values(["repeats", "root_contact_id"], ascending=[False, True])
+            .head(10)
+            .reset_index(drop=True)
+        )
+        for c in ("root_reason", "originating_department"):
+            chains[c] = chains[c].astype(str)
+        chains = pseudonymise_customer_ids(chains, keep_ids=keep_ids, id_key=id_key)
+        note = "customer ids as recorded" if keep_ids else "customer ids pseudonymised with a keyed hash"
+        body.append(f"<p>Longest repeat-contact chains ({note}):</p>" + _table(chains))
+    return body
+
+
+# ------------------------------------------------------------------------------------------------ report
+def build_report(
+    org_data: Any,
+    config: CxConfig,
+    out_path: str | os.PathLike[str],
+    *,
+    plan: ActionPlan | None = None,
+    top: int = 10,
+    period: Any = None,
+    assumptions: Mapping[str, Any] | None = None,
+    keep_ids: bool = False,
+    id_key: bytes | str | None = None,
+    title: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Write the leadership report: one self-contained, offline HTML file (written atomically).
+
+    Sections (:data:`SECTIONS`): executive summary (top actions), shared scorecard, department alignment,
+    exceptions, incentive conflicts, SLA chains, staffing vs budget, service level ↔ retention and value, failure
+    demand — each with at least one figure. A section whose engine could not run says "Not available" and why;
+    no number is ever filled in.
+
+    Parameters
+    ----------
+    org_data : SyntheticOrg or dict of str -> DataFrame
+        The organisation's validated tables.
+    config : CxConfig
+    out_path : str or path-like
+        Target ``.html`` file.
+    plan : ActionPlan, optional
+        A :func:`~cx_framework.actions.recommend_actions` result to reuse (its engine results feed every
+        section); computed when omitted.
+    top, period, assumptions
+        Passed to :func:`~cx_framework.actions.recommend_actions`.
+    keep_ids : bool, default False
+        Show customer ids as recorded instead of keyed-hash pseudonyms.
+    id_key : bytes or str, optional
+        Pseudonymisation key (see module docstring).
+    title : str, optional
+        Report title (default: the organisation's name).
+    progress : callable, optional
+        Called with a label before each step.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from cx_framework.actions import recommend_actions
+    from cx_framework.io import write_text_atomic
+
+    step = progress or (lambda _label: None)
+    if plan is None:
+        plan = recommend_actions(
+            org_data, config, period=period, top=top, assumptions=assumptions, progress=progress
+        )
+    render = _Figures()
+    sc = plan.results.get("scorecard")
+    sections: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        step("report: executive summary")
+        sections.append(_section("summary", _summary_section(plan, render)))
+        step("report: scorecard")
+        if sc is None:
+            reason = plan.unavailable.get("scorecard", "did not run")
+            for key in ("scorecard", "alignment", "exceptions"):
+                sections.append(_section(key, [_unavailable("scorecard", reason)]))
+        else:
+            sections.append(_section("scorecard", _scorecard_section(sc, render)))
+            sections.append(_section("alignment", _alignment_section(sc, render)))
+            sections.append(_section("exceptions", _exceptions_section(sc, render, config)))
+        step("report: incentives")
+        sections.append(_section("incentives", _incentives_section(plan, render, config)))
+        step("report: SLA chains")
+        sections.append(_section("sla", _sla_section(plan, render, config)))
+        step("report: staffing")
+        sections.append(_section("staffing", _staffing_section(plan, render)))
+        step("report: retention")
+        sections.append(_section("retention", _retention_section(plan, render)))
+        step("report: failure demand")
+        sections.append(
+            _section(
+                "failure_demand", _failure_demand_section(plan, render, keep_ids=keep_ids, id_key=id_key)
+            )
+        )
+    name = title or f"{config.organisation.name}: leadership briefing"
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    nav = "".join(f"<a href='#{k}'>{_esc(v)}</a>" for k, v in SECTIONS.items())
+    document = (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_esc(name)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{_esc(name)}</h1><p>Generated {generated} by cx_framework. Works offline: every chart and "
+        "script is inside this file.</p></header>"
+        f"<nav>{nav}</nav><main>{''.join(sections)}</main>"
+        "<footer>Values are per year in "
+        f"{_esc(plan.currency)} unless stated. Assumptions: {_esc(_assumption_text(plan.assumptions))}</footer>"
+        "</body></html>\n"
+    )
+    target = Path(out_path)
+    step("report: writing")
+    return write_text_atomic(target, document)
+
+
+def _assumption_text(assumptions: Mapping[str, Any]) -> str:
+    return "; ".join(f"{k} = {v}" for k, v in assumptions.items() if k != "fix_costs" or v)
