@@ -1,0 +1,177 @@
+"""cx_framework.app_support: the app's fast comparison equals compare_schemes, staffed FTE by hand, safe uploads."""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cx_framework.app_support import (
+    data_stamp,
+    failure_table,
+    load_tables,
+    quick_comparison,
+    save_upload,
+    staffed_fte,
+)
+from cx_framework.config import load_config
+from cx_framework.errors import ConfigError, DataValidationError, InputValueError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _payouts(rows: list[tuple]) -> pd.DataFrame:
+    cols = ["employee_id", "department", "role", "withheld", "payout", "target_bonus", "attainment", "capped"]
+    frame = pd.DataFrame(rows, columns=cols)
+    frame["gates_passed"] = True
+    return frame
+
+
+def test_quick_comparison_hand_worked():
+    # e1 paid 100 + 50 (current) -> 120 + 50 (edited): +20 winner; e2 100 -> 90: loser; e3 withheld both: unchanged
+    current = _payouts(
+        [
+            ("e1", "cc", "agent", False, 100.0, 100.0, 1.0, False),
+            ("e1", "cc", "agent", False, 50.0, 100.0, 0.5, False),
+            ("e2", "cc", "agent", False, 100.0, 100.0, 1.0, False),
+            ("e3", "billing", "spec", True, 80.0, 100.0, 0.8, False),
+        ]
+    )
+    edited = current.assign(payout=[120.0, 50.0, 90.0, 999.0], attainment=[1.2, 0.5, 0.9, 9.99])
+    q = quick_comparison(current, edited, months=2, budget=3000.0)
+    # current total 250 over 2 months -> 1500 per year; edited 260 -> 1560 (withheld rows excluded)
+    assert q.cost["annualised_cost"].tolist() == pytest.approx([1500.0, 1560.0])
+    assert q.cost_change == pytest.approx(60.0)
+    assert q.cost["budget_share"].tolist() == pytest.approx([0.5, 0.52])
+    wl = q.winners_losers.set_index("department")
+    assert wl.loc["cc", ["employees", "winners", "losers", "unchanged"]].tolist() == [2, 1, 1, 0]
+    assert wl.loc["cc", "total_change"] == pytest.approx(10.0)  # +20 - 10
+    assert wl.loc["billing", "unchanged"] == 1
+    # attainment over paid rows: current [1.0, 0.5, 1.0] -> median 1.0; edited [1.2, 0.5, 0.9] -> 0.9
+    assert q.attainment["p50"].tolist() == pytest.approx([1.0, 0.9])
+    with pytest.raises(InputValueError, match="months"):
+        quick_comparison(current, edited, months=0)
+
+
+def test_quick_comparison_equals_compare_schemes_on_sample():
+    from cx_framework.incentives import compare_schemes, compute_payouts
+    from cx_framework.synthetic import load_sample
+
+    org = load_sample(validate=False)
+    cfg = load_config(REPO / "configs")
+    a, b = cfg.schemes["siloed"], cfg.schemes["shared_customer"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = compare_schemes(org.employee_metrics, org.employees, [a, b], config=cfg)
+        pa = compute_payouts(org.employee_metrics, org.employees, a, config=cfg)
+        pb = compute_payouts(org.employee_metrics, org.employees, b, config=cfg)
+    months = int(org.employee_metrics["period"].dt.to_period("M").nunique())
+    q = quick_comparison(pa, pb, months=months, budget=cfg.economics.annual_bonus_budget)
+    np.testing.assert_allclose(q.cost["annualised_cost"], ref.budget["annualised_cost"], rtol=1e-12)
+    np.testing.assert_allclose(q.cost["vs_current"], ref.budget["vs_baseline"], rtol=1e-12, atol=1e-6)
+    cols = ["employee_periods", "mean", "p10", "p25", "p50", "p75", "p90", "share_zero", "share_capped"]
+    np.testing.assert_allclose(q.attainment[cols].to_numpy(float), ref.attainment[cols].to_numpy(float))
+    mine = q.winners_losers.sort_values(["department", "role"]).reset_index(drop=True)
+    theirs = (
+        ref.winners_losers.drop(columns="scheme").sort_values(["department", "role"]).reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(mine, theirs, check_dtype=False)
+
+
+def test_staffed_fte_by_hand():
+    # two days, 2 queues; 10 agents x 48 half-hours x 2 queues per day = 960 agent-half-hours = 480 agent-hours
+    # per day -> 960 on-phone hours over 2 days = 2/7 week; paid = 960 / (1 - 0.2) = 1200 h;
+    # per week 1200 / (2/7) = 4200 h; FTE = 4200 / 35 = 120
+    starts = pd.date_range("2025-01-06", periods=96, freq="30min")
+    intervals = pd.concat(
+        [pd.DataFrame({"interval_start": starts, "queue": q, "agents_staffed": 10.0}) for q in "ab"]
+    )
+    assert staffed_fte(intervals, shrinkage=0.2, hours_per_fte=35.0) == pytest.approx(120.0)
+    assert staffed_fte(intervals, shrinkage=0.2, hours_per_fte=35.0, horizon_weeks=1.0) == pytest.approx(
+        1200 / 35
+    )
+    with pytest.raises(InputValueError, match="shrinkage"):
+        staffed_fte(intervals, shrinkage=1.0, hours_per_fte=35.0)
+    with pytest.raises(InputValueError, match="hours_per_fte"):
+        staffed_fte(intervals, shrinkage=0.1, hours_per_fte=0.0)
+    with pytest.raises(InputValueError, match="empty"):
+        staffed_fte(intervals.iloc[:0], shrinkage=0.1, hours_per_fte=35.0)
+
+
+def test_failure_table_rows_are_one_based_and_config_errors_readable():
+    err = DataValidationError(
+        "bad",
+        failures=pd.DataFrame(
+            {
+                "table": ["customers"],
+                "column": ["monthly_revenue"],
+                "check": ["ge 0"],
+                "row": [3],
+                "value": [-5.0],
+            }
+        ),
+    )
+    table = failure_table(err)
+    assert table.loc[0, "row"] == 4 and table.loc[0, "value"] == "-5.0"
+    cfg_err = ConfigError("weights sum to 0.9", file="scheme 'x'", key="components[0].weight")
+    assert failure_table(cfg_err).loc[0, "key"] == "components[0].weight"
+    assert failure_table(InputValueError("nope")).columns.tolist() == ["problem"]
+
+
+def _customers(n: int = 5) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "segment": "consumer",
+            "product": "broadband",
+            "start_date": pd.Timestamp("2024-01-01"),
+            "monthly_revenue": 30.0,
+            "churn_date": pd.NaT,
+        }
+    )
+
+
+def test_save_upload_keeps_only_valid_files_named_by_table():
+    directory = tempfile.mkdtemp(prefix="cx_test_upload_")
+    good = _customers().to_csv(index=False).encode()
+    frame = save_upload(good, "../../etc/evil name.csv", "customers", directory)
+    assert len(frame) == 5
+    assert sorted(p.name for p in Path(directory).iterdir()) == ["customers.csv"]
+
+    bad = _customers().assign(monthly_revenue=-1.0).to_csv(index=False).encode()
+    with pytest.raises(DataValidationError) as info:
+        save_upload(bad, "mine.csv", "customers", directory)
+    assert "mine.csv" in str(info.value) and str(directory) not in str(info.value)
+    assert set(info.value.failures["column"]) == {"monthly_revenue"}
+    assert sorted(p.name for p in Path(directory).iterdir()) == ["customers.csv"]  # the valid one stays
+
+    with pytest.raises(DataValidationError, match="unsupported file type"):
+        save_upload(good, "customers.xlsx", "customers", directory)
+    outside = Path(__file__).resolve().parent / "_not_tmp"
+    with pytest.raises(DataValidationError, match="temporary directory"):
+        save_upload(good, "customers.csv", "customers", outside)
+    assert not outside.exists()
+
+
+def test_load_tables_falls_back_and_stamp_changes():
+    from cx_framework.schemas import REQUIRED_TABLES
+
+    directory = Path(tempfile.mkdtemp(prefix="cx_test_tables_"))
+    _customers().to_csv(directory / "customers.csv", index=False)
+    fallback = {name: pd.DataFrame({"x": [1]}) for name in REQUIRED_TABLES}
+    tables, read = load_tables(directory, fallback)
+    assert (
+        read == ("customers",)
+        and len(tables["customers"]) == 5
+        and tables["contacts"] is fallback["contacts"]
+    )
+    with pytest.raises(DataValidationError, match="missing table"):
+        load_tables(directory, None)
+    stamp = data_stamp(directory)
+    _customers(7).to_csv(directory / "customers.csv", index=False)
+    assert data_stamp(directory) != stamp
+    assert data_stamp(None) == "sample"
