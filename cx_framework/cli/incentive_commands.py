@@ -122,7 +122,13 @@ def payouts_command(
     if out is not None:
         console.print(f"Wrote {write_table(round_money(payouts), out)}")
     if xlsx is not None:
-        console.print(f"Wrote {write_payout_workbook(payouts, xlsx)}")
+        try:  # the HR workbook of the report module (formats, frozen header); a plain export until it exists
+            from cx_framework.report import build_payout_workbook
+        except ImportError:
+            written = write_payout_workbook(payouts, xlsx)
+        else:
+            written = build_payout_workbook({chosen.id: payouts}, xlsx, currency=cur)
+        console.print(f"Wrote {written}")
 
 
 @command("compare-schemes")
