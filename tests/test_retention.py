@@ -304,6 +304,10 @@ def test_lagged_exposure_equals_direct_fit(sim_panel):
     direct = sm.Logit(s["churned"].to_numpy(float), x).fit(disp=0, tol=1e-12)
     np.testing.assert_allclose(result.params.to_numpy(), direct.params, atol=1e-8)
     assert result.nobs == len(s)
+    # row order does not matter: a shuffled panel is re-sorted by customer and period before lagging
+    shuffled = sim_panel.sample(frac=1.0, random_state=0)
+    again = fit_retention(shuffled, lag=1, controls=("segment",))
+    np.testing.assert_allclose(again.params.to_numpy(), direct.params, atol=1e-8)
 
 
 def test_cox_equals_direct_phreg(sim_panel):

@@ -89,9 +89,9 @@ class _Design:
         for column in self.numeric_controls:
             parts.append(np.asarray(controls[column], dtype=np.float64)[:, None])
         for column, levels in self.categorical_controls:
-            values = np.asarray(controls[column])
+            codes = np.asarray(controls[column])  # integer codes into ``levels`` (0 = reference)
             parts.append(
-                np.column_stack([values == level for level in levels[1:]]).astype(np.float64)
+                np.column_stack([codes == j for j in range(1, len(levels))]).astype(np.float64)
                 if len(levels) > 1
                 else np.zeros((x.size, 0))
             )
@@ -438,6 +438,35 @@ def _group_rows(columns: list[np.ndarray | pd.Series]) -> tuple[np.ndarray, list
     return gid.astype(np.int64), [u[c] for u, c in zip(uniques, ucodes, strict=True)]
 
 
+def _level_codes(series: pd.Series, idx: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes (rows ``idx``) into the sorted levels present there; categorical columns use their codes
+    directly (converting 10M categorical values to strings would dominate the fit's run time)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        raw = series.cat.codes.to_numpy()[idx].astype(np.int64)
+        labels = np.asarray(series.cat.categories.astype(str), dtype=object)
+    else:
+        raw, uniques = pd.factorize(series.iloc[idx])
+        raw = raw.astype(np.int64)
+        labels = np.asarray(pd.Index(uniques).astype(str), dtype=object)
+    present = np.flatnonzero(np.bincount(raw, minlength=labels.size) > 0)
+    order = present[np.argsort(labels[present], kind="stable")]
+    remap = np.full(labels.size, -1, dtype=np.int64)
+    remap[order] = np.arange(order.size)
+    return remap[raw], tuple(str(v) for v in labels[order])
+
+
+def _id_codes(series: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer id per row and the number of distinct ids, without materialising the ids themselves (a
+    categorical's codes are used as they are; unused categories are dropped by a compacting remap)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        raw = series.cat.codes.to_numpy().astype(np.int64)
+        used = np.bincount(raw[raw >= 0], minlength=len(series.cat.categories)) > 0
+        remap = np.cumsum(used) - 1
+        return np.where(raw >= 0, remap[np.maximum(raw, 0)], -1), int(used.sum())
+    codes, uniques = pd.factorize(series)
+    return codes.astype(np.int64), len(uniques)
+
+
 def _check_columns(panel: pd.DataFrame, columns: Sequence[str]) -> None:
     missing = [c for c in columns if c not in panel.columns]
     if missing:
@@ -563,15 +592,19 @@ def fit_retention(
         _check_columns(panel, ["tenure_months"])
 
     # rows must be in customer, period order for lags
-    cust_codes, _ = _factorize(panel["customer_id"])
+    cust_codes = np.zeros(0, dtype=np.int64)
     if lag:
+        cust_codes, _ = _id_codes(panel["customer_id"])
         month = panel["period"].to_numpy(dtype="datetime64[ns]").view(np.int64)
         order_ok = bool(
             np.all((np.diff(cust_codes) > 0) | ((np.diff(cust_codes) == 0) & (np.diff(month) > 0)))
         )
         if not order_ok:
-            panel = panel.iloc[np.lexsort((month, cust_codes))].reset_index(drop=True)
-            cust_codes, _ = _factorize(panel["customer_id"])
+            perm = np.lexsort((month, cust_codes))
+            panel = panel.iloc[perm].reset_index(drop=True)
+            cust_codes = cust_codes[perm]
+            if sample is not None:
+                sample = np.asarray(sample, dtype=bool)[perm]
     x_all = _lagged(panel, exposure, int(lag), cust_codes)
     if sample is None:
         mask = np.isfinite(x_all)
@@ -613,22 +646,21 @@ def fit_retention(
     numeric, categorical = [], []
     control_values: dict[str, np.ndarray] = {}
     for column in controls:
-        series = panel[column].iloc[idx]
+        series = panel[column]
         if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
             numeric.append(column)
-            control_values[column] = series.to_numpy(dtype=np.float64)
-        else:
-            values = series.astype(str).to_numpy()
-            levels = tuple(sorted(pd.unique(values)))
-            if len(levels) == 1:
-                warnings.warn(
-                    f"control '{column}' has a single level ({levels[0]!r}) in the sample, so it adjusts for "
-                    "nothing; it is left out of the design.",
-                    StatisticalWarning,
-                    stacklevel=2,
-                )
-            categorical.append((column, levels))
-            control_values[column] = values
+            control_values[column] = series.to_numpy(dtype=np.float64)[idx]
+            continue
+        codes, levels = _level_codes(series, idx)
+        if len(levels) == 1:
+            warnings.warn(
+                f"control '{column}' has a single level ({levels[0]!r}) in the sample, so it adjusts for "
+                "nothing; it is left out of the design.",
+                StatisticalWarning,
+                stacklevel=2,
+            )
+        categorical.append((column, levels))
+        control_values[column] = codes
     knot_values: tuple[float, ...] = ()
     if dose == "spline":
         if not 3 <= knots <= 7:
@@ -671,8 +703,7 @@ def fit_retention(
     clusters = None
     n_clusters = n
     if cluster:
-        clusters, uniq = _factorize(panel[cluster].iloc[idx])
-        n_clusters = len(uniq)
+        clusters, n_clusters = _id_codes(panel[cluster].iloc[idx])
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
