@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
+import pandas as pd
 import typer
 from rich.table import Table
 
@@ -120,7 +121,7 @@ def score_command(
         extable.add_row(
             str(rec["severity"]),
             str(rec["department"]),
-            str(rec["team"] or "-"),
+            "-" if pd.isna(rec["team"]) else str(rec["team"]),
             str(rec["metric"]) + (" *" if rec["customer_centric"] else ""),
             str(rec["rule"]),
             f"{rec['value']:.4g}",

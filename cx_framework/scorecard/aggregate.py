@@ -143,11 +143,18 @@ def _anti_join(rolled: pd.DataFrame, reported: pd.DataFrame, keys: list[str]) ->
 
 
 def _level(frame: pd.DataFrame, level: str) -> pd.DataFrame:
+    # every text column as pandas "str" (missing = NaN) so that concatenating millions of agent rows stays
+    # Arrow-backed instead of materialising Python objects
     out = frame.copy()
     out["level"] = level
     for col in VALUE_COLUMNS:
-        if col not in out.columns:
-            out[col] = np.nan if col in ("value", "volume") else None
+        if col in ("value", "volume", "period"):
+            if col not in out.columns:
+                out[col] = np.nan
+        elif col not in out.columns:
+            out[col] = pd.Series(np.nan, index=out.index, dtype="str")
+        elif out[col].dtype != "str":
+            out[col] = out[col].astype("str")
     return out
 
 
@@ -187,11 +194,10 @@ def build_values(
         dm["volume"] = np.nan
     dm["source_table"] = "department_metrics"
     dm["source_row"] = np.arange(len(dm))
-    dm["team"] = dm["team"].astype(object).where(dm["team"].notna(), None)
+    dm["team"] = dm["team"].astype("str")
     dm["source"] = "reported"
     dm["note"] = ""
 
-    parts: list[pd.DataFrame] = []
     # ---- agents
     emp_rows = pd.DataFrame(columns=[*VALUE_COLUMNS, "source_table", "source_row"])
     if employee_metrics is not None and employees is not None and len(employee_metrics):
@@ -223,7 +229,6 @@ def build_values(
         em["source"] = "reported"
         em["note"] = ""
         emp_rows = _level(em, "employee")
-        parts.append(emp_rows)
 
     # ---- teams
     team_reported = dm[dm["team"].notna() & dm["department"].ne(ORGANISATION)]
@@ -234,7 +239,6 @@ def build_values(
         teams = pd.concat([_level(team_reported, "team"), _level(rolled, "team")], ignore_index=True)
     else:
         teams = _level(team_reported, "team")
-    parts.append(teams)
 
     # ---- departments
     dept_reported = dm[dm["team"].isna() & dm["department"].ne(ORGANISATION)]
@@ -244,7 +248,6 @@ def build_values(
     departments = pd.concat(
         [_level(dept_reported, "department"), _level(rolled, "department")], ignore_index=True
     )
-    parts.append(departments)
 
     # ---- organisation
     org_reported = dm[dm["department"].eq(ORGANISATION)]
@@ -255,14 +258,25 @@ def build_values(
     organisation = pd.concat(
         [_level(org_reported, "organisation"), _level(rolled, "organisation")], ignore_index=True
     )
-    parts.append(organisation)
 
-    values = pd.concat([p[VALUE_COLUMNS] for p in parts if len(p)], ignore_index=True)
-    values["level"] = pd.Categorical(values["level"], categories=list(LEVELS), ordered=True)
+    # top-down order; the (small) upper levels are sorted, agent rows keep their input order (sorting millions
+    # of agent rows costs seconds and buys nothing)
+    keys = ["period", "department", "team", "metric"]
+    ordered = [
+        organisation.sort_values(keys, na_position="first"),
+        departments.sort_values(keys, na_position="first"),
+        teams.sort_values(keys, na_position="first"),
+        emp_rows,
+    ]
+    ordered = [p[VALUE_COLUMNS] for p in ordered if len(p)]
+    values = pd.concat(ordered, ignore_index=True)
+    codes = np.repeat(
+        np.arange(len(LEVELS))[[LEVELS.index(str(p["level"].iloc[0])) for p in ordered]],
+        [len(p) for p in ordered],
+    )
+    values["level"] = pd.Categorical.from_codes(codes, categories=list(LEVELS), ordered=True)
     values["period"] = pd.to_datetime(values["period"])
     values["value"] = values["value"].astype(float)
     values["volume"] = values["volume"].astype(float)
     values["note"] = values["note"].fillna("")
-    return values.sort_values(
-        ["level", "period", "department", "team", "employee_id", "metric"], na_position="first"
-    ).reset_index(drop=True)
+    return values

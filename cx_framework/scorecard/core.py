@@ -302,9 +302,9 @@ def score(
 def _drop_unknown_metrics(
     dm: pd.DataFrame, em: pd.DataFrame | None, catalogue: dict[str, Any]
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    unknown = set(dm["metric"].astype(str)) - set(catalogue)
+    unknown = {str(m) for m in pd.unique(dm["metric"])} - set(catalogue)
     if em is not None:
-        unknown |= set(em["metric"].astype(str)) - set(catalogue)
+        unknown |= {str(m) for m in pd.unique(em["metric"])} - set(catalogue)
     if unknown:
         names = sorted(unknown)
         warnings.warn(

@@ -278,7 +278,7 @@ class ScorecardResult:
         lines.append(f"Top {len(ex)} exceptions")
         for rec in ex.to_dict("records"):
             lines.append(
-                f"  sev {rec['severity']}  {rec['department']}/{rec['team'] or '-'}  {rec['metric']}  {rec['rule']}  value {rec['value']:.4g}"
+                f"  sev {rec['severity']}  {rec['department']}/{'-' if pd.isna(rec['team']) else rec['team']}  {rec['metric']}  {rec['rule']}  value {rec['value']:.4g}"
             )
         return "\n".join(lines)
 
