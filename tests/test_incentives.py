@@ -334,7 +334,7 @@ def _frames(values):
     return em, emp
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=_values)
 def test_property_payout_within_zero_and_cap(values):
     cfg = _CFG
@@ -345,7 +345,7 @@ def test_property_payout_within_zero_and_cap(values):
     assert np.allclose(out["cap"], 1.5 * out["target_bonus"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=_values, which=st.sampled_from([0, 1, 2]), step=st.floats(0.0, 0.3))
 def test_property_monotone_in_good_direction(values, which, step):
     cfg = _CFG
