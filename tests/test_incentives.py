@@ -534,6 +534,34 @@ def test_compare_schemes_hand_worked(cfg):
     assert result.cost["payout"].sum() == pytest.approx(720 + 738)
 
 
+def test_compare_winners_losers_skip_withheld_periods(cfg):
+    emp = _employees([(e, "agent", 36_000.0, "2020-01-01", None) for e in ("e1", "e2", "e3")])
+    on_target_no_fcr = {k: v for k, v in ON_TARGET.items() if k != "fcr"}
+    em = _metrics(
+        {
+            ("2024-03-01", "e1"): ON_TARGET,
+            ("2024-04-01", "e1"): ON_TARGET,
+            ("2024-03-01", "e2"): on_target_no_fcr,  # withheld under the baseline (fcr missing)...
+            ("2024-04-01", "e2"): on_target_no_fcr,
+            ("2024-03-01", "e3"): on_target_no_fcr,
+            ("2024-04-01", "e3"): ON_TARGET,
+        }
+    )
+    no_fcr = _scheme(
+        id="no_fcr",
+        components=[
+            {"metric": "aht_s", "weight": 0.5, "threshold": 420, "target": 360, "stretch": 300},
+            {"metric": "csat", "weight": 0.5, "threshold": 0.7, "target": 0.8, "stretch": 0.9},
+        ],
+        cap_pct=120,
+    )
+    wl = compare_schemes(em, emp, [_scheme(), no_fcr], config=cfg).winners_losers.iloc[0]
+    # e1: 300.00 a month under both -> unchanged. e2: withheld every month under the baseline but paid 600.00 under
+    # no_fcr -> not comparable (an unknown amount is not a loss). e3: only April comparable, 300 vs 300 -> unchanged
+    assert (wl["winners"], wl["losers"], wl["unchanged"], wl["not_comparable"]) == (0, 0, 2, 1)
+    assert wl["total_change"] == pytest.approx(0.0)
+
+
 def test_compare_cache_reuses_prepared_grid(cfg):
     emp = _employees([("e1", "agent", 36_000.0, "2020-01-01", None)])
     em = _metrics({("2024-03-01", "e1"): ON_TARGET})
@@ -589,7 +617,7 @@ def test_sample_costs_finite_positive_and_customer_share(sample_comparison, conf
     assert (att["p10"] <= att["p50"]).all() and (att["p50"] <= att["p90"]).all()
     wl = sample_comparison.winners_losers
     assert set(wl["scheme"]) == {"balanced", "shared_customer"}
-    assert (wl["winners"] + wl["losers"] + wl["unchanged"] == wl["employees"]).all()
+    assert (wl["winners"] + wl["losers"] + wl["unchanged"] + wl["not_comparable"] == wl["employees"]).all()
 
 
 def test_plots(config, sample_comparison):

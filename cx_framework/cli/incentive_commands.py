@@ -209,8 +209,11 @@ def compare_schemes_command(
         )
     console.print(spread)
     for sid, part in result.winners_losers.groupby("scheme", sort=False):
-        wl = Table(title=f"{sid} vs {result.baseline}: winners and losers", title_justify="left")
-        for col in ("department", "role", "staff", "winners", "losers", "mean change"):
+        wl = Table(
+            title=f"{sid} vs {result.baseline}: winners and losers (n/a = always withheld under one scheme)",
+            title_justify="left",
+        )
+        for col in ("department", "role", "staff", "winners", "losers", "n/a", "mean change"):
             wl.add_column(col, justify="left" if col in {"department", "role"} else "right")
         for row in part.itertuples(index=False):
             wl.add_row(
@@ -219,6 +222,7 @@ def compare_schemes_command(
                 str(row.employees),
                 f"[green]{row.winners}[/]",
                 f"[red]{row.losers}[/]",
+                str(row.not_comparable),
                 _money(row.mean_change),
             )
         console.print(wl)

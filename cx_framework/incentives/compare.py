@@ -47,7 +47,8 @@ class SchemeComparison:
         ``share_zero`` (paid nothing), ``share_capped``, ``share_gate_failed``.
     winners_losers : pandas.DataFrame
         Per scheme (other than baseline), department and role: ``employees``, ``winners``, ``losers``,
-        ``unchanged``, ``mean_change`` and ``total_change`` (currency over the data, vs baseline).
+        ``unchanged``, ``not_comparable`` (every period withheld under one of the two schemes), ``mean_change``
+        (per comparable employee) and ``total_change`` (currency over the comparable periods, vs baseline).
     customer_share : pandas.DataFrame
         Per scheme: ``customer_centric_payout``, ``local_payout`` and ``customer_centric_share`` (share 0–1 of
         the money, after gates and cap, earned on metrics the catalogue marks ``customer_centric``).
@@ -163,7 +164,6 @@ def compare_schemes(
     baseline = next(iter(by_id))
 
     cost_parts, budget_rows, att_rows, share_rows, wl_parts = [], [], [], [], []
-    totals: dict[str, pd.DataFrame] = {}
     for sid, df in payouts.items():
         paid = ~df["withheld"].to_numpy()
         frame = pd.DataFrame(
@@ -208,25 +208,14 @@ def compare_schemes(
             }
         )
         share_rows.append(_customer_share(sid, df, by_id[sid], catalogue))
-        totals[sid] = (
-            pd.DataFrame(
-                {
-                    "employee_id": df["employee_id"],
-                    "department": df["department"],
-                    "role": df["role"],
-                    "payout": np.where(paid, df["payout"], 0.0),
-                }
-            )
-            .groupby(["employee_id", "department", "role"], as_index=False)["payout"]
-            .sum()
-        )
 
     budget_frame = pd.DataFrame(budget_rows)
     base_cost = budget_frame.loc[budget_frame["scheme"] == baseline, "annualised_cost"].iloc[0]
     budget_frame["vs_baseline"] = budget_frame["annualised_cost"] - base_cost
     for sid in payouts:
         if sid != baseline:
-            wl_parts.append(_winners_losers(sid, totals[baseline], totals[sid]))
+            quarterly = "quarter" in {by_id[sid].period, by_id[baseline].period}
+            wl_parts.append(_winners_losers(sid, payouts[baseline], payouts[sid], quarterly=quarterly))
     wl_columns = [
         "scheme",
         "department",
@@ -235,6 +224,7 @@ def compare_schemes(
         "winners",
         "losers",
         "unchanged",
+        "not_comparable",
         "mean_change",
         "total_change",
     ]
@@ -277,20 +267,61 @@ def _customer_share(
     }
 
 
-def _winners_losers(sid: str, base: pd.DataFrame, other: pd.DataFrame) -> pd.DataFrame:
-    merged = base.merge(
-        other, on=["employee_id", "department", "role"], how="outer", suffixes=("_base", "_new")
-    )
-    change = merged["payout_new"].fillna(0.0) - merged["payout_base"].fillna(0.0)
+def _buckets(df: pd.DataFrame, *, quarterly: bool) -> pd.DataFrame:
+    """Payout and withheld flag per (employee, comparison period); a bucket is withheld if any row in it is."""
+    period = df["period"]
+    if quarterly and df.attrs.get("period") != "quarter":
+        period = period.dt.to_period("Q").dt.start_time
+    withheld = df["withheld"].to_numpy()
     frame = pd.DataFrame(
         {
-            "department": merged["department"],
-            "role": merged["role"],
+            "employee_id": df["employee_id"].to_numpy(),
+            "department": df["department"].to_numpy(),
+            "role": df["role"].to_numpy(),
+            "bucket": period.to_numpy(),
+            "payout": np.where(withheld, 0.0, df["payout"].to_numpy()),
+            "withheld": withheld,
+        }
+    )
+    return frame.groupby(["employee_id", "department", "role", "bucket"], as_index=False).agg(
+        payout=("payout", "sum"), withheld=("withheld", "max")
+    )
+
+
+def _winners_losers(sid: str, base: pd.DataFrame, other: pd.DataFrame, *, quarterly: bool) -> pd.DataFrame:
+    """Per department and role: who earns more or less under ``other`` than under ``base``.
+
+    Employee-periods are compared only where neither scheme withheld the payout (an unknown amount is neither a
+    win nor a loss); a period missing under one scheme (role not covered, not employed) counts as paid 0.
+    Monthly and quarterly schemes are compared per quarter. Employees with no comparable period are
+    ``not_comparable``.
+    """
+    keys = ["employee_id", "department", "role", "bucket"]
+    merged = _buckets(base, quarterly=quarterly).merge(
+        _buckets(other, quarterly=quarterly), on=keys, how="outer", suffixes=("_base", "_new")
+    )
+    comparable = ~(
+        merged["withheld_base"].fillna(False).astype(bool) | merged["withheld_new"].fillna(False).astype(bool)
+    )
+    merged["change"] = np.where(
+        comparable, merged["payout_new"].fillna(0.0) - merged["payout_base"].fillna(0.0), 0.0
+    )
+    merged["comparable"] = comparable
+    per_employee = merged.groupby(["employee_id", "department", "role"], as_index=False).agg(
+        change=("change", "sum"), comparable=("comparable", "max")
+    )
+    ok = per_employee["comparable"].to_numpy(dtype=bool)
+    change = per_employee["change"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "department": per_employee["department"],
+            "role": per_employee["role"],
             "employees": 1,
-            "winners": (change >= _TOLERANCE).astype(int),
-            "losers": (change <= -_TOLERANCE).astype(int),
-            "unchanged": (change.abs() < _TOLERANCE).astype(int),
-            "mean_change": change,
+            "winners": (ok & (change >= _TOLERANCE)).astype(int),
+            "losers": (ok & (change <= -_TOLERANCE)).astype(int),
+            "unchanged": (ok & (np.abs(change) < _TOLERANCE)).astype(int),
+            "not_comparable": (~ok).astype(int),
+            "mean_change": np.where(ok, change, np.nan),
             "total_change": change,
         }
     )
@@ -299,6 +330,7 @@ def _winners_losers(sid: str, base: pd.DataFrame, other: pd.DataFrame) -> pd.Dat
         winners=("winners", "sum"),
         losers=("losers", "sum"),
         unchanged=("unchanged", "sum"),
+        not_comparable=("not_comparable", "sum"),
         mean_change=("mean_change", "mean"),
         total_change=("total_change", "sum"),
     )
