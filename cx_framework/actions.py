@@ -953,8 +953,9 @@ def _exception_actions(
             and any_sim is not None
             and math.isfinite(bound)
         ):
-            excess = max(float(r.value) - bound, 0.0)
-            at_risk = excess * any_sim.customers_active * any_sim.value_per_churned_customer * 12.0
+            excess = float(r.value) - bound
+            if excess > 0:
+                at_risk = excess * any_sim.customers_active * any_sim.value_per_churned_customer * 12.0
         owner = (
             str(r.department)
             if str(r.department) != "organisation"
@@ -971,9 +972,13 @@ def _exception_actions(
             "severity": int(r.severity),
             "magnitude": float(r.magnitude),
         }
+        if str(r.rule) == "threshold":
+            expected = f"{'above' if lower_better else 'below'} the threshold of {bound:.4g}"
+        else:
+            expected = f"{r.description}; natural process limits {float(r.expected_low):.4g} to {float(r.expected_high):.4g}"
         rationale = (
-            f"{name} at {where} was {float(r.value):.4g} in {evidence['period']} ({r.description}; expected "
-            f"{'at most' if lower_better else 'at least'} {bound:.4g}, severity {int(r.severity)} of 3)"
+            f"{name} at {where} was {float(r.value):.4g} in {evidence['period']} ({expected}; severity "
+            f"{int(r.severity)} of 3)"
             + (
                 f", putting {_money(at_risk, config.economics.currency)} a year of customer value at risk."
                 if at_risk

@@ -3,7 +3,7 @@
 * :func:`build_report` writes a single HTML file that works offline: plotly.js is embedded once, inline, with the
   first figure (``include_plotlyjs=True``, every later figure ``False``); there is no CDN and no external URL.
   plotly.js itself carries the addresses of map-tile, font and chart-studio servers used only by map traces and
-  the "edit in Chart Studio" link (this report draws neither); they are rewritten to the inert ``about:blank#``
+  the "edit in Chart Studio" link (this report draws neither); their scheme and host are rewritten to ``about:blank``
   so nothing in the file can reach the network. The only ``http`` strings left are XML namespace identifiers
   (``http://www.w3.org/2000/svg`` and friends), which browsers compare as names and never fetch (W3C,
   *Namespaces in XML 1.0*, §2.1: "it is not a goal that it be directly usable for retrieval").
@@ -67,7 +67,8 @@ SECTIONS: dict[str, str] = {
 
 _ID_KEY_ENV = "CX_PSEUDONYM_KEY"
 # any absolute http(s) URL except XML namespace identifiers of the W3C (never fetched)
-_EXTERNAL_URL = re.compile(r"https?://(?!www\.w3\.org/)", re.IGNORECASE)
+# scheme and host only: host characters never include quotes or comment ends, so the rewrite cannot break the code
+_EXTERNAL_URL = re.compile(r"https?://(?!www\.w3\.org/)[a-z0-9.-]*", re.IGNORECASE)
 _CUSTOMER_ID_COLUMNS = ("customer_id",)
 
 
@@ -318,8 +319,9 @@ def build_payout_workbook(
 
 # ------------------------------------------------------------------------------------------------ HTML pieces
 def offline_plotlyjs(snippet: str) -> str:
-    """Rewrite every absolute http(s) URL except W3C namespace names to the inert ``about:blank#`` (see module)."""
-    return _EXTERNAL_URL.sub("about:blank#", snippet)
+    """Rewrite the scheme and host of every absolute http(s) URL except W3C namespace names to the inert
+    ``about:blank`` (``https://cdn.plot.ly/un/`` becomes ``about:blank/un/``; see the module docstring)."""
+    return _EXTERNAL_URL.sub("about:blank", snippet)
 
 
 class _Figures:
