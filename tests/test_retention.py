@@ -614,3 +614,10 @@ def test_cli_retention_on_sample(tmp_path):
     assert bad.exit_code == 2
     bad_dose = runner.invoke(app, ["retention", str(SAMPLE), "--dose", "cubic"])
     assert bad_dose.exit_code == 2
+
+
+def test_panel_satisfies_data_contract(sim_panel):
+    from cx_framework.schemas import validate
+
+    checked = validate("customer_panel", sim_panel)  # raises DataValidationError listing failures otherwise
+    assert len(checked) == len(sim_panel)

@@ -288,7 +288,7 @@ def build_customer_panel(
 
     def count(mask: np.ndarray | None = None) -> np.ndarray:
         rows = c_row if mask is None else c_row[mask]
-        return np.bincount(rows, minlength=n_rows).astype(np.int64)
+        return np.bincount(rows, minlength=n_rows).astype(np.int32)  # counts per customer-month are small
 
     n_contacts = count()
     calls = count(phone)
@@ -319,11 +319,12 @@ def build_customer_panel(
             "repeat_contacts": count(repeat),
             "unresolved_contacts": count(~resolved),
             "has_calls": calls > 0,
-            "tenure_months": tenure,
+            "tenure_months": tenure.astype(np.int32),
             "segment": pd.Categorical.from_codes(segment.codes[cust_idx], categories=segment.categories),
             "product": pd.Categorical.from_codes(product.codes[cust_idx], categories=product.categories),
             "monthly_revenue": revenue[cust_idx],
             "churned": churned,
             "at_risk": at_risk,
-        }
+        },
+        copy=False,  # the arrays are fresh; skipping block consolidation saves a full copy (~1 GB at 10M rows)
     )
