@@ -292,7 +292,16 @@ def actions(src: Source) -> pd.DataFrame:
     recommend = optional("cx_framework.actions", "recommend_actions")
     if recommend is None:  # pragma: no cover - callers check first
         raise RuntimeError("recommend_actions is not available")
-    result = recommend(_tables(src), config())
+    # reuse what the pages already computed (same calls as inside recommend_actions)
+    precomputed = {
+        "scorecard": scorecard(src),
+        "failure_demand": failure_demand(src),
+        "conflicts": conflicts_all(),
+    }
+    try:
+        result = recommend(_tables(src), config(), precomputed=precomputed)
+    except TypeError:  # an engine version without ``precomputed``
+        result = recommend(_tables(src), config())
     for attribute in ("table", "actions", "frame"):
         if isinstance(getattr(result, attribute, None), pd.DataFrame):
             return getattr(result, attribute)

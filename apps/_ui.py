@@ -10,8 +10,6 @@ import streamlit as st
 
 from cx_framework.plots._style import STATUS_COLOURS
 
-STATUS_ICON = {"green": "🟢", "amber": "🟠", "red": "🔴", "no data": "⚪", "not scored": "⚪"}
-
 
 def page(title: str, question: str) -> state.Source:
     """Page title, the question the page answers, and the data-source line; returns the data source."""
@@ -50,8 +48,20 @@ def metric_glossary(metrics: list[str]) -> None:
                 st.markdown(f"**{metric_name(metric)}** — {help_text}")
 
 
+def badge(status: str) -> str:
+    """HTML badge of a status in the colour-blind-safe status palette (use with ``unsafe_allow_html=True``);
+    the status word is always written, so colour is never the only cue."""
+    colour = STATUS_COLOURS.get(str(status), "#BBBBBB")
+    text = "#000" if status in ("amber", "no data", "not scored") else "#fff"
+    return (
+        f'<span style="background:{colour};color:{text};border-radius:0.4rem;padding:0.05rem 0.45rem;'
+        f'font-size:0.85rem;font-weight:600">{status}</span>'
+    )
+
+
 def status_text(status: str) -> str:
-    return f"{STATUS_ICON.get(status, '')} {status}"
+    """Plain-text status (for places that cannot render HTML)."""
+    return str(status)
 
 
 def style_status(frame: pd.DataFrame, columns: list[str]) -> Any:
@@ -68,6 +78,18 @@ def style_status(frame: pd.DataFrame, columns: list[str]) -> Any:
     return frame.style.map(colour, subset=[c for c in columns if c in frame.columns])
 
 
+def money_short(value: float, currency: str | None = None) -> str:
+    """Money in thousands / millions for metric tiles: ``GBP 962.1k``."""
+    currency = currency if currency is not None else state.config().economics.currency
+    sign = "−" if value < 0 else ""
+    v = abs(value)
+    if v >= 1e6:
+        return f"{sign}{currency} {v / 1e6:,.2f}m"
+    if v >= 1e4:
+        return f"{sign}{currency} {v / 1e3:,.1f}k"
+    return f"{sign}{currency} {v:,.0f}"
+
+
 def money(value: float, currency: str | None = None) -> str:
     currency = currency if currency is not None else state.config().economics.currency
     sign = "−" if value < 0 else ""
@@ -82,8 +104,17 @@ def chart(fig: Any, key: str | None = None) -> None:
     st.plotly_chart(fig, width="stretch", key=key)
 
 
-def fmt_value(metric: str, value: float) -> str:
-    """A metric value in its catalogue unit: shares as percent, seconds/hours with the unit, money with currency."""
+def unit_suffix(metric: str) -> str:
+    """`` (unit)`` for labels of metrics whose tiles show the bare number (not shares, seconds or money)."""
+    m = state.config().metrics.by_id.get(metric)
+    if m is None or m.unit.startswith(("share", "currency")) or m.unit in ("seconds", "hours"):
+        return ""
+    return f" ({m.unit})"
+
+
+def fmt_value(metric: str, value: float, *, unit: bool = True) -> str:
+    """A metric value in its catalogue unit: shares as percent, seconds/hours with the unit, money with currency;
+    ``unit=False`` drops a free-text unit (put it in the label with :func:`unit_suffix`)."""
     if value is None or pd.isna(value):
         return "no data"
     m = state.config().metrics.by_id.get(metric)
@@ -96,7 +127,7 @@ def fmt_value(metric: str, value: float) -> str:
         return f"{value:,.1f} h"
     if unit.startswith("currency"):
         return money(value) + unit[len("currency") :]
-    return f"{value:,.2f} {unit}".strip()
+    return f"{value:,.2f} {unit}".strip() if unit else f"{value:,.2f}"
 
 
 def light_layout(fig: Any, *, title: str | None = None, height: int = 380) -> Any:

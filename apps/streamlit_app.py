@@ -19,29 +19,52 @@ import _state as state  # noqa: E402
 
 from cx_framework.errors import CxError  # noqa: E402
 
-st.set_page_config(page_title="cx_framework", page_icon="📊", layout="wide")
+st.set_page_config(page_title="cx_framework", page_icon=":material/monitoring:", layout="wide")
 
 PAGES = {
     "Leadership": [
         st.Page(
-            APPS / "pages" / "overview.py", title="Overview", icon="🏠", url_path="overview", default=True
+            APPS / "views" / "overview.py",
+            title="Overview",
+            icon=":material/home:",
+            url_path="overview",
+            default=True,
         ),
         st.Page(
-            APPS / "pages" / "scorecard.py", title="Scorecard & drill-down", icon="🎯", url_path="scorecard"
+            APPS / "views" / "scorecard.py",
+            title="Scorecard & drill-down",
+            icon=":material/target:",
+            url_path="scorecard",
         ),
     ],
     "HR": [
         st.Page(
-            APPS / "pages" / "incentives.py", title="Incentive modeller", icon="💷", url_path="incentives"
+            APPS / "views" / "incentives.py",
+            title="Incentive modeller",
+            icon=":material/payments:",
+            url_path="incentives",
         ),
     ],
     "Analysts": [
-        st.Page(APPS / "pages" / "conflicts.py", title="Conflicts & SLAs", icon="⚖️", url_path="conflicts"),
         st.Page(
-            APPS / "pages" / "staffing.py", title="Staffing & service level", icon="☎️", url_path="staffing"
+            APPS / "views" / "conflicts.py",
+            title="Conflicts & SLAs",
+            icon=":material/balance:",
+            url_path="conflicts",
         ),
-        st.Page(APPS / "pages" / "retention.py", title="Retention explorer", icon="📈", url_path="retention"),
-        st.Page(APPS / "pages" / "data.py", title="Data", icon="🗂️", url_path="data"),
+        st.Page(
+            APPS / "views" / "staffing.py",
+            title="Staffing & service level",
+            icon=":material/support_agent:",
+            url_path="staffing",
+        ),
+        st.Page(
+            APPS / "views" / "retention.py",
+            title="Retention explorer",
+            icon=":material/trending_up:",
+            url_path="retention",
+        ),
+        st.Page(APPS / "views" / "data.py", title="Data", icon=":material/folder_open:", url_path="data"),
     ],
 }
 

@@ -113,11 +113,11 @@ with tab_sla:
         )
         c3.metric("Median end-to-end", f"{r.quantiles.loc[0.5]:,.0f} h" if 0.5 in r.quantiles.index else "—")
         if stages_ok and not customer_ok:
-            st.error("🔴 Every department is green on its own SLA, yet the customer promise is missed.")
+            st.error("Every department is green on its own SLA, yet the customer promise is missed.")
         elif customer_ok:
-            st.success("🟢 The promise holds.")
+            st.success("The promise holds.")
         else:
-            st.warning("🟠 The promise is missed and at least one stage misses its own SLA.")
+            st.warning("The promise is missed and at least one stage misses its own SLA.")
         left, right = st.columns([3, 2])
         with left:
             ui.chart(plots.sla_chain_density(r), key=f"cf_density_{journey.id}")

@@ -53,7 +53,9 @@ for i, table in enumerate(REQUIRED_TABLES):
             continue
         marker = f"{file.file_id}:{file.size}"
         if uploaded_ok.get(table, {}).get("marker") == marker:
-            st.success(f"{file.name}: {uploaded_ok[table]['rows']:,} rows, valid.", icon="✅")
+            st.success(
+                f"{file.name}: {uploaded_ok[table]['rows']:,} rows, valid.", icon=":material/check_circle:"
+            )
             continue
         if failed.get(table) == marker:
             st.error(
@@ -71,7 +73,7 @@ for i, table in enumerate(REQUIRED_TABLES):
         else:
             uploaded_ok[table] = {"marker": marker, "rows": len(frame), "name": file.name}
             failed.pop(table, None)
-            st.success(f"{file.name}: {len(frame):,} rows, valid.", icon="✅")
+            st.success(f"{file.name}: {len(frame):,} rows, valid.", icon=":material/check_circle:")
 
 st.subheader("2 · Use them")
 using = bool(st.session_state.get(state.USE_UPLOAD))
@@ -93,7 +95,7 @@ if uploaded_ok:
         column_config={"Rows": st.column_config.NumberColumn(format="%,d")},
     )
 if using:
-    st.info("This session uses your uploaded tables.", icon="📂")
+    st.info("This session uses your uploaded tables.", icon=":material/folder_open:")
     if st.button("Switch back to the original data", key="data_use_original"):
         st.session_state[state.USE_UPLOAD] = False
         st.rerun()

@@ -167,14 +167,14 @@ try:
         base, edited_components, edited_gates, config=cfg, cap_pct=cap_pct, target_bonus_pct=target_bonus_pct
     )
 except ConfigError as exc:
-    st.error(f"**The edited scheme is not valid yet** — {exc}", icon="✏️")
+    st.error(f"**The edited scheme is not valid yet** — {exc}", icon=":material/edit:")
     st.caption("Fix the cell named above; results below update as soon as the scheme is valid.")
     st.stop()
 weight_sum = float(pd.to_numeric(edited_components["weight"], errors="coerce").sum())
 st.success(
     f"Scheme valid · {len(edited.components)} components (weights sum {weight_sum:.2f}) · "
     f"{len(edited.gates)} gate(s) · cap {edited.cap_pct:g}%",
-    icon="✅",
+    icon=":material/check_circle:",
 )
 edited_yaml = scheme_to_yaml(edited)
 
@@ -192,12 +192,12 @@ st.subheader("Cost and attainment, edited vs current")
 m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric(
     "Annual payout cost (edited)",
-    ui.money(cost_new),
-    delta=f"{ui.money(cmp_.cost_change)} vs current",
+    ui.money_short(cost_new),
+    delta=f"{ui.money_short(cmp_.cost_change)} vs current",
     delta_color="inverse",
     help=f"Total payouts over the {months} months of data × 12 / {months} (withheld employee-periods excluded).",
 )
-m2.metric("Annual payout cost (current)", ui.money(cost_now))
+m2.metric("Annual payout cost (current)", ui.money_short(cost_now))
 if budget:
     m3.metric(
         "Share of bonus budget",
@@ -218,6 +218,40 @@ m5.metric(
     help="Employees whose total payout over the data rises / falls by at least half a cent vs the current scheme.",
 )
 
+st.dataframe(
+    pd.DataFrame(
+        {
+            "Scheme": [f"current: {schemes[current_id].name}", f"edited: {edited.name}"],
+            f"Annual cost ({currency})": cmp_.cost["annualised_cost"].to_numpy(),
+            f"Change vs current ({currency}/yr)": cmp_.cost["vs_current"].to_numpy(),
+            "Share of budget": cmp_.cost["budget_share"].to_numpy(),
+            "Mean attainment": att["mean"].to_numpy(),
+            "Median attainment": att["p50"].to_numpy(),
+            "Paid nothing": att["share_zero"].to_numpy(),
+            "Capped": att["share_capped"].to_numpy(),
+            "Gate failed": att["share_gate_failed"].to_numpy(),
+        }
+    ),
+    key="hr_cost_table",
+    hide_index=True,
+    width="stretch",
+    column_config={
+        f"Annual cost ({currency})": st.column_config.NumberColumn(format="%,.2f"),
+        f"Change vs current ({currency}/yr)": st.column_config.NumberColumn(format="%+,.2f"),
+        **{
+            c: st.column_config.NumberColumn(format="percent")
+            for c in (
+                "Share of budget",
+                "Mean attainment",
+                "Median attainment",
+                "Paid nothing",
+                "Capped",
+                "Gate failed",
+            )
+        },
+    },
+)
+
 a1, a2 = st.columns(2)
 with a1:
     bins = np.arange(0.0, 10.0 * np.ceil(max(att["p90"].max(), 1.0) * 10 + 2) + 10.0, 10.0)
@@ -234,12 +268,11 @@ with a1:
                 y=counts,
                 name=label,
                 marker_color=PALETTE[i],
-                width=4.5,
-                offset=-4.5 if i == 0 else 0.0,
                 hovertemplate="%{x:.0f} % ± 5: %{y} employee-months<extra></extra>",
             )
         )
-    fig.update_xaxes(title="Attainment (% of target bonus)")
+    fig.update_layout(barmode="group", bargap=0.15)
+    fig.update_xaxes(title="Attainment (% of target bonus, 10-point bands)")
     fig.update_yaxes(title="Employee-months")
     ui.chart(ui.light_layout(fig, title="Attainment distribution"), key="hr_att")
 with a2:

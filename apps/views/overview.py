@@ -31,30 +31,34 @@ st.subheader("Shared customer scorecard — whole organisation")
 org = result.shared_scores[result.shared_scores["department"].eq("organisation")].set_index("period")
 row = org.loc[period]
 st.markdown(
-    f"**Customer composite: {row['composite']:.0f} / 120 — {ui.status_text(row['status'])}** "
-    "(weighted mean of the metric scores below: 0 at threshold, 100 at target, 120 at stretch)"
+    f"**Customer composite: {row['composite']:.0f} / 120** {ui.badge(row['status'])} "
+    "(weighted mean of the metric scores below: 0 at threshold, 100 at target, 120 at stretch)",
+    unsafe_allow_html=True,
 )
 ms = result.metric_scores
 shared = ms[ms["card"].eq("shared") & ms["department"].eq("organisation")]
 now = shared[shared["period"].eq(period)].set_index("metric")
+now = now.reindex([o.metric for o in cfg.scorecard.shared if o.metric in now.index])
 before = shared[shared["period"].eq(previous)].set_index("metric") if previous is not None else None
-columns = st.columns(len(now))
-for column, metric in zip(columns, now.index, strict=True):
-    r = now.loc[metric]
-    delta = None
-    if before is not None and metric in before.index and pd.notna(before.loc[metric, "value"]):
-        change = r["value"] - before.loc[metric, "value"]
-        delta = ui.fmt_value(metric, change) if not ui.fmt_value(metric, change).startswith("no") else None
-    lower_better = r["direction"] == "lower_is_better"
-    column.metric(
-        ui.metric_name(metric),
-        ui.fmt_value(metric, r["value"]),
-        delta=delta,
-        delta_color="inverse" if lower_better else "normal",
-        help=f"{ui.metric_help(metric)} Target {ui.fmt_value(metric, r['target'])}; "
-        f"threshold {ui.fmt_value(metric, r['threshold'])}. Change vs the previous month.",
-    )
-    column.markdown(f"{ui.status_text(r['status'])} · score {r['score']:.0f}")
+per_row = 4
+for start in range(0, len(now), per_row):
+    columns = st.columns(per_row)
+    for column, metric in zip(columns, now.index[start : start + per_row], strict=False):
+        r = now.loc[metric]
+        delta = None
+        if before is not None and metric in before.index and pd.notna(before.loc[metric, "value"]):
+            delta = (
+                ui.fmt_value(metric, r["value"] - before.loc[metric, "value"], unit=False) + " vs last month"
+            )
+        column.metric(
+            ui.metric_name(metric) + ui.unit_suffix(metric),
+            ui.fmt_value(metric, r["value"], unit=False),
+            delta=delta,
+            delta_color="inverse" if r["direction"] == "lower_is_better" else "normal",
+            help=f"{ui.metric_help(metric)} Target {ui.fmt_value(metric, r['target'])}; "
+            f"threshold {ui.fmt_value(metric, r['threshold'])}.",
+        )
+        column.markdown(f"{ui.badge(r['status'])} score {r['score']:.0f} / 120", unsafe_allow_html=True)
 
 # ---------------------------------------------------------------------------------------- departments
 st.subheader("Departments — own scorecard vs the customer's")
@@ -71,7 +75,7 @@ table = pd.DataFrame(
         "Own status": d["status"],
         "Customer scorecard": d["shared_composite"].round(0),
         "Customer status": d["shared_status"],
-        "Green inside, red outside": d["green_inside_red_outside"].map({True: "⚠️ yes", False: "no"}),
+        "Green inside, red outside": d["green_inside_red_outside"].map({True: "YES", False: "no"}),
     }
 )
 st.dataframe(
@@ -139,7 +143,32 @@ c4.metric(
 recommend_actions = state.optional("cx_framework.actions", "recommend_actions")
 if recommend_actions is not None:
     st.subheader("Top recommended actions")
+    st.caption(
+        "Ranked by expected annual value (cx_framework.actions); hover the column headers for details."
+    )
     actions = state.actions(src)
-    st.dataframe(actions.head(5), hide_index=True, width="stretch")
+    show = actions.head(5)
+    table = pd.DataFrame({"#": show["rank"] if "rank" in show else range(1, len(show) + 1)})
+    for column, label in (
+        ("title", "Action"),
+        ("action", "Action"),
+        ("owner_department", "Owner"),
+        ("expected_annual_value", "Expected value / year"),
+        ("effort", "Effort"),
+        ("rationale", "Why"),
+    ):
+        if column in show.columns and label not in table.columns:
+            values = show[column].to_numpy()
+            if column == "owner_department":
+                values = show[column].map(names).fillna(show[column]).to_numpy()
+            table[label] = values
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Expected value / year": st.column_config.NumberColumn(format=f"{cfg.economics.currency} %,.0f")
+        },
+    )
 
 ui.metric_glossary(list(now.index))

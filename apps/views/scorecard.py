@@ -36,7 +36,7 @@ metric = c1.selectbox(
     key="sc_metric",
 )
 period = c2.selectbox("Month", periods[::-1], format_func=lambda p: f"{p:%b %Y}", key="sc_period")
-st.info(ui.metric_help(metric) or metric, icon="ℹ️")
+st.info(ui.metric_help(metric) or metric, icon=":material/info:")
 
 tab_card, tab_drill, tab_trend = st.tabs(["Scorecards", "Drill-down", "Trend & exceptions"])
 
@@ -57,7 +57,7 @@ with tab_drill:
         ui.fmt_value(metric, org_row["value"]),
         help=ui.metric_help(metric),
     )
-    st.markdown(f"Status: {ui.status_text(org_row['status'])}")
+    st.markdown(f"Status: {ui.badge(org_row['status'])}", unsafe_allow_html=True)
     d1, d2 = st.columns(2)
     departments = sorted(
         drill.loc[drill["level"].astype(str).eq("department"), "department"].dropna().unique()

@@ -1,0 +1,217 @@
+"""Real-browser test: start the app with ``streamlit run`` and load every page in headless Debian Chromium.
+
+Asserts each page's key text is visible and no Streamlit exception box is shown, uploads an invalid CSV on the
+Data page (readable failure message, no traceback), and saves a full-page screenshot per page under
+``tests/apps/artifacts/`` (git-ignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMEDRIVER = shutil.which("chromedriver") or (
+    "/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists() else None
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        CHROMIUM is None or CHROMEDRIVER is None,
+        reason="Debian chromium / chromium-driver not installed (apt-get install chromium chromium-driver)",
+    ),
+]
+selenium = pytest.importorskip("selenium")
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+# url path -> text that must be visible once the page has finished computing
+PAGES = {
+    "overview": [
+        "Overview",
+        "Shared customer scorecard",
+        "Green inside, red outside",
+        "Service level the staffing budget buys",
+    ],
+    "scorecard": ["Scorecard & drill-down", "Scorecards", "Drill-down"],
+    "incentives": [
+        "Incentive modeller",
+        "Annual payout cost (edited)",
+        "Winners and losers",
+        "What the rewarded behaviour is worth",
+    ],
+    "conflicts": [
+        "Conflicts & SLAs",
+        "Bonus schemes vs customer KPIs",
+        "Departmental objectives vs customer KPIs",
+    ],
+    "staffing": [
+        "Staffing & service level",
+        "Agents required vs staffed",
+        "Budget gap",
+        "Service level vs agents",
+    ],
+    "retention": [
+        "Retention explorer",
+        "Which service-level target pays?",
+        "Monthly service level vs retention",
+    ],
+    "data": ["Data", "Upload tables", "Empty templates"],
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("CX_DATA_DIR", "CX_CONFIG_DIR")}
+    with tempfile.TemporaryFile() as log:
+        yield from _serve(port, env, log)
+
+
+def _serve(port: int, env: dict[str, str], log):
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "apps" / "streamlit_app.py"),
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                log.seek(0)
+                pytest.fail(f"streamlit exited: {log.read().decode(errors='replace')[-2000:]}")
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start within 60 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,2000",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_window_size(1400, 2000)
+    yield driver
+    driver.quit()
+
+
+def _wait_until_done(driver, texts: list[str], timeout: float = 150.0) -> None:
+    """Wait until every text is visible and the app has stopped running (no spinner / running indicator)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        body = driver.find_element(By.TAG_NAME, "body").text
+        running = driver.find_elements(
+            By.CSS_SELECTOR, '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]'
+        ) or driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSpinner"]')
+        missing = [t for t in texts if t not in body]
+        if not missing and not running:
+            time.sleep(1.0)  # let charts finish drawing
+            return
+        last = f"missing {missing}, running={bool(running)}"
+        time.sleep(0.5)
+    raise AssertionError(f"page did not finish within {timeout:.0f} s: {last}")
+
+
+def _screenshot(driver, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script(
+        "const m = document.querySelector('[data-testid=\"stMain\"]') || document.body;"
+        "return Math.max(document.body.scrollHeight, m.scrollHeight);"
+    )
+    driver.set_window_size(1400, max(2000, min(int(height) + 200, 12000)))
+    time.sleep(0.8)
+    path = ARTIFACTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    driver.set_window_size(1400, 2000)
+    return path
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_renders_in_chromium(app_url, browser, page):
+    browser.get(f"{app_url}/{page}")
+    WebDriverWait(browser, 60).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, '[data-testid="stApp"]'))
+    )
+    _wait_until_done(browser, PAGES[page])
+    assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), "exception box shown"
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Traceback" not in body
+    path = _screenshot(browser, page)
+    assert path.stat().st_size > 10_000
+
+
+def test_bad_upload_in_chromium_shows_message_not_traceback(app_url, browser):
+    browser.get(f"{app_url}/data")
+    _wait_until_done(browser, PAGES["data"])
+    bad = Path(tempfile.mkdtemp(prefix="cx_browser_")) / "customers.csv"
+    bad.write_text("customer_id,segment,product,start_date,monthly_revenue\nc1,consumer,bb,2024-01-01,-5\n")
+    inputs = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"] input[type="file"]')
+    assert len(inputs) == 7
+    inputs[2].send_keys(str(bad))  # customers is the third table of the contract
+    _wait_until_done(browser, ["cannot be used as `customers`"])
+    # the failure table (one row per problem) is drawn inside the error's section
+    assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+    assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "Traceback" not in body
+    _screenshot(browser, "data_bad_upload")
