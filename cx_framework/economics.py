@@ -68,6 +68,12 @@ class OptimalServiceLevel:
     horizon_months: float
     currency: str
 
+    def plot(self) -> Any:
+        """Value curve with the optimum and the 80/20 convention (:func:`cx_framework.plots.sl_value_curve_figure`)."""
+        from cx_framework.plots.retention import sl_value_curve_figure
+
+        return sl_value_curve_figure(self)
+
     def explain(self) -> str:
         """Plain-language recommendation and its uncertainty."""
         row = self.curve.set_index("target")

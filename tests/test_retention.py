@@ -561,6 +561,7 @@ def test_figures(sim_panel, config):
     np.testing.assert_allclose(line.y, expected)
     assert len(band.x) == 6  # upper and lower edges of the CI band
     assert "association, not causation" in fig.layout.annotations[-1].text
+    assert len(result.plot([0.5, 1.0]).data) == 2  # the result draws itself with the same function
 
     months = pd.date_range("2022-01-01", periods=30, freq="MS")
     rng = np.random.default_rng(0)
@@ -595,6 +596,8 @@ def test_figures(sim_panel, config):
     )
     net = next(t for t in value_fig.data if t.name == "net value")
     np.testing.assert_allclose(net.y, optimum.curve["net_value"])
+    assert len(optimum.plot().data) == len(value_fig.data)
+    assert len(monthly.plot(kind="scatter", lag=1).data) == len(scatter.data)
 
 
 def test_cli_retention_on_sample(tmp_path):

@@ -14,6 +14,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,6 +78,12 @@ class PeriodRetentionResult:
                 "p_value": self.pvalues,
             }
         )
+
+    def plot(self, *, kind: str = "dual_axis", lag: int = 0) -> Any:
+        """Monthly SL vs retention figure (:func:`cx_framework.plots.sl_vs_retention_figure`)."""
+        from cx_framework.plots.retention import sl_vs_retention_figure
+
+        return sl_vs_retention_figure(self, kind=kind, lag=lag)
 
     def explain(self) -> str:
         """Plain-language reading of the aggregate regression and its limits."""

@@ -358,6 +358,12 @@ class RetentionResult:
         """Average predicted next-month churn probability at one exposure value (see :meth:`dose_response`)."""
         return float(self.dose_response([exposure])["churn_probability"].iloc[0])
 
+    def plot(self, grid: Sequence[float] | np.ndarray | None = None) -> Any:
+        """Dose-response figure with its confidence band (:func:`cx_framework.plots.dose_response_figure`)."""
+        from cx_framework.plots.retention import dose_response_figure
+
+        return dose_response_figure(self, grid)
+
     # ---------------------------------------------------------------- words
     def explain(self) -> str:
         """Plain-language statement of the effect, its uncertainty and what it does (not) mean."""
