@@ -710,6 +710,11 @@ def fit_retention(
     n_clusters = n
     if cluster:
         clusters, n_clusters = _id_codes(panel[cluster].iloc[idx])
+        if n_clusters < 2:
+            raise ModelError(
+                f"clustered standard errors need at least 2 values of '{cluster}' in the sample; found "
+                f"{n_clusters}. Pass cluster=None for model-based standard errors."
+            )
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
