@@ -412,12 +412,15 @@ def _summary_section(plan: ActionPlan, render: _Figures) -> list[str]:
     a = plan.actions
     items = []
     for r in a.itertuples(index=False):
-        value = (
-            f"{cur} {r.expected_annual_value:,.0f} a year (range {cur} {r.value_low:,.0f} to "
-            f"{cur} {r.value_high:,.0f})"
-            if r.monetised
-            else "not monetised"
-        )
+        if not r.monetised:
+            value = "not monetised"
+        elif r.value_low == r.value_high:
+            value = f"{cur} {r.expected_annual_value:,.0f} a year (the analysis gives no range)"
+        else:
+            value = (
+                f"{cur} {r.expected_annual_value:,.0f} a year (range {cur} {r.value_low:,.0f} to "
+                f"{cur} {r.value_high:,.0f})"
+            )
         items.append(
             f"<li><strong>{_esc(r.title)}</strong> — <span class='value'>{_esc(value)}</span>; owner "
             f"{_esc(r.owner_department)}, effort {_esc(r.effort)}.<br>{_esc(r.rationale)}"

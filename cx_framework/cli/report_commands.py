@@ -71,7 +71,12 @@ def _actions_table(plan: Any, title: str) -> Table:
     table.add_column("effort")
     for r in plan.actions.itertuples(index=False):
         value = f"{r.expected_annual_value:,.0f}" if r.monetised else "–"
-        span = f"{r.value_low:,.0f} to {r.value_high:,.0f}" if r.monetised else "not monetised"
+        if not r.monetised:
+            span = "not monetised"
+        elif r.value_low == r.value_high:
+            span = "no range"
+        else:
+            span = f"{r.value_low:,.0f} to {r.value_high:,.0f}"
         table.add_row(
             str(r.rank),
             ("[green]●[/] " if r.customer_centric else "") + str(r.title),
@@ -121,12 +126,7 @@ def actions_command(
         plan = recommend_actions(
             tables, config, top=top, assumptions=_assumptions(current_scheme), progress=step
         )
-    console.print(
-        _actions_table(
-            plan, f"Top {len(plan.actions)} actions by expected annual value (● = customer-centric)"
-        )
-    )
-    _unavailable_lines(plan)
+    _print_plan(plan, f"Top {len(plan.actions)} actions by expected annual value (● = customer-centric)")
     console.print(
         "Values come from the named analyses (see `evidence` in --csv); ranges are their low/high cases.",
         style="dim",
