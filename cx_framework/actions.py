@@ -464,17 +464,21 @@ def run_engines(
         for source in sources.astype(str):
             monthly_cost = _monthly_failure_cost(fd, source)
             fix_cost = float(merged["fix_costs"].get(source, merged["fix_cost_months"] * monthly_cost))
-            kwargs = {
-                "fix_cost": fix_cost,
-                "horizon_months": int(merged["fix_horizon_months"]),
-                "config": config,
-            }
+            horizon = int(merged["fix_horizon_months"])
             out[source] = {
-                "central": fix_vs_absorb(
-                    fd, source, expected_reduction=float(merged["fix_expected_reduction"]), **kwargs
-                ),
-                "low": fix_vs_absorb(fd, source, expected_reduction=float(lo), **kwargs),
-                "high": fix_vs_absorb(fd, source, expected_reduction=float(hi), **kwargs),
+                case: fix_vs_absorb(
+                    fd,
+                    source,
+                    fix_cost=fix_cost,
+                    expected_reduction=float(reduction),
+                    horizon_months=horizon,
+                    config=config,
+                )
+                for case, reduction in (
+                    ("central", merged["fix_expected_reduction"]),
+                    ("low", lo),
+                    ("high", hi),
+                )
             }
         return out
 
@@ -483,7 +487,7 @@ def run_engines(
 
     # incentives: conflicts and behaviour
     def _conflicts() -> Any:
-        from cx_framework.conflicts import conflict_matrix
+        from cx_framework.conflicts.graph import conflict_matrix
 
         return conflict_matrix(config.schemes, config)
 
@@ -493,7 +497,7 @@ def run_engines(
         merged["current_scheme"] = current
 
         def _behaviour() -> dict[str, Any]:
-            from cx_framework.conflicts import simulate_behaviour
+            from cx_framework.conflicts.behaviour import simulate_behaviour
 
             out: dict[str, Any] = {}
             for sid, scheme in config.schemes.items():
@@ -509,7 +513,7 @@ def run_engines(
 
         need("behaviour", "behaviour simulation", _behaviour)
 
-        def _payouts() -> dict[str, Any]:
+        def _payouts() -> Any:
             from cx_framework.incentives import compare_schemes
 
             ordered = {current: config.schemes[current]} if current else {}
@@ -522,7 +526,7 @@ def run_engines(
 
     # SLA chains
     def _chains() -> dict[str, Any]:
-        from cx_framework.conflicts import fit_stage_distributions, journey_chain
+        from cx_framework.conflicts.chain import fit_stage_distributions, journey_chain
 
         with warnings.catch_warnings():
             # zero lead times left out of the fit are reported by `cx sla-chain`, not in a briefing
@@ -607,7 +611,7 @@ def recent_forecast(intervals: pd.DataFrame, *, months: int = 3) -> pd.DataFrame
 
 def _staffing_budget_gap(forecast: pd.DataFrame, config: CxConfig) -> Any:
     """Budget gap over the forecast: today's staffed agents (grossed up for shrinkage) are the funded FTE."""
-    from cx_framework.conflicts import staffing_budget_gap
+    from cx_framework.conflicts.budget_gap import staffing_budget_gap
 
     econ = config.economics
     interval_s = 1800.0
@@ -628,7 +632,9 @@ def _staffing_budget_gap(forecast: pd.DataFrame, config: CxConfig) -> Any:
 
 
 # ------------------------------------------------------------------------------------------------ candidates
-def _failure_demand_actions(results: dict[str, Any], config: CxConfig, a: dict[str, Any]) -> list[dict]:
+def _failure_demand_actions(
+    results: dict[str, Any], config: CxConfig, a: dict[str, Any]
+) -> list[dict[str, Any]]:
     fd = results.get("failure_demand")
     fixes = results.get("fix_vs_absorb")
     if fd is None or not fixes:
@@ -696,8 +702,10 @@ def switching_value(current: Any, candidate: Any) -> float:
     return float(candidate.net_value + current.payout_cost["baseline"] - candidate.payout_cost["baseline"])
 
 
-def _better_scheme(conflicts: pd.DataFrame, behaviour: Mapping[str, Any], current: str) -> str | None:
+def _better_scheme(conflicts: pd.DataFrame, behaviour: Mapping[str, Any], current: str | None) -> str | None:
     """The scheme worth most to switch to among those with less total conflict severity than ``current``."""
+    if current is None or current not in behaviour:
+        return None
     severity = conflicts[conflicts["conflict"]].groupby("scheme")["severity"].sum()
     options = {
         sid: switching_value(behaviour[current], r)
@@ -707,7 +715,7 @@ def _better_scheme(conflicts: pd.DataFrame, behaviour: Mapping[str, Any], curren
     return max(options, key=lambda s: options[s]) if options else None
 
 
-def _incentive_actions(results: dict[str, Any], config: CxConfig, a: dict[str, Any]) -> list[dict]:
+def _incentive_actions(results: dict[str, Any], config: CxConfig, a: dict[str, Any]) -> list[dict[str, Any]]:
     conflicts = results.get("conflicts")
     behaviour = results.get("behaviour")
     current = a.get("current_scheme")
@@ -775,7 +783,7 @@ def _incentive_actions(results: dict[str, Any], config: CxConfig, a: dict[str, A
     ]
 
 
-def _sla_actions(results: dict[str, Any], config: CxConfig, a: dict[str, Any]) -> list[dict]:
+def _sla_actions(results: dict[str, Any], config: CxConfig, a: dict[str, Any]) -> list[dict[str, Any]]:
     chains = results.get("sla_chains")
     tightening = results.get("tightening") or {}
     if not chains:
@@ -835,7 +843,9 @@ def _sla_actions(results: dict[str, Any], config: CxConfig, a: dict[str, Any]) -
     return rows
 
 
-def _service_level_actions(results: dict[str, Any], config: CxConfig, a: dict[str, Any]) -> list[dict]:
+def _service_level_actions(
+    results: dict[str, Any], config: CxConfig, a: dict[str, Any]
+) -> list[dict[str, Any]]:
     opt = results.get("service_level")
     if opt is None:
         return []
@@ -846,7 +856,9 @@ def _nearest(curve: pd.DataFrame, target: float) -> pd.Series:
     return curve.iloc[int(np.argmin(np.abs(curve["target"].to_numpy(dtype=float) - target)))]
 
 
-def _service_level_from_optimum(opt: Any, gap: Any, config: CxConfig, a: dict[str, Any]) -> list[dict]:
+def _service_level_from_optimum(
+    opt: Any, gap: Any, config: CxConfig, a: dict[str, Any]
+) -> list[dict[str, Any]]:
     """Move the service customers get today (what today's staffing achieves) to the profit-maximising target."""
     cur = config.economics.currency
     curve = opt.curve
@@ -924,7 +936,7 @@ def _service_level_from_optimum(opt: Any, gap: Any, config: CxConfig, a: dict[st
 
 def _exception_actions(
     results: dict[str, Any], config: CxConfig, a: dict[str, Any], period: Any
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     sc = results.get("scorecard")
     if sc is None or sc.exceptions.empty:
         return []
@@ -1081,7 +1093,7 @@ def recommend_actions(
         results["behaviour_range"] = _behaviour_range(tables, config, results, merged, progress)
     results["_work_items_per_year"] = _journeys_per_year(tables["work_items"])
 
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     rows += _failure_demand_actions(results, config, merged)
     rows += _incentive_actions(results, config, merged)
     rows += _service_level_actions(results, config, merged)
@@ -1133,7 +1145,7 @@ def _behaviour_range(
     progress: Callable[[str], None] | None,
 ) -> dict[str, dict[str, Any]]:
     """Low/high effort-budget simulations of the better scheme (today's cost does not depend on the budget)."""
-    from cx_framework.conflicts import simulate_behaviour
+    from cx_framework.conflicts.behaviour import simulate_behaviour
 
     current = a.get("current_scheme")
     behaviour = results["behaviour"]

@@ -353,7 +353,7 @@ def _table(frame: pd.DataFrame, formats: Mapping[str, Callable[[Any], str]] | No
     for col, fmt in (formats or {}).items():
         if col in shown.columns:
             shown[col] = shown[col].map(lambda v, f=fmt: "–" if _missing(v) else f(v))
-    return shown.to_html(index=False, escape=True, classes="data", border=0, na_rep="–")
+    return str(shown.to_html(index=False, escape=True, classes="data", border=0, na_rep="–"))
 
 
 def _missing(v: Any) -> bool:

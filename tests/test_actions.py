@@ -170,7 +170,7 @@ def test_sla_and_exception_actions_cite_engine_numbers(plan, config):
 
 # ------------------------------------------------------------------------------------------------ reuse, unavailable
 def test_precomputed_results_are_reused_not_recomputed(plan, sample_org, config, monkeypatch):
-    import cx_framework.conflicts as conflicts
+    import cx_framework.conflicts.behaviour as behaviour
     import cx_framework.failure_demand as failure_demand
 
     def boom(*args, **kwargs):
@@ -178,7 +178,7 @@ def test_precomputed_results_are_reused_not_recomputed(plan, sample_org, config,
 
     monkeypatch.setattr(failure_demand, "attribute_failure_demand", boom)
     monkeypatch.setattr(failure_demand, "fix_vs_absorb", boom)
-    monkeypatch.setattr(conflicts, "simulate_behaviour", boom)
+    monkeypatch.setattr(behaviour, "simulate_behaviour", boom)
     again = recommend_actions(sample_org, config, precomputed=plan.results, top=10)
     pd.testing.assert_frame_equal(
         again.actions.drop(columns="evidence"), plan.actions.drop(columns="evidence")
@@ -290,3 +290,61 @@ def test_without_known_scheme_warns_and_evaluates_most_conflicting(plan, sample_
     worst = matrix[matrix["conflict"]].groupby("scheme")["severity"].sum().idxmax()
     assert other.assumptions["current_scheme"] == worst
     assert not math.isnan(other.actions["expected_annual_value"].iloc[0])
+
+
+def test_period_selects_the_exception_month(plan, sample_org, config):
+    earlier = recommend_actions(sample_org, config, period="2025-11", precomputed=plan.results)
+    exc = earlier.candidates[earlier.candidates["kind"] == "investigate_exception"]
+    assert len(exc) >= 1
+    assert {e["period"] for e in exc["evidence"]} == {"2025-11"}
+    # the other actions do not depend on the month
+    other = earlier.candidates[earlier.candidates["kind"] != "investigate_exception"].set_index("title")
+    base = plan.candidates[plan.candidates["kind"] != "investigate_exception"].set_index("title")
+    pd.testing.assert_series_equal(
+        other["expected_annual_value"].sort_index(), base["expected_annual_value"].sort_index()
+    )
+
+
+def test_churn_exception_is_monetised_by_hand(config):
+    from cx_framework.actions import _exception_actions
+
+    exceptions = pd.DataFrame(
+        {
+            "period": pd.to_datetime(["2025-12-01", "2025-12-01", "2025-11-01"]),
+            "level": ["organisation", "department", "organisation"],
+            "department": ["organisation", "billing", "organisation"],
+            "team": [None, None, None],
+            "metric": ["churn_rate", "csat", "churn_rate"],
+            "customer_centric": [True, True, True],
+            "card": ["shared", "shared", "shared"],
+            "rule": ["threshold", "WE2", "threshold"],
+            "description": ["above threshold on the shared card", "2 of 3 points beyond 2 sigma", "old"],
+            "value": [0.025, 0.70, 0.03],
+            "expected_low": [-np.inf, 0.69, -np.inf],
+            "expected_high": [0.02, 0.85, 0.02],
+            "severity": [3, 2, 3],
+            "magnitude": [1.0, 2.5, 2.0],
+        }
+    )
+    sim = SimpleNamespace(customers_active=10_000, value_per_churned_customer=500.0)
+    results = {"scorecard": SimpleNamespace(exceptions=exceptions), "behaviour": {"s": sim}}
+    rows = _exception_actions(results, config, {"max_exceptions": 3}, None)
+    assert len(rows) == 2  # only the latest month
+    churn = next(r for r in rows if r["evidence"]["metric"] == "churn_rate")
+    # 0.5 points of churn above the 2 % threshold × 10,000 customers = 50 extra churners a month,
+    # × 500 lifetime value each = 25,000 a month, × 12 = 300,000 a year
+    assert churn["expected_annual_value"] == pytest.approx(300_000.0)
+    assert churn["monetised"] and churn["effort"] == "low"
+    csat = next(r for r in rows if r["evidence"]["metric"] == "csat")
+    assert csat["expected_annual_value"] == 0 and not csat["monetised"]
+    assert "natural process limits 0.69 to 0.85" in csat["rationale"]
+
+
+@pytest.mark.slow
+def test_planted_truth_on_a_generated_organisation(small_org, config):
+    plan = recommend_actions(small_org, config, top=5)
+    top3 = plan.actions.head(3)
+    assert ((top3["kind"] == "fix_failure_demand") & (top3["owner_department"] == "billing")).any()
+    incentive = top3[top3["kind"] == "change_incentive"]
+    assert len(incentive) == 1
+    assert incentive.iloc[0]["evidence"]["conflicting_component"] == small_org.truth.conflicting_component[1]
