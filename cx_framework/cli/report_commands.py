@@ -155,8 +155,12 @@ def report_command(
         Path | None, typer.Option("--xlsx", help="Also write the HR payout workbook (one sheet per scheme).")
     ] = None,
 ) -> None:
-    """Write the leadership report: ranked actions, scorecard, conflicts, SLA chains, staffing, retention and
-    failure demand in one offline HTML file."""
+    """Write the leadership briefing: ranked actions and the evidence behind them, in one offline HTML file.
+
+    Sections: executive summary, shared scorecard, department alignment, exceptions, incentive conflicts, SLA
+    chains, staffing vs budget, service level vs retention and value, failure demand. With --xlsx also the HR
+    payout workbook (one sheet per scheme).
+    """
     from cx_framework.actions import recommend_actions
     from cx_framework.report import build_payout_workbook, build_report
 
