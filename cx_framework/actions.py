@@ -11,8 +11,10 @@ kind                      engine number cited (``source``)                      
                           ``.npv`` for one originating department                (annualised NPV)
 ``change_incentive``      :func:`~cx_framework.conflicts.simulate_behaviour`     monthly value × 12
                           of the better scheme, plus today's payout difference
-``service_level``         :func:`~cx_framework.economics.optimal_service_level`  annual gain at the optimum
-                          or :func:`~cx_framework.conflicts.staffing_budget_gap`
+``service_level``         :func:`~cx_framework.economics.optimal_service_level`  (net value at the optimum −
+                          ``.curve.net_value``, today's level from               at today's level) × 12 /
+                          :func:`~cx_framework.conflicts.staffing_budget_gap`    horizon; without the
+                          (without the economics: its ``fte_gap``)               economics 0 (not monetised)
 ``tighten_sla``           :func:`~cx_framework.conflicts.journey_chain` +        0 (not monetised; the
                           :func:`~cx_framework.conflicts.required_tightening`    late journeys are evidence)
 ``investigate_exception`` :func:`~cx_framework.scorecard.score` ``.exceptions``  revenue at risk for churn
@@ -847,9 +849,47 @@ def _service_level_actions(
     results: dict[str, Any], config: CxConfig, a: dict[str, Any]
 ) -> list[dict[str, Any]]:
     opt = results.get("service_level")
-    if opt is None:
-        return []
-    return _service_level_from_optimum(opt, results.get("budget_gap"), config, a)
+    gap = results.get("budget_gap")
+    if opt is not None:
+        return _service_level_from_optimum(opt, gap, config, a)
+    if gap is not None and gap.fte_gap > 0:
+        return _budget_gap_action(gap, config, a)
+    return []
+
+
+def _budget_gap_action(gap: Any, config: CxConfig, a: dict[str, Any]) -> list[dict[str, Any]]:
+    """Without the SL economics: name the FTE gap to the configured target, unmonetised (its value is unknown)."""
+    econ = config.economics
+    cost = float(gap.fte_gap) * econ.hours_per_fte_week * 52.0 * econ.cost_per_agent_hour
+    rationale = (
+        f"Today's staffing achieves {gap.achieved_service_level:.1%} against the {gap.target:.0%} target and "
+        f"{len(gap.failing_intervals):,} of {len(gap.intervals):,} intervals miss it; meeting it needs "
+        f"{gap.fte_gap:,.1f} more FTE (about {_money(cost, econ.currency)} a year), whose return in retained "
+        "customers cannot be priced without the service-level economics."
+    )
+    return [
+        _row(
+            title=f"Close the staffing budget gap: fund {gap.fte_gap:,.1f} FTE for the {gap.target:.0%} target",
+            kind="service_level",
+            owner="contact_centre",
+            source="staffing_budget_gap().fte_gap",
+            source_value=float(gap.fte_gap),
+            value_factor=0.0,
+            monetised=False,
+            effort=effort_from_cost(cost, a["effort_cost_bands"]),
+            customer_centric=True,
+            rationale=rationale,
+            evidence={
+                "service_level_target": float(gap.target),
+                "achieved_service_level": float(gap.achieved_service_level),
+                "fte_needed": float(gap.fte_needed),
+                "fte_budget": float(gap.fte_budget),
+                "fte_gap": float(gap.fte_gap),
+                "extra_staffing_cost_per_year": cost,
+            },
+            analysis="staffing_budget_gap",
+        )
+    ]
 
 
 def _nearest(curve: pd.DataFrame, target: float) -> pd.Series:

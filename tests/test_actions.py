@@ -348,3 +348,30 @@ def test_planted_truth_on_a_generated_organisation(small_org, config):
     incentive = top3[top3["kind"] == "change_incentive"]
     assert len(incentive) == 1
     assert incentive.iloc[0]["evidence"]["conflicting_component"] == small_org.truth.conflicting_component[1]
+
+
+def test_budget_gap_action_without_economics_is_unmonetised(config):
+    from cx_framework.actions import _service_level_actions
+
+    gap = SimpleNamespace(
+        fte_gap=3.0,
+        fte_needed=23.0,
+        fte_budget=20.0,
+        target=0.8,
+        achieved_service_level=0.72,
+        intervals=pd.DataFrame(index=range(100)),
+        failing_intervals=pd.DataFrame(index=range(40)),
+    )
+    rows = _service_level_actions(
+        {"service_level": None, "budget_gap": gap}, config, {"effort_cost_bands": (50_000.0, 250_000.0)}
+    )
+    assert len(rows) == 1
+    row = rows[0]
+    assert not row["monetised"] and row["expected_annual_value"] == 0 and row["source_value"] == 3.0
+    # 3 FTE × 37.5 h/week × 52 weeks × GBP 28/h = GBP 163,800 a year -> medium effort
+    assert row["evidence"]["extra_staffing_cost_per_year"] == pytest.approx(3 * 37.5 * 52 * 28.0)
+    assert row["effort"] == "medium"
+    assert "40 of 100 intervals" in row["rationale"]
+    # a funded centre gets no budget action
+    funded = SimpleNamespace(**{**gap.__dict__, "fte_gap": -1.0})
+    assert _service_level_actions({"budget_gap": funded}, config, {"effort_cost_bands": (1.0, 2.0)}) == []
