@@ -405,8 +405,8 @@ def _fig_div(render: _Figures, fig: go.Figure) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ sections
-def _summary_section(plan: ActionPlan, render: _Figures) -> list[str]:
-    from cx_framework.actions import actions_chart
+def _summary_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> list[str]:
+    from cx_framework.actions import _department_name, actions_chart
 
     cur = plan.currency
     a = plan.actions
@@ -423,7 +423,7 @@ def _summary_section(plan: ActionPlan, render: _Figures) -> list[str]:
             )
         items.append(
             f"<li><strong>{_esc(r.title)}</strong> — <span class='value'>{_esc(value)}</span>; owner "
-            f"{_esc(r.owner_department)}, effort {_esc(r.effort)}.<br>{_esc(r.rationale)}"
+            f"{_esc(_department_name(config, str(r.owner_department)))}, effort {_esc(r.effort)}.<br>{_esc(r.rationale)}"
             f"<details><summary class='muted'>Evidence: {_esc(r.analysis)}</summary>"
             f"<span class='muted'>{_esc(r.evidence_text)}</span></details></li>"
         )
@@ -809,7 +809,7 @@ def build_report(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         step("report: executive summary")
-        sections.append(_section("summary", _summary_section(plan, render)))
+        sections.append(_section("summary", _summary_section(plan, render, config)))
         step("report: scorecard")
         if sc is None:
             reason = plan.unavailable.get("scorecard", "did not run")
