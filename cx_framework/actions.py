@@ -386,6 +386,44 @@ def _current_scheme(
     return chosen
 
 
+def _check_assumptions(a: Mapping[str, Any]) -> None:
+    """Wrong assumptions are the caller's mistake: raise, naming the key, instead of losing an analysis."""
+
+    def bad(key: str, what: str) -> InputValueError:
+        return InputValueError(f"assumptions[{key!r}] must be {what}, got {a[key]!r}", argument="assumptions")
+
+    def share(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= float(value) <= 1.0
+
+    def whole(value: Any, low: int) -> bool:
+        return isinstance(value, int | np.integer) and not isinstance(value, bool) and int(value) >= low
+
+    for key in ("fix_expected_reduction", "effort_budget"):
+        if not share(a[key]):
+            raise bad(key, "a share between 0 and 1")
+    for key in ("fix_reduction_range", "effort_budget_range"):
+        pair = a[key]
+        if not (isinstance(pair, tuple | list) and len(pair) == 2 and all(share(v) for v in pair)):
+            raise bad(key, "a (low, high) pair of shares between 0 and 1")
+        if pair[0] > pair[1]:
+            raise bad(key, "(low, high) with low <= high")
+    if not (isinstance(a["fix_cost_months"], int | float) and a["fix_cost_months"] >= 0):
+        raise bad("fix_cost_months", "a number of months >= 0")
+    if not isinstance(a["fix_costs"], Mapping):
+        raise bad("fix_costs", "a mapping of department -> one-off fix cost")
+    for key, low in (
+        ("fix_horizon_months", 1),
+        ("max_exceptions", 0),
+        ("sl_draws", 10),
+        ("baseline_months", 1),
+    ):
+        if not whole(a[key], low):
+            raise bad(key, f"a whole number >= {low}")
+    bands = a["effort_cost_bands"]
+    if not (isinstance(bands, tuple | list) and len(bands) == 2 and 0 <= bands[0] <= bands[1]):
+        raise bad("effort_cost_bands", "(low, high) currency bounds with 0 <= low <= high")
+
+
 # ------------------------------------------------------------------------------------------------ engines
 def run_engines(
     org_data: Any,
@@ -419,6 +457,7 @@ def run_engines(
             f"unknown assumption(s) {', '.join(unknown)}; known: {', '.join(DEFAULT_ASSUMPTIONS)}",
             argument="assumptions",
         )
+    _check_assumptions(merged)
     results: dict[str, Any] = dict(precomputed or {})
     unavailable: dict[str, str] = {}
     step = progress or (lambda _label: None)

@@ -273,6 +273,24 @@ def test_unknown_assumption_and_scheme(plan, sample_org, config):
         )
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("fix_expected_reduction", 1.5),
+        ("fix_reduction_range", (0.8, 0.2)),
+        ("effort_budget_range", (0.1,)),
+        ("fix_horizon_months", 0),
+        ("sl_draws", 5),
+        ("fix_cost_months", -1),
+        ("effort_cost_bands", (10, 5)),
+    ],
+)
+def test_bad_assumption_values_name_the_key(plan, sample_org, config, key, value):
+    with pytest.raises(InputValueError, match=key) as info:
+        recommend_actions(sample_org, config, assumptions={key: value}, precomputed=plan.results)
+    assert info.value.argument == "assumptions"
+
+
 def test_missing_table_is_named(sample_org, config):
     tables = sample_org.tables()
     del tables["work_items"]
