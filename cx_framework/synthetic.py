@@ -18,6 +18,12 @@ that the analyses must recover:
 
 Waits are drawn from the Erlang C model of each interval's offered load and staffing (with exponential patience), so
 interval service levels follow the staffing; some months are deliberately under-budgeted.
+
+Performance: the contacts (~1.7 M per 100k customers over 24 months) and work items are held as numpy arrays
+(integer codes, int64-nanosecond times) and rolled up with ``np.bincount``; string columns are formatted once at the
+end into Arrow buffers. 1M customers x 24 months takes ~25 s of CPU on 2 cores (``python -m
+benchmarks.bench_synthetic``); the random draws are unchanged from the earlier pandas implementation, so a seed
+gives the same tables as before (``benchmarks/_synthetic_baseline.py`` is that version, frozen).
 """
 
 from __future__ import annotations
@@ -557,10 +563,6 @@ class _Context:
     @property
     def months(self) -> int:
         return len(self.periods)
-
-    @property
-    def first_month(self) -> int:
-        return int(self.periods[0].to_datetime64().astype("datetime64[M]").astype(np.int64))
 
     @property
     def bounds_ns(self) -> np.ndarray:
