@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from cx_framework.errors import InputValueError, StatisticalWarning
+from cx_framework.errors import CxError, InputValueError, StatisticalWarning
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -525,7 +525,7 @@ def _exceptions_section(sc: Any, render: _Figures, config: CxConfig) -> list[str
     department = str(pick["department"])
     try:
         fig = scorecard_trend_chart(sc, str(pick["metric"]), department=department)
-    except Exception:  # noqa: BLE001 - a team-level exception has no department trend; fall back to the organisation
+    except (CxError, KeyError, ValueError):  # no department trend for this metric: show the organisation
         fig = scorecard_trend_chart(sc, str(pick["metric"]), department="organisation")
     body.append(_fig_div(render, fig))
     return body
