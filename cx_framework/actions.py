@@ -21,6 +21,10 @@ kind                      engine number cited (``source``)                      
                                                                                  exceptions, else 0
 ========================  =====================================================  ==========================
 
+Ranges (``value_low``/``value_high``): fixes at the low/high ``fix_reduction_range``; incentive switches at the
+low/high ``effort_budget_range``; the service-level move is the economics engine's 95 % interval over its
+retention-parameter draws (see :func:`_service_level_range`); other kinds have no range (low = high = value).
+
 ``expected_annual_value == source_value × value_factor`` holds for every row, and ``evidence`` holds every engine
 number the value is built from, so a test (or a sceptical reader) can re-run the engine and compare.
 
@@ -890,7 +894,7 @@ def _service_level_actions(
     opt = results.get("service_level")
     gap = results.get("budget_gap")
     if opt is not None:
-        return _service_level_from_optimum(opt, gap, config, a)
+        return _service_level_from_optimum(opt, gap, config, a, results.get("service_level_range"))
     if gap is not None and gap.fte_gap > 0:
         return _budget_gap_action(gap, config, a)
     return []
@@ -931,12 +935,48 @@ def _budget_gap_action(gap: Any, config: CxConfig, a: dict[str, Any]) -> list[di
     ]
 
 
+def _pair_matches(pair: Any, today: float, optimum: float) -> bool:
+    return bool(abs(float(pair.convention) - today) < 1e-9 and abs(float(pair.optimum) - optimum) < 1e-9)
+
+
+def _service_level_range(
+    tables: dict[str, pd.DataFrame], config: CxConfig, results: dict[str, Any], a: dict[str, Any]
+) -> Any:
+    """95 % interval of the gain from today's service level to the optimum, from the economics engine itself.
+
+    :func:`~cx_framework.economics.optimal_service_level` reports the interval of "optimum minus the 80/20
+    convention" over its parameter draws, the convention being the grid target nearest 0.80. Run on the two-point
+    grid {today's level, optimum}, that interval is exactly the one of "optimum minus today" whenever today's level
+    is the point nearer 0.80 (checked; otherwise no range is given). Same draws (seed), so it is consistent with
+    the full curve.
+    """
+    opt, gap, retention = results.get("service_level"), results.get("budget_gap"), results.get("retention")
+    if opt is None or gap is None or retention is None:
+        return None
+    today = float(_nearest(opt.curve, float(gap.achieved_service_level))["target"])
+    best = float(_nearest(opt.curve, float(opt.optimum))["target"])
+    if abs(today - best) < 1e-9 or abs(today - 0.8) >= abs(best - 0.8):
+        return None
+    from cx_framework.economics import optimal_service_level
+
+    pair = optimal_service_level(
+        results["forecast"][["interval_start", "queue", "offered", "aht_s"]],
+        retention,
+        tables["customers"],
+        config,
+        targets=[min(today, best), max(today, best)],
+        seed=int(a["seed"]),
+        n_draws=int(a["sl_draws"]),
+    )
+    return pair if _pair_matches(pair, today, best) else None
+
+
 def _nearest(curve: pd.DataFrame, target: float) -> pd.Series:
     return curve.iloc[int(np.argmin(np.abs(curve["target"].to_numpy(dtype=float) - target)))]
 
 
 def _service_level_from_optimum(
-    opt: Any, gap: Any, config: CxConfig, a: dict[str, Any]
+    opt: Any, gap: Any, config: CxConfig, a: dict[str, Any], pair: Any = None
 ) -> list[dict[str, Any]]:
     """Move the service customers get today (what today's staffing achieves) to the profit-maximising target."""
     cur = config.economics.currency
@@ -953,6 +993,9 @@ def _service_level_from_optimum(
     if abs(float(ref["target"]) - float(opt.convention)) < 1e-9:
         # the engine's interval of the gain over the convention applies exactly
         low, high = opt.net_gain_vs_convention_lower * factor, opt.net_gain_vs_convention_upper * factor
+    elif pair is not None and _pair_matches(pair, float(ref["target"]), float(best["target"])):
+        # the engine run on just {today, optimum}: its "convention" is today's level (see _service_level_range)
+        low, high = pair.net_gain_vs_convention_lower * factor, pair.net_gain_vs_convention_upper * factor
     extra_cost = float(best["staffing_cost"] - ref["staffing_cost"]) * factor
     extra_fte = float(best["fte"] - ref["fte"])
     up = float(best["target"]) > float(ref["target"])
@@ -1170,6 +1213,10 @@ def recommend_actions(
     tables = _tables(org_data)
     if "behaviour_range" not in results and results.get("behaviour"):
         results["behaviour_range"] = _behaviour_range(tables, config, results, merged, progress)
+    if "service_level_range" not in results:
+        results["service_level_range"] = _attempt(
+            "service_level_range", unavailable, lambda: _service_level_range(tables, config, results, merged)
+        )
     results["_work_items_per_year"] = _journeys_per_year(tables["work_items"])
 
     rows: list[dict[str, Any]] = []

@@ -125,7 +125,7 @@ def test_incentive_value_equals_independent_behaviour_simulation(plan, sample_or
     assert severity.get(ev["better_scheme"], 0.0) < severity[ev["current_scheme"]]
 
 
-def test_service_level_value_equals_optimal_service_level_curve(plan, config):
+def test_service_level_value_equals_optimal_service_level_curve(plan, sample_org, config):
     rows = plan.candidates[plan.candidates["kind"] == "service_level"]
     assert len(rows) == 1
     r = rows.iloc[0]
@@ -141,6 +141,28 @@ def test_service_level_value_equals_optimal_service_level_curve(plan, config):
     # the reference is what today's staffing achieves (staffing_budget_gap), on the engine's grid
     gap = plan.results["budget_gap"]
     assert abs(ev["reference_target"] - gap.achieved_service_level) <= 0.005 + 1e-9
+    # the range is the engine's own 95 % interval of (optimum − today), from a run on just those two targets
+    from cx_framework.economics import optimal_service_level
+
+    pair = optimal_service_level(
+        plan.results["forecast"][["interval_start", "queue", "offered", "aht_s"]],
+        plan.results["retention"],
+        sample_org.customers,
+        config,
+        targets=sorted([ev["reference_target"], ev["optimum"]]),
+        n_draws=200,
+        seed=0,
+    )
+    assert pair.convention == pytest.approx(ev["reference_target"]) and pair.optimum == pytest.approx(
+        ev["optimum"]
+    )
+    assert pair.net_gain_vs_convention == pytest.approx(
+        gain, rel=1e-9
+    )  # same point estimate as the full curve
+    factor = 12 / opt.horizon_months
+    assert r["value_low"] == pytest.approx(pair.net_gain_vs_convention_lower * factor, rel=1e-9)
+    assert r["value_high"] == pytest.approx(pair.net_gain_vs_convention_upper * factor, rel=1e-9)
+    assert r["value_low"] < r["expected_annual_value"] < r["value_high"]
 
 
 def test_sla_and_exception_actions_cite_engine_numbers(plan, config):
