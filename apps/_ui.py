@@ -118,16 +118,24 @@ def fmt_value(metric: str, value: float, *, unit: bool = True) -> str:
     if value is None or pd.isna(value):
         return "no data"
     m = state.config().metrics.by_id.get(metric)
-    unit = m.unit if m is not None else ""
-    if unit.startswith("share"):
-        return f"{value:.1%}" if unit == "share" else f"{value:.1%} {unit[len('share') :].strip()}"
-    if unit == "seconds":
+    name = m.unit if m is not None else ""
+    if name.startswith("share"):
+        return f"{value:.1%}" if name == "share" else f"{value:.1%} {name[len('share') :].strip()}"
+    if name == "seconds":
         return f"{value:,.0f} s"
-    if unit == "hours":
+    if name == "hours":
         return f"{value:,.1f} h"
-    if unit.startswith("currency"):
-        return money(value) + unit[len("currency") :]
-    return f"{value:,.2f} {unit}".strip() if unit else f"{value:,.2f}"
+    if name.startswith("currency"):
+        return money(value) + name[len("currency") :]
+    return f"{value:,.2f} {name}".strip() if unit else f"{value:,.2f}"
+
+
+def fmt_delta(metric: str, change: float) -> str:
+    """A change of a metric: percentage points for shares, else the value format without a free-text unit."""
+    m = state.config().metrics.by_id.get(metric)
+    if m is not None and m.unit.startswith("share"):
+        return f"{change * 100:+.1f} pts"
+    return ("+" if change > 0 else "") + fmt_value(metric, change, unit=False)
 
 
 def light_layout(fig: Any, *, title: str | None = None, height: int = 380) -> Any:

@@ -193,7 +193,7 @@ m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric(
     "Annual payout cost (edited)",
     ui.money_short(cost_new),
-    delta=f"{ui.money_short(cmp_.cost_change)} vs current",
+    delta=f"{ui.money_short(cmp_.cost_change)} vs current" if abs(cmp_.cost_change) >= 0.5 else None,
     delta_color="inverse",
     help=f"Total payouts over the {months} months of data × 12 / {months} (withheld employee-periods excluded).",
 )
@@ -331,7 +331,7 @@ heat = go.Figure(
     )
 )
 heat.update_xaxes(title="Shared customer KPI")
-heat.update_yaxes(title="Scheme component (weight)", autorange="reversed")
+heat.update_yaxes(autorange="reversed")
 ui.chart(
     ui.light_layout(
         heat,

@@ -89,9 +89,11 @@ with tab_sl:
     )
     o2.metric("80/20 convention", ui.pct(opt.convention, 0))
     o3.metric(
-        f"Net gain vs 80/20 over {opt.horizon_months:.1f} months",
+        "Net gain vs 80/20 (last 4 weeks of demand)",
         ui.money(opt.net_gain_vs_convention),
-        help=f"95 % CI {ui.money(opt.net_gain_vs_convention_lower)} to {ui.money(opt.net_gain_vs_convention_upper)}.",
+        help=f"Staffing cost and retained customer value over the {opt.horizon_months:.1f} months of demand used as "
+        f"the forecast; 95 % CI {ui.money(opt.net_gain_vs_convention_lower)} to "
+        f"{ui.money(opt.net_gain_vs_convention_upper)}.",
     )
     ui.chart(plots.sl_value_curve_figure(opt), key="rt_value_curve")
 

@@ -53,7 +53,7 @@ overall = float(aggregate_service_level(intervals))
 weekly = aggregate_service_level(intervals, by=["week", "queue"])
 m1, m2 = st.columns([1, 3])
 m1.metric(
-    "Service level, all queues, whole period",
+    "Service level, whole period",
     ui.pct(overall),
     delta=f"{(overall - target) * 100:+.1f} pts vs target",
     help="Σ answered within threshold / Σ offered (volume-weighted, never a mean of interval percentages).",

@@ -39,6 +39,16 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+# url path -> navigation title
+TITLES = {
+    "overview": "Overview",
+    "scorecard": "Scorecard & drill-down",
+    "incentives": "Incentive modeller",
+    "conflicts": "Conflicts & SLAs",
+    "staffing": "Staffing & service level",
+    "retention": "Retention explorer",
+    "data": "Data",
+}
 # url path -> text that must be visible once the page has finished computing
 PAGES = {
     "overview": [
@@ -163,13 +173,20 @@ def _wait_until_done(driver, texts: list[str], timeout: float = 150.0) -> None:
         running = driver.find_elements(
             By.CSS_SELECTOR, '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]'
         ) or driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSpinner"]')
+        boxes = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+        if boxes:
+            raise AssertionError(f"exception box shown: {boxes[0].text[:500]}")
         missing = [t for t in texts if t not in body]
         if not missing and not running:
-            time.sleep(1.0)  # let charts finish drawing
+            time.sleep(0.5)  # let charts finish drawing
             return
         last = f"missing {missing}, running={bool(running)}"
         time.sleep(0.5)
-    raise AssertionError(f"page did not finish within {timeout:.0f} s: {last}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "failed_wait.png"))
+    raise AssertionError(
+        f"page did not finish within {timeout:.0f} s: {last} (see artifacts/failed_wait.png)"
+    )
 
 
 def _screenshot(driver, name: str) -> Path:
@@ -179,39 +196,53 @@ def _screenshot(driver, name: str) -> Path:
         "return Math.max(document.body.scrollHeight, m.scrollHeight);"
     )
     driver.set_window_size(1400, max(2000, min(int(height) + 200, 12000)))
-    time.sleep(0.8)
+    time.sleep(0.5)
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     driver.set_window_size(1400, 2000)
     return path
 
 
-@pytest.mark.parametrize("page", list(PAGES))
-def test_page_renders_in_chromium(app_url, browser, page):
-    browser.get(f"{app_url}/{page}")
-    WebDriverWait(browser, 60).until(
+def _open(driver, app_url: str, page: str) -> None:
+    """Go to ``page``: by its sidebar link when the app is already loaded (no reload, same session), else by URL
+    (the default page lives at the root URL; its url_path is not routable)."""
+    if driver.current_url.startswith(app_url):
+        links = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNavLink"]')
+        target = [link for link in links if link.text.strip() == TITLES[page]]
+        if target:
+            target[0].click()
+            WebDriverWait(driver, 30).until(
+                lambda d: d.find_element(By.TAG_NAME, "h1").text.startswith(TITLES[page])
+            )
+            return
+    driver.get(f"{app_url}/" if page == "overview" else f"{app_url}/{page}")
+    WebDriverWait(driver, 60).until(
         ec.presence_of_element_located((By.CSS_SELECTOR, '[data-testid="stApp"]'))
     )
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_page_renders_in_chromium(app_url, browser, page):
+    _open(browser, app_url, page)
     _wait_until_done(browser, PAGES[page])
     assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), "exception box shown"
     body = browser.find_element(By.TAG_NAME, "body").text
-    assert "Traceback" not in body
+    assert "Traceback" not in body and "Page not found" not in body
     path = _screenshot(browser, page)
     assert path.stat().st_size > 10_000
 
 
 def test_bad_upload_in_chromium_shows_message_not_traceback(app_url, browser):
-    browser.get(f"{app_url}/data")
+    _open(browser, app_url, "data")
     _wait_until_done(browser, PAGES["data"])
     bad = Path(tempfile.mkdtemp(prefix="cx_browser_")) / "customers.csv"
     bad.write_text("customer_id,segment,product,start_date,monthly_revenue\nc1,consumer,bb,2024-01-01,-5\n")
     inputs = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"] input[type="file"]')
     assert len(inputs) == 7
     inputs[2].send_keys(str(bad))  # customers is the third table of the contract
-    _wait_until_done(browser, ["cannot be used as `customers`"])
-    # the failure table (one row per problem) is drawn inside the error's section
+    _wait_until_done(browser, ["cannot be used as"])
+    # the failure table (one row per problem) is drawn with the error
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
     assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
-    body = browser.find_element(By.TAG_NAME, "body").text
-    assert "Traceback" not in body
+    assert "Traceback" not in browser.find_element(By.TAG_NAME, "body").text
     _screenshot(browser, "data_bad_upload")
