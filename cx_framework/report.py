@@ -213,8 +213,9 @@ def _format_sheet(ws: Any, frame: pd.DataFrame, *, money: Iterable[str], currenc
             for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j, max_row=ws.max_row):
                 cell.number_format = "yyyy-mm-dd"
             width = max(width, 12)
-        elif column.dtype == object and len(column):
-            width = max(width, min(60, int(column.astype(str).str.len().quantile(0.9)) + 2))
+        elif (column.dtype == object or pd.api.types.is_string_dtype(column)) and len(column):
+            lengths = column.astype(str).str.len().fillna(0)  # pandas 3 keeps missing strings missing
+            width = max(width, min(60, int(lengths.quantile(0.9)) + 2))
         ws.column_dimensions[letter].width = width
 
 
