@@ -892,7 +892,8 @@ def _work_items(rng: np.random.Generator, c: dict[str, np.ndarray], ctx: _Contex
         for _stage, dept, shape, scale, handoff in stages:
             g = ctx.push[dept][m]
             # misaligned: pushing the own SLA ages the hand-off queue; aligned: a good month is good for both
-            wait_effect, stage_effect = (0.45, -0.08) if dept in _MISALIGNED else (-0.15, -0.12)
+            misaligned = dept in _MISALIGNED and ctx.gaming > 0
+            wait_effect, stage_effect = (0.45, -0.08) if misaligned else (-0.15, -0.12)
             if handoff > 0:
                 wait_h = rng.exponential(handoff * np.exp(wait_effect * g))
                 t = t + pd.to_timedelta(wait_h, unit="h").to_numpy().view(np.int64)
@@ -1099,7 +1100,8 @@ def _employee_metrics(
     bkey = m_idx * n_d + dept_code
     with np.errstate(invalid="ignore", divide="ignore"):
         dept_own = np.where(s_n[bkey] > 0, s_met[bkey] / s_n[bkey], np.nan)
-    own = np.where(np.isnan(dept_own), own, dept_own)
+    # the contact centre's own SLA is its 80/20 service level; back-office departments use their stage SLAs
+    own = np.where(np.isnan(dept_own) | (dept_code == _DEPT_LIST.index("contact_centre")), own, dept_own)
     own = np.clip(own + rng.normal(0, 0.02, len(base)), 0, 1)
 
     # e2e resolution and churn of the customers each team serves (team-level values, shared by the team)
@@ -1311,7 +1313,7 @@ def _department_metrics(
     bill = _per_period(pidx, by_reason[:, bill_codes].sum(axis=1))
     for code, d in enumerate(_DEPT_LIST):
         g = pd.Series(push[d], index=periods)
-        sign = -1.0 if d in _MISALIGNED else 1.0
+        sign = -1.0 if d in _MISALIGNED and ctx.gaming > 0 else 1.0
         # the department's own contacts; all contacts when it causes none
         mine = [code] if answered_rd[:, code].any() else slice(None)
         mine_n = answered_rd[:, mine].sum(axis=1)
