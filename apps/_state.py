@@ -59,6 +59,31 @@ def describe(src: Source) -> str:
     return f"data directory {directory}"
 
 
+# ------------------------------------------------------------------------------------------------ caveats
+#: statistical caveats (StatisticalWarning messages) raised while computing a cached result, by (name, *args);
+#: filled when the result is computed, shown by the page next to the result (cached results warn only once)
+_NOTES: dict[tuple[Any, ...], list[str]] = {}
+
+
+def _noted(key: tuple[Any, ...], fn: Any) -> Any:
+    import warnings
+
+    from cx_framework.errors import StatisticalWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatisticalWarning)
+        result = fn()
+    _NOTES[key] = list(
+        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, StatisticalWarning))
+    )
+    return result
+
+
+def notes(*key: Any) -> list[str]:
+    """Statistical caveats recorded for a cached result (see :func:`_noted`)."""
+    return _NOTES.get(tuple(key), [])
+
+
 # ------------------------------------------------------------------------------------------------ loaders
 @st.cache_resource(show_spinner="Loading configuration…")
 def config(config_dir: str = CONFIG_DIR) -> Any:
@@ -102,9 +127,12 @@ def show_error(exc: CxError, headline: str) -> None:
     """A readable error box plus the failure table (never a traceback)."""
     from cx_framework.app_support import failure_table
 
-    st.error(f"**{headline}.** {exc}")
+    # the library's closing "Tip: ... err.failures ..." addresses programmers; the table below replaces it
+    message = str(exc).split(" Tip:")[0].split("\nTip:")[0]
+    st.error(f"**{headline}.** {message}")
     table = failure_table(exc)
     if len(table) and list(table.columns) != ["problem"]:
+        st.caption("Every problem found (row = data row, 1 = the first row below the header):")
         st.dataframe(table, hide_index=True, width="stretch")
 
 
@@ -119,25 +147,27 @@ def scorecard(src: Source) -> Any:
     )
 
 
-@st.cache_resource(show_spinner="Preparing the payout grid…", max_entries=8)
-def _payout_inputs(src: Source, roles: tuple[str, ...], period: str, _scheme: Any) -> Any:
-    from cx_framework.incentives import prepare_payouts
+@st.cache_resource(max_entries=4)
+def _payout_grids(src: Source) -> dict[Any, Any]:
+    """Prepared payout grids per (roles, period), filled by ``compare_schemes(cache=...)`` and reused by every
+    what-if rerun of this data source."""
+    return {}
+
+
+def compare_live(src: Source, current: Any, edited: Any) -> Any:
+    """``compare_schemes`` of the current scheme (id ``current``) and the edited one (id ``edited``), reusing the
+    cached payout grids: the HR modeller's per-edit fast path (not cached itself — every edit is new)."""
+    from cx_framework.incentives import compare_schemes
 
     t = _tables(src)
-    return prepare_payouts(t["employee_metrics"], t["employees"], _scheme, config=config(), validate=False)
-
-
-def payout_inputs(src: Source, scheme: Any) -> Any:
-    """Prepared payout grid for the scheme's roles and period (shared by every edit of the scheme)."""
-    return _payout_inputs(src, tuple(sorted(set(scheme.roles))), scheme.period, scheme)
-
-
-@st.cache_resource(max_entries=8)
-def current_payouts(src: Source, scheme_id: str) -> pd.DataFrame:
-    from cx_framework.incentives import evaluate_payouts
-
-    scheme = config().schemes[scheme_id]
-    return evaluate_payouts(payout_inputs(src, scheme), scheme)
+    return compare_schemes(
+        t["employee_metrics"],
+        t["employees"],
+        [current.model_copy(update={"id": "current"}), edited.model_copy(update={"id": "edited"})],
+        config=config(),
+        validate=False,  # validated once when loaded
+        cache=_payout_grids(src),
+    )
 
 
 @st.cache_data(max_entries=16)
@@ -239,7 +269,7 @@ def recent_intervals(src: Source, days: int) -> pd.DataFrame:
 def stage_fits(src: Source) -> pd.DataFrame:
     from cx_framework.conflicts import fit_stage_distributions
 
-    return fit_stage_distributions(_tables(src)["work_items"])
+    return _noted(("stage_fits", src), lambda: fit_stage_distributions(_tables(src)["work_items"]))
 
 
 @st.cache_resource(show_spinner="Convolving SLA chains…", max_entries=8)
@@ -262,7 +292,7 @@ def panel(src: Source) -> pd.DataFrame:
 def retention_fit(src: Source, dose: str) -> Any:
     from cx_framework.retention import fit_retention
 
-    return fit_retention(panel(src), dose=dose)  # type: ignore[arg-type]
+    return _noted(("retention_fit", src, dose), lambda: fit_retention(panel(src), dose=dose))  # type: ignore[arg-type]
 
 
 @st.cache_resource(show_spinner="Attributing failure demand…", max_entries=4)
@@ -315,7 +345,7 @@ def period_retention(src: Source) -> Any:
     from cx_framework.retention import sl_retention_by_period
 
     t = _tables(src)
-    return sl_retention_by_period(t["intervals"], t["customers"])
+    return _noted(("period_retention", src), lambda: sl_retention_by_period(t["intervals"], t["customers"]))
 
 
 @st.cache_resource(show_spinner="Valuing a point of service level…", max_entries=8)

@@ -16,6 +16,7 @@ def page(title: str, question: str) -> state.Source:
     st.title(title)
     src = state.source()
     st.caption(f"{question}  \nData: {state.describe(src)}.")
+    state.tables(src)  # load + validate once; invalid data stops the page with a readable failure table
     return src
 
 
@@ -155,3 +156,9 @@ def light_layout(fig: Any, *, title: str | None = None, height: int = 380) -> An
     fig.update_xaxes(gridcolor="#E5ECF6", linecolor="#BBB")
     fig.update_yaxes(gridcolor="#E5ECF6", linecolor="#BBB")
     return fig
+
+
+def caveats(messages: list[str]) -> None:
+    """Statistical caveats of a result, shown next to it (never hidden, never an error)."""
+    for message in messages:
+        st.caption(f"Caveat: {message}")

@@ -1,8 +1,5 @@
 """Small pure helpers the Streamlit app needs and the engines do not expose (UI-agnostic, tested).
 
-- :func:`quick_comparison` — cost, attainment and winners/losers of an edited scheme against the current one from
-  two payout frames on the same prepared grid (the HR modeller's < 300 ms fast path; equal to
-  :func:`cx_framework.incentives.compare_schemes` on the same inputs, see ``tests/test_app_support.py``);
 - :func:`staffed_fte` — the FTE that the staffed agents of an ``intervals`` table correspond to (the default
   "funded FTE" of the budget-gap view);
 - :func:`failure_table` — a readable failure table for any :class:`~cx_framework.errors.CxError`;
@@ -15,184 +12,23 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cx_framework.errors import ConfigError, CxError, DataValidationError, InputValueError
 
 __all__ = [
-    "QuickComparison",
-    "quick_comparison",
     "staffed_fte",
     "failure_table",
     "save_upload",
     "load_tables",
     "data_stamp",
     "UPLOAD_SUFFIXES",
-    "PERCENTILES",
 ]
 
-#: Attainment percentiles (same as :data:`cx_framework.incentives.compare.PERCENTILES`).
-PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
 #: File suffixes accepted for uploads (checked before anything is written).
 UPLOAD_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq")
-_TOLERANCE = 0.005  # half a cent: as compare_schemes, smaller changes are "unchanged"
-
-
-# ------------------------------------------------------------------------------------------------ incentives
-@dataclass(frozen=True)
-class QuickComparison:
-    """Edited scheme vs the current one (currency of the payout frames).
-
-    Attributes
-    ----------
-    cost : pandas.DataFrame
-        One row per scheme (``current``, ``edited``): ``total_cost`` (over the data), ``annualised_cost``
-        (total × 12 / months), ``budget_share`` (annualised / annual budget, NaN without budget),
-        ``vs_current`` (annualised difference to the current scheme).
-    attainment : pandas.DataFrame
-        One row per scheme: ``employee_periods`` paid, ``mean``, ``p10 … p90`` of attainment (payout / target
-        bonus, share), ``share_zero``, ``share_capped``, ``share_gate_failed``.
-    winners_losers : pandas.DataFrame
-        Per department and role: ``employees, winners, losers, unchanged, mean_change, total_change``
-        (currency over the data, edited minus current).
-    """
-
-    cost: pd.DataFrame
-    attainment: pd.DataFrame
-    winners_losers: pd.DataFrame
-
-    @property
-    def cost_change(self) -> float:
-        """Annualised cost of the edited scheme minus the current one (currency per year)."""
-        return float(self.cost["vs_current"].iloc[1])
-
-
-def _paid(payouts: pd.DataFrame) -> np.ndarray:
-    return ~payouts["withheld"].to_numpy(dtype=bool)
-
-
-def _attainment_row(name: str, payouts: pd.DataFrame) -> dict[str, float | str | int]:
-    paid = _paid(payouts)
-    att = payouts["attainment"].to_numpy(dtype=float)[paid & (payouts["target_bonus"].to_numpy() > 0)]
-    q = np.percentile(att, PERCENTILES) if len(att) else np.full(len(PERCENTILES), np.nan)
-    gate_failed = ~payouts["gates_passed"].fillna(True).to_numpy(dtype=bool)
-    return {
-        "scheme": name,
-        "employee_periods": int(paid.sum()),
-        "mean": float(att.mean()) if len(att) else np.nan,
-        **{f"p{p}": float(v) for p, v in zip(PERCENTILES, q, strict=True)},
-        "share_zero": float((att <= 0).mean()) if len(att) else np.nan,
-        "share_capped": float(payouts["capped"].to_numpy(dtype=bool)[paid].mean()) if paid.any() else np.nan,
-        "share_gate_failed": float(gate_failed[paid].mean()) if paid.any() else np.nan,
-    }
-
-
-def _employee_totals(payouts: pd.DataFrame) -> pd.DataFrame:
-    """Paid money per employee (with their department and role) — integer-coded bincount, not a string groupby.
-
-    ``employee_id`` is the key of the ``employees`` table, so department and role are constant per employee.
-    """
-    money = np.where(_paid(payouts), payouts["payout"].to_numpy(dtype=float), 0.0)
-    codes, uniques = pd.factorize(payouts["employee_id"].astype(str))
-    first = np.unique(codes, return_index=True)[1]
-    return pd.DataFrame(
-        {
-            "employee_id": np.asarray(uniques),
-            "department": payouts["department"].to_numpy()[first],
-            "role": payouts["role"].to_numpy()[first],
-            "payout": np.bincount(codes, weights=money, minlength=len(uniques)),
-        }
-    )
-
-
-def quick_comparison(
-    current: pd.DataFrame,
-    edited: pd.DataFrame,
-    *,
-    months: int,
-    budget: float | None = None,
-    tolerance: float = _TOLERANCE,
-) -> QuickComparison:
-    """Compare two payout frames (from :func:`cx_framework.incentives.evaluate_payouts` or ``compute_payouts``).
-
-    Same semantics as :func:`cx_framework.incentives.compare_schemes` (costs exclude withheld employee-periods;
-    an employee is a winner / loser when their total over the data changes by at least ``tolerance``; one
-    covered by only one frame counts 0 under the other) but without re-preparing the payout grid, so the HR
-    modeller can rerun it on every edit.
-
-    Parameters
-    ----------
-    current, edited : pandas.DataFrame
-        Payout frames with ``employee_id, department, role, withheld, payout, target_bonus, attainment,
-        capped, gates_passed``.
-    months : int
-        Months covered by the metric data (annualisation factor 12 / months).
-    budget : float, optional
-        Annual bonus budget (currency per year).
-    tolerance : float
-        Smallest change (currency) that counts as a win or a loss.
-
-    Returns
-    -------
-    QuickComparison
-
-    Raises
-    ------
-    InputValueError
-        ``months`` < 1.
-    """
-    if months < 1:
-        raise InputValueError(f"argument 'months' must be >= 1; got {months!r}.", argument="months")
-    totals: dict[str, pd.DataFrame] = {}
-    rows = []
-    for name, frame in (("current", current), ("edited", edited)):
-        total = float(np.where(_paid(frame), frame["payout"].to_numpy(dtype=float), 0.0).sum())
-        annualised = total * 12.0 / months
-        rows.append(
-            {
-                "scheme": name,
-                "total_cost": total,
-                "annualised_cost": annualised,
-                "budget_share": annualised / budget if budget else np.nan,
-            }
-        )
-        totals[name] = _employee_totals(frame)
-    cost = pd.DataFrame(rows)
-    cost["vs_current"] = cost["annualised_cost"] - cost["annualised_cost"].iloc[0]
-    attainment = pd.DataFrame([_attainment_row("current", current), _attainment_row("edited", edited)])
-
-    both = totals["current"].merge(
-        totals["edited"],
-        on=["employee_id", "department", "role"],
-        how="outer",
-        suffixes=("_current", "_edited"),
-    )
-    change = both["payout_edited"].fillna(0.0).to_numpy() - both["payout_current"].fillna(0.0).to_numpy()
-    frame = pd.DataFrame(
-        {
-            "department": both["department"],
-            "role": both["role"],
-            "employees": 1,
-            "winners": (change >= tolerance).astype(int),
-            "losers": (change <= -tolerance).astype(int),
-            "unchanged": (np.abs(change) < tolerance).astype(int),
-            "mean_change": change,
-            "total_change": change,
-        }
-    )
-    wl = frame.groupby(["department", "role"], as_index=False).agg(
-        employees=("employees", "sum"),
-        winners=("winners", "sum"),
-        losers=("losers", "sum"),
-        unchanged=("unchanged", "sum"),
-        mean_change=("mean_change", "mean"),
-        total_change=("total_change", "sum"),
-    )
-    return QuickComparison(cost=cost, attainment=attainment, winners_losers=wl)
 
 
 # ------------------------------------------------------------------------------------------------ staffing

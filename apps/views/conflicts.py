@@ -91,6 +91,9 @@ with tab_sla:
         help="Off: the lead-time distributions configured in slas.yaml.",
     )
     results = state.chains(src, use_data)
+    if use_data:
+        state.stage_fits(src)
+        ui.caveats(state.notes("stage_fits", src))
     for journey in cfg.slas.journeys:
         r = results[journey.id]
         st.subheader(journey.name)

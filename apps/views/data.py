@@ -40,8 +40,9 @@ st.caption(
     "is checked against the data contract as soon as it is uploaded; files are kept only in a private temporary "
     "folder for this session. Tables you do not upload are taken from the current data."
 )
-columns = st.columns(2)
 for i, table in enumerate(REQUIRED_TABLES):
+    if i % 2 == 0:
+        columns = st.columns(2)  # one row per pair, so the reading order is the contract order
     with columns[i % 2]:
         file = st.file_uploader(
             f"**{table}** — {DESCRIPTIONS.get(table, '')}",

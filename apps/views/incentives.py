@@ -17,10 +17,8 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from cx_framework.app_support import quick_comparison  # noqa: E402
 from cx_framework.errors import ConfigError, CxError  # noqa: E402
 from cx_framework.incentives import (  # noqa: E402
-    evaluate_payouts,
     reweight,
     scheme_from_table,
     scheme_to_table,
@@ -179,21 +177,22 @@ st.success(
 edited_yaml = scheme_to_yaml(edited)
 
 # ---------------------------------------------------------------------------------------- live payouts
-payouts = evaluate_payouts(state.payout_inputs(src, edited), edited)
-baseline = state.current_payouts(src, current_id)
+cmp_ = state.compare_live(src, schemes[current_id], edited)  # library compare_schemes on cached payout grids
+payouts, baseline = cmp_.payouts["edited"], cmp_.payouts["current"]
 months = state.metric_months(src)
 budget = cfg.economics.annual_bonus_budget
-cmp_ = quick_comparison(baseline, payouts, months=months, budget=budget)
-cost_now, cost_new = cmp_.cost["annualised_cost"].to_numpy()
-att = cmp_.attainment.set_index("scheme")
-wl = cmp_.winners_losers
+cost = cmp_.budget.set_index("scheme").loc[["current", "edited"]]
+cost_now, cost_new = cost["annualised_cost"].to_numpy()
+cost_change = float(cost.loc["edited", "vs_baseline"])
+att = cmp_.attainment.set_index("scheme").loc[["current", "edited"]]
+wl = cmp_.winners_losers.drop(columns="scheme")
 
 st.subheader("Cost and attainment, edited vs current")
 m1, m2, m3, m4, m5 = st.columns(5)
 m1.metric(
     "Annual payout cost (edited)",
     ui.money_short(cost_new),
-    delta=f"{ui.money_short(cmp_.cost_change)} vs current" if abs(cmp_.cost_change) >= 0.5 else None,
+    delta=f"{ui.money_short(cost_change)} vs current" if abs(cost_change) >= 0.5 else None,
     delta_color="inverse",
     help=f"Total payouts over the {months} months of data × 12 / {months} (withheld employee-periods excluded).",
 )
@@ -222,9 +221,9 @@ st.dataframe(
     pd.DataFrame(
         {
             "Scheme": [f"current: {schemes[current_id].name}", f"edited: {edited.name}"],
-            f"Annual cost ({currency})": cmp_.cost["annualised_cost"].to_numpy(),
-            f"Change vs current ({currency}/yr)": cmp_.cost["vs_current"].to_numpy(),
-            "Share of budget": cmp_.cost["budget_share"].to_numpy(),
+            f"Annual cost ({currency})": cost["annualised_cost"].to_numpy(),
+            f"Change vs current ({currency}/yr)": cost["vs_baseline"].to_numpy(),
+            "Share of budget": cost["budget_share"].to_numpy(),
             "Mean attainment": att["mean"].to_numpy(),
             "Median attainment": att["p50"].to_numpy(),
             "Paid nothing": att["share_zero"].to_numpy(),
@@ -289,6 +288,9 @@ with a2:
             "winners": "Winners",
             "losers": "Losers",
             "unchanged": "Unchanged",
+            "not_comparable": st.column_config.NumberColumn(
+                "Not comparable", help="Every period withheld under one of the two schemes (e.g. a leaver)."
+            ),
             "mean_change": st.column_config.NumberColumn(f"Mean change ({currency})", format="%+,.0f"),
             "total_change": st.column_config.NumberColumn(f"Total change ({currency})", format="%+,.0f"),
         },

@@ -36,6 +36,7 @@ with tab_sl:
         "and tenure; customer-clustered standard errors.",
     )
     fit = state.retention_fit(src, dose)
+    ui.caveats(state.notes("retention_fit", src, dose))
     me = fit.marginal_effect
     per_point = me.per / 0.01 if me.per else 1.0
     value = state.sl_value(src, dose)
@@ -81,6 +82,7 @@ with tab_sl:
 
     st.subheader("Which service-level target pays?")
     opt = state.optimum(src, dose, 28)
+    ui.caveats(state.notes("optimum", src, dose, 28))
     o1, o2, o3 = st.columns(3)
     o1.metric(
         "Profit-maximising target",
@@ -99,6 +101,7 @@ with tab_sl:
 
     st.subheader("Monthly service level vs retention")
     period = state.period_retention(src)
+    ui.caveats(state.notes("period_retention", src))
     ui.chart(plots.sl_vs_retention_figure(period), key="rt_monthly")
     st.caption(
         "Aggregate view: monthly churn regressed on this and the previous months' SL (OLS with Newey-West HAC "

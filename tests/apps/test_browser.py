@@ -237,10 +237,12 @@ def test_bad_upload_in_chromium_shows_message_not_traceback(app_url, browser):
     _wait_until_done(browser, PAGES["data"])
     bad = Path(tempfile.mkdtemp(prefix="cx_browser_")) / "customers.csv"
     bad.write_text("customer_id,segment,product,start_date,monthly_revenue\nc1,consumer,bb,2024-01-01,-5\n")
-    inputs = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"] input[type="file"]')
-    assert len(inputs) == 7
-    inputs[2].send_keys(str(bad))  # customers is the third table of the contract
-    _wait_until_done(browser, ["cannot be used as"])
+    uploaders = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"]')
+    assert len(uploaders) == 7
+    customers = [u for u in uploaders if u.text.startswith("customers")]
+    assert len(customers) == 1
+    customers[0].find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(bad))
+    _wait_until_done(browser, ["customers.csv cannot be used as customers", "monthly_revenue"])
     # the failure table (one row per problem) is drawn with the error
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
     assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')

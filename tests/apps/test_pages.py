@@ -10,6 +10,7 @@ import hashlib
 import io
 import re
 import sys
+import tempfile
 import types
 import warnings
 from pathlib import Path
@@ -341,3 +342,14 @@ def test_data_bad_upload_shows_failures_good_upload_switches_session(org):
     assert at.session_state["cx_use_upload"] is True
     assert any("Switched: 7 tables loaded" in s.value for s in at.success)
     assert "uploaded tables" in at.caption[0].value
+
+
+def test_data_dir_from_env_with_bad_tables_shows_readable_error(monkeypatch):
+    directory = Path(tempfile.mkdtemp(prefix="cx_env_data_"))
+    (directory / "customers.csv").write_text("customer_id,segment\nc1,consumer\n", encoding="utf-8")
+    monkeypatch.setenv("CX_DATA_DIR", str(directory))
+    at = run_page("overview")
+    no_exception(at)
+    message = " ".join(e.value for e in at.error)
+    assert "could not be loaded" in message and "missing" in message and "intervals" in message
+    assert "Tip:" not in message  # the programmer's tip is replaced by the failure table
