@@ -1003,8 +1003,14 @@ def _churn_counts(start: np.ndarray, churn: np.ndarray, ctx: _Context) -> tuple[
 
 
 def _monthly_churn(active: np.ndarray, churned: np.ndarray, periods: pd.DatetimeIndex) -> pd.Series:
-    """Customers churning in the month / customers active at its start."""
-    return pd.Series(churned / np.maximum(active, 1), index=periods)
+    """Customers churning in the month / customers active at its start.
+
+    The first month has no rate: churn in month m+1 is drawn from the service experienced in month m, so the
+    simulation observes churn from the second month on (the metric gets "no data", never a false 0).
+    """
+    rate = churned / np.maximum(active, 1)
+    rate = np.where(np.arange(len(rate)) == 0, np.nan, rate)
+    return pd.Series(rate, index=periods)
 
 
 def _employee_metrics(

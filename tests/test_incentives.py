@@ -607,7 +607,11 @@ def test_sample_costs_finite_positive_and_customer_share(sample_comparison, conf
     assert np.isfinite(budget["annualised_cost"]).all() and (budget["annualised_cost"] > 0).all()
     assert (budget["budget"] == config.economics.annual_bonus_budget).all()
     cost = sample_comparison.cost
-    assert np.isfinite(cost["payout"]).all() and (cost.groupby("scheme")["payout"].min() > 0).all()
+    assert np.isfinite(cost["payout"]).all()
+    # the sample's first month has no churn rate (churn is observed from month 2), so shared_customer withholds
+    # that month's payouts with a reason instead of paying 0 or target; every other month pays something
+    first = cost["period"] == cost["period"].min()
+    assert (cost.loc[~first].groupby("scheme")["payout"].min() > 0).all()
     share = sample_comparison.customer_share.set_index("scheme")["customer_centric_share"]
     # siloed pays only on local metrics, shared_customer only on customer-centric ones; balanced in between
     # (55 % of its weight is customer-centric)
