@@ -41,13 +41,22 @@ def upload_dir() -> str:
     return str(st.session_state[UPLOAD_DIR])
 
 
+def config_stamp(config_dir: str = CONFIG_DIR) -> str:
+    """Changes whenever a YAML file of the configuration changes (so edited configs are picked up)."""
+    root = Path(config_dir)
+    files = sorted([*root.glob("*.yaml"), *root.glob("incentives/*.yaml")])
+    return "|".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in files)
+
+
 def source() -> Source:
-    """The session's data source: uploaded tables (over the base data) when switched on, else the base data."""
+    """The session's data source: uploaded tables (over the base data) when switched on, else the base data.
+    The stamp covers the data files and the configuration, so every cached result follows edits of either."""
     base = base_dir()
+    conf = config_stamp()
     if st.session_state.get(USE_UPLOAD) and st.session_state.get(UPLOAD_DIR):
         up = str(st.session_state[UPLOAD_DIR])
-        return (up, base, data_stamp(up) + "||" + data_stamp(base or None))
-    return (base, "", data_stamp(base or None))
+        return (up, base, data_stamp(up) + "||" + data_stamp(base or None) + "||" + conf)
+    return (base, "", data_stamp(base or None) + "||" + conf)
 
 
 def describe(src: Source) -> str:
@@ -85,8 +94,13 @@ def notes(*key: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ loaders
-@st.cache_resource(show_spinner="Loading configuration…")
 def config(config_dir: str = CONFIG_DIR) -> Any:
+    """The configuration (re-read when a YAML file changes)."""
+    return _config(config_dir, config_stamp(config_dir))
+
+
+@st.cache_resource(show_spinner="Loading configuration…", max_entries=4)
+def _config(config_dir: str, stamp: str) -> Any:
     from cx_framework.config import load_config
 
     return load_config(config_dir)
@@ -105,7 +119,7 @@ def _tables(src: Source) -> dict[str, pd.DataFrame]:
     if not directory:
         return _sample()
     if fallback or directory == st.session_state.get(UPLOAD_DIR):
-        base = _tables((fallback, "", data_stamp(fallback or None)))
+        base = _tables((fallback, "", data_stamp(fallback or None) + "||" + config_stamp()))
         return load_tables(directory, base)[0]
     from cx_framework.io import load_data_dir
 
@@ -184,8 +198,13 @@ def all_schemes_comparison(src: Source) -> Any:
     return compare_schemes(t["employee_metrics"], t["employees"], cfg.schemes, config=cfg, validate=False)
 
 
-@st.cache_resource(show_spinner="Computing the conflict matrix…")
 def conflicts_all() -> pd.DataFrame:
+    """Conflict matrix of every configured scheme."""
+    return _conflicts_all(config_stamp())
+
+
+@st.cache_resource(show_spinner="Computing the conflict matrix…", max_entries=4)
+def _conflicts_all(stamp: str) -> pd.DataFrame:
     from cx_framework.conflicts import conflict_matrix
 
     cfg = config()
@@ -194,7 +213,7 @@ def conflicts_all() -> pd.DataFrame:
 
 def conflicts_for(scheme: Any) -> pd.DataFrame:
     """Conflict matrix of one (edited) scheme; cached on what it depends on: id, component metrics and weights."""
-    key = (scheme.id, tuple((c.metric, c.weight) for c in scheme.components))
+    key = (scheme.id, tuple((c.metric, c.weight) for c in scheme.components), config_stamp())
     return _conflicts_for(key, scheme)
 
 
@@ -205,9 +224,13 @@ def _conflicts_for(key: tuple[Any, ...], _scheme: Any) -> pd.DataFrame:
     return conflict_matrix(_scheme, config())
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
 def scheme_from_yaml(text: str) -> Any:
     """Parse scheme YAML with the library's own loader and catalogue checks (ConfigError on any problem)."""
+    return _scheme_from_yaml(text, config_stamp())
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _scheme_from_yaml(text: str, stamp: str) -> Any:
     from cx_framework.config import load_scheme
     from cx_framework.incentives import scheme_from_table, scheme_to_table
 

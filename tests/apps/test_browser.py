@@ -230,6 +230,16 @@ def test_page_renders_in_chromium(app_url, browser, page):
     assert "Traceback" not in body and "Page not found" not in body
     path = _screenshot(browser, page)
     assert path.stat().st_size > 10_000
+    # pages with tabs: show every other tab too (their content is hidden from the first screenshot)
+    tabs = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stTab"]')
+    for i, tab in enumerate(tabs[1:], start=2):
+        name = tab.text.strip()
+        tab.click()
+        time.sleep(1.0)
+        assert not browser.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), (
+            f"exception in tab {name}"
+        )
+        _screenshot(browser, f"{page}_tab{i}")
 
 
 def test_bad_upload_in_chromium_shows_message_not_traceback(app_url, browser):
