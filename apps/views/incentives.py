@@ -201,14 +201,16 @@ if budget:
     m3.metric(
         "Share of bonus budget",
         ui.pct(cost_new / budget),
-        delta=f"{(cost_new - cost_now) / budget * 100:+.1f} pts",
+        delta=f"{(cost_new - cost_now) / budget * 100:+.1f} pts" if abs(cost_new - cost_now) >= 0.5 else None,
         delta_color="inverse",
         help=f"Annual bonus budget {ui.money(budget)} (economics.yaml).",
     )
 m4.metric(
     "Median attainment (edited)",
     ui.pct(att.loc["edited", "p50"]),
-    delta=f"{(att.loc['edited', 'p50'] - att.loc['current', 'p50']) * 100:+.1f} pts",
+    delta=f"{(att.loc['edited', 'p50'] - att.loc['current', 'p50']) * 100:+.1f} pts"
+    if abs(att.loc["edited", "p50"] - att.loc["current", "p50"]) >= 5e-4
+    else None,
     help="Attainment = payout / target bonus of the period, over paid employee-months.",
 )
 m5.metric(
@@ -329,7 +331,7 @@ heat = go.Figure(
         texttemplate="%{text:+.2f}",
         customdata=paths.fillna("no path").to_numpy(),
         hovertemplate="%{y} → %{x}<br>alignment %{z:+.3f}<br>path: %{customdata}<extra></extra>",
-        colorbar={"title": "alignment"},
+        colorbar={"title": "alignment", "len": 1.0, "thickness": 14},
     )
 )
 heat.update_xaxes(title="Shared customer KPI")

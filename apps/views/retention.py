@@ -142,7 +142,12 @@ with tab_fd:
         key="rt_source",
     )
     fix_cost = a2.number_input(
-        f"One-off fix cost ({econ.currency})", min_value=0.0, value=150_000.0, step=10_000.0, key="rt_cost"
+        f"One-off fix cost ({econ.currency})",
+        min_value=0.0,
+        value=50_000.0,
+        step=10_000.0,
+        key="rt_cost",
+        format="%.0f",
     )
     reduction = a3.slider("Expected reduction of its failure demand", 0.0, 1.0, 0.5, 0.05, key="rt_reduction")
     horizon = a4.slider("Horizon (months)", 6, 60, 24, 6, key="rt_horizon")

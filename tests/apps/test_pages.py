@@ -353,3 +353,24 @@ def test_data_dir_from_env_with_bad_tables_shows_readable_error(monkeypatch):
     message = " ".join(e.value for e in at.error)
     assert "could not be loaded" in message and "missing" in message and "intervals" in message
     assert "Tip:" not in message  # the programmer's tip is replaced by the failure table
+
+
+def test_incentives_scheme_yaml_upload_is_validated_like_the_library(cfg):
+    from cx_framework.incentives import scheme_to_yaml
+
+    at = run_page("incentives")
+    bad = scheme_to_yaml(cfg.schemes["siloed"]).replace("weight: 0.35", "weight: 0.45", 1)  # weights sum 1.10
+    at.file_uploader(key="hr_yaml").upload("mine.yaml", bad.encode(), "application/x-yaml")
+    at.run()
+    no_exception(at)
+    message = " ".join(e.value for e in at.error)
+    assert "not valid" in message and "weight" in message
+
+    good = scheme_to_yaml(cfg.schemes["siloed"]).replace("cap_pct: 200.0", "cap_pct: 120.0")
+    at.file_uploader(key="hr_yaml").set_value(("good.yaml", good.encode(), "application/x-yaml"))
+    at.run()
+    at.button(key="hr_use_yaml").click().run()
+    no_exception(at)
+    cap = [n for n in at.number_input if n.label.startswith("Cap")]
+    assert cap and cap[0].value == 120.0
+    assert "cap 120%" in " ".join(x.value for x in at.success)
