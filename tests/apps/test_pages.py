@@ -374,3 +374,43 @@ def test_incentives_scheme_yaml_upload_is_validated_like_the_library(cfg):
     cap = [n for n in at.number_input if n.label.startswith("Cap")]
     assert cap and cap[0].value == 120.0
     assert "cap 120%" in " ".join(x.value for x in at.success)
+
+
+def test_incentives_behaviour_simulation_of_the_edited_scheme(org, cfg):
+    from cx_framework.conflicts import simulate_behaviour
+    from cx_framework.incentives import reweight
+
+    at = run_page("incentives")
+    at.selectbox(key="hr_rw_metric").set_value("aht_s")
+    at.number_input(key="hr_rw_weight").set_value(0.05)
+    at.button(key="hr_rw_apply").click().run()
+    # the reweighted scheme becomes the starting point, so the waterfall simulates it (button disabled: no edits)
+    no_exception(at)
+    assert at.button(key="hr_simulate").disabled
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = simulate_behaviour(
+            reweight(cfg.schemes["siloed"], "aht_s", 0.05, config=cfg), org, cfg
+        ).net_value
+    caption = next(c.value for c in at.caption if "Net value" in c.value)
+    assert number(caption.split("Net value")[1]) == pytest.approx(expected, abs=0.5)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download edited scheme (YAML)", "Download payouts (Excel)"]
+
+    # a table edit enables the button; clicking it simulates the edited scheme
+    from cx_framework.incentives import scheme_to_yaml
+
+    base = reweight(cfg.schemes["siloed"], "aht_s", 0.05, config=cfg)
+    key = f"hr_components_siloed_{hashlib.sha1(scheme_to_yaml(base).encode()).hexdigest()[:10]}"
+    at.session_state[key] = {"edited_rows": {2: {"threshold": 0.85}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert not at.button(key="hr_simulate").disabled
+    at.button(key="hr_simulate").click().run()
+    no_exception(at)
+    data = base.model_dump(by_alias=True)
+    data["components"][2]["threshold"] = 0.85
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = simulate_behaviour(type(base).model_validate(data), org, cfg).net_value
+    caption = next(c.value for c in at.caption if "Net value" in c.value)
+    assert number(caption.split("Net value")[1]) == pytest.approx(expected, abs=0.5)
