@@ -3,17 +3,6 @@ SLA chains and the staffing budget gap. Each question lives in its own module.""
 
 from __future__ import annotations
 
-import importlib
+from cx_framework._reexport import reexport
 
-__all__: list[str] = []
-
-for _module in ("graph", "behaviour", "chain", "budget_gap"):
-    try:
-        _mod = importlib.import_module(f"{__name__}.{_module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{_module}":
-            raise
-        continue
-    for _name in getattr(_mod, "__all__", []):
-        globals()[_name] = getattr(_mod, _name)
-        __all__.append(_name)
+__all__: list[str] = reexport(__name__, globals(), ("graph", "behaviour", "chain", "budget_gap"))

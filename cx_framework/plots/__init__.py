@@ -6,17 +6,10 @@ works for every chart.
 
 from __future__ import annotations
 
-import importlib
+from cx_framework._reexport import reexport
 
-__all__: list[str] = []
-
-for _module in ("_style", "staffing", "scorecard", "incentives", "conflicts", "retention", "failure_demand"):
-    try:
-        _mod = importlib.import_module(f"{__name__}.{_module}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__name__}.{_module}":
-            raise
-        continue
-    for _name in getattr(_mod, "__all__", []):
-        globals()[_name] = getattr(_mod, _name)
-        __all__.append(_name)
+__all__: list[str] = reexport(
+    __name__,
+    globals(),
+    ("_style", "staffing", "scorecard", "incentives", "conflicts", "retention", "failure_demand"),
+)
