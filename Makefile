@@ -27,6 +27,7 @@ demo: install
 lint: install-dev
 	$(BIN)/ruff check cx_framework apps tests benchmarks
 	$(BIN)/ruff format --check cx_framework apps tests benchmarks
+	$(BIN)/mypy cx_framework
 
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile -q -p no:cacheprovider
