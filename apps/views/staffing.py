@@ -98,7 +98,30 @@ r3.metric(
     else "—",
     help="Offered-weighted modelled service level with the staffed agents.",
 )
-ui.chart(plots.required_vs_staffed_figure(shown), key="st_required")
+left, right = st.columns(2)
+with left:
+    ui.chart(plots.required_vs_staffed_figure(shown), key="st_required")
+with right:
+    per_interval = aggregate_service_level(
+        intervals[intervals["interval_start"].dt.normalize().eq(day)], by="interval_start"
+    )
+    fig = go.Figure(
+        go.Scatter(
+            x=per_interval["interval_start"],
+            y=per_interval["service_level"],
+            mode="lines+markers",
+            name="actual (all queues)",
+            line={"color": PALETTE[0]},
+        )
+    )
+    fig.add_hline(
+        y=target,
+        line={"color": STATUS_COLOURS["red"], "dash": "dash"},
+        annotation_text=f"target {target:.0%}",
+    )
+    fig.update_yaxes(title="Service level (share within threshold)", tickformat=".0%", range=[0, 1.05])
+    fig.update_xaxes(title="Half-hour starting")
+    ui.chart(apply_style(fig, title="Service level by half-hour vs target"), key="st_interval_sl")
 
 # ---------------------------------------------------------------------------------------- budget gap
 st.subheader("Budget gap: the service level the funded FTE buy")

@@ -414,3 +414,17 @@ def test_incentives_behaviour_simulation_of_the_edited_scheme(org, cfg):
         expected = simulate_behaviour(type(base).model_validate(data), org, cfg).net_value
     caption = next(c.value for c in at.caption if "Net value" in c.value)
     assert number(caption.split("Net value")[1]) == pytest.approx(expected, abs=0.5)
+
+
+def test_data_dir_from_env_is_used(monkeypatch):
+    from cx_framework.synthetic import SAMPLE_DIR, TABLE_NAMES
+
+    directory = Path(tempfile.mkdtemp(prefix="cx_env_data_ok_"))
+    for name in TABLE_NAMES:
+        (directory / f"{name}.parquet").write_bytes((SAMPLE_DIR / f"{name}.parquet").read_bytes())
+    monkeypatch.setenv("CX_DATA_DIR", str(directory))
+    monkeypatch.setitem(sys.modules, "cx_framework.actions", None)
+    at = run_page("staffing")
+    no_exception(at)
+    assert f"data directory {directory}" in at.caption[0].value
+    assert not at.error
