@@ -98,30 +98,28 @@ r3.metric(
     else "—",
     help="Offered-weighted modelled service level with the staffed agents.",
 )
-left, right = st.columns(2)
-with left:
-    ui.chart(plots.required_vs_staffed_figure(shown), key="st_required")
-with right:
-    per_interval = aggregate_service_level(
-        intervals[intervals["interval_start"].dt.normalize().eq(day)], by="interval_start"
+ui.chart(plots.required_vs_staffed_figure(shown), key="st_required")
+# service level per half-hour of the same day
+per_interval = aggregate_service_level(
+    intervals[intervals["interval_start"].dt.normalize().eq(day)], by="interval_start"
+)
+fig = go.Figure(
+    go.Scatter(
+        x=per_interval["interval_start"],
+        y=per_interval["service_level"],
+        mode="lines+markers",
+        name="actual (all queues)",
+        line={"color": PALETTE[0]},
     )
-    fig = go.Figure(
-        go.Scatter(
-            x=per_interval["interval_start"],
-            y=per_interval["service_level"],
-            mode="lines+markers",
-            name="actual (all queues)",
-            line={"color": PALETTE[0]},
-        )
-    )
-    fig.add_hline(
-        y=target,
-        line={"color": STATUS_COLOURS["red"], "dash": "dash"},
-        annotation_text=f"target {target:.0%}",
-    )
-    fig.update_yaxes(title="Service level (share within threshold)", tickformat=".0%", range=[0, 1.05])
-    fig.update_xaxes(title="Half-hour starting")
-    ui.chart(apply_style(fig, title="Service level by half-hour vs target"), key="st_interval_sl")
+)
+fig.add_hline(
+    y=target,
+    line={"color": STATUS_COLOURS["red"], "dash": "dash"},
+    annotation_text=f"target {target:.0%}",
+)
+fig.update_yaxes(title="Service level (share within threshold)", tickformat=".0%", range=[0, 1.05])
+fig.update_xaxes(title="Half-hour starting")
+ui.chart(apply_style(fig, title="Service level by half-hour vs target"), key="st_interval_sl")
 
 # ---------------------------------------------------------------------------------------- budget gap
 st.subheader("Budget gap: the service level the funded FTE buy")
@@ -179,10 +177,15 @@ if patience is not None:
         help=f"Callers abandon after {patience:g} s on average (exponential patience); abandoned calls count as missed.",
     )
 fig = plots.sl_vs_agents_figure(calls, aht, target=target, answer_s=econ.answer_s, patience_s=patience)
-fig.add_vline(
-    x=agents,
-    line={"color": PALETTE[4], "width": 2},
-    annotation_text=f"{agents} agents",
-    annotation_position="top left",
+fig.add_trace(
+    go.Scatter(
+        x=[agents],
+        y=[sl_c],
+        mode="markers+text",
+        name="your choice",
+        text=[f"  {agents} agents: {sl_c:.1%}"],
+        textposition="middle right",
+        marker={"size": 14, "color": PALETTE[4], "symbol": "diamond"},
+    )
 )
 ui.chart(fig, key="st_curve")
