@@ -146,7 +146,9 @@ def show_error(exc: CxError, headline: str) -> None:
     st.error(f"**{headline}.** {message}")
     table = failure_table(exc)
     if len(table) and list(table.columns) != ["problem"]:
-        st.caption("Every problem found (row = data row, 1 = the first row below the header):")
+        st.caption(
+            "Every problem found (row 0 = the first data row; in a CSV file that is line 2, below the header):"
+        )
         st.dataframe(table, hide_index=True, width="stretch")
 
 

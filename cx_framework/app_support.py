@@ -92,15 +92,18 @@ def staffed_fte(
 def failure_table(error: CxError) -> pd.DataFrame:
     """A readable table of what is wrong, for display instead of a traceback.
 
-    ``DataValidationError`` gives its ``failures`` (table, column, check, row, value; row numbers shown 1-based
-    as a spreadsheet user counts data rows); ``ConfigError`` gives file, key, line and message; any other
-    :class:`CxError` one row with its message.
+    ``DataValidationError`` gives its ``failures`` (table, column, check, row, value; ``row`` keeps the library's
+    0-based data-row numbering, the one its messages use, so table and message agree; empty for table-level
+    problems such as a missing column) and, for CSV files, ``csv_line`` = row + 2 (header is line 1);
+    ``ConfigError`` gives file, key, line and message; any other :class:`CxError` one row with its message.
     """
     if isinstance(error, DataValidationError) and len(error.failures):
         out = error.failures.copy()
         if "row" in out.columns:
             rows = pd.to_numeric(out["row"], errors="coerce")
-            out["row"] = (rows + 1).astype("Int64")
+            out["row"] = rows.astype("Int64")
+            if str(error.file or "").lower().endswith((".csv", ".csv.gz")):
+                out.insert(out.columns.get_loc("row") + 1, "csv_line", (rows + 2).astype("Int64"))
         if "value" in out.columns:
             out["value"] = out["value"].astype(str)
         return out.reset_index(drop=True)

@@ -40,7 +40,7 @@ def test_staffed_fte_by_hand():
         staffed_fte(intervals.iloc[:0], shrinkage=0.1, hours_per_fte=35.0)
 
 
-def test_failure_table_rows_are_one_based_and_config_errors_readable():
+def test_failure_table_rows_match_messages_and_config_errors_readable():
     err = DataValidationError(
         "bad",
         failures=pd.DataFrame(
@@ -54,7 +54,9 @@ def test_failure_table_rows_are_one_based_and_config_errors_readable():
         ),
     )
     table = failure_table(err)
-    assert table.loc[0, "row"] == 4 and table.loc[0, "value"] == "-5.0"
+    assert table.loc[0, "row"] == 3 and table.loc[0, "value"] == "-5.0" and "csv_line" not in table
+    err.file = "customers.csv"
+    assert failure_table(err).loc[0, "csv_line"] == 5  # header = line 1, data row 0 = line 2
     cfg_err = ConfigError("weights sum to 0.9", file="scheme 'x'", key="components[0].weight")
     assert failure_table(cfg_err).loc[0, "key"] == "components[0].weight"
     assert failure_table(InputValueError("nope")).columns.tolist() == ["problem"]
