@@ -41,8 +41,24 @@ def upload_dir() -> str:
     return str(st.session_state[UPLOAD_DIR])
 
 
+_STAMPS: dict[str, tuple[float, str]] = {}
+
+
 def config_stamp(config_dir: str = CONFIG_DIR) -> str:
-    """Changes whenever a YAML file of the configuration changes (so edited configs are picked up)."""
+    """Changes whenever a YAML file of the configuration changes (so edited configs are picked up); re-checked
+    at most once a second (pages look the config up many times per rerun)."""
+    import time
+
+    now = time.monotonic()
+    cached = _STAMPS.get(config_dir)
+    if cached is not None and now - cached[0] < 1.0:
+        return cached[1]
+    stamp = _config_stamp(config_dir)
+    _STAMPS[config_dir] = (now, stamp)
+    return stamp
+
+
+def _config_stamp(config_dir: str) -> str:
     root = Path(config_dir)
     files = sorted([*root.glob("*.yaml"), *root.glob("incentives/*.yaml")])
     return "|".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in files)
