@@ -790,9 +790,9 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
         present = {str(c).strip().lower().replace(" ", "_"): str(c) for c in work.columns}
         for name in missing:
             hint = "column is missing"
-            similar = present.get(name) or next(
-                iter(difflib.get_close_matches(name, list(present), n=1)), None
-            )
+            # only suggest columns the schema does not already use (start_date is not a misspelt churn_date)
+            unused = [key for key, original in present.items() if original not in schema.columns]
+            similar = present.get(name) or next(iter(difflib.get_close_matches(name, unused, n=1)), None)
             if similar is not None:
                 hint += f" (found {present.get(similar, similar)!r}: rename it to {name!r})"
             parts.append(_table_failure(table, name, "column_in_dataframe", hint))

@@ -124,5 +124,8 @@ def app_command(
         str(headless).lower(),
         "--browser.gatherUsageStats",
         "false",
+        "--server.maxUploadSize",
+        "200",
     ]
-    raise typer.Exit(code=subprocess.call(cmd, env=env))
+    # run from the repository root so .streamlit/config.toml (theme, limits) applies wherever cx is called from
+    raise typer.Exit(code=subprocess.call(cmd, env=env, cwd=APP_FILE.parent.parent))
