@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -91,7 +92,9 @@ def test_save_upload_keeps_only_valid_files_named_by_table():
 
     with pytest.raises(DataValidationError, match="unsupported file type"):
         save_upload(good, "customers.xlsx", "customers", directory)
-    outside = Path(__file__).resolve().parent / "_not_tmp"
+    # a directory that is surely outside the system temp dir, even when the checkout itself lives under /tmp
+    outside = Path("/") / f"cx_not_tmp_{os.getpid()}"
+    assert not outside.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
     with pytest.raises(DataValidationError, match="temporary directory"):
         save_upload(good, "customers.csv", "customers", outside)
     assert not outside.exists()
