@@ -1001,17 +1001,17 @@ def _service_level_from_optimum(
     up = float(best["target"]) > float(ref["target"])
     if up:
         title = (
-            f"Fund {extra_fte:,.1f} more FTE to lift service level from today's {float(ref['target']):.0%} to "
-            f"{float(best['target']):.0%}"
+            f"Fund {extra_fte:,.1f} more FTE to lift the service-level target from the {float(ref['target']):.0%} "
+            f"today's FTE can buy to {float(best['target']):.0%}"
         )
     else:
         title = (
-            f"Staff for a {float(best['target']):.0%} service level instead of today's {float(ref['target']):.0%} "
-            f"({-extra_fte:,.1f} FTE fewer)"
+            f"Staff for a {float(best['target']):.0%} service level instead of the {float(ref['target']):.0%} "
+            f"today's FTE can buy ({-extra_fte:,.1f} FTE fewer)"
         )
-    budget_text = f"today's staffing achieves {today:.1%} against the {target:.0%} target" + (
-        f" (short by {gap.fte_gap:,.1f} FTE)" if gap is not None and gap.fte_gap > 0 else ""
-    )
+    budget_text = (
+        f"today's FTE, scheduled to the workload, would achieve {today:.1%} against the {target:.0%} target"
+    ) + (f" (short by {gap.fte_gap:,.1f} FTE)" if gap is not None and gap.fte_gap > 0 else "")
     value_text = (
         f"where retained customer value exceeds the extra staffing cost of {_money(extra_cost, cur)} a year by "
         f"{_money(gain * factor, cur)}"
