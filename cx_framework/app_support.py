@@ -186,16 +186,11 @@ def save_upload(data: bytes, filename: str, table: str, directory: str | os.Path
 
 
 def _table_files(directory: Path) -> dict[str, Path]:
+    """Table files of ``directory``, found exactly as :func:`cx_framework.io.load_data_dir` finds them."""
+    from cx_framework.io import _find_table_files
     from cx_framework.schemas import TABLES
 
-    found: dict[str, Path] = {}
-    for name in TABLES:
-        for suffix in (".parquet", ".pq", ".csv", ".csv.gz"):
-            candidate = directory / f"{name}{suffix}"
-            if candidate.is_file():
-                found[name] = candidate
-                break
-    return found
+    return _find_table_files(directory, TABLES)
 
 
 def load_tables(

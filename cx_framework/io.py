@@ -146,6 +146,19 @@ def read_table(path: str | os.PathLike[str], table: str) -> pd.DataFrame:
     return validate(table, frame, file=str(file))
 
 
+def _find_table_files(root: Path, tables: Iterable[str]) -> dict[str, Path]:
+    """``<table>.parquet``, ``.pq``, ``.csv`` or ``.csv.gz`` in ``root`` for each of ``tables`` (first found wins;
+    tables without a file are left out)."""
+    found: dict[str, Path] = {}
+    for name in tables:
+        for suffix in (".parquet", ".pq", ".csv", ".csv.gz"):
+            candidate = root / f"{name}{suffix}"
+            if candidate.is_file():
+                found[name] = candidate
+                break
+    return found
+
+
 def load_data_dir(
     directory: str | os.PathLike[str], tables: Iterable[str] | None = None
 ) -> dict[str, pd.DataFrame]:
@@ -186,13 +199,7 @@ def load_data_dir(
             schema_for(name)
         required = set(wanted)
 
-    found: dict[str, Path] = {}
-    for name in wanted:
-        for suffix in (".parquet", ".pq", ".csv", ".csv.gz"):
-            candidate = root / f"{name}{suffix}"
-            if candidate.is_file():
-                found[name] = candidate
-                break
+    found = _find_table_files(root, wanted)
     missing = [name for name in wanted if name in required and name not in found]
 
     result: dict[str, pd.DataFrame] = {}
