@@ -15,7 +15,13 @@ import pandas as pd
 from cx_framework.config.loader import CxConfig
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.errors import ConfigError, InputValueError
-from cx_framework.incentives.payouts import PayoutInputs, _catalogue, evaluate_payouts, prepare_payouts
+from cx_framework.incentives.payouts import (
+    PayoutInputs,
+    _catalogue,
+    evaluate_payouts,
+    payout_summary,
+    prepare_payouts,
+)
 
 __all__ = ["SchemeComparison", "compare_schemes", "PERCENTILES"]
 
@@ -166,18 +172,7 @@ def compare_schemes(
     cost_parts, budget_rows, att_rows, share_rows, wl_parts = [], [], [], [], []
     for sid, df in payouts.items():
         paid = ~df["withheld"].to_numpy()
-        frame = pd.DataFrame(
-            {
-                "period": df["period"],
-                "employees": 1,
-                "paid": paid.astype(int),
-                "withheld": (~paid).astype(int),
-                "target_bonus": np.where(paid, df["target_bonus"], 0.0),
-                "payout": np.where(paid, df["payout"], 0.0),
-                "withheld_target_bonus": np.where(paid, 0.0, df["target_bonus"]),
-            }
-        )
-        per_period = frame.groupby("period", as_index=False).sum()
+        per_period = payout_summary(df).drop(columns=["gate_failed", "capped", "attainment"])
         per_period.insert(0, "scheme", sid)
         cost_parts.append(per_period)
         total = float(per_period["payout"].sum())
