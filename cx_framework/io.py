@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cx_framework.errors import CxError, DataValidationError, InputValueError
-from cx_framework.schemas import REQUIRED_TABLES, TABLES, column_kinds, schema_for, validate
+from cx_framework.schemas import REQUIRED_TABLES, TABLES, _table_failure, column_kinds, schema_for, validate
 
 __all__ = [
     "read_table",
@@ -219,12 +219,7 @@ def load_data_dir(
             )
         lines.extend(str(exc) for exc in errors)
         parts = [exc.failures for exc in errors if len(exc.failures)]
-        parts.extend(
-            pd.DataFrame(
-                {"table": [m], "column": [None], "check": ["file_exists"], "row": [None], "value": [None]}
-            ).astype({"row": "Int64", "value": object})
-            for m in missing
-        )
+        parts.extend(_table_failure(m, None, "file_exists", None) for m in missing)
         failures = pd.concat(parts, ignore_index=True) if parts else None
         raise DataValidationError("\n".join(lines), failures=failures, file=str(root))
     return result
