@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -74,7 +73,7 @@ def payouts_command(
     periods: Annotated[int, typer.Option("--periods", help="Number of latest periods to list.")] = 12,
 ) -> None:
     """Compute what SCHEME pays each covered employee per period (curves, weights, gates, cap, proration)."""
-    from cx_framework.incentives import compute_payouts, payout_summary, round_money, write_payout_workbook
+    from cx_framework.incentives import compute_payouts, payout_summary, round_money
     from cx_framework.io import write_table
 
     config, employee_metrics, employees = _load(data_dir, configs)
@@ -122,13 +121,9 @@ def payouts_command(
     if out is not None:
         console.print(f"Wrote {write_table(round_money(payouts), out)}")
     if xlsx is not None:
-        try:  # the HR workbook of the report module (formats, frozen header); a plain export until it exists
-            from cx_framework.report import build_payout_workbook
-        except ImportError:
-            written = write_payout_workbook(payouts, xlsx)
-        else:
-            written = build_payout_workbook({chosen.id: payouts}, xlsx, currency=cur)
-        console.print(f"Wrote {written}")
+        from cx_framework.report import build_payout_workbook
+
+        console.print(f"Wrote {build_payout_workbook({chosen.id: payouts}, xlsx, currency=cur)}")
 
 
 @command("compare-schemes")
@@ -227,5 +222,4 @@ def compare_schemes_command(
             )
         console.print(wl)
     if out is not None:
-        frame = pd.DataFrame(merged)
-        console.print(f"Wrote {write_table(frame, out)}")
+        console.print(f"Wrote {write_table(merged, out)}")
