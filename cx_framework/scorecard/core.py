@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from cx_framework.config.loader import CxConfig
+from cx_framework.config.models import Objective
 from cx_framework.errors import InputValueError
 from cx_framework.scorecard.aggregate import ORGANISATION, build_values
 from cx_framework.scorecard.alignment import alignment_table, green_inside_red_outside
@@ -95,33 +96,27 @@ def _objectives(cfg: CxConfig, data_departments: list[str]) -> pd.DataFrame:
     shared_departments = list(
         dict.fromkeys([*cfg.organisation.department_ids, *data_departments, ORGANISATION])
     )
-    rows = [
-        {
-            "card": "shared",
-            "department": dept,
-            "metric": o.metric,
-            "weight": o.weight,
-            "threshold": o.threshold,
-            "target": o.target,
-            "stretch": o.stretch,
-            "contributes_to": "",
-        }
-        for dept in shared_departments
-        for o in cfg.scorecard.shared
+    # (card, department, objective, contributes_to); only local objectives declare contributions
+    entries: list[tuple[str, str, Objective, str]] = [
+        ("shared", dept, o, "") for dept in shared_departments for o in cfg.scorecard.shared
     ]
-    rows += [
-        {
-            "card": "local",
-            "department": dept,
-            "metric": o.metric,
-            "weight": o.weight,
-            "threshold": o.threshold,
-            "target": o.target,
-            "stretch": o.stretch,
-            "contributes_to": ", ".join(o.contributes_to),
-        }
+    entries += [
+        ("local", dept, o, ", ".join(o.contributes_to))
         for dept, objectives in cfg.scorecard.local.items()
         for o in objectives
+    ]
+    rows = [
+        {
+            "card": card,
+            "department": dept,
+            "metric": o.metric,
+            "weight": o.weight,
+            "threshold": o.threshold,
+            "target": o.target,
+            "stretch": o.stretch,
+            "contributes_to": contributes_to,
+        }
+        for card, dept, o, contributes_to in entries
     ]
     out = pd.DataFrame(rows)
     out["customer_centric"] = out["metric"].map(
@@ -229,7 +224,8 @@ def score(
         selected = [pd.Timestamp(p) for p in all_periods]
     else:
         selected = parse_periods(periods)
-        missing = [p for p in selected if p not in set(all_periods)]
+        available = set(all_periods)
+        missing = [p for p in selected if p not in available]
         if missing:
             raise InputValueError(
                 f"period(s) {', '.join(p.strftime('%Y-%m') for p in missing)} not in the data, which covers "
