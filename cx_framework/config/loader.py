@@ -213,6 +213,20 @@ def _out_of_range(metric: Metric, values: Mapping[str, float | None]) -> tuple[s
     return None
 
 
+def _objective_problem(
+    metric: Metric, threshold: float, target: float, stretch: float
+) -> tuple[str, str] | None:
+    """(field, message) of the first problem of an objective's threshold / target / stretch, else None: a value
+    outside the metric's range (:func:`_out_of_range`) first, then their order (:func:`check_order`, reported
+    against ``threshold``)."""
+    bounds = {"threshold": threshold, "target": target, "stretch": stretch}
+    if (bad := _out_of_range(metric, bounds)) is not None:
+        return bad
+    if (msg := check_order(metric, threshold, target, stretch)) is not None:
+        return "threshold", msg
+    return None
+
+
 def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node | None]) -> None:
     metrics = config.metrics.by_id
     departments = set(config.organisation.department_ids)
@@ -246,21 +260,14 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
     shared_ids = {o.metric for o in config.scorecard.shared}
     for i, o in enumerate(config.scorecard.shared):
         m = known_metric("scorecard", ("shared", i, "metric"), o.metric)
-        if (
-            bad := _out_of_range(m, {"threshold": o.threshold, "target": o.target, "stretch": o.stretch})
-        ) is not None:
+        if (bad := _objective_problem(m, o.threshold, o.target, o.stretch)) is not None:
             fail("scorecard", ("shared", i, bad[0]), bad[1])
-        if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
-            fail("scorecard", ("shared", i, "threshold"), msg)
     for dept, objectives in config.scorecard.local.items():
         known_department("scorecard", ("local", dept), dept)
         for i, o in enumerate(objectives):
             m = known_metric("scorecard", ("local", dept, i, "metric"), o.metric)
-            bounds = {"threshold": o.threshold, "target": o.target, "stretch": o.stretch}
-            if (bad := _out_of_range(m, bounds)) is not None:
+            if (bad := _objective_problem(m, o.threshold, o.target, o.stretch)) is not None:
                 fail("scorecard", ("local", dept, i, bad[0]), bad[1])
-            if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
-                fail("scorecard", ("local", dept, i, "threshold"), msg)
             for j, s in enumerate(o.contributes_to):
                 if s not in shared_ids:
                     fail(
@@ -274,12 +281,8 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
     if config.slas.contact_centre is not None:
         o = config.slas.contact_centre
         m = known_metric("slas", ("contact_centre", "metric"), o.metric)
-        if (
-            bad := _out_of_range(m, {"threshold": o.threshold, "target": o.target, "stretch": o.stretch})
-        ) is not None:
+        if (bad := _objective_problem(m, o.threshold, o.target, o.stretch)) is not None:
             fail("slas", ("contact_centre", bad[0]), bad[1])
-        if (msg := check_order(m, o.threshold, o.target, o.stretch)) is not None:
-            fail("slas", ("contact_centre", "threshold"), msg)
     for i, journey in enumerate(config.slas.journeys):
         for k, stage in enumerate(journey.stages):
             known_department("slas", ("journeys", i, "stages", k, "department"), stage.department)
@@ -307,11 +310,8 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
                 ("components", i, "metric"),
                 f"unknown metric '{c.metric}'; add it to metrics.yaml or use one of: {', '.join(sorted(metrics))}",
             )
-        bounds = {"threshold": c.threshold, "target": c.target, "stretch": c.stretch}
-        if (bad := _out_of_range(metrics[c.metric], bounds)) is not None:
+        if (bad := _objective_problem(metrics[c.metric], c.threshold, c.target, c.stretch)) is not None:
             fail(("components", i, bad[0]), bad[1])
-        if (msg := check_order(metrics[c.metric], c.threshold, c.target, c.stretch)) is not None:
-            fail(("components", i, "threshold"), msg)
     for i, g in enumerate(scheme.gates):
         if g.metric not in metrics:
             fail(
