@@ -10,7 +10,7 @@ from plotly.subplots import make_subplots
 from cx_framework.config.loader import CxConfig
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.incentives.compare import SchemeComparison
-from cx_framework.incentives.payouts import _direction, payout_curve_values
+from cx_framework.incentives.payouts import _catalogue, _direction, payout_curve_values
 from cx_framework.plots._style import PALETTE, apply_style
 
 __all__ = ["payout_curve_figure", "scheme_cost_distribution", "scheme_cost_by_period"]
@@ -27,7 +27,7 @@ def payout_curve_figure(
     Threshold, target and stretch are marked; lower-is-better metrics show the x axis reversed so "better" is
     always to the right.
     """
-    catalogue = config.metrics if isinstance(config, CxConfig) else config
+    catalogue = _catalogue(config)
     n = len(scheme.components)
     fig = make_subplots(
         rows=1,

@@ -28,10 +28,6 @@ def _colour(status: str) -> str:
     return STATUS_COLOURS.get(status, _OTHER)
 
 
-def _period(result: ScorecardResult, period: Any) -> pd.Timestamp:
-    return result._period(period)
-
-
 def scorecard_heatmap(result: ScorecardResult, *, card: str = "shared", period: Any = None) -> go.Figure:
     """Department × metric grid coloured by status (red / amber / green / no data), score in each cell.
 
@@ -45,7 +41,7 @@ def scorecard_heatmap(result: ScorecardResult, *, card: str = "shared", period: 
     """
     if card not in ("shared", "local"):
         raise InputValueError(f"card must be 'shared' or 'local', got {card!r}", argument="card")
-    ts = _period(result, period)
+    ts = result._period(period)
     ms = result.metric_scores[result.metric_scores["card"].eq(card) & result.metric_scores["period"].eq(ts)]
     metrics = list(dict.fromkeys(ms["metric"]))
     departments = sorted(ms["department"].unique(), key=lambda d: (d != "organisation", d))
@@ -210,6 +206,6 @@ def drill_down_chart(
         fig.add_hline(
             y=float(org.iloc[0]), line={"color": "#333", "dash": "dash"}, annotation_text="organisation"
         )
-    ts = _period(result, period)
+    ts = result._period(period)
     fig.update_yaxes(title=f"{metric} ({result.config.metrics.by_id[metric].unit})")
     return apply_style(fig, title=f"{metric} by {by}, {ts:%Y-%m}")
