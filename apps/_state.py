@@ -68,18 +68,29 @@ def source() -> Source:
     """The session's data source: uploaded tables (over the base data) when switched on, else the base data.
     The stamp covers the data files and the configuration, so every cached result follows edits of either."""
     base = base_dir()
-    conf = config_stamp()
     if st.session_state.get(USE_UPLOAD) and st.session_state.get(UPLOAD_DIR):
         up = str(st.session_state[UPLOAD_DIR])
-        return (up, base, data_stamp(up) + "||" + data_stamp(base or None) + "||" + conf)
-    return (base, "", data_stamp(base or None) + "||" + conf)
+        return (up, base, data_stamp(up) + "||" + data_stamp(base or None) + "||" + config_stamp())
+    return _plain_source(base)
+
+
+def _plain_source(directory: str) -> Source:
+    """The source reading ``directory`` alone ("" = the bundled sample); also the key of an upload's base data,
+    so the base tables are cached once whether or not uploads are switched on."""
+    return (directory, "", data_stamp(directory or None) + "||" + config_stamp())
+
+
+def _is_upload(src: Source) -> bool:
+    """Whether a (non-sample) source is the session's uploads over a base data set."""
+    directory, fallback, _ = src
+    return bool(fallback) or directory == st.session_state.get(UPLOAD_DIR)
 
 
 def describe(src: Source) -> str:
     directory, fallback, _ = src
     if not directory:
         return "bundled sample organisation (12,000 customers, 24 months)"
-    if fallback or directory == st.session_state.get(UPLOAD_DIR):
+    if _is_upload(src):
         return "uploaded tables (others from " + (fallback or "the bundled sample") + ")"
     return f"data directory {directory}"
 
@@ -134,9 +145,8 @@ def _tables(src: Source) -> dict[str, pd.DataFrame]:
     directory, fallback, _ = src
     if not directory:
         return _sample()
-    if fallback or directory == st.session_state.get(UPLOAD_DIR):
-        base = _tables((fallback, "", data_stamp(fallback or None) + "||" + config_stamp()))
-        return load_tables(directory, base)[0]
+    if _is_upload(src):
+        return load_tables(directory, _tables(_plain_source(fallback)))[0]
     from cx_framework.io import load_data_dir
 
     return load_data_dir(directory)
