@@ -198,7 +198,11 @@ def total_effects(graph: CausalGraph | CxConfig) -> pd.DataFrame:
     >>> float(round(t.loc["aht_s", "fcr"], 3))
     0.35
     """
-    a = elasticity_matrix(graph)
+    return _total_from(elasticity_matrix(graph))
+
+
+def _total_from(a: pd.DataFrame) -> pd.DataFrame:
+    """:func:`total_effects` of an elasticity matrix already built (callers that also need ``a``)."""
     _check_convergent(a)
     n = len(a)
     inv = np.linalg.solve(np.eye(n) - a.to_numpy(), np.eye(n))
@@ -288,7 +292,7 @@ def _pair_frame(
     """Conflict rows for (owner, metric, weight) triples against every shared KPI of the scorecard."""
     catalogue = config.metrics.by_id
     a = elasticity_matrix(config)
-    t = total_effects(config)
+    t = _total_from(a)
     # total effect including the identity, so a component that *is* a KPI counts with effect 1 (+ loop feedback)
     full = t + np.eye(len(t))
     kpis = [(o.metric, o.weight) for o in config.scorecard.shared]
