@@ -1,4 +1,5 @@
-"""Excel export of payouts for HR (atomic write; used until ``cx_framework.report.build_payout_workbook`` lands)."""
+"""Plain Excel export of one scheme's payouts (atomic write); the formatted multi-scheme HR workbook is
+:func:`cx_framework.report.build_payout_workbook`."""
 
 from __future__ import annotations
 
