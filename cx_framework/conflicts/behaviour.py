@@ -145,11 +145,17 @@ class BehaviourResult:
 
 def customer_lifetime_value_factor(lifetime_months: float, discount_rate_annual: float) -> float:
     """Present value of 1 per month for ``lifetime_months`` months: ``(1 − (1 + r)^−L) / r`` with
-    ``r = (1 + annual)^(1/12) − 1`` (ordinary annuity; ``L`` when the rate is 0)."""
-    r = (1.0 + discount_rate_annual) ** (1.0 / 12.0) - 1.0
-    if r <= 0:
-        return float(lifetime_months)
-    return float((1.0 - (1.0 + r) ** (-lifetime_months)) / r)
+    ``r = (1 + annual)^(1/12) − 1`` (ordinary annuity; ``L`` when the rate is 0).
+
+    The annuity of :func:`cx_framework.retention.lifetime_margin_pv` at revenue 1 and margin 1 (one formula for
+    customer value across the framework); negative inputs raise its :class:`InputValueError`."""
+    from cx_framework.retention.value import lifetime_margin_pv
+
+    return float(
+        lifetime_margin_pv(
+            1.0, margin=1.0, lifetime_months=lifetime_months, discount_rate_annual=discount_rate_annual
+        )
+    )
 
 
 def _tables(org: Any, *, validate: bool) -> dict[str, pd.DataFrame]:
