@@ -49,13 +49,17 @@ def metric_glossary(metrics: list[str]) -> None:
                 st.markdown(f"**{metric_name(metric)}** — {help_text}")
 
 
+def _text_colour(status: Any) -> str:
+    """Black on the light status colours (amber, grey), white on the dark ones."""
+    return "#000" if status in ("amber", "no data", "not scored") else "#fff"
+
+
 def badge(status: str) -> str:
     """HTML badge of a status in the colour-blind-safe status palette (use with ``unsafe_allow_html=True``);
     the status word is always written, so colour is never the only cue."""
     colour = STATUS_COLOURS.get(str(status), "#BBBBBB")
-    text = "#000" if status in ("amber", "no data", "not scored") else "#fff"
     return (
-        f'<span style="background:{colour};color:{text};border-radius:0.4rem;padding:0.05rem 0.45rem;'
+        f'<span style="background:{colour};color:{_text_colour(status)};border-radius:0.4rem;padding:0.05rem 0.45rem;'
         f'font-size:0.85rem;font-weight:600">{status}</span>'
     )
 
@@ -70,13 +74,16 @@ def style_status(frame: pd.DataFrame, columns: list[str]) -> Any:
 
     def colour(value: Any) -> str:
         c = STATUS_COLOURS.get(str(value))
-        return (
-            f"background-color: {c}; color: {'#000' if value in ('amber', 'no data') else '#fff'}"
-            if c
-            else ""
-        )
+        return f"background-color: {c}; color: {_text_colour(value)}" if c else ""
 
     return frame.style.map(colour, subset=[c for c in columns if c in frame.columns])
+
+
+def where(frame: pd.DataFrame, names: dict[str, str]) -> pd.Series:
+    """``Department name / team`` of each row (the department id when it has no name; no team part when null)."""
+    return frame["department"].map(names).fillna(frame["department"]) + frame["team"].fillna("").map(
+        lambda t: f" / {t}" if t else ""
+    )
 
 
 def money_short(value: float, currency: str | None = None) -> str:

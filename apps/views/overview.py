@@ -99,8 +99,7 @@ else:
         pd.DataFrame(
             {
                 "Month": ex["period"].dt.strftime("%b %Y"),
-                "Where": ex["department"].map(names).fillna(ex["department"])
-                + ex["team"].fillna("").map(lambda t: f" / {t}" if t else ""),
+                "Where": ui.where(ex, names),
                 "Metric": ex["metric"].map(ui.metric_name),
                 "What happened": ex["description"],
                 "Value": [ui.fmt_value(m, v) for m, v in zip(ex["metric"], ex["value"], strict=True)],

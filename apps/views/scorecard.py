@@ -137,8 +137,7 @@ with tab_trend:
                 {
                     "Month": ex["period"].dt.strftime("%b %Y"),
                     "Level": ex["level"],
-                    "Where": ex["department"].map(names).fillna(ex["department"])
-                    + ex["team"].fillna("").map(lambda t: f" / {t}" if t else ""),
+                    "Where": ui.where(ex, names),
                     "Rule": ex["rule"],
                     "What happened": ex["description"],
                     "Value": [ui.fmt_value(metric, v) for v in ex["value"]],
