@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from cx_framework.errors import DataValidationError, InputValueError
-from cx_framework.staffing import agents_needed, service_level
+from cx_framework.staffing import agents_needed, aggregate_service_level, service_level
 from cx_framework.staffing._arrays import check_scalar
 
 if TYPE_CHECKING:
@@ -75,20 +75,14 @@ class StaffingBudgetGap:
 
     def by_day(self) -> pd.DataFrame:
         """Volume-weighted achieved service level per day: day, offered, service_level, meets_target."""
-        frame = self.intervals.assign(
-            day=pd.to_datetime(self.intervals["interval_start"]).dt.floor("D"),
-            answered_in_time=self.intervals["offered"] * self.intervals["service_level"],
+        frame = self.intervals[["interval_start", "offered"]].assign(
+            answered_within_threshold=self.intervals["offered"] * self.intervals["service_level"]
         )
-        daily = frame.groupby("day", sort=True)[["offered", "answered_in_time"]].sum().reset_index()
-        offered = daily["offered"].to_numpy(dtype=float)
-        daily["service_level"] = np.divide(
-            daily["answered_in_time"].to_numpy(dtype=float),
-            offered,
-            out=np.ones_like(offered),
-            where=offered > 0,
-        )
+        daily = aggregate_service_level(frame, by="day")
+        assert isinstance(daily, pd.DataFrame)  # a grouping was given
+        daily = daily.drop(columns="answered_within_threshold").rename(columns={"denominator": "offered"})
         daily["meets_target"] = daily["service_level"] >= self.target
-        return daily.drop(columns="answered_in_time")
+        return daily
 
     def summary(self) -> str:
         """Plain-language summary for leadership."""
