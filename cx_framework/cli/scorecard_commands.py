@@ -64,6 +64,7 @@ def score_command(
             periods=period,
             employee_metrics=data.get("employee_metrics"),
             employees=data.get("employees"),
+            validate=False,  # load_data_dir validated every table
         )
     for w in caught:
         err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)

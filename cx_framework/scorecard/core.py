@@ -136,6 +136,7 @@ def score(
     alignment_reference: str = "department",
     composite_bands: tuple[float, float] = COMPOSITE_BANDS,
     min_control_points: int = 8,
+    validate: bool = True,
 ) -> ScorecardResult:
     """Score every department on the shared customer scorecard and on its own (local) scorecard, per period.
 
@@ -159,6 +160,9 @@ def score(
         Composite status bands in score points, red < bands[0] <= amber < bands[1] <= green.
     min_control_points : int
         Minimum series length for Western Electric rules.
+    validate : bool, default True
+        Validate the tables with :func:`cx_framework.schemas.validate`. Pass False only for frames that already
+        passed validation (e.g. from :func:`cx_framework.io.load_data_dir`); the checks then are not run twice.
 
     Returns
     -------
@@ -196,8 +200,6 @@ def score(
     >>> result = score(org.department_metrics, "configs")      # doctest: +SKIP
     >>> result.department_scores.head()                        # doctest: +SKIP
     """
-    from cx_framework.schemas import validate
-
     cfg = as_config(config)
     if (employee_metrics is None) != (employees is None):
         raise InputValueError(
@@ -210,9 +212,13 @@ def score(
             f"alignment_reference must be 'department' or 'organisation', got {alignment_reference!r}",
             argument="alignment_reference",
         )
-    dm = validate("department_metrics", department_metrics)
-    em = validate("employee_metrics", employee_metrics) if employee_metrics is not None else None
-    emp = validate("employees", employees) if employees is not None else None
+    dm, em, emp = department_metrics, employee_metrics, employees
+    if validate:
+        from cx_framework.schemas import validate as _validate
+
+        dm = _validate("department_metrics", dm)
+        em = _validate("employee_metrics", em) if em is not None else None
+        emp = _validate("employees", emp) if emp is not None else None
 
     catalogue = cfg.metrics.by_id
     dm, em = _drop_unknown_metrics(dm, em, catalogue)
