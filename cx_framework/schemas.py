@@ -611,7 +611,6 @@ def _coerce_str(series: pd.Series, *, keep_categorical: bool = False) -> pd.Seri
 # --------------------------------------------------------------------------------------------------------------
 # validate
 # --------------------------------------------------------------------------------------------------------------
-_FAILURE_COLUMNS = ["table", "column", "check", "row", "value"]
 # Derived tables built by the library; checked leniently.
 _LENIENT_TABLES = frozenset({"customer_panel"})
 
