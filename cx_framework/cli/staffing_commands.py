@@ -39,6 +39,7 @@ def staffing(
     from cx_framework.conflicts.budget_gap import staffing_budget_gap
     from cx_framework.io import read_table
     from cx_framework.staffing import aggregate_service_level, required_agents
+    from cx_framework.staffing.intervals import _group_keys
 
     if by not in _GROUPINGS:
         raise InputValueError(
@@ -61,8 +62,9 @@ def staffing(
         staffed_hours=req["agents_staffed"] * hours,
         short=req["staffing_gap"] < 0,
     )
-    # same keys and order as aggregate_service_level's groups (both sorted)
-    agg = req.groupby(_group_column(req, by), sort=True)[["required_hours", "staffed_hours", "short"]].sum()
+    # same keys (same calendar derivation) and order as aggregate_service_level's groups (both sorted)
+    keyed, keys = _group_keys(req, by, table="intervals")
+    agg = keyed.groupby(keys, sort=True)[["required_hours", "staffed_hours", "short"]].sum()
     overall = float(aggregate_service_level(intervals))
 
     table = Table(title=f"Service level and staffing by {by} (SL = answered within threshold / offered)")
@@ -109,15 +111,3 @@ def staffing(
                 row.day.strftime("%Y-%m-%d"), f"{row.offered:,.0f}", f"[{status}]{row.service_level:.1%}[/]"
             )
         console.print(daily)
-
-
-def _group_column(frame: pd.DataFrame, by: str) -> pd.Series:
-    """The grouping key as a Series aligned with ``frame`` (calendar keys derived from interval_start)."""
-    if by == "queue":
-        return frame["queue"]
-    start = pd.to_datetime(frame["interval_start"])
-    if by == "day":
-        return start.dt.floor("D").rename("day")
-    if by == "week":
-        return start.dt.to_period("W-SUN").dt.start_time.rename("week")
-    return start.dt.to_period("M").dt.start_time.rename("month")
