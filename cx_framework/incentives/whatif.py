@@ -17,7 +17,7 @@ import yaml
 from cx_framework.config.loader import CxConfig, parse_model
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.errors import ConfigError
-from cx_framework.incentives.payouts import _catalogue, _check_scheme
+from cx_framework.incentives.payouts import _catalogue, _check_scheme, _direction
 
 __all__ = [
     "reweight",
@@ -127,7 +127,7 @@ def move_threshold(
         "stretch": old.stretch if stretch is None else float(stretch),
     }
     if config is None:
-        sign = -1 if old.threshold > old.target else 1
+        sign = _direction(old, None)  # read from the current points: threshold above target = lower is better
         lo, mid, hi = (sign * points[k] for k in ("threshold", "target", "stretch"))
         if not lo < mid <= hi:
             order = "threshold < target <= stretch" if sign > 0 else "threshold > target >= stretch"
