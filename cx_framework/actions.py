@@ -631,8 +631,7 @@ def run_engines(
 def _monthly_failure_cost(fd: Any, source: str) -> float:
     """Mean monthly cost of the failure demand ``source`` causes (currency per month), as fix_vs_absorb sees it."""
     rows = fd.failure_contacts(source)
-    months = fd.classification["timestamp"].dt.to_period("M").nunique()
-    return float(rows["cost"].sum()) / max(int(months), 1)
+    return float(rows["cost"].sum()) / max(fd.months_observed, 1)
 
 
 def recent_forecast(intervals: pd.DataFrame, *, months: int = 3) -> pd.DataFrame:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -129,6 +130,11 @@ class FailureDemandResult:
     repeat_window_days: float
     period: str
     currency: str = "GBP"
+
+    @cached_property
+    def months_observed(self) -> int:
+        """Calendar months the contacts span (months with any contact, not only failure demand); computed once."""
+        return int(self.classification["timestamp"].dt.to_period("M").nunique())
 
     def failure_contacts(self, source: str) -> pd.DataFrame:
         """Failure-demand contacts (``failure`` and ``repeat``) caused by ``source``.
@@ -761,7 +767,7 @@ def fix_vs_absorb(
             argument="attribution",
         )
     # months observed in the whole data set (not only months with contacts from this source)
-    months = attribution.classification["timestamp"].dt.to_period("M").nunique()
+    months = attribution.months_observed
     baseline = len(rows) / months
     cost_per_contact = float(rows["cost"].mean())
     rate = monthly_discount_rate(econ.discount_rate_annual)
