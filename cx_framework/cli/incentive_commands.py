@@ -14,7 +14,13 @@ from cx_framework.errors import ConfigError
 
 __all__ = ["payouts_command", "compare_schemes_command"]
 
-_CONFIGS_HELP = "Config directory (metrics.yaml, incentives/*.yaml, ...)."
+# the two commands read the same inputs
+_DataDir = Annotated[
+    Path, typer.Argument(help="Directory with employees and employee_metrics (.parquet/.csv).")
+]
+_Configs = Annotated[
+    Path, typer.Option("--configs", help="Config directory (metrics.yaml, incentives/*.yaml, ...).")
+]
 
 
 def _money(value: float, *, decimals: int = 2) -> str:
@@ -57,13 +63,11 @@ def _load(data_dir: Path, configs: Path):  # noqa: ANN202
 
 @command("payouts")
 def payouts_command(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Directory with employees and employee_metrics (.parquet/.csv).")
-    ],
+    data_dir: _DataDir,
     scheme: Annotated[
         str, typer.Option("--scheme", help="Scheme id (configs/incentives) or a scheme .yaml path.")
     ],
-    configs: Annotated[Path, typer.Option("--configs", help=_CONFIGS_HELP)] = Path("configs"),
+    configs: _Configs = Path("configs"),
     out: Annotated[
         Path | None, typer.Option("--out", help="Write every employee-period to .csv or .parquet (atomic).")
     ] = None,
@@ -128,16 +132,14 @@ def payouts_command(
 
 @command("compare-schemes")
 def compare_schemes_command(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Directory with employees and employee_metrics (.parquet/.csv).")
-    ],
+    data_dir: _DataDir,
     schemes: Annotated[
         str | None,
         typer.Option(
             "--schemes", help="Comma-separated scheme ids; the first is the baseline (default: all)."
         ),
     ] = None,
-    configs: Annotated[Path, typer.Option("--configs", help=_CONFIGS_HELP)] = Path("configs"),
+    configs: _Configs = Path("configs"),
     budget: Annotated[
         float | None, typer.Option("--budget", help="Annual bonus budget (default: economics.yaml).")
     ] = None,
