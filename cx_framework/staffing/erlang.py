@@ -112,6 +112,22 @@ def _sl_core(
     return np.clip(sl, 0.0, 1.0)
 
 
+def _model_sl(
+    calls: np.ndarray,
+    aht_s: np.ndarray,
+    agents: np.ndarray,
+    patience_s: np.ndarray | None,
+    answer_s: float,
+    interval_s: float,
+) -> np.ndarray:
+    """Service level on validated flat arrays: Erlang C, or Erlang A when ``patience_s`` (seconds) is given."""
+    if patience_s is None:
+        return _sl_core(calls, aht_s, agents, answer_s, interval_s)
+    from cx_framework.staffing.erlang_a import _erlang_a_core  # erlang_a imports this module
+
+    return _erlang_a_core(calls, aht_s, agents, patience_s, answer_s, interval_s)["service_level"]
+
+
 def traffic_intensity(calls: ArrayLike, aht_s: ArrayLike, *, interval_s: float = 1800.0) -> Any:
     """Offered load in Erlangs, ``A = calls * aht_s / interval_s``.
 
@@ -393,21 +409,14 @@ def agents_needed(
     busy = c > 0
     if busy.any():
         cb, hb, ab = c[busy], h[busy], traffic[busy]
-        if patience_s is None:
-            lower = np.floor(ab)  # N <= A always fails (SL 0)
+        pb = None if patience_s is None else arrays[2].ravel()[busy]
 
-            def sl_of(n: np.ndarray, mask: np.ndarray) -> np.ndarray:
-                return _sl_core(cb[mask], hb[mask], n, answer_s, interval_s)
-        else:
-            from cx_framework.staffing.erlang_a import _erlang_a_core
+        def sl_of(n: np.ndarray, mask: np.ndarray) -> np.ndarray:
+            return _model_sl(cb[mask], hb[mask], n, None if pb is None else pb[mask], answer_s, interval_s)
 
-            pb = arrays[2].ravel()[busy]
-
-            def sl_of(n: np.ndarray, mask: np.ndarray) -> np.ndarray:
-                return _erlang_a_core(cb[mask], hb[mask], n, pb[mask], answer_s, interval_s)["service_level"]
-
-            # with abandonment N < A can be enough, so search from 0 agents (which answer nobody: SL 0)
-            lower = np.zeros(cb.shape)
+        # Erlang C: N <= A always fails (SL 0). With abandonment N < A can be enough, so search from 0 agents
+        # (which answer nobody: SL 0).
+        lower = np.floor(ab) if pb is None else np.zeros(cb.shape)
         start = np.ceil(ab + np.sqrt(ab)) + 1.0
         result[busy] = _smallest_meeting(sl_of, lower, start, target)
     out = result.reshape(arrays[0].shape).astype(np.int64)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from cx_framework.errors import DataValidationError, InputValueError
 from cx_framework.staffing._arrays import check_scalar
-from cx_framework.staffing.erlang import _sl_core, agents_needed
+from cx_framework.staffing.erlang import _model_sl, agents_needed
 
 __all__ = ["aggregate_service_level", "required_agents", "CALENDAR_KEYS"]
 
@@ -298,27 +298,13 @@ def required_agents(
         staffed = intervals["agents_staffed"].to_numpy(dtype=float)
         out["agents_staffed"] = intervals["agents_staffed"].to_numpy()
         out["staffing_gap"] = staffed - required
-        if patience_s is None:
-            modelled = np.empty(len(intervals))
-            for threshold in np.unique(thresholds):
-                rows = thresholds == threshold
-                modelled[rows] = _sl_core(
-                    offered[rows], aht_arr[rows], staffed[rows], float(threshold), interval_s
-                )
-        else:
-            from cx_framework.staffing.erlang_a import _erlang_a_core
-
-            modelled = np.empty(len(intervals))
-            for threshold in np.unique(thresholds):
-                rows = thresholds == threshold
-                modelled[rows] = _erlang_a_core(
-                    offered[rows],
-                    aht_arr[rows],
-                    staffed[rows],
-                    np.full(rows.sum(), float(patience_s)),
-                    float(threshold),
-                    interval_s,
-                )["service_level"]
+        modelled = np.empty(len(intervals))
+        for threshold in np.unique(thresholds):
+            rows = thresholds == threshold
+            patience = None if patience_s is None else np.full(rows.sum(), float(patience_s))
+            modelled[rows] = _model_sl(
+                offered[rows], aht_arr[rows], staffed[rows], patience, float(threshold), interval_s
+            )
         out["modelled_service_level"] = modelled
         out["meets_target"] = modelled >= target
     if "answered_within_threshold" in intervals.columns:
