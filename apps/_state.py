@@ -61,7 +61,8 @@ def config_stamp(config_dir: str = CONFIG_DIR) -> str:
 def _config_stamp(config_dir: str) -> str:
     root = Path(config_dir)
     files = sorted([*root.glob("*.yaml"), *root.glob("incentives/*.yaml")])
-    return "|".join(f"{p.name}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in files)
+    stats = [(p.name, p.stat()) for p in files]
+    return "|".join(f"{name}:{info.st_mtime_ns}:{info.st_size}" for name, info in stats)
 
 
 def source() -> Source:

@@ -241,7 +241,6 @@ def data_stamp(directory: str | os.PathLike[str] | None) -> str:
     root = Path(directory)
     if not root.is_dir():
         return f"{root}:missing"
-    parts = [
-        f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in sorted(_table_files(root).values())
-    ]
+    stats = [(p.name, p.stat()) for p in sorted(_table_files(root).values())]
+    parts = [f"{name}:{info.st_size}:{info.st_mtime_ns}" for name, info in stats]
     return f"{root.resolve()}|" + "|".join(parts)
