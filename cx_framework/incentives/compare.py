@@ -18,6 +18,7 @@ from cx_framework.errors import ConfigError, InputValueError
 from cx_framework.incentives.payouts import (
     PayoutInputs,
     _catalogue,
+    _grid_key,
     evaluate_payouts,
     payout_summary,
     prepare_payouts,
@@ -156,7 +157,7 @@ def compare_schemes(
     prepared: dict[tuple[tuple[str, ...], str], PayoutInputs] = {} if cache is None else cache
     payouts: dict[str, pd.DataFrame] = {}
     for sid, scheme in by_id.items():
-        key = (tuple(sorted(set(scheme.roles))), scheme.period)
+        key = _grid_key(scheme)
         if key not in prepared:
             prepared[key] = prepare_payouts(
                 employee_metrics, employees, scheme, config=catalogue, validate=False

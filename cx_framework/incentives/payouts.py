@@ -101,7 +101,12 @@ class PayoutInputs:
 
     def covers(self, scheme: Scheme) -> bool:
         """True when ``scheme`` has the same roles and period, so :func:`evaluate_payouts` can reuse this grid."""
-        return tuple(sorted(set(scheme.roles))) == self.roles and scheme.period == self.period
+        return _grid_key(scheme) == (self.roles, self.period)
+
+
+def _grid_key(scheme: Scheme) -> tuple[tuple[str, ...], str]:
+    """(sorted roles, period): what a prepared grid depends on, and so the key of a grid cache."""
+    return tuple(sorted(set(scheme.roles))), scheme.period
 
 
 def _catalogue(config: CxConfig | MetricCatalogue | None) -> MetricCatalogue | None:
@@ -201,7 +206,7 @@ def prepare_payouts(
             table="employee_metrics",
         )
 
-    roles = tuple(sorted(set(scheme.roles)))
+    roles, _ = _grid_key(scheme)
     role_arr = employees["role"].astype(str).to_numpy(dtype=object)
     in_scope = np.isin(role_arr, roles)
     excluded = pd.Series(role_arr[~in_scope]).value_counts()
