@@ -419,6 +419,4 @@ def agents_needed(
         lower = np.floor(ab) if pb is None else np.zeros(cb.shape)
         start = np.ceil(ab + np.sqrt(ab)) + 1.0
         result[busy] = _smallest_meeting(sl_of, lower, start, target)
-    out = result.reshape(arrays[0].shape).astype(np.int64)
-    wrapped = wrap(out)
-    return int(wrapped) if isinstance(wrapped, float) else wrapped
+    return wrap(result.reshape(arrays[0].shape).astype(np.int64))  # a scalar input comes back as int
