@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from cx_framework.errors import DataValidationError, InputValueError, ModelError, StatisticalWarning
+from cx_framework.retention.panel import _months
 
 __all__ = ["PeriodRetentionResult", "monthly_sl_and_churn", "sl_retention_by_period"]
 
@@ -136,21 +137,17 @@ def monthly_sl_and_churn(intervals: pd.DataFrame, customers: pd.DataFrame) -> pd
         .sum()
     )
     sums["service_level"] = sums["answered_within_threshold"] / sums["offered"].where(sums["offered"] > 0)
-    start_m = pd.to_datetime(customers["start_date"]).to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
-    churn = pd.to_datetime(customers["churn_date"]).to_numpy(dtype="datetime64[ns]")
-    churn_m = churn.astype("datetime64[M]")
-    has_churn = ~np.isnat(churn)
-    periods = sums.index.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    churn = pd.to_datetime(customers["churn_date"])
     # active at the end of month t: started in or before t and not churned by the end of t (churn month > t)
-    p = periods.astype(np.int64)
+    p = _months(sums.index)
     # counts by binary search over sorted start / churn months (no customers x months matrix)
-    starts_sorted = np.sort(start_m.astype(np.int64))
-    churn_sorted = np.sort(np.where(has_churn, churn_m.astype(np.int64), np.iinfo(np.int64).max))
+    starts_sorted = np.sort(_months(customers["start_date"]))
+    churn_sorted = np.sort(np.where(churn.notna().to_numpy(), _months(churn), np.iinfo(np.int64).max))
     started = np.searchsorted(starts_sorted, p, side="right")
     gone_by_end = np.searchsorted(churn_sorted, p, side="right")
     active = started - gone_by_end
     churn_next = np.searchsorted(churn_sorted, p + 1, side="right") - gone_by_end
-    observed_next = np.r_[periods[1:].astype(np.int64) == periods[:-1].astype(np.int64) + 1, False]
+    observed_next = np.r_[p[1:] == p[:-1] + 1, False]
     data = sums.reset_index()
     data["active_customers"] = active
     data["churned_next"] = np.where(observed_next, churn_next, np.nan)

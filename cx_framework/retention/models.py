@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from cx_framework.errors import DataValidationError, InputValueError, ModelError, StatisticalWarning
+from cx_framework.retention.panel import _months
 
 __all__ = ["RetentionResult", "MarginalEffect", "fit_retention", "DEFAULT_BINS"]
 
@@ -498,7 +499,7 @@ def _lagged(panel: pd.DataFrame, column: str, lag: int, cluster_codes: np.ndarra
     values = panel[column].to_numpy(dtype=np.float64)
     if lag == 0:
         return values
-    month = panel["period"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    month = _months(panel["period"])
     out = np.full(values.size, np.nan)
     same = (cluster_codes[lag:] == cluster_codes[:-lag]) & (month[lag:] - month[:-lag] == lag)
     out[lag:] = np.where(same, values[:-lag], np.nan)
