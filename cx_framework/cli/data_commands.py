@@ -63,7 +63,7 @@ def validate_dir(
 ) -> None:
     """Validate every table of a data folder (and the configs) and print a per-table report."""
     from cx_framework.config import load_config
-    from cx_framework.io import read_table
+    from cx_framework.io import _find_table_files, read_table
     from cx_framework.schemas import REQUIRED_TABLES, TABLES
 
     config = load_config(configs)
@@ -75,15 +75,9 @@ def validate_dir(
     failed = 0
     if not data_dir.is_dir():
         raise DataValidationError(f"Data directory {data_dir} does not exist.", file=str(data_dir))
+    files = _find_table_files(data_dir, TABLES)
     for name in TABLES:
-        file = next(
-            (
-                data_dir / f"{name}{s}"
-                for s in (".parquet", ".pq", ".csv", ".csv.gz")
-                if (data_dir / f"{name}{s}").is_file()
-            ),
-            None,
-        )
+        file = files.get(name)
         if file is None:
             if name in REQUIRED_TABLES:
                 failed += 1

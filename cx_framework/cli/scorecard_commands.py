@@ -45,14 +45,12 @@ def score_command(
     top: Annotated[int, typer.Option("--top", help="Number of exceptions to list.")] = 10,
 ) -> None:
     """Score every department on the shared customer scorecard and its own card; list the top exceptions."""
-    from cx_framework.io import SUPPORTED_SUFFIXES, load_data_dir
+    from cx_framework.io import _find_table_files, load_data_dir
     from cx_framework.scorecard import score
 
     tables = ["department_metrics"]
     optional = ("employee_metrics", "employees")
-    present = [
-        t for t in optional if any((data_dir / f"{t}{suffix}").is_file() for suffix in SUPPORTED_SUFFIXES)
-    ]
+    present = _find_table_files(data_dir, optional)
     if len(present) == len(optional):
         tables += list(optional)
     data = load_data_dir(data_dir, tables=tables)
