@@ -95,7 +95,7 @@ def money_short(value: float, currency: str | None = None) -> str:
         return f"{sign}{currency} {v / 1e6:,.2f}m"
     if v >= 1e4:
         return f"{sign}{currency} {v / 1e3:,.1f}k"
-    return f"{sign}{currency} {v:,.0f}"
+    return money(value, currency)
 
 
 def money(value: float, currency: str | None = None) -> str:
