@@ -35,10 +35,15 @@ __all__ = [
 ]
 
 
+def _log_poisson_pmf(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
+    """log P(Poisson(A) = N) = N log A - A - lnGamma(N + 1): the numerator of Erlang B in log space."""
+    return np.asarray(special.xlogy(agents, traffic) - traffic - special.gammaln(agents + 1.0), dtype=float)
+
+
 def _log_erlang_b(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
     """log B(N, A) for ``N > A > 0`` (where Q(N+1, A) >= ~1/2 so nothing underflows)."""
-    log_pmf = special.xlogy(agents, traffic) - traffic - special.gammaln(agents + 1.0)
-    return np.asarray(log_pmf - np.log(special.gammaincc(agents + 1.0, traffic)), dtype=float)
+    log_q = np.log(special.gammaincc(agents + 1.0, traffic))
+    return np.asarray(_log_poisson_pmf(traffic, agents) - log_q, dtype=float)
 
 
 def log_regularized_q(s: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -81,8 +86,8 @@ def log_regularized_q(s: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def log_erlang_b_any(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
     """log B(N, A) for any ``A > 0, N >= 0`` (also overload), via log pmf minus log Q(N + 1, A)."""
-    log_pmf = special.xlogy(agents, traffic) - traffic - special.gammaln(agents + 1.0)
-    return np.asarray(np.minimum(log_pmf - log_regularized_q(agents + 1.0, traffic), 0.0), dtype=float)
+    log_b = _log_poisson_pmf(traffic, agents) - log_regularized_q(agents + 1.0, traffic)
+    return np.asarray(np.minimum(log_b, 0.0), dtype=float)
 
 
 def _erlang_c_core(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
