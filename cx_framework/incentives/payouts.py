@@ -183,6 +183,8 @@ def prepare_payouts(
     salary = employees["base_salary"].to_numpy(dtype=np.float64, na_value=np.nan)
     bad_salary = ~(salary > 0) | ~np.isfinite(salary)
     if bad_salary.any():
+        from cx_framework.schemas import _failures  # error path only: keeps pandera out of the import
+
         rows = np.flatnonzero(bad_salary)
         raise DataValidationError(
             f"Table 'employees', column 'base_salary': {len(rows)} row(s) not > 0 (rows "
@@ -195,6 +197,8 @@ def prepare_payouts(
     all_codes = _codes(employee_metrics["employee_id"], emp_ids)
     unknown = all_codes < 0
     if unknown.any():
+        from cx_framework.schemas import _failures
+
         rows = np.flatnonzero(unknown)
         bad = employee_metrics["employee_id"].to_numpy(dtype=object)[rows]
         ids = sorted({str(v) for v in bad})
@@ -337,18 +341,6 @@ def _codes(series: pd.Series, values: np.ndarray) -> np.ndarray:
     codes, uniques = pd.factorize(series)
     positions = pd.Index(values).get_indexer(pd.Index(uniques).astype(str))
     return np.append(positions, -1)[codes]  # code -1 (missing id) -> -1
-
-
-def _failures(table: str, column: str, check: str, rows: np.ndarray, values: np.ndarray) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "table": table,
-            "column": column,
-            "check": check,
-            "row": pd.array(rows, dtype="Int64"),
-            "value": pd.array(list(values), dtype=object),
-        }
-    )
 
 
 # ------------------------------------------------------------------------------------------------ curve
