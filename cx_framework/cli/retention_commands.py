@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from cx_framework.cli._app import command, console
-from cx_framework.errors import InputValueError, StatisticalWarning
+from cx_framework.errors import CxError, InputValueError, StatisticalWarning
 
 __all__ = ["retention"]
 
@@ -96,11 +96,7 @@ def retention(
         try:
             monthly = sl_retention_by_period(intervals, customers)
             console.print("[bold]Aggregate view[/] " + monthly.explain(), highlight=False)
-        except Exception as exc:  # the aggregate view is optional context; say why it is missing
-            from cx_framework.errors import CxError
-
-            if not isinstance(exc, CxError):
-                raise
+        except CxError as exc:  # the aggregate view is optional context; say why it is missing
             console.print(f"[yellow]aggregate view skipped:[/] {exc}", highlight=False)
 
     if economics:
