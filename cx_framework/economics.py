@@ -243,11 +243,12 @@ def optimal_service_level(
         )
     )
     customer_months = exposed * horizon
+    staffing_cost = cost["staffing_cost"].to_numpy()
+    extra = staffing_cost - staffing_cost[0]
 
     def net(prob: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         churners = prob * customer_months
         retained = (churners[..., :1] - churners) * pv
-        extra = cost["staffing_cost"].to_numpy() - cost["staffing_cost"].to_numpy()[0]
         return churners, retained, retained - extra
 
     prob = retention_result.dose_response(grid)["churn_probability"].to_numpy()
@@ -265,7 +266,7 @@ def optimal_service_level(
     curve["retained_value"] = retained
     curve["retained_value_lower"] = np.quantile(retained_d, 0.025, axis=0)
     curve["retained_value_upper"] = np.quantile(retained_d, 0.975, axis=0)
-    curve["extra_cost"] = curve["staffing_cost"] - curve["staffing_cost"].iloc[0]
+    curve["extra_cost"] = extra
     curve["net_value"] = net_value
     curve["net_value_lower"] = np.quantile(net_d, 0.025, axis=0)
     curve["net_value_upper"] = np.quantile(net_d, 0.975, axis=0)
