@@ -96,25 +96,22 @@ def _mean_log_window(y: np.ndarray, s: np.ndarray, *, block: int = 16384) -> np.
         )
 
     def phi(v: np.ndarray) -> np.ndarray:
-        return np.asarray(y * (-np.expm1(-v)) - s * v, dtype=float)
+        return phi_matrix(v[:, None], y, s)[:, 0]
+
+    def edge(inside: np.ndarray, outside: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """Bisect between a point above ``level`` and one below it (window ends only need ~1e-8 precision)."""
+        for _ in range(32):
+            mid = 0.5 * (inside + outside)
+            above = phi(mid) > level
+            inside = np.where(above, mid, inside)
+            outside = np.where(above, outside, mid)
+        return outside
 
     mode = np.maximum(0.0, np.log(np.maximum(y, 1e-300) / s))
     peak = phi(mode)
     # right end: phi(mode + 51) <= peak - 50 always (concavity, slope -> -s with s >= 1); bisect for the e^-50 point
-    lo, hi = mode.copy(), mode + 51.0
-    for _ in range(32):  # window ends only need ~1e-8 precision
-        mid = 0.5 * (lo + hi)
-        above = phi(mid) > peak - 50.0
-        lo = np.where(above, mid, lo)
-        hi = np.where(above, hi, mid)
-    right = hi
-    lo, hi = np.zeros_like(mode), mode.copy()
-    for _ in range(32):  # window ends only need ~1e-8 precision
-        mid = 0.5 * (lo + hi)
-        above = phi(mid) > peak - 50.0
-        hi = np.where(above, mid, hi)
-        lo = np.where(above, lo, mid)
-    left = np.where(phi(np.zeros_like(mode)) > peak - 50.0, 0.0, lo)
+    right = edge(mode, mode + 51.0, peak - 50.0)
+    left = np.where(phi(np.zeros_like(mode)) > peak - 50.0, 0.0, edge(mode, np.zeros_like(mode), peak - 50.0))
     half = 0.5 * (right - left)
     v = (left + half)[:, None] + half[:, None] * _GL_NODES[None, :]
     w = np.exp(phi_matrix(v, y, s) - peak[:, None]) * _GL_WEIGHTS[None, :]
