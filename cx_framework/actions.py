@@ -143,16 +143,6 @@ DEFAULT_ASSUMPTIONS: dict[str, Any] = {
     "baseline_months": 3,
 }
 
-_TABLES = (
-    "intervals",
-    "contacts",
-    "customers",
-    "employees",
-    "employee_metrics",
-    "department_metrics",
-    "work_items",
-)
-
 
 # ------------------------------------------------------------------------------------------------ result
 @dataclass(frozen=True)
@@ -244,6 +234,9 @@ def actions_chart(plan: ActionPlan, *, title: str | None = None) -> go.Figure:
 
 # ------------------------------------------------------------------------------------------------ helpers
 def _tables(org_data: Any) -> dict[str, pd.DataFrame]:
+    # imported here: schemas pulls in pandera, which recommend_actions needs only once the engines run
+    from cx_framework.schemas import REQUIRED_TABLES
+
     if hasattr(org_data, "tables") and callable(org_data.tables):
         tables = dict(org_data.tables())
     elif isinstance(org_data, Mapping):
@@ -254,10 +247,10 @@ def _tables(org_data: Any) -> dict[str, pd.DataFrame]:
             f"DataFrame (cx_framework.io.load_data_dir), got {type(org_data).__name__}",
             argument="org_data",
         )
-    missing = [t for t in _TABLES if not isinstance(tables.get(t), pd.DataFrame)]
+    missing = [t for t in REQUIRED_TABLES if not isinstance(tables.get(t), pd.DataFrame)]
     if missing:
         raise InputValueError(
-            f"org_data lacks table(s) {', '.join(missing)}; recommend_actions needs {', '.join(_TABLES)}",
+            f"org_data lacks table(s) {', '.join(missing)}; recommend_actions needs {', '.join(REQUIRED_TABLES)}",
             argument="org_data",
         )
     return tables
