@@ -263,10 +263,15 @@ def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.clip(out, 0.0, None)
 
 
+def _cell_cdf(pmf: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cell edges ``(i − ½)h`` and the CDF of a grid distribution at those edges (starts at 0)."""
+    edges = (np.arange(len(pmf) + 1) - 0.5) * h
+    return edges, np.concatenate([[0.0], np.cumsum(pmf)])
+
+
 def _cdf_at(pmf: np.ndarray, h: float, x: np.ndarray | float) -> np.ndarray:
     """CDF of a grid distribution at x with the half-cell continuity correction (linear within a cell)."""
-    edges = (np.arange(len(pmf) + 1) - 0.5) * h
-    cum = np.concatenate([[0.0], np.cumsum(pmf)])
+    edges, cum = _cell_cdf(pmf, h)
     return np.interp(x, edges, cum, left=0.0, right=float(cum[-1]))
 
 
@@ -422,12 +427,11 @@ def _by_convolution(
         late_mass = np.array([float(np.sum(x * pmfs[0] * (x > promise_h)))])
     p_late = max(0.0, 1.0 - p_within)
     share = late_mass / late_mass.sum() if late_mass.sum() > 0 else np.zeros(len(comps))
-    edges = (np.arange(n + 1) - 0.5) * h
-    cum = np.concatenate([[0.0], np.cumsum(total)])
+    edges, cum = _cell_cdf(total, h)
     quantiles = pd.Series(
         np.interp(_QUANTILES, cum, edges), index=pd.Index(_QUANTILES, name="probability"), name="hours"
     )
-    density = _density_frame(x, total / h, np.cumsum(total), float(np.interp(0.9999, cum, edges)))
+    density = _density_frame(x, total / h, cum[1:], float(np.interp(0.9999, cum, edges)))
     return SlaChainResult(
         promise_h=promise_h,
         promise_percent=percent,
