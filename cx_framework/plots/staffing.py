@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from cx_framework.errors import DataValidationError
 from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style
-from cx_framework.staffing import agents_needed, service_level
+from cx_framework.staffing import agents_needed, service_level, traffic_intensity
 
 if TYPE_CHECKING:
     from cx_framework.conflicts.budget_gap import StaffingBudgetGap
@@ -50,7 +50,7 @@ def sl_vs_agents_figure(
         Figure title.
     """
     needed = int(agents_needed(calls, aht_s, target=target, answer_s=answer_s, interval_s=interval_s))
-    traffic = calls * aht_s / interval_s
+    traffic = traffic_intensity(calls, aht_s, interval_s=interval_s)
     if max_agents is None:
         max_agents = (
             int(agents_needed(calls, aht_s, target=0.999, answer_s=answer_s, interval_s=interval_s)) + 2
