@@ -727,7 +727,7 @@ def _failure_demand_section(
         body.append(_fig_div(render, fix_vs_absorb_curves(central)))
     # the customers with the longest chases, for the owner to follow up (ids pseudonymised unless keep_ids)
     cls = fd.classification
-    repeats = cls[cls["demand_type"].astype(str) == "repeat"]
+    repeats = cls[cls["demand_type"] == "repeat"]  # compare the categorical directly: no per-row str copy
     if len(repeats):
         chains = (
             repeats.groupby("root_contact_id", observed=True)
