@@ -287,9 +287,9 @@ def simulate_behaviour(
     upper = {m: (np.inf if catalogue[m].upper_bound is None else catalogue[m].upper_bound) for m in catalogue}
 
     em_all = tables["employee_metrics"]
-    periods = np.sort(pd.to_datetime(em_all["period"]).unique())
-    base_periods = periods[-baseline_periods:]
-    em = em_all[pd.to_datetime(em_all["period"]).isin(base_periods)].reset_index(drop=True)
+    em_periods = pd.to_datetime(em_all["period"])
+    base_periods = np.sort(em_periods.unique())[-baseline_periods:]
+    em = em_all[em_periods.isin(base_periods)].reset_index(drop=True)
     n_months = len(base_periods)
     employees = tables["employees"].drop_duplicates("employee_id").set_index("employee_id")
 
@@ -574,15 +574,15 @@ def _staffing(
     from cx_framework.staffing import agents_needed
 
     start = pd.to_datetime(intervals["interval_start"])
-    month = start.dt.to_period("M").dt.to_timestamp()
-    iv = intervals[month.isin(base_periods)]
+    in_base = start.dt.to_period("M").dt.to_timestamp().isin(base_periods)
+    iv = intervals[in_base]
     calls = iv["offered"].to_numpy(dtype=float)
     aht = iv["aht_s"].to_numpy(dtype=float)
     fill = float(np.nanmedian(aht)) if np.isfinite(aht).any() else 300.0
     aht = np.where(np.isfinite(aht) & (aht > 0), aht, fill)
     interval_s = 1800.0
     if len(iv) > 1:
-        steps = np.diff(np.sort(start[month.isin(base_periods)].unique()))
+        steps = np.diff(np.sort(start[in_base].unique()))
         if len(steps):
             interval_s = float(pd.Timedelta(np.min(steps)).total_seconds()) or 1800.0
     kwargs = {"target": econ.service_level_target, "answer_s": econ.answer_s, "interval_s": interval_s}
