@@ -22,6 +22,7 @@ for _module in (
     "failure_demand_commands",
     "retention_commands",
     "report_commands",
+    "source_commands",
 ):
     try:
         importlib.import_module(f"cx_framework.cli.{_module}")

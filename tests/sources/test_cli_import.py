@@ -1,0 +1,85 @@
+"""cx import: writes validated tables and the import report; errors are one red line with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from cx_framework.cli import app
+from cx_framework.io import load_data_dir
+
+from .test_presets import GENERIC
+
+runner = CliRunner()
+
+
+def test_cx_import_writes_tables_and_report(write_sources, tmp_path):
+    path = write_sources(
+        {
+            "tables": {
+                "contacts": {
+                    "preset": "generic_cdr",
+                    "file": "cdr.csv",
+                    "columns": {"resolved_first_contact": {"constant": True}},
+                },
+                "intervals": {"derive": "contacts", "interval_minutes": 30},
+            }
+        },
+        {"cdr.csv": GENERIC},
+    )
+    out = tmp_path / "data"
+    result = runner.invoke(app, ["import", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    tables = load_data_dir(out, tables=["contacts", "intervals"])
+    assert len(tables["contacts"]) == 3
+    intervals = tables["intervals"]
+    assert intervals["offered"].sum() == 3 and intervals["abandoned"].sum() == 1
+    assert intervals["agents_staffed_estimated"].all()
+    report = json.loads((out / "import_report.json").read_text())
+    assert report["tables"]["contacts"]["rows_kept"] == 3
+    assert report["tables"]["intervals"]["derived"] is True
+    assert "ESTIMATED" in result.output
+
+
+def test_cx_import_json(write_sources, tmp_path):
+    path = write_sources(
+        {
+            "tables": {
+                "contacts": {
+                    "preset": "generic_cdr",
+                    "file": "cdr.csv",
+                    "columns": {"resolved_first_contact": {"constant": True}},
+                }
+            }
+        },
+        {"cdr.csv": GENERIC},
+    )
+    result = runner.invoke(
+        app, ["import", str(path), "--out", str(tmp_path / "d"), "--json", "--format", "csv"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["tables"]["contacts"]["rows_read"] == 3
+    assert len(pd.read_csv(tmp_path / "d" / "contacts.csv")) == 3
+
+
+def test_cx_import_bad_mapping_is_one_line_exit_2(write_sources, tmp_path):
+    path = write_sources(
+        {
+            "tables": {
+                "contacts": {
+                    "preset": "generic_cdr",
+                    "file": "cdr.csv",
+                    "columns": {"queue": "skil", "resolved_first_contact": {"constant": True}},
+                }
+            }
+        },
+        {"cdr.csv": GENERIC},
+    )
+    out = tmp_path / "d"
+    result = runner.invoke(app, ["import", str(path), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "tables.contacts.columns.queue" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()  # nothing written when a table fails
