@@ -69,6 +69,14 @@ _EXPORTS: dict[str, str] = {
     "sla_chain": "conflicts",
     "fit_stage_distributions": "conflicts",
     "staffing_budget_gap": "conflicts",
+    # evidence behind the causal graph
+    "estimate_graph": "conflicts",
+    "GraphEvidence": "conflicts",
+    "total_effect_intervals": "conflicts",
+    "conflict_intervals": "conflicts",
+    "compare_graphs": "conflicts",
+    "evidence_config": "conflicts",
+    "behaviour_value_interval": "conflicts",
     # retention & economics
     "build_customer_panel": "retention",
     "fit_retention": "retention",

@@ -142,6 +142,8 @@ class Truth:
     seed: int = 0
     scheme: str = "siloed"
     notes: dict[str, str] = field(default_factory=dict)
+    #: ``"source -> target"`` -> elasticity planted on that causal-graph edge (empty unless ``plant_graph``)
+    graph_elasticities: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -379,6 +381,7 @@ def generate_organisation(
     scheme: str = "siloed",
     contact_rate: float = 0.8,
     sl_churn_log_odds: float = -2.0,
+    plant_graph: bool | object = False,
     progress: object | None = None,
 ) -> SyntheticOrg:
     """Generate a synthetic organisation with planted effects.
@@ -402,6 +405,12 @@ def generate_organisation(
         Mean first contacts per customer per month (all channels).
     sl_churn_log_odds : float
         Planted change in next-month churn log-odds per +1.0 of experienced service level.
+    plant_graph : bool or CausalGraph
+        Plant known elasticities on the causal graph's edges (``True``: ``configs/causal_graph.yaml``; or a
+        :class:`~cx_framework.config.models.CausalGraph`). The month-to-month variation of every graph target in
+        ``department_metrics`` (and of the employee rows under a planted team row) is then a log-linear structural
+        equation of its graph parents, see :func:`_plant_graph`; ``truth.graph_elasticities`` records the values.
+        ``False`` (default) leaves the tables exactly as without the option (the committed sample).
     progress : callable, optional
         ``progress(step: str, fraction: float)`` called as the generator advances (the CLI shows a bar).
 
@@ -511,6 +520,11 @@ def generate_organisation(
     dept_metrics = _department_metrics(
         rng, emp_metrics, staff, contacts, intervals, items, e2e, active_n, churned_n, ctx
     )
+    planted: dict[str, float] = {}
+    if plant_graph is not False:
+        emp_metrics, dept_metrics, planted = _plant_graph(
+            np.random.default_rng([seed, 17]), emp_metrics, dept_metrics, staff, plant_graph
+        )
     contacts_out = _contacts_frame(contacts, staff, customers, ctx)
     del contacts
     work_items = _items_frame(items, customers)
@@ -536,7 +550,17 @@ def generate_organisation(
             "log-odds, in customer-months with at least one phone call; logit = base + segment + effect*(sl - 0.8)",
             "failure_demand_shares": "expected share of all contacts whose reason is failure demand caused by the "
             "department (repeats copy their reason; resolution does not depend on the reason)",
+            **(
+                {
+                    "graph_elasticities": "planted on department_metrics: log target = unit level + Σ elasticity · "
+                    "(log parent at t − lag − its unit mean) + N(0, σ) noise, at the level and unit matching "
+                    "estimate_graph uses (cx_framework.conflicts.evidence)"
+                }
+                if planted
+                else {}
+            ),
         },
+        graph_elasticities=planted,
     )
     tick("done", 1.0)
     return SyntheticOrg(
@@ -1372,3 +1396,119 @@ def _department_metrics(
     return out.sort_values(["period", "department", "team", "metric"], na_position="first").reset_index(
         drop=True
     )
+
+
+# ------------------------------------------------------------------------------------------------ planted graph
+def _plant_graph(
+    rng: np.random.Generator,
+    emp_metrics: pd.DataFrame,
+    dept_metrics: pd.DataFrame,
+    staff: pd.DataFrame,
+    plant: object,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Overwrite the graph targets' month-to-month variation with a known log-linear structural model.
+
+    For each target *y* of the graph, in topological order (parents first), at the level and with the unit matching
+    :func:`cx_framework.conflicts.evidence.estimate_graph` uses, every row of *y* at that level becomes
+
+        log y[u, t] = m_u + Σ_j β_j · (log x_j[u, t − lag_j] − mean_u log x_j) + σ_y · e,   e ~ N(0, 1)
+
+    where ``m_u`` is the unit's mean log of the generated value (levels stay realistic), β the planted
+    elasticities and σ_y half the generated within-unit log standard deviation (at least 0.02). Rows whose parent
+    is missing or ≤ 0 get no parent term (the estimator drops them). Noise is independent of the parents, so the
+    regression the estimator runs is correctly specified and recovers β. Team rows carry their employees: each
+    employee's value of the metric that month is scaled by the team row's factor, so the roll-up still holds.
+    Shares are not clipped to [0, 1] (a clip would bend the log-linear relation); values stay close to the
+    generated ones. Raises ``ConfigError`` for a graph with a directed cycle (no structural order).
+    """
+    from cx_framework.config import load_config
+    from cx_framework.config.models import CausalGraph
+    from cx_framework.conflicts import evidence
+    from cx_framework.conflicts.graph import elasticity_matrix, find_cycle
+    from cx_framework.errors import ConfigError
+
+    configs = Path(__file__).resolve().parent.parent / "configs"
+    graph = plant if isinstance(plant, CausalGraph) else load_config(configs).causal_graph
+    if find_cycle(elasticity_matrix(graph)) is not None:
+        raise ConfigError(
+            "plant_graph needs an acyclic graph (a structural order of the metrics); this one has a loop",
+            key="edges",
+        )
+    parents: dict[str, list[tuple[str, int, float]]] = {}
+    for e in graph.edges:
+        parents.setdefault(e.target, []).append((e.source, e.lag_periods, e.elasticity))
+    order: list[str] = []
+    done: set[str] = set()
+    pending = list(graph.nodes)
+    while pending:  # Kahn's order on a small graph
+        ready = [n for n in pending if all(p in done for p, _, _ in parents.get(n, ()))]
+        order += ready
+        done.update(ready)
+        pending = [n for n in pending if n not in done]
+
+    dm = dept_metrics.copy()
+    month = evidence._month_number(dm["period"])
+    unit = np.where(dm["team"].notna(), dm["team"].astype(object), dm["department"].astype(object))
+    is_team = dm["team"].notna().to_numpy()
+    team_factor: list[pd.DataFrame] = []
+    for target in order:
+        if target not in parents:
+            continue
+        panels = evidence._panels(dm)
+        spec = [(p, lag) for p, lag, _ in parents[target]]
+        level, data, how = evidence._choose_level(panels, target, spec)
+        if level is None or data is None:
+            continue
+        y = data[target].to_numpy(dtype=float)
+        units = data["unit"].to_numpy()
+        log_y = np.log(np.where(y > 0, y, np.nan))
+        frame = pd.DataFrame({"unit": units, "log_y": log_y})
+        level_u = frame.groupby("unit")["log_y"].transform("mean").to_numpy()
+        # a unit whose generated values are all ≤ 0 (e.g. no leavers) takes the overall positive level
+        fallback = float(np.nanmean(log_y)) if np.isfinite(log_y).any() else np.log(0.05)
+        level_u = np.where(np.isfinite(level_u), level_u, fallback)
+        within = np.nanstd(log_y - level_u) if np.isfinite(log_y).any() else 0.0
+        sigma = max(0.02, 0.5 * float(within))
+        dev = np.zeros(len(data))
+        for source, _lag, beta in parents[target]:
+            if source not in how:
+                continue
+            x = data[source].to_numpy(dtype=float)
+            lx = np.log(np.where(x > 0, x, np.nan))
+            centred = lx - pd.Series(lx).groupby(units).transform("mean").to_numpy()
+            dev += beta * np.nan_to_num(centred)
+        new = np.exp(level_u + dev + sigma * rng.standard_normal(len(data)))
+        rows = (dm["metric"].to_numpy() == target) & (is_team if level == "team" else ~is_team)
+        idx = pd.MultiIndex.from_arrays([unit[rows], month[rows]])
+        planted = pd.Series(new, index=pd.MultiIndex.from_arrays([units, data["month"].to_numpy()]))
+        values = planted.reindex(idx).to_numpy()
+        old = dm.loc[rows, "value"].to_numpy(dtype=float)
+        dm.loc[rows, "value"] = np.round(values, 9)
+        if level == "team":
+            team_factor.append(
+                pd.DataFrame(
+                    {
+                        "period": dm.loc[rows, "period"].to_numpy(),
+                        "team": dm.loc[rows, "team"].to_numpy(),
+                        "metric": target,
+                        "old": old,
+                        "new": dm.loc[rows, "value"].to_numpy(dtype=float),
+                    }
+                )
+            )
+    em = emp_metrics
+    if team_factor:
+        factors = pd.concat(team_factor, ignore_index=True)
+        em = emp_metrics.copy()
+        team_of = em["employee_id"].map(staff.set_index("employee_id")["team"])
+        keyed = pd.DataFrame({"period": em["period"], "team": team_of, "metric": em["metric"]})
+        joined = keyed.merge(factors, on=["period", "team", "metric"], how="left")
+        hit = joined["new"].notna().to_numpy()
+        old = joined["old"].to_numpy(dtype=float)
+        scale = np.where(old > 0, joined["new"].to_numpy(dtype=float) / np.where(old > 0, old, 1.0), np.nan)
+        value = em["value"].to_numpy(dtype=float)
+        value = np.where(hit & np.isfinite(scale), value * scale, value)
+        value = np.where(hit & ~np.isfinite(scale), joined["new"].to_numpy(dtype=float), value)
+        em["value"] = value
+    planted_values = {evidence.edge_key(e.source, e.target): float(e.elasticity) for e in graph.edges}
+    return em, dm, planted_values

@@ -23,6 +23,7 @@ for _module in (
     "retention_commands",
     "report_commands",
     "source_commands",
+    "evidence_commands",
 ):
     try:
         importlib.import_module(f"cx_framework.cli.{_module}")

@@ -5,4 +5,6 @@ from __future__ import annotations
 
 from cx_framework._reexport import reexport
 
-__all__: list[str] = reexport(__name__, globals(), ("graph", "behaviour", "chain", "budget_gap"))
+__all__: list[str] = reexport(
+    __name__, globals(), ("graph", "behaviour", "chain", "budget_gap", "evidence", "uncertainty")
+)
