@@ -193,43 +193,16 @@ class ActionPlan:
 
     def plot(self) -> go.Figure:
         """Horizontal bars of expected annual value with the low/high range (see ``plots.actions_chart``)."""
-        return actions_chart(self)
+        from cx_framework.plots.actions import actions_chart as chart
+
+        return chart(self)
 
 
 def actions_chart(plan: ActionPlan, *, title: str | None = None) -> go.Figure:
-    """Expected annual value of each action with its low–high range, best at the top."""
-    import plotly.graph_objects as go
+    """Expected annual value of each action with its low–high range (:func:`cx_framework.plots.actions_chart`)."""
+    from cx_framework.plots.actions import actions_chart as chart
 
-    from cx_framework.plots._style import PALETTE, apply_style
-
-    frame = plan.actions.iloc[::-1]
-    labels = [
-        f"{r}. {t}" if len(t) <= 60 else f"{r}. {t[:57]}…"
-        for r, t in zip(frame["rank"], frame["title"], strict=True)
-    ]
-    value = frame["expected_annual_value"].to_numpy(dtype=float)
-    fig = go.Figure(
-        go.Bar(
-            x=value,
-            y=labels,
-            orientation="h",
-            marker_color=[PALETTE[0] if c else PALETTE[1] for c in frame["customer_centric"]],
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": frame["value_high"].to_numpy(dtype=float) - value,
-                "arrayminus": value - frame["value_low"].to_numpy(dtype=float),
-            },
-            hovertext=frame["rationale"],
-            name="expected annual value",
-        )
-    )
-    fig.update_xaxes(title=f"expected annual value ({plan.currency} per year)")
-    return apply_style(
-        fig,
-        title=title or "Recommended actions by expected annual value (bars: low–high case)",
-        height=max(320, 60 + 42 * len(frame)),
-    )
+    return chart(plan, title=title)
 
 
 # ------------------------------------------------------------------------------------------------ helpers

@@ -14,7 +14,12 @@ that the analyses must recover:
 * **Incentive gaming** under the ``siloed`` scheme: agents who chase short handle times resolve fewer contacts
   (``truth.aht_fcr_slope``); back-office staff who chase product sales take fewer customer calls
   (``truth.sales_calls_taken_slope``); in the misaligned departments (billing, sales) months in which the department
-  pushes its own numbers are months in which its customers fare worse (low empirical scorecard alignment).
+  pushes its own numbers are months in which its customers fare worse (low empirical scorecard alignment). Paid on
+  their own numbers, they push every month (mean push ``_GAMING_PUSH`` s.d.), so in most months they are green on
+  their own card and red on the customers' one ("green inside, red outside") — in any month, the last included.
+
+No month is special: customers join all through the window at about the rate they churn (a steady base), contact
+counts scale with the length of the month, and the final month is drawn like every other.
 
 Waits are drawn from the Erlang C model of each interval's offered load and staffing (with exponential patience), so
 interval service levels follow the staffing; some months are deliberately under-budgeted.
@@ -124,6 +129,11 @@ _PROMISE_H = {"billing_dispute": 168, "order_change": 96}
 _INTERVAL_S = 1800
 _OPEN_HOUR, _CLOSE_HOUR = 8, 20
 _THRESHOLD_S = 20.0
+_DAYS_PER_MONTH = 365.25 / 12
+_MONTHLY_CHURN = 0.013  # about the base's churn rate per month at the planted logit (used to balance joins)
+_GAMING_PUSH = (
+    1.5  # mean monthly push (in s.d. of the month-to-month push) of a misaligned department, siloed
+)
 
 
 @dataclass(frozen=True)
@@ -402,7 +412,7 @@ def generate_organisation(
         Incentive regime the history was generated under: ``siloed`` (gaming planted) or ``shared_customer``
         (no gaming: AHT focus and sales focus are zero).
     contact_rate : float
-        Mean first contacts per customer per month (all channels).
+        Mean first contacts per customer per month of average length (365.25 / 12 days; all channels).
     sl_churn_log_odds : float
         Planted change in next-month churn log-odds per +1.0 of experienced service level.
     plant_graph : bool or CausalGraph
@@ -451,6 +461,12 @@ def generate_organisation(
 
     # monthly department "push" on local numbers (misaligned: at the customer's expense) and staffing budget
     push = {d: rng.normal(0.0, 1.0, months) for d in _DEPARTMENTS}
+    # Paid on their own numbers every month, the misaligned departments push them persistently under the siloed
+    # scheme (a positive mean), harder in some months than in others (the variation the alignment r measures).
+    # A mean-zero push made "green inside, red outside" a coin toss in any one month, e.g. the last.
+    habit = {d: gaming * _GAMING_PUSH if d in _MISALIGNED else 0.0 for d in _DEPARTMENTS}
+    for d in _MISALIGNED:
+        push[d] = push[d] + habit[d]
     budget = np.clip(rng.normal(0.97, 0.12, months), 0.7, 1.2)
 
     segment_effect = {"consumer": 0.0, "small_business": -0.3, "premium": -0.6}
@@ -507,7 +523,7 @@ def generate_organisation(
     cust["churn_date"] = pd.to_datetime(churn_date)
     tick("work items", 0.7)
 
-    ctx = _Context(periods, window_end, push, gaming)
+    ctx = _Context(periods, window_end, push, gaming, habit)
     items = _work_items(rng, contacts, ctx)
     tick("employee metrics", 0.8)
     sales_focus = _assign_back_office_calls(rng, contacts, staff, gaming)
@@ -583,6 +599,7 @@ class _Context:
     window_end: pd.Timestamp
     push: dict[str, np.ndarray]
     gaming: float
+    habit: dict[str, float]  # each department's mean push (what slas.yaml's lead times already describe)
 
     @property
     def months(self) -> int:
@@ -620,10 +637,13 @@ def _customers(
     uplift = np.array([1.0, 1.6, 2.2])  # consumer, small_business, premium
     revenue = base[product] * uplift[segment] * rng.lognormal(0.0, 0.15, n)
     first = periods[0].to_datetime64()
-    # 75 % were customers before the window (up to 6 years), 25 % join during its first half
-    tenured = rng.random(n) < 0.75
+    # Most were customers before the window (up to 6 years); the others join during it, spread over the whole
+    # window at about the rate the base churns (~1.3 %/month), so the base is steady. (A quarter joining in the
+    # first half only made the base shrink all through the second: the last month was the quietest, with the
+    # lowest occupancy, for every seed.) Tenured share f balances joins (1 − f)·n/months with churn f·n·rate.
+    tenured = rng.random(n) < 1.0 / (1.0 + _MONTHLY_CHURN * len(periods))
     days_before = rng.integers(1, 6 * 365, n).astype("timedelta64[D]")
-    span_days = max(1, (periods[len(periods) // 2] - periods[0]).days)
+    span_days = max(1, (periods[-1] + pd.offsets.MonthBegin(1) - periods[0]).days)
     days_after = rng.integers(0, span_days, n).astype("timedelta64[D]")
     start_date = np.where(tenured, first - days_before, first + days_after).astype("datetime64[ns]")
     frame = pd.DataFrame(
@@ -684,7 +704,9 @@ def _month_contacts(
     rng: np.random.Generator, period: pd.Timestamp, active_idx: np.ndarray, cust_rate: np.ndarray
 ) -> dict[str, np.ndarray]:
     """First contacts of one month: customer, reason code, channel code, int64-ns timestamp."""
-    counts = rng.poisson(cust_rate[active_idx])
+    # rates are per average-length month: a 31-day month gets 31/28 of February's contacts, so the daily load
+    # (and with it occupancy and service level) does not depend on the length of the month
+    counts = rng.poisson(cust_rate[active_idx] * (period.days_in_month / _DAYS_PER_MONTH))
     cidx = np.repeat(active_idx, counts)
     n = len(cidx)
     reason = rng.choice(len(_REASON_LIST), n, p=_REASON_PROB / _REASON_PROB.sum()).astype(np.int8)
@@ -914,7 +936,9 @@ def _work_items(rng: np.random.Generator, c: dict[str, np.ndarray], ctx: _Contex
         ids = np.arange(counter, counter + n)
         counter += n
         for _stage, dept, shape, scale, handoff in stages:
-            g = ctx.push[dept][m]
+            # the configured lead times are the departments' habitual ones: a month moves them by its deviation
+            # from the department's usual push
+            g = ctx.push[dept][m] - ctx.habit[dept]
             # misaligned: pushing the own SLA ages the hand-off queue; aligned: a good month is good for both
             misaligned = dept in _MISALIGNED and ctx.gaming > 0
             wait_effect, stage_effect = (0.45, -0.08) if misaligned else (-0.15, -0.12)

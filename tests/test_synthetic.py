@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -139,3 +141,65 @@ def test_write_round_trip(tmp_path, tiny: SyntheticOrg) -> None:
 def test_bad_arguments(kwargs, argument) -> None:
     with pytest.raises(InputValueError, match=argument):
         generate_organisation(**kwargs)
+
+
+# ------------------------------------------------------------------------- no end-of-window artefact (issue 12)
+def _active_at_month_starts(org: SyntheticOrg) -> pd.Series:
+    cu = org.customers
+    periods = pd.DatetimeIndex(sorted(org.department_metrics["period"].unique()))
+    return pd.Series(
+        [
+            ((cu["start_date"] < p) & (cu["churn_date"].isna() | (cu["churn_date"] >= p))).sum()
+            for p in periods
+        ],
+        index=periods,
+    )
+
+
+def test_customer_base_is_steady_to_the_end(sample_org: SyntheticOrg) -> None:
+    """Customers join all through the window at about the churn rate: the last months are not the emptiest."""
+    active = _active_at_month_starts(sample_org).iloc[
+        1:
+    ]  # month 1 still fills with the window's first joiners
+    first_year, second_year = active.iloc[:11].mean(), active.iloc[11:].mean()
+    assert abs(second_year / first_year - 1) < 0.03, active
+    assert active.iloc[-1] > active.min()  # the final month is not the low point
+    joined = sample_org.customers["start_date"] >= active.index.min()
+    assert sample_org.customers.loc[joined, "start_date"].max() >= active.index.max()  # joiners up to the end
+
+
+def test_daily_contact_volume_does_not_depend_on_month_length(sample_org: SyntheticOrg) -> None:
+    """Contact rates are per average month: a 31-day month gets proportionally more contacts, not fewer per day."""
+    month = sample_org.contacts["timestamp"].dt.to_period("M").dt.to_timestamp()
+    per_month = month.value_counts().sort_index().iloc[1:]
+    active = _active_at_month_starts(sample_org).loc[per_month.index]
+    per_day = per_month / active / per_month.index.days_in_month
+    long_months = per_day[per_month.index.days_in_month == 31].mean()
+    february = per_day[per_month.index.month == 2].mean()
+    # contacts per active customer and day: 31-day months vs February (a fixed monthly count gives 28/31 = 0.90)
+    assert long_months / february == pytest.approx(1.0, abs=0.03)
+
+
+def test_misaligned_departments_green_inside_red_outside(sample_org: SyntheticOrg) -> None:
+    """Under the siloed scheme billing and sales chase their own numbers every month: in most months their own card
+    is green while their customers' (shared) card is red, which no aligned department shows as often."""
+    from cx_framework.scorecard import score
+
+    result = score(sample_org.department_metrics, Path(__file__).resolve().parent.parent / "configs")
+    d = result.department_scores.assign(
+        split=lambda f: f["status"].eq("green") & f["shared_status"].eq("red"),
+        gap=lambda f: f["composite"] - f["shared_composite"],
+    )
+    per = d.groupby("department").agg(
+        split=("split", "sum"), gap=("gap", "mean"), flagged=("green_inside_red_outside", "sum")
+    )
+    bad = list(sample_org.truth.misaligned_departments)
+    good = [x for x in per.index if x not in bad]
+    months = sample_org.department_metrics["period"].nunique()
+    assert (per.loc[bad, "split"] >= months // 3).all(), per
+    assert per.loc[bad, "split"].min() > per.loc[good, "split"].max(), per
+    # own card above the customers' card by more in the misaligned departments than in any aligned one
+    assert per.loc[bad, "gap"].min() > per.loc[good, "gap"].max(), per
+    # sales (no declared contribution: judged on its whole shared card) is flagged by the scorecard itself
+    assert per.loc["sales", "flagged"] >= months // 5, per
+    assert per.loc[["contact_centre", "marketing"], "flagged"].eq(0).all(), per
