@@ -38,6 +38,10 @@ def _as_table(frame: Any, con: Any) -> ibis.Table:
     import ibis
 
     if isinstance(frame, pd.DataFrame):
+        # the engine holds microseconds (as Spark does); nanosecond remainders are dropped, not an error
+        stamps = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c].dtype)]
+        if stamps:
+            frame = frame.assign(**{c: frame[c].dt.floor("us").astype("datetime64[us]") for c in stamps})
         return ibis.memtable(frame)
     return frame  # type: ignore[no-any-return]
 
