@@ -209,6 +209,14 @@ def _table_or_query(
             ) from None
     assert source.query is not None
     try:
+        if backend.name == "postgres":
+            # ibis 12's PostgreSQL .sql() fails on its own schema probe; a session-scoped view is equivalent
+            import uuid
+
+            view = f"cx_query_{uuid.uuid4().hex[:12]}"
+            with backend.raw_sql(f'CREATE TEMPORARY VIEW "{view}" AS {source.query}'):  # type: ignore[attr-defined]
+                pass
+            return backend.table(view)
         return backend.sql(source.query)
     except Exception as exc:  # SQL errors come from the database driver
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

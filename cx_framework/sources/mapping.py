@@ -82,10 +82,9 @@ class _Builder:
     def col(self, name: str, key: str) -> ir.Column:
         if name not in self.schema:
             close = closest_columns(name, self.columns)
-            hint = (
-                f"closest source columns: {', '.join(repr(c) for c in close)}"
-                if close
-                else f"source columns are: {', '.join(self.columns[:25])}"
+            listed = ", ".join(self.columns[:25]) + (", ..." if len(self.columns) > 25 else "")
+            hint = (f"closest source columns: {', '.join(repr(c) for c in close)}; " if close else "") + (
+                f"source columns are: {listed}"
             )
             raise ConfigError(
                 f"source column '{name}' is not in {self.rel.where}; {hint}. Fix the name in the mapping.",
