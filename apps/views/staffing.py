@@ -189,3 +189,8 @@ fig.add_trace(
     )
 )
 ui.chart(fig, key="st_curve")
+
+# ---------------------------------------------------------------------------------------- model fit
+import _model_fit  # noqa: E402
+
+_model_fit.render(src)
