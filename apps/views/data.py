@@ -140,3 +140,8 @@ with d2:
             mime="text/csv",
             key=f"data_tpl_{table}",
         )
+
+# ---------------------------------------------------------------------------------------- mapping wizard
+import _mapping_wizard  # noqa: E402
+
+_mapping_wizard.render(src)
