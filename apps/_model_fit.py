@@ -1,4 +1,4 @@
-"""Staffing page section: do Erlang C or Erlang A describe this centre? (sources.calibration on the page's data)."""
+"""Staffing page section: do Erlang C or Erlang A describe this centre? (staffing.calibration on the page's data)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from cx_framework.errors import CxError
-from cx_framework.sources.calibration import MODELS, fit_queue_models
+from cx_framework.staffing.calibration import MODELS, fit_queue_models
 
 
 @st.cache_resource(show_spinner="Fitting Erlang C and Erlang A to the observed intervals…", max_entries=4)

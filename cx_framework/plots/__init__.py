@@ -11,5 +11,15 @@ from cx_framework._reexport import reexport
 __all__: list[str] = reexport(
     __name__,
     globals(),
-    ("_style", "staffing", "scorecard", "incentives", "conflicts", "retention", "failure_demand", "actions"),
+    (
+        "_style",
+        "staffing",
+        "scorecard",
+        "incentives",
+        "conflicts",
+        "retention",
+        "failure_demand",
+        "actions",
+        "calibration",
+    ),
 )

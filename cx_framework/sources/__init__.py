@@ -5,8 +5,7 @@
   :func:`import_sources` also writes the tables and an import report (``cx import``).
 * :func:`intervals_from_contacts` — interval reports (offered, answered, within threshold, abandoned, AHT, agents)
   derived from call-level contacts, in the engine.
-* :func:`fit_queue_models` — Erlang C and Erlang A against observed service level and abandonment, patience
-  estimated from the data, calibration table and recommended model.
+* Model fit on observed data (Erlang C vs Erlang A) is an analysis: :func:`cx_framework.staffing.calibration.fit_queue_models`.
 * :func:`suggest_mapping` — auto-suggested column mapping for a raw export (the app's mapping wizard).
 * Presets for common exports: :func:`list_presets`.
 """
@@ -23,6 +22,7 @@ from cx_framework.sources.config import (
     load_sources,
     parse_sources,
 )
+from cx_framework.sources.derive import intervals_from_contacts
 from cx_framework.sources.importer import ImportReport, SourcesData, TableReport, import_sources, read_sources
 from cx_framework.sources.presets import list_presets, preset
 
@@ -40,6 +40,7 @@ __all__ = [
     "TableReport",
     "import_sources",
     "read_sources",
+    "intervals_from_contacts",
     "list_presets",
     "preset",
 ]

@@ -17,7 +17,7 @@ if str(APPS) not in sys.path:
 
 
 def test_staffing_page_shows_the_model_fit(monkeypatch):
-    from cx_framework.sources.calibration import MODELS, fit_queue_models
+    from cx_framework.staffing.calibration import MODELS, fit_queue_models
     from cx_framework.synthetic import load_sample
 
     monkeypatch.delenv("CX_DATA_DIR", raising=False)

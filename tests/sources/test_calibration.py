@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cx_framework.sources.calibration import estimate_patience, fit_queue_models
 from cx_framework.sources.derive import intervals_from_contacts
+from cx_framework.staffing.calibration import estimate_patience, fit_queue_models
 
 
 def simulate_mmnm(

@@ -28,7 +28,7 @@ import pandas as pd
 
 from cx_framework.errors import DataValidationError
 
-__all__ = ["ModelFit", "estimate_patience", "fit_queue_models", "model_fit_figure", "MODELS"]
+__all__ = ["ModelFit", "estimate_patience", "fit_queue_models", "MODELS"]
 
 #: Model ids and their display names.
 MODELS: dict[str, str] = {"erlang_c": "Erlang C", "erlang_a": "Erlang A"}
@@ -129,7 +129,9 @@ class ModelFit:
         return self.calibration[self.calibration["hour"] == "all"].set_index("model")
 
     def plot(self) -> Any:
-        """Service-level MAE and bias by hour of day per model (see :func:`model_fit_figure`)."""
+        """Service-level MAE and bias by hour of day per model (:func:`cx_framework.plots.model_fit_figure`)."""
+        from cx_framework.plots.calibration import model_fit_figure
+
         return model_fit_figure(self)
 
     def summary(self) -> str:
@@ -192,7 +194,8 @@ def fit_queue_models(
     DataValidationError
         No interval with offered calls, or patience neither given nor estimable.
     """
-    from cx_framework.staffing import erlang_a, service_level
+    from cx_framework.staffing.erlang import service_level
+    from cx_framework.staffing.erlang_a import erlang_a
 
     rows = intervals[intervals["offered"] > 0].reset_index(drop=True)
     if rows.empty:
@@ -281,38 +284,3 @@ def fit_queue_models(
         else False
     )
     return ModelFit(fitted, calibration, patience, recommended, estimated, length)
-
-
-def model_fit_figure(fit: ModelFit) -> Any:
-    """Service-level MAE and bias by hour of day for each model (plotly figure; pure)."""
-    import plotly.graph_objects as go
-
-    from cx_framework.plots._style import PALETTE, apply_style
-
-    hours = fit.calibration[fit.calibration["hour"] != "all"].copy()
-    hours["hour_of_day"] = hours["hour"].astype(int)
-    fig = go.Figure()
-    for i, (model, name) in enumerate(MODELS.items()):
-        part = hours[hours["model"] == model].sort_values("hour_of_day")
-        fig.add_trace(
-            go.Scatter(
-                x=part["hour_of_day"],
-                y=part["sl_mae"],
-                mode="lines+markers",
-                name=f"{name}: mean absolute error",
-                line={"color": PALETTE[i]},
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=part["hour_of_day"],
-                y=part["sl_bias"],
-                mode="lines",
-                name=f"{name}: bias (predicted − observed)",
-                line={"color": PALETTE[i], "dash": "dot"},
-            )
-        )
-    fig.add_hline(y=0.0, line={"color": "#888", "width": 1})
-    fig.update_yaxes(title="Service-level error (share, offered-weighted)", tickformat=".0%")
-    fig.update_xaxes(title="Hour of day", dtick=1)
-    return apply_style(fig, title="How well each model predicts the observed service level, by hour")

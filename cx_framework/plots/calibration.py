@@ -1,0 +1,47 @@
+"""Model fit of the queueing models on observed intervals (:mod:`cx_framework.staffing.calibration`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import plotly.graph_objects as go
+
+from cx_framework.plots._style import PALETTE, apply_style
+
+if TYPE_CHECKING:
+    from cx_framework.staffing.calibration import ModelFit
+
+__all__ = ["model_fit_figure"]
+
+_MODELS = {"erlang_c": "Erlang C", "erlang_a": "Erlang A"}
+
+
+def model_fit_figure(fit: ModelFit) -> go.Figure:
+    """Service-level MAE and bias by hour of day for each model (plotly figure; pure)."""
+    hours = fit.calibration[fit.calibration["hour"] != "all"].copy()
+    hours["hour_of_day"] = hours["hour"].astype(int)
+    fig = go.Figure()
+    for i, (model, name) in enumerate(_MODELS.items()):
+        part = hours[hours["model"] == model].sort_values("hour_of_day")
+        fig.add_trace(
+            go.Scatter(
+                x=part["hour_of_day"],
+                y=part["sl_mae"],
+                mode="lines+markers",
+                name=f"{name}: mean absolute error",
+                line={"color": PALETTE[i]},
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=part["hour_of_day"],
+                y=part["sl_bias"],
+                mode="lines",
+                name=f"{name}: bias (predicted − observed)",
+                line={"color": PALETTE[i], "dash": "dot"},
+            )
+        )
+    fig.add_hline(y=0.0, line={"color": "#888", "width": 1})
+    fig.update_yaxes(title="Service-level error (share, offered-weighted)", tickformat=".0%")
+    fig.update_xaxes(title="Hour of day", dtick=1)
+    return apply_style(fig, title="How well each model predicts the observed service level, by hour")
