@@ -18,8 +18,9 @@ def _department_metrics() -> pd.DataFrame:
     # billing fcr over 8 months; in 2024-08 fcr 0.40 < threshold (red) -> threshold exception on a
     # customer-centric metric; contact_centre service level rolled up from two teams:
     # (0.9 * 100 + 0.5 * 10) / 110 = 0.8636
-    periods = pd.date_range("2024-01-01", periods=8, freq="MS")
-    rows = [(p, "billing", None, "fcr", 0.78 if i < 7 else 0.40, 100.0) for i, p in enumerate(periods)]
+    # 2024-09 is there so that 2024-08 is complete (fcr needs one later month: its 7-day repeat window)
+    periods = pd.date_range("2024-01-01", periods=9, freq="MS")
+    rows = [(p, "billing", None, "fcr", 0.78 if i != 7 else 0.40, 100.0) for i, p in enumerate(periods)]
     rows += [(p, "contact_centre", "cc_north", "service_level", 0.9, 100.0) for p in periods]
     rows += [(p, "contact_centre", "cc_south", "service_level", 0.5, 10.0) for p in periods]
     return pd.DataFrame(rows, columns=["period", "department", "team", "metric", "value", "volume"])
@@ -44,10 +45,11 @@ def test_score_prints_department_table_and_exceptions(data_dir: Path):
     assert "0.0" in billing and "red" in billing
 
 
-def test_score_defaults_to_latest_period(data_dir: Path):
+def test_score_defaults_to_latest_complete_period(data_dir: Path):
+    # the data run to 2024-09, but fcr of 2024-09 is incomplete (needs 2024-10): the default month is 2024-08
     res = runner.invoke(app, ["score", str(data_dir), "--configs", str(ROOT / "configs")])
     assert res.exit_code == 0, res.output
-    assert "2024-08" in res.output
+    assert "2024-08" in res.output and "2024-09" not in res.output
 
 
 def test_bad_period_is_one_red_line_exit_2(data_dir: Path):

@@ -40,7 +40,12 @@ def score_command(
         Path, typer.Option("--configs", help="Config directory (metrics.yaml, scorecard.yaml, ...).")
     ] = Path("configs"),
     period: Annotated[
-        str | None, typer.Option("--period", help="Month to show, YYYY-MM (default: the latest).")
+        str | None,
+        typer.Option(
+            "--period",
+            help="Month to show, YYYY-MM (default: the latest complete month — metrics that need later data, "
+            "such as next-month churn, are incomplete in the last months of the data).",
+        ),
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Number of exceptions to list.")] = 10,
 ) -> None:
@@ -54,6 +59,11 @@ def score_command(
     if len(present) == len(optional):
         tables += list(optional)
     data = load_data_dir(data_dir, tables=tables)
+    if period is None:
+        from cx_framework.config import load_config
+        from cx_framework.maturity import latest_complete_period
+
+        period = f"{latest_complete_period(data, load_config(configs)):%Y-%m}"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = score(

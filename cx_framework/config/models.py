@@ -133,6 +133,9 @@ class Metric(_Model):
     definition: str = Field(min_length=10)
     lower_bound: float | None = None
     upper_bound: float | None = None
+    #: months of later data needed before a month's value is final (next-month churn, journeys still open at the
+    #: end of the data, a 7-day repeat window crossing the month end): 0 = final when the month ends
+    lag_periods: int = Field(default=0, ge=0, le=24)
 
     @model_validator(mode="after")
     def _bounds(self) -> Metric:

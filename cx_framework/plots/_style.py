@@ -8,7 +8,13 @@ __all__ = ["STATUS_COLOURS", "PALETTE", "apply_style"]
 
 # Okabe & Ito (2008) colour-universal palette; status colours chosen to stay distinct under deuteranopia.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
-STATUS_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00", "no data": "#BBBBBB"}
+STATUS_COLOURS = {
+    "green": "#009E73",
+    "amber": "#E69F00",
+    "red": "#D55E00",
+    "no data": "#BBBBBB",
+    "incomplete": "#DDDDDD",
+}
 
 
 def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) -> go.Figure:

@@ -8,11 +8,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cx_framework.config.loader import CxConfig
 from cx_framework.config.models import Objective
 from cx_framework.errors import InputValueError
+from cx_framework.maturity import INCOMPLETE, incomplete_mask
 from cx_framework.scorecard.aggregate import ORGANISATION, build_values
 from cx_framework.scorecard.alignment import alignment_table, green_inside_red_outside
 from cx_framework.scorecard.exceptions import control_chart, find_exceptions
@@ -226,6 +228,8 @@ def score(
     all_periods = sorted(pd.to_datetime(dm["period"]).unique())
     if em is not None:
         all_periods = sorted(set(all_periods) | set(pd.to_datetime(em["period"]).unique()))
+    # the last month the data cover: a metric that needs later data is incomplete for its last lag_periods months
+    last_observed = pd.Timestamp(all_periods[-1]) if all_periods else None
     if periods is None:
         selected = [pd.Timestamp(p) for p in all_periods]
     else:
@@ -244,6 +248,7 @@ def score(
         em = em[em["period"] <= last]
 
     values = build_values(dm, catalogue, employee_metrics=em, employees=emp)
+    values["complete"] = ~incomplete_mask(values, catalogue, last_observed=last_observed).to_numpy()
     history = sorted(values["period"].unique())
 
     data_departments = sorted(set(dm["department"].astype(str)) - {ORGANISATION})
@@ -259,6 +264,14 @@ def score(
     ms.loc[no_row, "note"] = "no value for this period"
     ms["score"] = score_values(ms["value"], ms["threshold"], ms["target"], ms["stretch"], ms["direction"])
     ms["status"] = status_of(ms["value"], ms["threshold"], ms["target"], ms["direction"])
+    # a month that cannot be observed yet is shown as incomplete, never scored (its partial count looks good)
+    inc = (
+        incomplete_mask(ms, catalogue, last_observed=last_observed).to_numpy()
+        & ms["value"].notna().to_numpy()
+    )
+    ms.loc[inc, "score"] = np.nan
+    ms.loc[inc, "status"] = INCOMPLETE
+    ms.loc[inc, "note"] = "incomplete: this month is final once later data arrive"
     ms = (
         ms[METRIC_SCORE_COLUMNS]
         .sort_values(["period", "card", "department", "metric"])
@@ -267,8 +280,12 @@ def score(
 
     local_ms = ms[ms["card"].eq("local")]
     shared_ms = ms[ms["card"].eq("shared")]
-    department_scores = composite(local_ms, ["period", "department"], bands=composite_bands)
-    shared_scores = composite(shared_ms, ["period", "department"], bands=composite_bands)
+    department_scores = _incomplete_composite(
+        composite(local_ms, ["period", "department"], bands=composite_bands), local_ms
+    )
+    shared_scores = _incomplete_composite(
+        composite(shared_ms, ["period", "department"], bands=composite_bands), shared_ms
+    )
     flags = green_inside_red_outside(department_scores, shared_ms, shared_scores, cfg.scorecard)
     department_scores = department_scores.merge(flags, on=["period", "department"], how="left")
     shared_pair = shared_scores[["period", "department", "composite", "status"]].rename(
@@ -280,7 +297,7 @@ def score(
     alignment = alignment_table(
         department_scores, shared_scores, cfg.scorecard, catalogue, reference=alignment_reference
     )
-    control = control_chart(values, catalogue, min_points=min_control_points)
+    control = control_chart(values[values["complete"]], catalogue, min_points=min_control_points)
     exceptions = find_exceptions(ms, control, catalogue)
 
     keep = set(selected)
@@ -299,6 +316,25 @@ def score(
         config=cfg,
         periods=tuple(pd.Timestamp(p) for p in selected),
     )
+
+
+def _incomplete_composite(scores: pd.DataFrame, metric_scores: pd.DataFrame) -> pd.DataFrame:
+    """A composite containing an incomplete metric is itself incomplete (no score: the complete metrics alone
+    would be a different card)."""
+    keys = ["period", "department"]
+    flagged = metric_scores.loc[metric_scores["status"].eq(INCOMPLETE), keys].drop_duplicates()
+    if flagged.empty:
+        return scores
+    hit = (
+        scores[keys]
+        .merge(flagged.assign(_inc=True), on=keys, how="left")["_inc"]
+        .fillna(False)
+        .to_numpy(bool)
+    )
+    scores = scores.copy()
+    scores.loc[hit, "composite"] = np.nan
+    scores.loc[hit, "status"] = INCOMPLETE
+    return scores
 
 
 def _drop_unknown_metrics(

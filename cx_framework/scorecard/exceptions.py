@@ -111,7 +111,7 @@ def control_chart(
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (v["value"] - v["centre"]) / v["sigma"].where(v["sigma"] > 0)
     v["z"] = z
-    sign = v["metric"].map({m: float(catalogue[m].sign) for m in v["metric"].unique()})
+    sign = v["metric"].map({m: float(catalogue[m].sign) for m in v["metric"].unique()}).astype(float)
     good = z * sign
     v["side"] = np.select([good < 0, good > 0], ["worse", "better"], default="centre")
     enough = (v["n_points"] >= min_points) & z.notna()

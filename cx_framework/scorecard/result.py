@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cx_framework.errors import InputValueError
+from cx_framework.maturity import INCOMPLETE
 from cx_framework.scorecard.aggregate import LEVELS, ORGANISATION
 from cx_framework.scorecard.scoring import score_values, status_of
 
@@ -140,6 +141,10 @@ class ScorecardResult:
             unscored |= rows["level"].isin(["team", "employee"])
         rows.loc[unscored, "score"] = np.nan
         rows.loc[unscored & rows["value"].notna(), "status"] = NOT_SCORED
+        if "complete" in rows.columns:  # a month that cannot be observed yet is never scored
+            incomplete = ~rows["complete"].astype(bool) & rows["value"].notna()
+            rows.loc[incomplete, "score"] = np.nan
+            rows.loc[incomplete, "status"] = INCOMPLETE
         # share of the parent's volume: department within organisation, team within department, agent in team
         parent = {
             "department": ["period"],
