@@ -154,11 +154,12 @@ def light_layout(fig: Any, *, title: str | None = None, height: int = 380) -> An
     fig.update_layout(
         colorway=PALETTE,
         height=height,
-        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+        margin={"l": 60, "r": 40, "t": 100 if title else 50, "b": 60},
         font={"size": 13},
-        legend={"orientation": "h", "y": -0.25},
+        legend={"orientation": "h", "x": 0.0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
+        modebar={"orientation": "v"},
         plot_bgcolor="white",
-        title={"text": title, "x": 0.0} if title else None,
+        title={"text": title, "x": 0.0, "y": 0.98, "yanchor": "top", "xref": "container"} if title else None,
     )
     fig.update_xaxes(gridcolor="#E5ECF6", linecolor="#BBB")
     fig.update_yaxes(gridcolor="#E5ECF6", linecolor="#BBB")
@@ -169,3 +170,18 @@ def caveats(messages: list[str]) -> None:
     """Statistical caveats of a result, shown next to it (never hidden, never an error)."""
     for message in messages:
         st.caption(f"Caveat: {message}")
+
+
+def current_scheme() -> str | None:
+    """Id of the scheme in force today (``assumptions.current_scheme`` of the configuration), or None."""
+    cfg = state.config()
+    assumptions = getattr(cfg, "assumptions", None)
+    current = getattr(assumptions, "current_scheme", None)
+    return current if current in cfg.schemes else None
+
+
+def humanise(identifier: str) -> str:
+    """A readable name for an id that has no name in config (a journey stage: ``order_capture`` -> ``Order
+    capture``)."""
+    text = str(identifier).replace("_", " ").strip()
+    return text[:1].upper() + text[1:]

@@ -95,6 +95,7 @@ __all__ = [
     "switching_value",
     "recent_forecast",
     "actions_chart",
+    "VALUE_PARTS",
 ]
 
 #: Kinds of action, in the order the engines are consulted.
@@ -125,7 +126,18 @@ ACTION_COLUMNS: list[str] = [
     "source",
     "source_value",
     "value_factor",
+    "customer_value",
+    "staffing_value",
+    "payout_value",
+    "other_value",
+    "trade_off",
 ]
+
+#: The parts of ``expected_annual_value`` (currency per year, each signed as a contribution: + = gain); they sum
+#: to the value exactly. ``customer_value``: retained customers (churn avoided, or lost when negative);
+#: ``staffing_value``: staffing / contact-handling cost saved; ``payout_value``: bonus payout saved;
+#: ``other_value``: anything else (a fix's one-off cost).
+VALUE_PARTS: tuple[str, ...] = ("customer_value", "staffing_value", "payout_value", "other_value")
 
 DEFAULT_ASSUMPTIONS: dict[str, Any] = {
     "current_scheme": None,
@@ -285,8 +297,21 @@ def _row(
     rationale: str,
     evidence: dict[str, Any],
     analysis: str,
+    parts: Mapping[str, float] | None = None,
+    trade_off: str = "",
 ) -> dict[str, Any]:
     value = float(source_value) * float(value_factor)
+    split = {name: 0.0 for name in VALUE_PARTS}
+    if parts:
+        unknown = set(parts) - set(VALUE_PARTS)
+        if unknown:  # pragma: no cover - programming error
+            raise ValueError(f"unknown value parts {sorted(unknown)}")
+        split.update({k: float(v) for k, v in parts.items()})
+        # the parts are the engine's own terms of the same value: they must add up to it
+        if not math.isclose(sum(split.values()), value, rel_tol=1e-9, abs_tol=1e-6 * max(1.0, abs(value))):
+            raise AssertionError(f"value parts {split} do not add up to {value}")  # pragma: no cover
+    elif monetised:
+        split["other_value"] = value
     lo = value if low is None else float(low)
     hi = value if high is None else float(high)
     lo, hi = min(lo, value, hi), max(lo, value, hi)
@@ -308,6 +333,8 @@ def _row(
         "source": source,
         "source_value": float(source_value),
         "value_factor": float(value_factor),
+        **split,
+        "trade_off": trade_off,
     }
 
 
@@ -473,8 +500,7 @@ def run_engines(
         ]
         lo, hi = merged["fix_reduction_range"]
         for source in sources.astype(str):
-            monthly_cost = _monthly_failure_cost(fd, source)
-            fix_cost = float(merged["fix_costs"].get(source, merged["fix_cost_months"] * monthly_cost))
+            fix_cost, reduction_central = _fix_cost(fd, source, config, merged)
             horizon = int(merged["fix_horizon_months"])
             out[source] = {
                 case: fix_vs_absorb(
@@ -486,9 +512,9 @@ def run_engines(
                     config=config,
                 )
                 for case, reduction in (
-                    ("central", merged["fix_expected_reduction"]),
-                    ("low", lo),
-                    ("high", hi),
+                    ("central", reduction_central),
+                    ("low", min(lo, reduction_central)),
+                    ("high", max(hi, reduction_central)),
                 )
             }
         return out
@@ -594,6 +620,34 @@ def run_engines(
     return results, unavailable, merged
 
 
+def _fix_cost(fd: Any, source: str, config: CxConfig, a: Mapping[str, Any]) -> tuple[float, float]:
+    """One-off cost and expected reduction of fixing ``source``: ``assumptions.fix_costs`` first, then the fix
+    configured in ``failure_demand.yaml`` (``fixes``), else the rule ``fix_cost_months`` × the source's monthly
+    failure-demand cost (the same payback for every source by construction — the rationale says so)."""
+    reduction = float(a["fix_expected_reduction"])
+    if source in a["fix_costs"]:
+        return float(a["fix_costs"][source]), reduction
+    fix = config.failure_demand.fixes.get(source)
+    if fix is not None:
+        return float(fix.cost), float(
+            fix.expected_reduction if fix.expected_reduction is not None else reduction
+        )
+    return float(a["fix_cost_months"]) * _monthly_failure_cost(fd, source), reduction
+
+
+def _fix_cost_basis(source: str, config: CxConfig, a: Mapping[str, Any]) -> str:
+    """Where the fix cost of ``source`` comes from, in words."""
+    if source in a["fix_costs"]:
+        return "fix cost given in the assumptions"
+    fix = config.failure_demand.fixes.get(source)
+    if fix is not None:
+        return f"{fix.description.rstrip('.')}; cost {fix.basis or 'from failure_demand.yaml'}"
+    return (
+        f"no fix configured in failure_demand.yaml, so the cost is assumed to be {float(a['fix_cost_months']):g} "
+        "months of the failures' handling cost (the payback month then follows from that assumption, not the data)"
+    )
+
+
 def _monthly_failure_cost(fd: Any, source: str) -> float:
     """Mean monthly cost of the failure demand ``source`` causes (currency per month), as fix_vs_absorb sees it."""
     rows = fd.failure_contacts(source)
@@ -658,21 +712,26 @@ def _failure_demand_actions(
         failure = fd.failure_contacts(source)
         top_reason = str(failure["root_reason"].astype(str).value_counts().idxmax())
         share = float(table.loc[source, "failure_demand_share"])
+        reason_name = top_reason.replace("_", " ")
+        parts = central.value_parts()
         rationale = (
             f"{_department_name(config, source)} causes {share:.1%} of all contacts as failure demand "
-            f"({central.baseline_contacts_per_month:,.0f} a month, mostly '{top_reason}', at "
-            f"{cur} {central.cost_per_contact:,.2f} each); fixing it at source for {_money(central.fix_cost, cur)} "
-            f"and removing {central.expected_reduction:.0%} of them is worth {_money(central.npv, cur)} over "
-            f"{central.horizon_months} months"
+            f"({central.baseline_contacts_per_month:,.0f} a month, mostly '{reason_name}', at "
+            f"{cur} {central.cost_per_contact:,.2f} each). Fixing it at source ({_fix_cost_basis(source, config, a)}) "
+            f"for {_money(central.fix_cost, cur)} and removing {central.expected_reduction:.0%} of them saves "
+            f"{_money(parts['handling_cost_saved'], cur)} of handling cost over {central.horizon_months} months "
+            f"(present value), net {_money(central.npv, cur)}"
             + (
-                f", breaking even in month {central.break_even_month}."
+                f", paying back in month {central.break_even_month}."
                 if central.break_even_month is not None
-                else ", without breaking even in that time."
+                else ", without paying back in that time."
             )
+            + " Customers kept because they no longer have to call are not counted (a lower bound)."
         )
         rows.append(
             _row(
-                title=f"Fix {source} failure demand at source (largest reason: {top_reason})",
+                title=f"Fix {_department_name(config, source)} failure demand at source (largest reason: "
+                f"{reason_name})",
                 kind="fix_failure_demand",
                 owner=source,
                 source=f"fix_vs_absorb(attribution, {source!r}).npv",
@@ -697,6 +756,11 @@ def _failure_demand_actions(
                     "top_reason": top_reason,
                 },
                 analysis="attribute_failure_demand + fix_vs_absorb",
+                parts={
+                    "staffing_value": parts["handling_cost_saved"] * factor,
+                    "customer_value": parts["retention_value"] * factor,
+                    "other_value": parts["fix_cost"] * factor,
+                },
             )
         )
     return rows
@@ -749,20 +813,51 @@ def _incentive_actions(results: dict[str, Any], config: CxConfig, a: dict[str, A
         vals = [12.0 * switching_value(behaviour[current], lo_hi[best][k]) for k in ("low", "high")]
         low, high = min(vals), max(vals)
     r_best = behaviour[best]
+    r_cur = behaviour[current]
     metric = config.metrics.by_id.get(component)
     owner = metric.owner if metric is not None else "organisation"
-    kpis = ", ".join(
-        bad[bad["component"] == component].sort_values("severity", ascending=False)["kpi"].head(3)
+    names = config.metrics.by_id
+    component_name = names[component].name if component in names else component
+    kpi_ids = list(bad[bad["component"] == component].sort_values("severity", ascending=False)["kpi"].head(3))
+    kpis = ", ".join(names[k].name if k in names else k for k in kpi_ids)
+    current_name, best_name = config.schemes[str(current)].name, config.schemes[best].name
+    # the switch's value split into the engine's own terms (per month; they add up to switching_value)
+    payout = float(r_cur.payout_cost["baseline"] - r_best.payout_cost["scheme"])
+    staffing = -float(r_best.staffing["cost_scheme"] - r_best.staffing["cost_baseline"])
+    customer = -float(r_best.lost_revenue)
+    from cx_framework.conflicts.explain import push_effect_sentence
+
+    effect = push_effect_sentence(component, str(worst["kpi"]), float(worst["total_effect"]), config)
+    parts_text = (
+        f"{_money(12 * customer, cur)} a year in customer value (retained customers), "
+        f"{_money(12 * payout, cur)} in bonus payouts and {_money(12 * staffing, cur)} in staffing cost"
     )
     rationale = (
-        f"The {current} scheme pays for {component} (weight {float(worst['component_weight']):.0%}), which works "
-        f"against {kpis} (total effect on {worst['kpi']} {float(worst['total_effect']):+.2f} via "
-        f"{worst['path']}); switching to {best} moves the customer KPI index by {r_best.customer_kpi_index:+.2%} "
-        f"and is worth {_money(monthly, cur)} a month in payout, staffing and retained customers."
+        f"The {current_name} scheme pays for {component_name} (weight {float(worst['component_weight']):.0%}), "
+        f"which works against {kpis}: {effect}. Switching to {best_name} moves the customer KPI index by "
+        f"{r_best.customer_kpi_index:+.2%} and is worth {_money(12 * monthly, cur)} a year: {parts_text}."
     )
+    trade_off = ""
+    if customer < 0:
+        trade_off = (
+            f"Customers are worse off ({_money(12 * customer, cur)} a year of customer value lost); the value "
+            f"comes from a smaller bonus pot ({_money(12 * payout, cur)}), not from better service."
+        )
+        title = (
+            f"Replace {current_name} with {best_name}: a smaller bonus pot, though customers lose "
+            f"{_money(-12 * customer, cur)} a year"
+        )
+    elif payout > customer + staffing:
+        title = f"Drop the {component_name} bonus: replace {current_name} with {best_name}"
+        trade_off = (
+            f"Most of the value is bonus payout saved ({_money(12 * payout, cur)} a year); customers gain "
+            f"{_money(12 * customer, cur)} a year."
+        )
+    else:
+        title = f"Drop the {component_name} bonus: replace {current_name} with {best_name}"
     return [
         _row(
-            title=f"Drop the {component} bonus: replace the {current} scheme with {best}",
+            title=title,
             kind="change_incentive",
             owner=owner,
             source=(
@@ -773,8 +868,14 @@ def _incentive_actions(results: dict[str, Any], config: CxConfig, a: dict[str, A
             value_factor=12.0,
             low=low,
             high=high,
+            parts={
+                "customer_value": 12.0 * customer,
+                "payout_value": 12.0 * payout,
+                "staffing_value": 12.0 * staffing,
+            },
+            trade_off=trade_off,
             effort="medium",
-            customer_centric=True,
+            customer_centric=customer > 0,
             rationale=rationale,
             evidence={
                 "current_scheme": current,
@@ -787,6 +888,9 @@ def _incentive_actions(results: dict[str, Any], config: CxConfig, a: dict[str, A
                 "payout_today": float(behaviour[current].payout_cost["baseline"]),
                 "payout_better_scheme_baseline": float(r_best.payout_cost["baseline"]),
                 "customer_kpi_index": float(r_best.customer_kpi_index),
+                "customer_value_per_year": 12.0 * customer,
+                "payout_saved_per_year": 12.0 * payout,
+                "staffing_saved_per_year": 12.0 * staffing,
             },
             analysis="conflict_matrix + simulate_behaviour",
         )
@@ -970,9 +1074,10 @@ def _service_level_from_optimum(
             f"today's FTE can buy to {float(best['target']):.0%}"
         )
     else:
+        below = f", below the {target:.0%} target" if float(best["target"]) < target else ""
         title = (
-            f"Staff for a {float(best['target']):.0%} service level instead of the {float(ref['target']):.0%} "
-            f"today's FTE can buy ({-extra_fte:,.1f} FTE fewer)"
+            f"Staff for a {float(best['target']):.0%} service level{below}, instead of the "
+            f"{float(ref['target']):.0%} today's FTE can buy ({-extra_fte:,.1f} FTE fewer)"
         )
     budget_text = (
         f"today's FTE, scheduled to the workload, would achieve {today:.1%} against the {target:.0%} target"
@@ -989,6 +1094,26 @@ def _service_level_from_optimum(
         f"at {float(opt.optimum):.0%} (95% range {float(opt.optimum_lower):.0%}–{float(opt.optimum_upper):.0%}), "
         f"{value_text}."
     )
+    customer_part = float(best["retained_value"] - ref["retained_value"]) * factor
+    staffing_part = -extra_cost
+    interval = (
+        f"95% interval of the value {_money(low, cur)} to {_money(high, cur)} a year"
+        if low is not None and high is not None
+        else "no interval for this value is available (the engine's draws do not cover this pair of levels)"
+    )
+    trade_off = ""
+    if float(best["target"]) < target:
+        trade_off = (
+            f"Below the {target:.0%} service-level target: customers wait longer and "
+            f"{_money(-customer_part, cur)} a year of customer value is lost with the extra churn, for "
+            f"{_money(staffing_part, cur)} a year of staffing saved; {interval}. The optimum itself is uncertain "
+            f"({float(opt.optimum_lower):.0%}–{float(opt.optimum_upper):.0%})."
+        )
+    elif not up:
+        trade_off = (
+            f"Staffing down from what today's FTE can buy: {_money(-customer_part, cur)} a year of customer value "
+            f"lost for {_money(staffing_part, cur)} saved; {interval}."
+        )
     return [
         _row(
             title=title,
@@ -1002,6 +1127,8 @@ def _service_level_from_optimum(
             effort=effort_from_cost(extra_cost, a["effort_cost_bands"]),
             customer_centric=up,
             rationale=rationale,
+            parts={"customer_value": customer_part, "staffing_value": staffing_part},
+            trade_off=trade_off,
             evidence={
                 "service_level_target": target,
                 "achieved_service_level": today,
@@ -1097,6 +1224,7 @@ def _exception_actions(
                 source_value=at_risk / 12.0 if at_risk is not None else float(r.value),
                 value_factor=12.0 if at_risk is not None else 0.0,
                 monetised=at_risk is not None,
+                parts={"customer_value": at_risk} if at_risk is not None else None,
                 effort="low",
                 customer_centric=True,
                 rationale=rationale,

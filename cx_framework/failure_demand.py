@@ -250,6 +250,18 @@ class FixVsAbsorbResult:
     currency: str = "GBP"
     assumptions: dict[str, Any] = field(default_factory=dict)
 
+    def value_parts(self) -> dict[str, float]:
+        """The NPV split into its terms (currency, present value over the horizon; they sum to :attr:`npv`):
+        ``handling_cost_saved`` (avoided contacts × cost per contact), ``retention_value`` (customers kept
+        because they did not have to call; 0 without a retention effect) and ``fix_cost`` (negative, month 0)."""
+        flows = self.cash_flows
+        later = flows["month"].to_numpy() > 0
+        disc = flows["discount_factor"].to_numpy()[later]
+        saved = float((disc * self.avoided_contacts_per_month * self.cost_per_contact).sum())
+        retention = float((disc * self.retention_value_per_month).sum())
+        fix = float(flows["net_cash"].to_numpy()[~later].sum())
+        return {"handling_cost_saved": saved, "retention_value": retention, "fix_cost": fix}
+
     def summary(self) -> str:
         """Plain-language verdict: fix or absorb, NPV and break-even month."""
         verdict = "Fixing pays" if self.npv > 0 else "Absorbing is cheaper"

@@ -21,7 +21,6 @@ All files are written atomically (:func:`cx_framework.io.write_bytes_atomic`).
 from __future__ import annotations
 
 import html
-import io
 import math
 import os
 import re
@@ -155,11 +154,7 @@ def export_table(
     if suffix == ".csv":
         return write_bytes_atomic(target, clean.to_csv(index=False).encode("utf-8"))
     if suffix == ".xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            clean.to_excel(writer, sheet_name=_sheet_title(sheet_name, set()), index=False)
-            _format_sheet(writer.book[_sheet_title(sheet_name, set())], clean, money=(), currency="")
-        return write_bytes_atomic(target, buffer.getvalue())
+        return write_bytes_atomic(target, _save_workbook([(_sheet_title(sheet_name, set()), clean, ())], ""))
     raise InputValueError(
         f"{target}: export to .csv or .xlsx (got '{target.suffix or 'no suffix'}')", argument="path"
     )
@@ -189,34 +184,57 @@ def _currency_format(currency: str) -> str:
     return f'#,##0.00 "{currency}";-#,##0.00 "{currency}"' if currency else "#,##0.00"
 
 
-def _format_sheet(ws: Any, frame: pd.DataFrame, *, money: Iterable[str], currency: str) -> None:
-    """Bold frozen header, autofilter over the table, currency format on money columns, sensible widths."""
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+#: payout-sheet columns that are shares 0-1 (shown as percentages)
+_PERCENT_COLUMNS = frozenset({"attainment", "proration", "cap_share", "share"})
 
-    ws.freeze_panes = "A2"
-    if ws.max_row >= 1 and ws.max_column >= 1:
-        ws.auto_filter.ref = ws.dimensions
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    money = set(money)
-    fmt = _currency_format(currency)
-    for j, name in enumerate(frame.columns, start=1):
-        letter = get_column_letter(j)
-        width = max(len(str(name)), 10)
-        column = frame.iloc[:, j - 1]
-        if str(name) in money:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j, max_row=ws.max_row):
-                cell.number_format = fmt
-            width = max(width, 14)
-        elif pd.api.types.is_datetime64_any_dtype(column):
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j, max_row=ws.max_row):
-                cell.number_format = "yyyy-mm-dd"
-            width = max(width, 12)
-        elif (column.dtype == object or pd.api.types.is_string_dtype(column)) and len(column):
-            lengths = column.astype(str).str.len().fillna(0)  # pandas 3 keeps missing strings missing
-            width = max(width, min(60, int(lengths.quantile(0.9)) + 2))
-        ws.column_dimensions[letter].width = width
+
+def _column_format(name: str, column: pd.Series, *, money: set[str], currency: str) -> str | None:
+    """Excel number format of a column: currency for money, percent for shares, dates, two to four decimals for
+    other floats (no long float tails), None (General) for integers and text."""
+    if name in money:
+        return _currency_format(currency)
+    if name in _PERCENT_COLUMNS or name.endswith(("_share", "_rate", "_pct")):
+        return "0.0%" if pd.api.types.is_numeric_dtype(column) else None
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return "yyyy-mm-dd"
+    if pd.api.types.is_float_dtype(column):
+        values = column.to_numpy(dtype=float)
+        finite = values[np.isfinite(values)]
+        whole = bool(len(finite)) and bool(np.all(finite == np.round(finite)))
+        return "#,##0" if whole else "#,##0.00##"
+    return None
+
+
+def _column_width(name: str, column: pd.Series, fmt: str | None, money: set[str]) -> int:
+    width = max(len(str(name)), 10)
+    if name in money:
+        return max(width, 14)
+    if fmt == "yyyy-mm-dd":
+        return max(width, 12)
+    if (column.dtype == object or pd.api.types.is_string_dtype(column)) and len(column):
+        lengths = column.astype(str).str.len().fillna(0)  # pandas 3 keeps missing strings missing
+        return max(width, min(60, int(lengths.quantile(0.9)) + 2))
+    return width
+
+
+def _save_workbook(sheets: list[tuple[str, pd.DataFrame, Iterable[str]]], currency: str) -> bytes:
+    """The .xlsx bytes of ``(title, frame, money columns)`` sheets: bold frozen header, autofilter, one number
+    format per column (currency, percent, date, 2–4 decimals) and widths (see :mod:`cx_framework._xlsx`)."""
+    from cx_framework._xlsx import Sheet, workbook_bytes
+
+    out = []
+    for title, frame, money in sheets:
+        money = set(money)
+        formats: dict[str, str] = {}
+        widths: dict[str, float] = {}
+        for j, name in enumerate(frame.columns):
+            column = frame.iloc[:, j]
+            fmt = _column_format(str(name), column, money=money, currency=currency)
+            if fmt:
+                formats[str(name)] = fmt
+            widths[str(name)] = _column_width(str(name), column, fmt, money)
+        out.append(Sheet(title, frame, formats, widths))
+    return workbook_bytes(out)
 
 
 def build_payout_workbook(
@@ -292,30 +310,20 @@ def build_payout_workbook(
         summary[c] = summary[c].astype(float).round(2)
     summary["attainment"] = summary["attainment"].astype(float).round(4)
 
-    buffer = io.BytesIO()
     used: set[str] = set()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        clean = _export_ready(summary, keep_ids=keep_ids, id_key=id_key)
-        title = _sheet_title("summary", used)
-        clean.to_excel(writer, sheet_name=title, index=False)
-        _format_sheet(
-            writer.book[title],
-            clean,
-            money=("target_bonus", "payout", "withheld_target_bonus"),
-            currency=currency,
+    sheets: list[tuple[str, pd.DataFrame, Iterable[str]]] = [
+        (
+            _sheet_title("summary", used),
+            _export_ready(summary, keep_ids=keep_ids, id_key=id_key),
+            ("target_bonus", "payout", "withheld_target_bonus"),
         )
-        for sid, frame in payouts_by_scheme.items():
-            detail = round_money(frame)
-            for c in detail.columns:
-                if isinstance(detail[c].dtype, pd.BooleanDtype):
-                    # nullable booleans (gates not evaluated) as plain objects so openpyxl writes blanks
-                    detail[c] = detail[c].astype(object).where(detail[c].notna(), None)
-            money = [c for c in detail.attrs.get("money_columns", MONEY_COLUMNS) if c in detail.columns]
-            clean = _export_ready(detail, keep_ids=keep_ids, id_key=id_key)
-            title = _sheet_title(str(sid), used)
-            clean.to_excel(writer, sheet_name=title, index=False)
-            _format_sheet(writer.book[title], clean, money=money, currency=currency)
-    return write_bytes_atomic(target, buffer.getvalue())
+    ]
+    for sid, frame in payouts_by_scheme.items():
+        detail = round_money(frame)
+        money = [c for c in detail.attrs.get("money_columns", MONEY_COLUMNS) if c in detail.columns]
+        clean = _export_ready(detail, keep_ids=keep_ids, id_key=id_key)
+        sheets.append((_sheet_title(str(sid), used), clean, money))
+    return write_bytes_atomic(target, _save_workbook(sheets, currency))
 
 
 # ------------------------------------------------------------------------------------------------ HTML pieces

@@ -15,6 +15,11 @@ import streamlit as st  # noqa: E402
 
 from cx_framework import plots  # noqa: E402
 from cx_framework.conflicts import required_tightening, sla_conflicts  # noqa: E402
+from cx_framework.conflicts.explain import (  # noqa: E402
+    TOTAL_EFFECT_CONVENTION,
+    TOTAL_EFFECT_LABEL,
+    conflict_rows,
+)
 
 src = ui.page(
     "Conflicts & SLAs",
@@ -42,44 +47,51 @@ with tab_schemes:
             f"KPI the wrong way (total effect through the causal graph). Total severity {row.severity:.3f} "
             "(|total effect| × component weight × KPI weight).",
         )
-    ui.chart(plots.conflict_heatmap(matrix, title="Every scheme: component × shared KPI"), key="cf_heat")
-    st.caption(
-        "Cell = alignment: % change of the KPI in its *good* direction per 1 % push on the component's metric "
-        "in its rewarded direction. Red = conflict, green = aligned. Hover for the strongest causal path."
+    ui.chart(
+        plots.conflict_heatmap(
+            matrix, title="Every scheme: bonus component × shared customer KPI", config=cfg
+        ),
+        key="cf_heat",
     )
+    st.caption(TOTAL_EFFECT_CONVENTION + " Hover a cell for the sentence and the strongest causal path.")
+    scheme_ids = list(cfg.schemes)
+    current = ui.current_scheme()
     scheme = st.selectbox(
         "Explain the conflicts of",
-        list(cfg.schemes),
-        format_func=lambda s: cfg.schemes[s].name,
+        scheme_ids,
+        index=scheme_ids.index(current) if current in scheme_ids else 0,
+        format_func=lambda s: cfg.schemes[s].name + (" (in force today)" if s == current else ""),
         key="cf_scheme",
     )
-    top = matrix[matrix["scheme"].eq(scheme) & matrix["conflict"]].sort_values("severity", ascending=False)
+    top = conflict_rows(matrix[matrix["scheme"].eq(scheme)], cfg)
     if top.empty:
         st.success("This scheme has no conflicts with the shared customer KPIs.")
     else:
+        st.caption(f"All {len(top)} conflicts of {cfg.schemes[scheme].name}, worst first.")
         st.dataframe(
-            pd.DataFrame(
-                {
-                    "Component": top["component"].map(ui.metric_name),
-                    "Hurts": top["kpi"].map(ui.metric_name),
-                    "Explaining path": top["path"],
-                    "Path effect": top["path_effect"],
-                    "Total effect (% per 1 %)": top["total_effect"],
-                    "Severity": top["severity"],
-                }
-            ),
+            top.drop(columns="Scheme"),
             hide_index=True,
             width="stretch",
             column_config={
-                "Path effect": st.column_config.NumberColumn(format="%+.3f"),
-                "Total effect (% per 1 %)": st.column_config.NumberColumn(format="%+.3f"),
-                "Severity": st.column_config.NumberColumn(format="%.4f"),
+                "What the bonus does": st.column_config.TextColumn(width="large"),
+                "Strongest path": st.column_config.TextColumn(width="large"),
+                "Path effect": st.column_config.NumberColumn(
+                    format="%+.3f", help="Product of the elasticities along the strongest path"
+                ),
+                TOTAL_EFFECT_LABEL: st.column_config.NumberColumn(
+                    "Total effect", format="%+.3f", help=TOTAL_EFFECT_CONVENTION
+                ),
+                "Severity": st.column_config.NumberColumn(
+                    format="%.4f", help="|total effect| × component weight × KPI weight"
+                ),
             },
         )
     st.subheader("Departmental objectives vs customer KPIs")
     st.caption("What each department is managed on today (its local scorecard), tested the same way.")
     ui.chart(
-        plots.conflict_heatmap(sla_conflicts(cfg), title="Department objectives × shared KPI"),
+        plots.conflict_heatmap(
+            sla_conflicts(cfg), title="Department objectives × shared customer KPI", config=cfg
+        ),
         key="cf_sla_heat",
     )
 
@@ -125,15 +137,26 @@ with tab_sla:
         with left:
             ui.chart(plots.sla_chain_density(r), key=f"cf_density_{journey.id}")
         s = r.stages
+        handoff = s["kind"].eq("handoff").to_numpy()
+        stage_ids = s["component"].astype(str).str.replace(" (hand-off)", "", regex=False)
+
+        def _pct_cell(values: pd.Series, handoff: object = handoff) -> list[str]:
+            return ["—" if h or pd.isna(v) else f"{v:.1%}" for h, v in zip(handoff, values, strict=True)]  # type: ignore[call-overload]
+
         table = pd.DataFrame(
             {
-                "Component": s["component"],
+                "Step": [
+                    f"Hand-off wait before {ui.humanise(i).lower()}" if h else ui.humanise(i)
+                    for h, i in zip(handoff, stage_ids, strict=True)
+                ],
                 "Department": s["department"].map(names).fillna(s["department"]),
-                "SLA (h)": s["sla_h"],
-                "SLA %": s["sla_percent"],
-                "P(within own SLA)": s["p_within_sla"],
-                "Mean (h)": s["mean_h"],
-                "Share of the late journeys' time": s["share_of_miss"],
+                "Own SLA": [
+                    "no SLA (counts toward the promise)" if h or pd.isna(v) else f"{p:.0%} within {v:,.0f} h"
+                    for h, v, p in zip(handoff, s["sla_h"], s["sla_percent"].fillna(0.0), strict=True)
+                ],
+                "P(within own SLA)": _pct_cell(s["p_within_sla"]),
+                "Mean (h)": s["mean_h"].round(1),
+                "Share of the late journeys' time": [f"{v:.1%}" for v in s["share_of_miss"]],
             }
         )
         with right:
@@ -141,7 +164,8 @@ with tab_sla:
                 t = required_tightening(r).iloc[0]
                 if bool(t["feasible"]):
                     st.info(
-                        f"To keep the promise, **{t['stage']}** ({names.get(t['department'], t['department'])}) "
+                        f"To keep the promise, **{ui.humanise(t['stage'])}** "
+                        f"({names.get(t['department'], t['department'])}) "
                         f"must shrink its lead time by {t['reduction']:.0%}: SLA {t['current_sla_h']:.0f} h → "
                         f"{t['required_sla_h']:.0f} h."
                     )
@@ -149,14 +173,6 @@ with tab_sla:
             table,
             hide_index=True,
             width="stretch",
-            column_config={
-                "SLA (h)": st.column_config.NumberColumn(format="%.0f"),
-                "P(within own SLA)": st.column_config.NumberColumn(format="percent"),
-                "SLA %": st.column_config.NumberColumn(format="percent"),
-                "Mean (h)": st.column_config.NumberColumn(format="%.1f"),
-                "Share of the late journeys' time": st.column_config.NumberColumn(format="percent"),
-            },
+            column_config={"Mean (h)": st.column_config.NumberColumn(format="%.1f")},
         )
-        st.caption(
-            "Hand-offs have no SLA of their own (empty cells); their waits still count toward the promise."
-        )
+        st.caption("Hand-offs have no SLA of their own; their waits still count toward the customer promise.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -22,19 +22,26 @@ def _pct(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{value:.1%}"
 
 
-def _conflict_table(frame: pd.DataFrame, owner: str, title: str, top: int) -> Table:
-    table = Table(title=title)
-    for name in (owner, "component", "KPI", "total effect", "severity", "strongest path (effect)"):
-        table.add_column(name, justify="right" if name in ("total effect", "severity") else "left")
-    rows = frame[frame["conflict"]].sort_values("severity", ascending=False).head(top)
-    for r in rows.itertuples(index=False):
+def _conflict_table(frame: pd.DataFrame, owner: str, title: str, top: int, config: Any) -> Table:
+    from cx_framework.conflicts.explain import TOTAL_EFFECT_LABEL, conflict_rows
+
+    rows = conflict_rows(frame, config)
+    shown = rows.head(top)
+    count = f"all {len(rows)}" if len(shown) == len(rows) else f"top {len(shown)} of {len(rows)}"
+    table = Table(title=f"{title} ({count}, worst first)", title_justify="left")
+    labels = [c for c in shown.columns if c not in ("Path effect",)]
+    for name in labels:
+        header = "total effect" if name == TOTAL_EFFECT_LABEL else name
+        table.add_column(header, justify="right" if name in (TOTAL_EFFECT_LABEL, "Severity") else "left")
+    for r in shown.itertuples(index=False):
+        cells = dict(zip(shown.columns, r, strict=True))
         table.add_row(
-            str(getattr(r, owner)),
-            str(r.component),
-            str(r.kpi),
-            f"{r.total_effect:+.3f}",
-            f"{r.severity:.3f}",
-            f"{r.path} ({r.path_effect:+.3f})" if isinstance(r.path, str) else "–",
+            *[
+                f"{cells[c]:+.3f}"
+                if c == TOTAL_EFFECT_LABEL
+                else (f"{cells[c]:.3f}" if c == "Severity" else str(cells[c]))
+                for c in labels
+            ]
         )
     return table
 
@@ -79,13 +86,18 @@ def conflicts(
     schemes = {s: config.schemes[s] for s in ids}
     tables = load_data_dir(data_dir, tables=_BEHAVIOUR_TABLES)  # fail on bad data before printing anything
     matrix = conflict_matrix(schemes, config)
-    console.print(_conflict_table(matrix, "scheme", "Bonus components that fight shared customer KPIs", top))
+    from cx_framework.conflicts.explain import TOTAL_EFFECT_CONVENTION
+
+    console.print(
+        _conflict_table(matrix, "scheme", "Bonus components that fight shared customer KPIs", top, config)
+    )
     departments = sla_conflicts(config)
     console.print(
         _conflict_table(
-            departments, "department", "Department objectives that fight shared customer KPIs", top
+            departments, "department", "Department objectives that fight shared customer KPIs", top, config
         )
     )
+    console.print(TOTAL_EFFECT_CONVENTION, style="dim")
 
     currency = config.economics.currency
     sim = Table(

@@ -288,6 +288,8 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
             known_department("slas", ("journeys", i, "stages", k, "department"), stage.department)
     for i, r in enumerate(config.failure_demand.reasons):
         known_department("failure_demand", ("reasons", i, "originating_department"), r.originating_department)
+    for dept in config.failure_demand.fixes:
+        known_department("failure_demand", ("fixes", dept), dept)
 
 
 def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: yaml.Node | None) -> None:

@@ -464,9 +464,22 @@ class Reason(_Model):
     originating_department: Id
 
 
+class Fix(_Model):
+    """A fix of one department's failure demand at source: what it is and what it costs (one-off, currency)."""
+
+    description: str = Field(min_length=5)
+    cost: float = Field(ge=0)
+    #: how the cost was estimated (e.g. "12 person-months at GBP 6,000"), shown next to the value
+    basis: str = ""
+    #: share 0-1 of the department's failure-demand contacts the fix removes (default: the actions assumption)
+    expected_reduction: float | None = Field(default=None, ge=0, le=1)
+
+
 class FailureDemand(_Model):
     repeat_window_days: int = Field(default=7, gt=0)
     reasons: list[Reason] = Field(min_length=1)
+    #: fix at source per originating department (department id -> Fix); without one a fix is costed by rule
+    fixes: dict[Id, Fix] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _unique(self) -> FailureDemand:

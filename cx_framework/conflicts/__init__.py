@@ -6,5 +6,5 @@ from __future__ import annotations
 from cx_framework._reexport import reexport
 
 __all__: list[str] = reexport(
-    __name__, globals(), ("graph", "behaviour", "chain", "budget_gap", "evidence", "uncertainty")
+    __name__, globals(), ("graph", "behaviour", "chain", "budget_gap", "evidence", "uncertainty", "explain")
 )

@@ -18,6 +18,24 @@ Allocation rule (how a budget becomes agents per interval)
    level at a fractional agent count uses the continuous (incomplete-gamma) extension of Erlang C.
 
 FTE needed = on-phone agent-hours required for the target / (1 - shrinkage) / (hours_per_fte * horizon_weeks).
+
+Reconciling with what customers got
+-----------------------------------
+"The service level the funded FTE would buy if scheduled to the workload" is a *model* figure: the same hours
+placed where the calls are. When the forecast rows are real intervals (``agents_staffed`` and
+``answered_within_threshold`` present) the result also carries, on the same rows:
+
+- ``realised_service_level``: Σ answered within threshold / Σ offered — what customers actually got;
+- ``staffed_model_service_level``: the model's service level with the agents actually staffed in each interval;
+- ``rescheduled_service_level``: the model's service level if the hours actually staffed were scheduled to the
+  workload (same total agent-hours, shared by traffic);
+- ``schedule_mismatch`` = rescheduled − staffed model (share 0–1): service level lost only because staff were not
+  where the calls were;
+- ``model_residual`` = staffed model − realised: what the queueing model does not capture (abandonment, AHT
+  variation, intra-interval peaks).
+
+So *realised = rescheduled − schedule mismatch − model residual*, exactly. With ``patience_s`` every model figure
+is Erlang A (callers abandon after an exponential patience with that mean) instead of Erlang C.
 """
 
 from __future__ import annotations
@@ -35,7 +53,36 @@ from cx_framework.staffing._arrays import check_scalar
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-__all__ = ["StaffingBudgetGap", "staffing_budget_gap"]
+__all__ = ["StaffingBudgetGap", "staffing_budget_gap", "understaffed_intervals"]
+
+
+def understaffed_intervals(required: pd.DataFrame) -> pd.DataFrame:
+    """Under-staffed half-hours, counted the way the charts show them.
+
+    Parameters
+    ----------
+    required : pandas.DataFrame
+        Rows per (interval_start, queue) with ``required_agents`` and ``agents_staffed`` (e.g. the output of
+        :func:`cx_framework.staffing.required_agents` or ``StaffingBudgetGap.intervals``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per ``interval_start``: ``required_agents`` and ``agents_staffed`` summed over queues,
+        ``queues_short`` (queues staffed below their requirement) and ``understaffed`` (``queues_short > 0``:
+        agents are skilled per queue, so a surplus on one queue does not cover a shortage on another).
+    """
+    if "agents_staffed" not in required.columns:
+        raise DataValidationError(
+            "understaffed_intervals needs agents_staffed (agents actually on the phones) next to required_agents",
+            table="intervals",
+        )
+    frame = required[["interval_start", "required_agents", "agents_staffed"]].assign(
+        queues_short=(required["agents_staffed"] < required["required_agents"]).astype(int)
+    )
+    per = frame.groupby("interval_start", sort=True).sum().reset_index()
+    per["understaffed"] = per["queues_short"] > 0
+    return per
 
 
 @dataclass(frozen=True)
@@ -56,9 +103,14 @@ class StaffingBudgetGap:
         The assumptions used.
     intervals : pandas.DataFrame
         Per forecast row: interval_start, queue, offered, aht_s, traffic_erlangs, required_agents,
-        funded_agents, service_level (achieved with funded agents), meets_target.
+        funded_agents, service_level (achieved with funded agents), meets_target; with actual staffing also
+        agents_staffed and staffed_model_service_level.
     failing_intervals : pandas.DataFrame
         The rows of ``intervals`` that miss the target.
+    patience_s : float or None
+        Mean caller patience of the Erlang A model (None = Erlang C).
+    realised_service_level, staffed_model_service_level, rescheduled_service_level : float or None
+        See the module notes ("Reconciling with what customers got"); None without actual staffing / outcomes.
     """
 
     fte_needed: float
@@ -72,6 +124,34 @@ class StaffingBudgetGap:
     horizon_weeks: float
     intervals: pd.DataFrame
     failing_intervals: pd.DataFrame
+    patience_s: float | None = None
+    realised_service_level: float | None = None
+    staffed_model_service_level: float | None = None
+    rescheduled_service_level: float | None = None
+
+    @property
+    def model(self) -> str:
+        """``"Erlang C"`` or ``"Erlang A (mean patience N s)"``."""
+        return "Erlang C" if self.patience_s is None else f"Erlang A (mean patience {self.patience_s:g} s)"
+
+    @property
+    def schedule_mismatch(self) -> float | None:
+        """Service level (share 0–1) lost because the staffed hours were not scheduled to the workload."""
+        if self.rescheduled_service_level is None or self.staffed_model_service_level is None:
+            return None
+        return self.rescheduled_service_level - self.staffed_model_service_level
+
+    @property
+    def model_residual(self) -> float | None:
+        """Modelled service level with actual staffing minus realised (share 0–1): what the model misses."""
+        if self.staffed_model_service_level is None or self.realised_service_level is None:
+            return None
+        return self.staffed_model_service_level - self.realised_service_level
+
+    def understaffed(self) -> pd.DataFrame:
+        """Per half-hour (summed over queues): required and staffed agents, queues short, ``understaffed``
+        (at least one queue staffed below its requirement) — the rows the staffing charts mark."""
+        return understaffed_intervals(self.intervals)
 
     def by_day(self) -> pd.DataFrame:
         """Volume-weighted achieved service level per day: day, offered, service_level, meets_target."""
@@ -91,12 +171,20 @@ class StaffingBudgetGap:
             if self.fte_gap > 0
             else f"{-self.fte_gap:.1f} FTE more than the target needs"
         )
-        return (
-            f"Target {self.target:.0%} answered within {self.answer_s:g} s needs {self.fte_needed:.1f} FTE; "
-            f"the budget funds {self.fte_budget:.1f} FTE ({verdict}). With the budget the service level over the "
-            f"horizon is {self.achieved_service_level:.1%}; {len(self.failing_intervals)} of "
-            f"{len(self.intervals)} intervals miss the target."
+        text = (
+            f"Target {self.target:.0%} answered within {self.answer_s:g} s needs {self.fte_needed:.1f} FTE "
+            f"({self.model}); the budget funds {self.fte_budget:.1f} FTE ({verdict}). Scheduled to the workload, "
+            f"the funded FTE would buy a service level of {self.achieved_service_level:.1%} over the horizon; "
+            f"{len(self.failing_intervals)} of {len(self.intervals)} intervals would miss the target."
         )
+        if self.realised_service_level is not None and self.schedule_mismatch is not None:
+            residual = self.model_residual or 0.0
+            text += (
+                f" Realised service level: {self.realised_service_level:.1%} — "
+                f"{self.schedule_mismatch * 100:.1f} percentage points lost to schedule mismatch (staff not "
+                f"where the calls were) and {residual * 100:+.1f} points the model does not explain."
+            )
+        return text
 
     def plot(self) -> go.Figure:
         """Achieved service level by day with the target line (see ``plots.budget_sl_by_day_figure``)."""
@@ -116,6 +204,7 @@ def staffing_budget_gap(
     interval_s: float = 1800.0,
     horizon_weeks: float | None = None,
     allocation: Literal["workload", "requirement"] = "workload",
+    patience_s: float | None = None,
 ) -> StaffingBudgetGap:
     """FTE needed for a service-level target vs FTE funded, and the service level the budget achieves.
 
@@ -140,6 +229,9 @@ def staffing_budget_gap(
         Weeks the forecast covers; None = calendar days spanned / 7 (see module notes).
     allocation : {"workload", "requirement"}
         How funded agent-hours are spread over intervals (see module notes).
+    patience_s : float or None
+        Mean caller patience (seconds) for Erlang A (callers abandon); None = Erlang C. Used for the agents
+        needed and for every modelled service level.
 
     Returns
     -------
@@ -169,6 +261,8 @@ def staffing_budget_gap(
     shrinkage = check_scalar("shrinkage", shrinkage, low=0.0, high=1.0, open_low=False)
     hours_per_fte = check_scalar("hours_per_fte", hours_per_fte, low=0.0)
     interval_s = check_scalar("interval_s", interval_s, low=0.0)
+    if patience_s is not None:
+        patience_s = check_scalar("patience_s", patience_s, low=0.0)
     if allocation not in ("workload", "requirement"):
         raise InputValueError(
             f"argument 'allocation' must be 'workload' or 'requirement'; got {allocation!r}.",
@@ -214,9 +308,9 @@ def staffing_budget_gap(
     horizon_weeks = check_scalar("horizon_weeks", horizon_weeks, low=0.0)
 
     traffic = offered * aht / interval_s
-    required = agents_needed(offered, aht, target=target, answer_s=answer_s, interval_s=interval_s).astype(
-        float
-    )
+    required = agents_needed(
+        offered, aht, target=target, answer_s=answer_s, interval_s=interval_s, patience_s=patience_s
+    ).astype(float)
     hours_per_interval = interval_s / 3600.0
     fte_hours = hours_per_fte * horizon_weeks
     fte_needed = float(required.sum() * hours_per_interval / (1.0 - shrinkage) / fte_hours)
@@ -225,9 +319,35 @@ def staffing_budget_gap(
     weights = traffic if allocation == "workload" else required
     total = weights.sum()
     funded = productive_agent_intervals * weights / total if total > 0 else np.zeros_like(weights)
-    achieved = service_level(offered, aht, funded, answer_s=answer_s, interval_s=interval_s)
+
+    def model_sl(agents: np.ndarray) -> np.ndarray:
+        return np.asarray(
+            service_level(
+                offered, aht, agents, answer_s=answer_s, interval_s=interval_s, patience_s=patience_s
+            ),
+            dtype=float,
+        )
+
     total_calls = offered.sum()
-    achieved_sl = float((offered * achieved).sum() / total_calls) if total_calls > 0 else 1.0
+
+    def weighted(sl: np.ndarray) -> float:
+        return float((offered * sl).sum() / total_calls) if total_calls > 0 else 1.0
+
+    achieved = model_sl(funded)
+    achieved_sl = weighted(achieved)
+
+    realised = staffed_model = rescheduled = None
+    staffed_sl = None
+    if "agents_staffed" in intervals_forecast.columns:
+        staffed = pd.to_numeric(intervals_forecast["agents_staffed"], errors="coerce").to_numpy(dtype=float)
+        staffed = np.where(np.isfinite(staffed), np.maximum(staffed, 0.0), 0.0)
+        staffed_sl = model_sl(staffed)
+        staffed_model = weighted(staffed_sl)
+        moved = staffed.sum() * weights / total if total > 0 else np.zeros_like(weights)
+        rescheduled = weighted(model_sl(moved))
+        if "answered_within_threshold" in intervals_forecast.columns and total_calls > 0:
+            within = pd.to_numeric(intervals_forecast["answered_within_threshold"], errors="coerce")
+            realised = float(within.fillna(0.0).sum() / total_calls)
 
     keep = [c for c in ("interval_start", "queue") if c in intervals_forecast.columns]
     frame = intervals_forecast[keep].reset_index(drop=True).copy()
@@ -238,6 +358,9 @@ def staffing_budget_gap(
     frame["funded_agents"] = funded
     frame["service_level"] = achieved
     frame["meets_target"] = achieved >= target
+    if staffed_sl is not None:
+        frame["agents_staffed"] = intervals_forecast["agents_staffed"].to_numpy()
+        frame["staffed_model_service_level"] = staffed_sl
     return StaffingBudgetGap(
         fte_needed=fte_needed,
         fte_budget=budget_fte,
@@ -250,4 +373,8 @@ def staffing_budget_gap(
         horizon_weeks=float(horizon_weeks),
         intervals=frame,
         failing_intervals=frame.loc[~frame["meets_target"]].reset_index(drop=True),
+        patience_s=patience_s,
+        realised_service_level=realised,
+        staffed_model_service_level=staffed_model,
+        rescheduled_service_level=rescheduled,
     )

@@ -23,10 +23,15 @@ def apply_style(fig: go.Figure, *, title: str | None = None, height: int = 420) 
         template="plotly_white",
         colorway=PALETTE,
         height=height,
-        margin={"l": 60, "r": 20, "t": 60 if title else 30, "b": 50},
+        # room for the title above the legend row, the legend above the plot (never over the x-axis title)
+        margin={"l": 60, "r": 40, "t": 100 if title else 50, "b": 60},
         font={"size": 13},
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "x": 0.0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
+        # a vertical toolbar on the right edge, so it never sits on the title
+        modebar={"orientation": "v"},
     )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     if title:
-        fig.update_layout(title={"text": title, "x": 0.0})
+        fig.update_layout(title={"text": title, "x": 0.0, "y": 0.98, "yanchor": "top", "xref": "container"})
     return fig

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,12 +18,18 @@ __all__ = ["conflict_heatmap", "behaviour_waterfall", "sla_chain_density"]
 
 
 def conflict_heatmap(
-    matrix: pd.DataFrame, *, scheme: str | None = None, title: str | None = None
+    matrix: pd.DataFrame,
+    *,
+    scheme: str | None = None,
+    title: str | None = None,
+    config: Any = None,
 ) -> go.Figure:
-    """Heatmap of alignment (rewarded_dir · total effect · good_dir) per component × shared KPI.
+    """Heatmap per component × shared KPI: each cell shows the **total effect** (% change of the KPI per 1 % rise
+    of the component's metric — the one sign convention of tables, CLI and report); its colour is the verdict.
 
     Red cells are conflicts (the scheme pays for moving the KPI the wrong way), green cells help the KPI; the
-    hover text gives the severity and the strongest path so the reader sees *why*.
+    colour is ``alignment`` = rewarded_dir · total effect · good_dir, so a red cell can hold a positive number
+    (a 1 % rise of AHT raises FCR, but the bonus pays for cutting AHT). The hover says it in words.
 
     Parameters
     ----------
@@ -33,37 +39,66 @@ def conflict_heatmap(
     scheme : str, optional
         Show one scheme (or department); by default rows are ``owner: component`` for all of them.
     title : str, optional
+    config : CxConfig, optional
+        Catalogue, scheme and department names for the labels (ids without it).
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
+    from cx_framework.conflicts.explain import push_effect_sentence
+
     owner = "scheme" if "scheme" in matrix.columns else "department"
     frame = matrix if scheme is None else matrix[matrix[owner] == scheme]
+    metric_names: dict[str, str] = {}
+    owner_names: dict[str, str] = {}
+    if config is not None:
+        metric_names = {m.id: m.name for m in config.metrics.metrics}
+        owner_names = (
+            {s: sch.name for s, sch in config.schemes.items()}
+            if owner == "scheme"
+            else {d.id: d.name for d in config.organisation.departments}
+        )
+    component = frame["component"].astype(str).map(lambda m: metric_names.get(m, m))
+    kpi = frame["kpi"].astype(str).map(lambda m: metric_names.get(m, m))
     if scheme is None and frame[owner].nunique() > 1:
-        rows = frame[owner].astype(str) + ": " + frame["component"].astype(str)
+        rows = frame[owner].astype(str).map(lambda o: owner_names.get(o, o)) + ": " + component
     else:
-        rows = frame["component"].astype(str)
-    frame = frame.assign(_row=rows.to_numpy())
+        rows = component
+    frame = frame.assign(_row=rows.to_numpy(), _kpi=kpi.to_numpy())
     row_order = list(dict.fromkeys(frame["_row"]))
-    kpi_order = list(dict.fromkeys(frame["kpi"]))
-    z = frame.pivot_table(index="_row", columns="kpi", values="alignment", aggfunc="first").reindex(
+    kpi_order = list(dict.fromkeys(frame["_kpi"]))
+    z = frame.pivot_table(index="_row", columns="_kpi", values="alignment", aggfunc="first").reindex(
         index=row_order, columns=kpi_order
     )
+    effect = frame.pivot_table(index="_row", columns="_kpi", values="total_effect", aggfunc="first").reindex(
+        index=row_order, columns=kpi_order
+    )
+    if config is not None:
+        words = [
+            push_effect_sentence(c, k, t, config)
+            for c, k, t in zip(frame["component"], frame["kpi"], frame["total_effect"], strict=True)
+        ]
+    else:
+        words = ["alignment " + f"{a:+.3f}" for a in frame["alignment"]]
     hover = (
         frame["_row"]
         + " → "
-        + frame["kpi"].astype(str)
+        + frame["_kpi"]
         + "<br>total effect "
         + frame["total_effect"].map("{:+.3f}".format)
-        + ", severity "
+        + " % per 1 % rise of the metric<br>"
+        + pd.Series(words, index=frame.index)
+        + "<br>severity "
         + frame["severity"].map("{:.3f}".format)
-        + "<br>"
+        + "<br>path: "
         + frame["path"].fillna("no path").astype(str)
     )
-    text = frame.assign(_h=hover).pivot_table(index="_row", columns="kpi", values="_h", aggfunc="first")
+    text = frame.assign(_h=hover).pivot_table(index="_row", columns="_kpi", values="_h", aggfunc="first")
     text = text.reindex(index=row_order, columns=kpi_order)
     bound = float(np.nanmax(np.abs(z.to_numpy()))) if z.size and np.isfinite(z.to_numpy()).any() else 1.0
+    cells = np.where(np.isfinite(effect.to_numpy(dtype=float)), effect.to_numpy(dtype=float), np.nan)
+    labels = [[("" if not np.isfinite(v) or abs(v) < 5e-4 else f"{v:+.2f}") for v in row] for row in cells]
     fig = go.Figure(
         go.Heatmap(
             z=z.to_numpy(),
@@ -72,14 +107,36 @@ def conflict_heatmap(
             zmin=-bound,
             zmax=bound,
             colorscale=[[0.0, STATUS_COLOURS["red"]], [0.5, "#FFFFFF"], [1.0, STATUS_COLOURS["green"]]],
-            colorbar={"title": "alignment"},
+            colorbar={
+                "title": {"text": "verdict"},
+                "tickvals": [-bound, 0, bound],
+                "ticktext": ["hurts the KPI", "no effect", "helps the KPI"],
+            },
+            text=labels,
+            texttemplate="%{text}",
             customdata=text.to_numpy(),
             hovertemplate="%{customdata}<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed")
-    default = "Which pay components fight which customer KPIs" + (f" — {scheme}" if scheme else "")
-    return apply_style(fig, title=title or default, height=max(320, 40 * len(row_order) + 160))
+    fig.update_xaxes(side="bottom", tickangle=-30)
+    default = "Which pay components fight which customer KPIs" + (
+        f" — {owner_names.get(scheme, scheme)}" if scheme else ""
+    )
+    fig = apply_style(fig, title=title or default, height=max(340, 40 * len(row_order) + 200))
+    fig.add_annotation(
+        text="Numbers: total effect, % change of the KPI per 1 % rise of the metric. Colour: red = the bonus "
+        "pays for moving the KPI the wrong way.",
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=1.0,
+        yanchor="bottom",
+        showarrow=False,
+        font={"size": 11},
+        align="left",
+    )
+    return fig
 
 
 def behaviour_waterfall(result: BehaviourResult, *, title: str | None = None) -> go.Figure:
