@@ -135,14 +135,32 @@ def fmt_value(metric: str, value: float, *, unit: bool = True) -> str:
         return f"{value:,.1f} h"
     if name.startswith("currency"):
         return money(value) + name[len("currency") :]
-    return f"{value:,.2f} {name}".strip() if unit else f"{value:,.2f}"
+    number = _number(value, name)
+    return f"{number} {_short_unit(name)}".strip() if unit else number
+
+
+def _short_unit(unit: str) -> str:
+    """``units per month`` -> ``units/month`` (compact units next to a number)."""
+    return unit.replace(" per month", "/month").replace(" per year", "/year")
+
+
+def _number(value: float, unit: str) -> str:
+    """A bare number at the precision its unit deserves: whole counts without decimals, points with one."""
+    if unit.startswith("points"):
+        return f"{value:,.1f}"
+    counts = ("units", "calls", "contacts", "customers", "employees", "journeys", "items")
+    if unit.startswith(counts) or abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
 
 
 def fmt_delta(metric: str, change: float) -> str:
     """A change of a metric: percentage points for shares, else the value format without a free-text unit."""
     m = state.config().metrics.by_id.get(metric)
     if m is not None and m.unit.startswith("share"):
-        return f"{change * 100:+.1f} pts"
+        return f"{change * 100:+.1f} pts"  # percentage points, never "%" (a change of a share)
+    if m is not None and m.unit.startswith("points"):
+        return f"{change:+.1f} points"
     return ("+" if change > 0 else "") + fmt_value(metric, change, unit=False)
 
 
@@ -185,3 +203,18 @@ def humanise(identifier: str) -> str:
     capture``)."""
     text = str(identifier).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+def score_text(value: Any) -> str:
+    """``48 / 120``, or ``not scored`` for a missing score (no data, or a month that is still incomplete)."""
+    return "not scored" if value is None or pd.isna(value) else f"{float(value):.0f} / 120"
+
+
+def default_period(src: state.Source, periods: list[Any]) -> Any:
+    """The latest complete month among ``periods`` (:func:`cx_framework.maturity.latest_complete_period`): later
+    months hold metrics that need data not observed yet (next-month churn, open journeys)."""
+    from cx_framework.maturity import latest_complete_period
+
+    latest = latest_complete_period(state.tables(src), state.config())
+    candidates = [p for p in periods if p <= latest]
+    return candidates[-1] if candidates else periods[-1]

@@ -21,9 +21,22 @@ src = ui.page(
 cfg = state.config()
 result = state.scorecard(src)
 periods = sorted(result.periods)
+complete = ui.default_period(src, periods)
 period = st.select_slider(
-    "Month", options=periods, value=periods[-1], format_func=lambda p: f"{p:%b %Y}", key="overview_period"
+    "Month",
+    options=periods,
+    value=complete,
+    format_func=lambda p: f"{p:%b %Y}" + (" (incomplete)" if p > complete else ""),
+    key="overview_period",
+    help="Default: the latest complete month. Later months are incomplete: next-month churn, open journeys, "
+    "7-day repeat windows and late survey responses cannot be observed yet.",
 )
+if period > complete:
+    st.warning(
+        f"{period:%b %Y} is incomplete: metrics that need later data (next-month churn, journeys still open, "
+        "survey responses still arriving) are shown as *incomplete*, not scored. "
+        f"The latest complete month is {complete:%b %Y}."
+    )
 previous = periods[periods.index(period) - 1] if periods.index(period) > 0 else None
 
 # ---------------------------------------------------------------------------------------- shared scorecard
@@ -31,7 +44,7 @@ st.subheader("Shared customer scorecard — whole organisation")
 org = result.shared_scores[result.shared_scores["department"].eq("organisation")].set_index("period")
 row = org.loc[period]
 st.markdown(
-    f"**Customer composite: {row['composite']:.0f} / 120** {ui.badge(row['status'])} "
+    f"**Customer composite: {ui.score_text(row['composite'])}** {ui.badge(row['status'])} "
     "(weighted mean of the metric scores below: 0 at threshold, 100 at target, 120 at stretch)",
     unsafe_allow_html=True,
 )
@@ -45,20 +58,30 @@ for start in range(0, len(now), per_row):
     columns = st.columns(per_row)
     for column, metric in zip(columns, now.index[start : start + per_row], strict=False):
         r = now.loc[metric]
+        incomplete = r["status"] == "incomplete"
         delta = None
-        if before is not None and metric in before.index and pd.notna(before.loc[metric, "value"]):
-            delta = (
-                ui.fmt_value(metric, r["value"] - before.loc[metric, "value"], unit=False) + " vs last month"
-            )
+        if (
+            not incomplete
+            and before is not None
+            and metric in before.index
+            and pd.notna(before.loc[metric, "value"])
+            and before.loc[metric, "status"] != "incomplete"
+        ):
+            delta = ui.fmt_delta(metric, r["value"] - before.loc[metric, "value"]) + " vs last month"
         column.metric(
             ui.metric_name(metric) + ui.unit_suffix(metric),
-            ui.fmt_value(metric, r["value"], unit=False),
+            "incomplete" if incomplete else ui.fmt_value(metric, r["value"], unit=False),
             delta=delta,
             delta_color="inverse" if r["direction"] == "lower_is_better" else "normal",
             help=f"{ui.metric_help(metric)} Target {ui.fmt_value(metric, r['target'])}; "
-            f"threshold {ui.fmt_value(metric, r['threshold'])}.",
+            f"threshold {ui.fmt_value(metric, r['threshold'])}."
+            + (
+                f" The value so far ({ui.fmt_value(metric, r['value'])}) is not final: it needs later data."
+                if incomplete
+                else ""
+            ),
         )
-        column.markdown(f"{ui.badge(r['status'])} score {r['score']:.0f} / 120", unsafe_allow_html=True)
+        column.markdown(f"{ui.badge(r['status'])} score {ui.score_text(r['score'])}", unsafe_allow_html=True)
 
 # ---------------------------------------------------------------------------------------- departments
 st.subheader("Departments — own scorecard vs the customer's")

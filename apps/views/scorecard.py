@@ -35,7 +35,15 @@ metric = c1.selectbox(
     format_func=lambda m: f"{ui.metric_label(m)}{'  · shared customer card' if m in shared_ids else ''}",
     key="sc_metric",
 )
-period = c2.selectbox("Month", periods[::-1], format_func=lambda p: f"{p:%b %Y}", key="sc_period")
+complete = ui.default_period(src, periods)
+period = c2.selectbox(
+    "Month",
+    periods[::-1],
+    index=periods[::-1].index(complete),
+    format_func=lambda p: f"{p:%b %Y}" + (" (incomplete)" if p > complete else ""),
+    key="sc_period",
+    help="Default: the latest complete month; later months hold metrics that need data not observed yet.",
+)
 st.info(ui.metric_help(metric) or metric, icon=":material/info:")
 
 tab_card, tab_drill, tab_trend = st.tabs(["Scorecards", "Drill-down", "Trend & exceptions"])
