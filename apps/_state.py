@@ -295,7 +295,14 @@ def required(src: Source, target: float, shrinkage: float, patience_s: float | N
 
 
 @st.cache_resource(show_spinner="Computing the budget gap…", max_entries=16)
-def budget_gap(src: Source, budget_fte: float, target: float, shrinkage: float, days: int) -> Any:
+def budget_gap(
+    src: Source,
+    budget_fte: float,
+    target: float,
+    shrinkage: float,
+    days: int,
+    patience_s: float | None = None,
+) -> Any:
     from cx_framework.conflicts import staffing_budget_gap
 
     forecast = recent_intervals(src, days)
@@ -306,6 +313,7 @@ def budget_gap(src: Source, budget_fte: float, target: float, shrinkage: float, 
         shrinkage=shrinkage,
         hours_per_fte=config().economics.hours_per_fte_week,
         answer_s=config().economics.answer_s,
+        patience_s=patience_s,
     )
 
 

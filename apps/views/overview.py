@@ -140,25 +140,35 @@ days = 28
 forecast = state.recent_intervals(src, days)
 funded = staffed_fte(forecast, shrinkage=econ.shrinkage, hours_per_fte=econ.hours_per_fte_week)
 gap = state.budget_gap(src, round(funded, 1), econ.service_level_target, econ.shrinkage, days)
-c1, c2, c3, c4 = st.columns(4)
+st.caption(
+    f"Last {days} days of intervals; funded FTE = the hours actually staffed, with shrinkage "
+    f"{gap.shrinkage:.0%} and {gap.hours_per_fte:g} paid h per FTE-week (Erlang C)."
+)
+c1, c2, c3, c4, c5 = st.columns(5)
 c1.metric(
     "FTE needed for target",
     f"{gap.fte_needed:,.1f}",
-    help=f"FTE to reach {gap.target:.0%} of calls "
-    f"answered within {gap.answer_s:.0f} s in every half hour of the last {days} days (Erlang C, "
-    f"shrinkage {gap.shrinkage:.0%}, {gap.hours_per_fte:g} paid h per FTE-week).",
+    help=f"FTE to reach {gap.target:.0%} of calls answered within {gap.answer_s:.0f} s in every half hour.",
 )
-c2.metric(
-    "FTE funded (staffed today)",
-    f"{gap.fte_budget:,.1f}",
-    help=f"Agents staffed in the last {days} days, converted to FTE with the same shrinkage and hours.",
+c2.metric("FTE funded (staffed)", f"{gap.fte_budget:,.1f}", help="Needed minus funded is the budget gap.")
+c3.metric(
+    "Realised service level",
+    ui.pct(gap.realised_service_level) if gap.realised_service_level is not None else "—",
+    delta=f"{(gap.realised_service_level - gap.target) * 100:+.1f} pts vs target {gap.target:.0%}"
+    if gap.realised_service_level is not None
+    else None,
+    help="What customers got: Σ answered within threshold / Σ offered over the same days.",
 )
-c3.metric("Budget gap (FTE)", f"{gap.fte_gap:+,.1f}", help="Needed minus funded; positive = short.")
 c4.metric(
-    "Service level achieved",
+    "Service level the funded FTE would buy if scheduled to the workload",
     ui.pct(gap.achieved_service_level),
-    help=ui.metric_help("service_level"),
-    delta=f"{(gap.achieved_service_level - gap.target) * 100:+.1f} pts vs target {gap.target:.0%}",
+    help="A model figure: the same hours placed where the calls are.",
+)
+c5.metric(
+    "Schedule mismatch",
+    f"{gap.schedule_mismatch * 100:.1f} pts" if gap.schedule_mismatch is not None else "—",
+    help="Service level lost because staff were not where the calls were (model with the same hours, "
+    "scheduled to the workload, minus the model with the actual schedule). See the Staffing page.",
 )
 
 # ---------------------------------------------------------------------------------------- actions

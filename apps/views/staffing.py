@@ -1,5 +1,6 @@
-"""Staffing & service level: service level achieved vs target, agents required vs staffed, what the budget buys,
-and how service level responds to one more agent (Erlang C, or Erlang A with abandonment)."""
+"""Staffing & service level: what customers got (realised service level), what the same staff would have bought
+scheduled to the workload, the gap between them (schedule mismatch), agents required vs staffed, what the budget
+buys, and how service level responds to one more agent (Erlang C, or Erlang A with abandonment)."""
 
 from __future__ import annotations
 
@@ -16,44 +17,108 @@ import streamlit as st  # noqa: E402
 
 from cx_framework import plots  # noqa: E402
 from cx_framework.app_support import staffed_fte  # noqa: E402
+from cx_framework.conflicts.budget_gap import understaffed_intervals  # noqa: E402
 from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style  # noqa: E402
 from cx_framework.staffing import aggregate_service_level, erlang_a, service_level  # noqa: E402
 
 src = ui.page(
     "Staffing & service level",
-    "What service level do we deliver, what would the target take, and what does the budget buy?",
+    "What service level do customers get, what would the same staff buy if scheduled to the calls, and what "
+    "does the budget buy?",
 )
 cfg = state.config()
 econ = cfg.economics
 intervals = state.tables(src)["intervals"]
 
 c1, c2, c3 = st.columns(3)
-target = c1.slider(
-    "Service-level target (share answered within the threshold)",
-    0.50,
-    0.95,
-    float(econ.service_level_target),
-    0.05,
-    key="st_target",
+target_pct = c1.slider(
+    "Service-level target (% of calls answered within the threshold)",
+    50,
+    95,
+    int(round(econ.service_level_target * 100)),
+    5,
+    format="%d%%",
+    key="st_target_pct",
     help=ui.metric_help("service_level"),
 )
-shrinkage = c2.slider(
-    "Shrinkage (share of paid time not on the phones)", 0.0, 0.6, float(econ.shrinkage), 0.01, key="st_shrink"
+target = target_pct / 100.0
+shrinkage_pct = c2.slider(
+    "Shrinkage (% of paid time not on the phones)",
+    0,
+    60,
+    int(round(econ.shrinkage * 100)),
+    1,
+    format="%d%%",
+    key="st_shrink_pct",
 )
-erlang_a_on = c3.toggle("Erlang A (callers abandon)", value=False, key="st_erlang_a")
+shrinkage = shrinkage_pct / 100.0
+erlang_a_on = c3.toggle(
+    "Erlang A (callers abandon)",
+    value=False,
+    key="st_erlang_a",
+    help="Used everywhere on this page, including the budget gap.",
+)
 patience = (
     c3.number_input("Mean caller patience (s)", 10.0, 1800.0, 180.0, 10.0, key="st_patience")
     if erlang_a_on
     else None
 )
+model = "Erlang C" if patience is None else f"Erlang A, mean patience {patience:g} s"
 
-# ---------------------------------------------------------------------------------------- SL achieved
-st.subheader("Service level achieved")
+# ---------------------------------------------------------------------------------------- reconciliation
+horizon = 28
+forecast = state.recent_intervals(src, horizon)
+start, end = forecast["interval_start"].min(), forecast["interval_start"].max()
+default_fte = round(staffed_fte(forecast, shrinkage=shrinkage, hours_per_fte=econ.hours_per_fte_week), 1)
+st.subheader(f"What customers got vs what the staff could buy — last {horizon} days")
+st.caption(
+    f"{start:%d %b} – {end:%d %b %Y}, all queues, {model}. The model figures place the *same* staffed hours "
+    "differently; realised = what the data record."
+)
+gap_staffed = state.budget_gap(src, float(default_fte), target, shrinkage, horizon, patience)
+realised = gap_staffed.realised_service_level
+mismatch = gap_staffed.schedule_mismatch
+k1, k2, k3, k4 = st.columns(4)
+k1.metric(
+    "Realised service level",
+    ui.pct(realised) if realised is not None else "—",
+    delta=f"{(realised - target) * 100:+.1f} pts vs target {target:.0%}" if realised is not None else None,
+    help="Σ answered within the threshold / Σ offered over the window, as recorded.",
+)
+k2.metric(
+    "Modelled with the actual staffing",
+    ui.pct(gap_staffed.staffed_model_service_level or 0.0),
+    help=f"{model} service level of each half-hour with the agents actually staffed in it, offered-weighted. "
+    "Its distance to the realised level is what the queueing model does not capture.",
+)
+k3.metric(
+    "Service level the staffed FTE would buy if scheduled to the workload",
+    ui.pct(gap_staffed.rescheduled_service_level or 0.0),
+    help=f"The same {default_fte:,.1f} FTE of staffed hours shared across half-hours in proportion to the "
+    f"offered workload (calls × AHT), {model}.",
+)
+k4.metric(
+    "Schedule mismatch",
+    f"{mismatch * 100:.1f} pts" if mismatch is not None else "—",
+    help="Service level lost only because staff were not where the calls were: the previous figure minus the "
+    "modelled level with the actual staffing (percentage points).",
+)
+if realised is not None and mismatch is not None:
+    residual = gap_staffed.model_residual or 0.0
+    st.markdown(
+        f"Realised **{realised:.1%}** = scheduled to the workload "
+        f"**{gap_staffed.rescheduled_service_level:.1%}** − schedule mismatch **{mismatch * 100:.1f} pts** "
+        f"− model residual **{residual * 100:+.1f} pts** (abandonment, AHT swings and peaks inside the half-hour "
+        "that the model does not see)."
+    )
+
+# ---------------------------------------------------------------------------------------- SL over time
+st.subheader("Realised service level over the whole data")
 overall = float(aggregate_service_level(intervals))
 weekly = aggregate_service_level(intervals, by=["week", "queue"])
 m1, m2 = st.columns([1, 3])
 m1.metric(
-    "Service level, whole period",
+    f"Realised service level, {intervals['interval_start'].min():%b %Y} – {intervals['interval_start'].max():%b %Y}",
     ui.pct(overall),
     delta=f"{(overall - target) * 100:+.1f} pts vs target",
     help="Σ answered within threshold / Σ offered (volume-weighted, never a mean of interval percentages).",
@@ -62,16 +127,23 @@ fig = go.Figure()
 for i, (queue, frame) in enumerate(weekly.groupby("queue", sort=True)):
     fig.add_trace(
         go.Scatter(
-            x=frame["week"], y=frame["service_level"], mode="lines", name=queue, line={"color": PALETTE[i]}
+            x=frame["week"],
+            y=frame["service_level"],
+            mode="lines",
+            name=ui.humanise(queue),
+            line={"color": PALETTE[i]},
         )
     )
 fig.add_hline(
-    y=target, line={"color": STATUS_COLOURS["red"], "dash": "dash"}, annotation_text=f"target {target:.0%}"
+    y=target,
+    line={"color": STATUS_COLOURS["red"], "dash": "dash"},
+    annotation_text=f"target {target:.0%}",
+    annotation_position="bottom right",
 )
-fig.update_yaxes(title="Service level (share within threshold)", tickformat=".0%")
-fig.update_xaxes(title="Week starting")
+fig.update_yaxes(title="Realised service level", tickformat=".0%", dtick=0.1)
+fig.update_xaxes(title="Week starting", dtick="M3", tickformat="%b %Y")
 with m2:
-    ui.chart(apply_style(fig, title="Weekly service level by queue", height=340), key="st_weekly")
+    ui.chart(apply_style(fig, title="Weekly realised service level by queue", height=360), key="st_weekly")
 
 # ---------------------------------------------------------------------------------------- required vs staffed
 st.subheader("Agents required vs staffed")
@@ -85,21 +157,23 @@ day = st.select_slider(
     key="st_day",
 )
 shown = required[days.eq(day)]
+short = understaffed_intervals(shown) if "agents_staffed" in shown else None
 r1, r2, r3 = st.columns(3)
 r1.metric(
     "Half-hours under-staffed that day",
-    f"{int((shown['staffing_gap'] < 0).sum()) if 'staffing_gap' in shown else 0}",
+    f"{int(short['understaffed'].sum())} of {len(short)}" if short is not None else "—",
+    help="Half-hours in which at least one queue had fewer agents than it needed for the target "
+    f"({model}); the red markers in the chart below.",
 )
 r2.metric("Peak agents required", f"{shown.groupby('interval_start')['required_agents'].sum().max():,.0f}")
 r3.metric(
-    "Modelled SL that day",
+    "Modelled service level that day, actual staffing",
     ui.pct(np.average(shown["modelled_service_level"], weights=np.maximum(shown["offered"], 1e-9)))
     if shown["offered"].sum() > 0
     else "—",
-    help="Offered-weighted modelled service level with the staffed agents.",
+    help=f"Offered-weighted {model} service level with the agents staffed.",
 )
 ui.chart(plots.required_vs_staffed_figure(shown), key="st_required")
-# service level per half-hour of the same day
 per_interval = aggregate_service_level(
     intervals[intervals["interval_start"].dt.normalize().eq(day)], by="interval_start"
 )
@@ -108,7 +182,7 @@ fig = go.Figure(
         x=per_interval["interval_start"],
         y=per_interval["service_level"],
         mode="lines+markers",
-        name="actual (all queues)",
+        name="realised (all queues)",
         line={"color": PALETTE[0]},
     )
 )
@@ -116,33 +190,36 @@ fig.add_hline(
     y=target,
     line={"color": STATUS_COLOURS["red"], "dash": "dash"},
     annotation_text=f"target {target:.0%}",
+    annotation_position="bottom right",
 )
-fig.update_yaxes(title="Service level (share within threshold)", tickformat=".0%", range=[0, 1.05])
-fig.update_xaxes(title="Half-hour starting")
-ui.chart(apply_style(fig, title="Service level by half-hour vs target"), key="st_interval_sl")
+fig.update_yaxes(title="Realised service level", tickformat=".0%", range=[0, 1.05], dtick=0.2)
+fig.update_xaxes(title="Half-hour starting", tickformat="%H:%M", dtick=2 * 3600 * 1000)
+ui.chart(apply_style(fig, title="Realised service level by half-hour vs target"), key="st_interval_sl")
 
 # ---------------------------------------------------------------------------------------- budget gap
-st.subheader("Budget gap: the service level the funded FTE buy")
-horizon = 28
-forecast = state.recent_intervals(src, horizon)
-default_fte = round(staffed_fte(forecast, shrinkage=shrinkage, hours_per_fte=econ.hours_per_fte_week), 1)
+st.subheader("Budget gap: the service level the funded FTE would buy")
 budget_fte = st.number_input(
-    "Funded FTE (default: what is staffed today)",
+    "Funded FTE (default: the FTE staffed in the window)",
     min_value=0.0,
     value=float(default_fte),
     step=1.0,
     key="st_budget_fte",
-    help=f"Paid {econ.hours_per_fte_week:g} h per week each; the last {horizon} days of intervals stand in for the forecast.",
+    help=f"Paid {econ.hours_per_fte_week:g} h per week each; the last {horizon} days of intervals stand in for "
+    "the forecast.",
 )
-gap = state.budget_gap(src, float(budget_fte), target, shrinkage, horizon)
+gap = state.budget_gap(src, float(budget_fte), target, shrinkage, horizon, patience)
 b1, b2, b3, b4 = st.columns(4)
-b1.metric("FTE needed for target", f"{gap.fte_needed:,.1f}")
+b1.metric("FTE needed for the target", f"{gap.fte_needed:,.1f}", help=f"{model}, every half-hour at target.")
 b2.metric("FTE funded", f"{gap.fte_budget:,.1f}")
-b3.metric("Gap (FTE)", f"{gap.fte_gap:+,.1f}", help="Needed minus funded; positive = the budget is short.")
+b3.metric(
+    "Budget gap (FTE)", f"{gap.fte_gap:+,.1f}", help="Needed minus funded; positive = the budget is short."
+)
 b4.metric(
-    "Service level the budget buys",
+    "Service level the funded FTE would buy if scheduled to the workload",
     ui.pct(gap.achieved_service_level),
-    delta=f"{(gap.achieved_service_level - target) * 100:+.1f} pts",
+    delta=f"{(gap.achieved_service_level - target) * 100:+.1f} pts vs target",
+    help="A model figure: the funded hours shared across half-hours in proportion to the workload. Compare the "
+    "realised level above.",
 )
 ui.chart(plots.budget_sl_by_day_figure(gap), key="st_budget")
 
@@ -150,7 +227,7 @@ ui.chart(plots.budget_sl_by_day_figure(gap), key="st_budget")
 st.subheader("Service level vs agents for one half-hour")
 queues = sorted(intervals["queue"].unique())
 q1, q2 = st.columns(2)
-queue = q1.selectbox("Queue", queues, key="st_queue")
+queue = q1.selectbox("Queue", queues, format_func=ui.humanise, key="st_queue")
 busy = shown[shown["queue"].eq(queue)].sort_values("offered")
 interval = busy.iloc[-1] if len(busy) else required[required["queue"].eq(queue)].iloc[0]
 q2.markdown(
@@ -174,17 +251,16 @@ if patience is not None:
     s2.metric(
         "Service level (Erlang A)",
         ui.pct(float(ea.service_level)),
-        help=f"Callers abandon after {patience:g} s on average (exponential patience); abandoned calls count as missed.",
+        help=f"Callers abandon after {patience:g} s on average (exponential patience); abandoned calls count as "
+        "missed.",
     )
 fig = plots.sl_vs_agents_figure(calls, aht, target=target, answer_s=econ.answer_s, patience_s=patience)
 fig.add_trace(
     go.Scatter(
         x=[agents],
         y=[sl_c],
-        mode="markers+text",
-        name="your choice",
-        text=[f"  {agents} agents: {sl_c:.1%}"],
-        textposition="middle right",
+        mode="markers",
+        name=f"your choice: {agents} agents, {sl_c:.1%}",
         marker={"size": 14, "color": PALETTE[4], "symbol": "diamond"},
     )
 )

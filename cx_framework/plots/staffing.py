@@ -117,8 +117,12 @@ def required_vs_staffed_figure(required: pd.DataFrame, *, title: str | None = No
             f"required_vs_staffed_figure needs columns {missing}; pass the output of required_agents(intervals).",
             table="required_agents",
         )
-    cols = [c for c in ("required_agents", "agents_staffed") if c in required.columns]
-    per = required.groupby("interval_start", sort=True)[cols].sum().reset_index()
+    if "agents_staffed" in required.columns:
+        from cx_framework.conflicts.budget_gap import understaffed_intervals
+
+        per = understaffed_intervals(required)
+    else:
+        per = required.groupby("interval_start", sort=True)[["required_agents"]].sum().reset_index()
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -139,17 +143,20 @@ def required_vs_staffed_figure(required: pd.DataFrame, *, title: str | None = No
                 line={"color": PALETTE[1], "shape": "hv"},
             )
         )
-        short = per["agents_staffed"] < per["required_agents"]
+        # the same rule as every under-staffed count: at least one queue below its requirement
+        short = per["understaffed"]
         fig.add_trace(
             go.Scatter(
                 x=per.loc[short, "interval_start"],
                 y=per.loc[short, "agents_staffed"],
                 mode="markers",
-                name="Under-staffed interval",
+                name=f"Under-staffed half-hour ({int(short.sum())}: a queue below its requirement)",
                 marker={"color": STATUS_COLOURS["red"], "size": 7},
+                customdata=per.loc[short, "queues_short"],
+                hovertemplate="%{x|%H:%M}: %{customdata} queue(s) short<extra></extra>",
             )
         )
-    fig.update_xaxes(title_text="Interval start (local time)")
+    fig.update_xaxes(title_text="Half-hour starting (local time)", tickformat="%H:%M")
     fig.update_yaxes(title_text="Agents (count)", rangemode="tozero")
     return apply_style(fig, title=title or "Required vs staffed agents by interval")
 
@@ -171,7 +178,7 @@ def budget_sl_by_day_figure(gap: StaffingBudgetGap, *, title: str | None = None)
             x=daily["day"],
             y=daily["service_level"],
             marker_color=colours,
-            name="Achieved with budget",
+            name="Funded FTE scheduled to the workload",
             customdata=daily["offered"],
             hovertemplate="%{x|%a %d %b}: SL %{y:.1%} on %{customdata:,.0f} calls<extra></extra>",
         )
@@ -182,14 +189,14 @@ def budget_sl_by_day_figure(gap: StaffingBudgetGap, *, title: str | None = None)
         annotation_text=f"target {gap.target:.0%} in {gap.answer_s:g} s",
         annotation_position="top left",
     )
-    fig.update_xaxes(title_text="Day")
+    fig.update_xaxes(title_text="Day", tickformat="%a %d %b")
     fig.update_yaxes(
         title_text=f"Service level (share answered within {gap.answer_s:g} s)",
         tickformat=".0%",
         range=[0, 1.05],
     )
     default = (
-        f"Service level the budget buys: {gap.fte_budget:.1f} of {gap.fte_needed:.1f} FTE needed, "
-        f"{gap.achieved_service_level:.1%} over the horizon"
+        f"Service level the funded FTE would buy if scheduled to the workload: {gap.fte_budget:.1f} of "
+        f"{gap.fte_needed:.1f} FTE needed, {gap.achieved_service_level:.1%} over the horizon"
     )
     return apply_style(fig, title=title or default)

@@ -103,7 +103,10 @@ def test_overview_shows_library_scorecard_and_budget_gap(org, cfg, monkeypatch):
             employee_metrics=org["employee_metrics"],
             employees=org["employees"],
         )
-    last = max(result.periods)
+    from cx_framework.maturity import latest_complete_period
+
+    last = latest_complete_period(org, cfg)  # the default month: the latest complete one
+    assert last < max(result.periods)
     ms = result.metric_scores
     org_rows = ms[ms["card"].eq("shared") & ms["department"].eq("organisation") & ms["period"].eq(last)]
     for metric_id, label in (("service_level", "Service level (80/20)"), ("fcr", "First-contact resolution")):
@@ -127,9 +130,13 @@ def test_overview_shows_library_scorecard_and_budget_gap(org, cfg, monkeypatch):
         answer_s=econ.answer_s,
     )
     assert number(metric(at, "FTE needed for target")) == pytest.approx(gap.fte_needed, abs=0.051)
-    assert number(metric(at, "Service level achieved")) == pytest.approx(
-        100 * gap.achieved_service_level, abs=0.051
-    )
+    assert number(
+        metric(at, "Service level the funded FTE would buy if scheduled to the workload")
+    ) == pytest.approx(100 * gap.achieved_service_level, abs=0.051)
+    # reconciled: realised (recorded) and the schedule mismatch next to it
+    realised = float(forecast["answered_within_threshold"].sum() / forecast["offered"].sum())
+    assert number(metric(at, "Realised service level")) == pytest.approx(100 * realised, abs=0.051)
+    assert number(metric(at, "Schedule mismatch")) == pytest.approx(100 * gap.schedule_mismatch, abs=0.051)
 
 
 def test_overview_top_actions_appear_when_the_engine_exists(monkeypatch):
@@ -268,7 +275,9 @@ def test_staffing_slider_and_erlang_a_match_library(org, cfg):
     at = run_page("staffing")
     no_exception(at)
     overall = aggregate_service_level(org["intervals"])
-    assert number(metric(at, "Service level, whole period")) == pytest.approx(100 * overall, abs=0.051)
+    iv = org["intervals"]
+    label = f"Realised service level, {iv['interval_start'].min():%b %Y} – {iv['interval_start'].max():%b %Y}"
+    assert number(metric(at, label)) == pytest.approx(100 * overall, abs=0.051)
 
     req = required_agents(
         org["intervals"], target=cfg.economics.service_level_target, shrinkage=cfg.economics.shrinkage
@@ -289,6 +298,49 @@ def test_staffing_slider_and_erlang_a_match_library(org, cfg):
     assert number(metric(at, "Service level (Erlang C)")) == pytest.approx(100 * sl_c, abs=0.051)
     assert number(metric(at, "Service level (Erlang A)")) == pytest.approx(100 * sl_a, abs=0.051)
     assert sl_a != pytest.approx(sl_c, abs=1e-4)  # the toggle switches the model
+
+    # the toggle reaches the budget gap: FTE needed with Erlang A (callers abandon) is the library's
+    from cx_framework.conflicts import staffing_budget_gap
+
+    end = iv["interval_start"].max().normalize()
+    forecast = iv[iv["interval_start"] >= end - pd.Timedelta(days=27)].reset_index(drop=True)
+    econ = cfg.economics
+    funded = round(staffed_fte(forecast, shrinkage=econ.shrinkage, hours_per_fte=econ.hours_per_fte_week), 1)
+    kwargs = dict(
+        target=econ.service_level_target,
+        shrinkage=econ.shrinkage,
+        hours_per_fte=econ.hours_per_fte_week,
+        answer_s=econ.answer_s,
+    )
+    gap_a = staffing_budget_gap(forecast, funded, patience_s=180.0, **kwargs)
+    gap_c = staffing_budget_gap(forecast, funded, **kwargs)
+    shown = number(metric(at, "FTE needed for the target"))
+    assert shown == pytest.approx(gap_a.fte_needed, abs=0.051)
+    assert shown != pytest.approx(gap_c.fte_needed, abs=0.051)
+
+
+def test_staffing_understaffed_count_matches_chart(org, cfg):
+    from cx_framework.conflicts.budget_gap import understaffed_intervals
+    from cx_framework.staffing import required_agents
+
+    at = run_page("staffing")
+    no_exception(at)
+    req = required_agents(
+        org["intervals"], target=cfg.economics.service_level_target, shrinkage=cfg.economics.shrinkage
+    )
+    day = req["interval_start"].dt.normalize()
+    per = understaffed_intervals(req[day.eq(day.max())])
+    assert (
+        metric(at, "Half-hours under-staffed that day") == f"{int(per['understaffed'].sum())} of {len(per)}"
+    )
+    # the chart marks exactly those half-hours
+    import json
+
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    markers = [
+        t for c in charts for t in c["data"] if str(t.get("name", "")).startswith("Under-staffed half-hour")
+    ]
+    assert len(markers) == 1 and len(markers[0]["x"]) == int(per["understaffed"].sum())
 
 
 # ------------------------------------------------------------------------------------------------ retention
