@@ -74,3 +74,25 @@ def test_app_command_help() -> None:
     result = runner.invoke(app, ["app", "--help"])
     assert result.exit_code == 0
     assert "--data-dir" in result.output
+
+
+def test_app_refuses_a_missing_data_dir_or_configs(tmp_path: Path, monkeypatch) -> None:
+    import subprocess
+
+    started = []
+    monkeypatch.setattr(subprocess, "call", lambda *a, **k: started.append(a) or 0)
+    result = runner.invoke(app, ["app", "--data-dir", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "--data-dir" in result.output and "not a directory" in result.output
+    result = runner.invoke(app, ["app", "--configs", str(tmp_path / "none")])
+    assert result.exit_code == 2 and "--configs" in result.output
+    broken = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", broken)
+    text = (broken / "economics.yaml").read_text()
+    (broken / "economics.yaml").write_text(text.replace("shrinkage:", "shrinkag:"))
+    result = runner.invoke(app, ["app", "--configs", str(broken)])
+    assert result.exit_code == 2 and "economics.yaml" in result.output
+    assert not started  # streamlit never started
+    ok = runner.invoke(
+        app, ["app", "--configs", str(ROOT / "configs"), "--data-dir", str(ROOT / "data" / "sample")]
+    )
+    assert ok.exit_code == 0 and len(started) == 1

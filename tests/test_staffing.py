@@ -483,11 +483,14 @@ def test_cli_staffing_prints_volume_weighted_sl_and_budget(tmp_path):
     result = runner.invoke(app, ["staffing", str(path), "--budget-fte", "1.5", "--by", "queue"])
     assert result.exit_code == 0, result.output
     # 85 / 150 = 56.7 % overall; sales 55 / 100 = 55.0 %, service 30 / 50 = 60.0 %
-    assert "Overall service level 56.7%" in result.output
+    assert "Realised service level 56.7%" in result.output
     assert "55.0%" in result.output and "60.0%" in result.output
     assert "the budget funds 1.5 FTE" in result.output
     bad = runner.invoke(app, ["staffing", str(path), "--by", "hour"])
     assert bad.exit_code == 2 and "--by" in bad.output
+    # the default groups by month (a short table), not one row per day
+    monthly = runner.invoke(app, ["staffing", str(path)])
+    assert monthly.exit_code == 0 and "by month" in monthly.output and "2026-03 " in monthly.output
 
 
 def test_fractional_agents_interpolate_and_public_exports():

@@ -175,32 +175,59 @@ c5.metric(
 recommend_actions = state.optional("cx_framework.actions", "recommend_actions")
 if recommend_actions is not None:
     st.subheader("Top recommended actions")
-    st.caption(
-        "Ranked by expected annual value (cx_framework.actions); hover the column headers for details."
-    )
     actions = state.actions(src)
     show = actions.head(5)
+    st.caption(
+        f"Top {len(show)} of {len(actions)} actions, ranked by expected annual value ({cfg.economics.currency} "
+        "per year); the value is split into what customers gain, staffing or handling cost saved, bonus payout "
+        "saved and other costs (a fix's one-off cost). Each value is the engine figure it cites."
+    )
     table = pd.DataFrame({"#": show["rank"] if "rank" in show else range(1, len(show) + 1)})
     for column, label in (
         ("title", "Action"),
         ("action", "Action"),
         ("owner_department", "Owner"),
         ("expected_annual_value", "Expected value / year"),
+        ("customer_value", "Customers"),
+        ("staffing_value", "Staffing / handling"),
+        ("payout_value", "Bonus payouts"),
+        ("other_value", "Other (fix cost)"),
         ("effort", "Effort"),
-        ("rationale", "Why"),
     ):
         if column in show.columns and label not in table.columns:
             values = show[column].to_numpy()
             if column == "owner_department":
                 values = show[column].map(names).fillna(show[column]).to_numpy()
             table[label] = values
+    money_format = st.column_config.NumberColumn(format=f"{cfg.economics.currency} %,.0f")
     st.dataframe(
         table,
         hide_index=True,
         width="stretch",
         column_config={
-            "Expected value / year": st.column_config.NumberColumn(format=f"{cfg.economics.currency} %,.0f")
+            "Action": st.column_config.TextColumn(width="large"),
+            **{
+                c: money_format
+                for c in (
+                    "Expected value / year",
+                    "Customers",
+                    "Staffing / handling",
+                    "Bonus payouts",
+                    "Other (fix cost)",
+                )
+                if c in table.columns
+            },
         },
     )
+    # the full reasoning (never cut off in a table cell) and each trade-off, stated with the action
+    for r in show.itertuples(index=False):
+        title = getattr(r, "title", None) or getattr(r, "action", "")
+        with st.expander(f"{getattr(r, 'rank', '')}. {title}"):
+            rationale = getattr(r, "rationale", "")
+            if rationale:
+                st.markdown(rationale)
+            trade_off = getattr(r, "trade_off", "")
+            if isinstance(trade_off, str) and trade_off:
+                st.warning(f"**Trade-off.** {trade_off}")
 
 ui.metric_glossary(list(now.index))

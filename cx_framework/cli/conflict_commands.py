@@ -108,8 +108,8 @@ def conflicts(
         "payout today",
         "payout",
         "KPI index",
-        "fcr",
-        "churn",
+        "first-contact resolution",
+        "monthly churn",
         "extra churned",
         "net value",
     ):
@@ -118,7 +118,7 @@ def conflicts(
         r = simulate_behaviour(sch, tables, config, seed=seed, effort_budget=effort_budget, validate=False)
         k = r.kpis.set_index("metric")["pct_change"]
         sim.add_row(
-            sid,
+            sch.name,
             f"{r.payout_cost['baseline']:,.0f}",
             f"{r.payout_cost['scheme']:,.0f}",
             f"{r.customer_kpi_index:+.2%}",
@@ -166,20 +166,30 @@ def sla_chain_command(
             )
     fitted = None
     if data is not None:
+        from cx_framework.cli.report_commands import caveats
+
         work_items = load_data_dir(data, tables=["work_items"])["work_items"]
-        fitted = fit_stage_distributions(work_items)
+        with caveats():  # fit caveats as one-line notes, not Python warnings
+            fitted = fit_stage_distributions(work_items)
     frames = []
     for j in journeys:
         result = journey_chain(j, fitted=fitted, method=method)  # type: ignore[arg-type]
-        table = Table(title=f"{j.name} ({j.id}): promise {result.promise_h:g} h for {j.promise.percent:.0%}")
-        for name in ("component", "department", "SLA h", "P(≤ SLA)", "target", "mean h", "share of miss"):
-            table.add_column(name, justify="left" if name in ("component", "department") else "right")
+        table = Table(
+            title=f"{j.name}: promise {result.promise_h:g} h for {j.promise.percent:.0%}",
+            title_justify="left",
+        )
+        for name in ("step", "department", "SLA h", "P(≤ SLA)", "target", "mean h", "share of miss"):
+            table.add_column(name, justify="left" if name in ("step", "department") else "right")
+        dept_names = {d.id: d.name for d in config.organisation.departments}
         for r in result.stages.itertuples(index=False):
             colour = "" if pd.isna(r.meets_sla) else ("green" if r.meets_sla else "red")
             own = _pct(r.p_within_sla) if math.isfinite(r.p_within_sla) else "–"
+            step_name = str(r.component).replace("_", " ")
+            if r.kind == "handoff":
+                step_name = "hand-off wait before " + step_name.replace(" (hand-off)", "")
             table.add_row(
-                str(r.component),
-                str(r.department or ""),
+                step_name[:1].upper() + step_name[1:],
+                dept_names.get(str(r.department), str(r.department or "")),
                 "–" if math.isnan(r.sla_h) else f"{r.sla_h:g}",
                 f"[{colour}]{own}[/]" if colour else own,
                 "–" if math.isnan(r.sla_percent) else f"{r.sla_percent:.0%}",
@@ -197,7 +207,8 @@ def sla_chain_command(
             t = required_tightening(result).iloc[0]
             if bool(t["feasible"]):
                 console.print(
-                    f"To keep the promise, {t['stage']} ({t['department']}) must cut its lead time by "
+                    f"To keep the promise, {str(t['stage']).replace('_', ' ')} "
+                    f"({dept_names.get(str(t['department']), t['department'])}) must cut its lead time by "
                     f"{t['reduction']:.0%}: SLA {t['current_sla_h']:g} h → {t['required_sla_h']:.1f} h."
                 )
             else:

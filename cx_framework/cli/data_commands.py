@@ -99,12 +99,35 @@ def validate_dir(
 def app_command(
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
     data_dir: Annotated[Path | None, typer.Option(help="Data folder (default: bundled sample).")] = None,
+    configs: Annotated[
+        Path | None,
+        typer.Option("--configs", help="Configuration directory (default: the repository's configs/)."),
+    ] = None,
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
 ) -> None:
     """Start the Streamlit app (leadership, HR and analyst pages) on the sample data or DATA_DIR."""
+    from cx_framework.errors import InputValueError
+
     env = dict(os.environ)
     if data_dir is not None:
+        if not data_dir.is_dir():
+            raise InputValueError(
+                f"--data-dir: {data_dir} is not a directory; give the folder holding the tables "
+                "(intervals.csv, contacts.parquet, ...) or leave the option out for the bundled sample",
+                argument="data_dir",
+            )
         env["CX_DATA_DIR"] = str(data_dir.resolve())
+    if configs is not None:
+        if not configs.is_dir():
+            raise InputValueError(
+                f"--configs: {configs} is not a directory; give the folder holding metrics.yaml, "
+                "scorecard.yaml, ...",
+                argument="configs",
+            )
+        from cx_framework.config import load_config
+
+        load_config(configs)  # a broken configuration fails here, with its file and key, not inside the app
+        env["CX_CONFIG_DIR"] = str(configs.resolve())
     console.print(f"Starting the cx_framework app at [bold]http://localhost:{port}[/] (Ctrl+C to stop)")
     cmd = [
         sys.executable,

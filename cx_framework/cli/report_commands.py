@@ -45,6 +45,19 @@ def _progress(total: int, first: str) -> Iterator[Callable[[str], None]]:
         bar.update(task, completed=max(total, seen["n"]))
 
 
+@contextmanager
+def caveats() -> Iterator[None]:
+    """Collect the warnings raised inside (statistical caveats, assumptions the library had to make) and print each
+    once, as one readable ``note:`` line on stderr — never Python's ``file:line: Warning`` format."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for message in dict.fromkeys(str(w.message).strip() for w in caught):
+        err_console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+
+
 def _load(data_dir: Path, configs: Path, step: Callable[[str], None]) -> tuple[dict[str, Any], Any]:
     from cx_framework.config import load_config
     from cx_framework.io import load_data_dir
@@ -60,14 +73,30 @@ def _assumptions(current_scheme: str | None) -> dict[str, Any]:
     return {"current_scheme": current_scheme} if current_scheme else {}
 
 
-def _actions_table(plan: Any, title: str) -> Table:
+def _money_cell(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 0.5 else "–"
+
+
+def _actions_table(plan: Any, title: str, config: Any = None) -> Table:
     cur = plan.currency
-    table = Table(title=title)
+    names = {d.id: d.name for d in config.organisation.departments} if config is not None else {}
+    table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("action", overflow="fold", ratio=3)
     table.add_column("owner", overflow="fold")
     table.add_column(f"{cur}/year", justify="right", no_wrap=True)
     table.add_column("low to high", justify="right")
+    parts = [
+        c for c in ("customer_value", "staffing_value", "payout_value", "other_value") if c in plan.actions
+    ]
+    headers = {
+        "customer_value": "customers",
+        "staffing_value": "staffing",
+        "payout_value": "payouts",
+        "other_value": "other",
+    }
+    for c in parts:
+        table.add_column(headers[c], justify="right", no_wrap=True)
     table.add_column("effort")
     for r in plan.actions.itertuples(index=False):
         value = f"{r.expected_annual_value:,.0f}" if r.monetised else "–"
@@ -80,18 +109,27 @@ def _actions_table(plan: Any, title: str) -> Table:
         table.add_row(
             str(r.rank),
             ("[green]●[/] " if r.customer_centric else "") + str(r.title),
-            str(r.owner_department),
+            names.get(str(r.owner_department), str(r.owner_department)),
             value,
             span,
+            *[_money_cell(float(getattr(r, c))) for c in parts],
             str(r.effort),
         )
     return table
 
 
-def _print_plan(plan: Any, title: str) -> None:
-    console.print(_actions_table(plan, title))
+def _print_plan(plan: Any, title: str, config: Any = None) -> None:
+    console.print(_actions_table(plan, title, config))
     for r in plan.actions.itertuples(index=False):
         console.print(f"[bold]{r.rank}.[/] {r.rationale}", highlight=False)
+        trade_off = getattr(r, "trade_off", "")
+        if isinstance(trade_off, str) and trade_off:
+            console.print(f"   [yellow]trade-off:[/] {trade_off}", highlight=False)
+    console.print(
+        "Value parts (per year, + = gain): customers = retained customer value; staffing = staffing or "
+        "contact-handling cost saved; payouts = bonus payout saved; other = one-off costs such as a fix.",
+        style="dim",
+    )
     _unavailable_lines(plan)
 
 
@@ -121,12 +159,17 @@ def actions_command(
     from cx_framework.actions import recommend_actions
     from cx_framework.report import export_table
 
-    with _progress(_ENGINE_STEPS, "starting") as step:
+    with caveats(), _progress(_ENGINE_STEPS, "starting") as step:
         tables, config = _load(data_dir, configs, step)
         plan = recommend_actions(
             tables, config, top=top, assumptions=_assumptions(current_scheme), progress=step
         )
-    _print_plan(plan, f"Top {len(plan.actions)} actions by expected annual value (● = customer-centric)")
+    _print_plan(
+        plan,
+        f"Top {len(plan.actions)} of {len(plan.candidates)} candidate actions by expected annual value "
+        "(● = customer-centric)",
+        config,
+    )
     console.print(
         "Values come from the named analyses (see `evidence` in --csv); ranges are their low/high cases.",
         style="dim",
@@ -164,7 +207,7 @@ def report_command(
     from cx_framework.actions import recommend_actions
     from cx_framework.report import build_payout_workbook, build_report
 
-    with _progress(_ENGINE_STEPS + _REPORT_STEPS, "starting") as step:
+    with caveats(), _progress(_ENGINE_STEPS + _REPORT_STEPS, "starting") as step:
         tables, config = _load(data_dir, configs, step)
         plan = recommend_actions(
             tables, config, top=top, assumptions=_assumptions(current_scheme), progress=step
@@ -176,7 +219,7 @@ def report_command(
             if comparison is not None:
                 step("payout workbook")
                 workbook = build_payout_workbook(comparison.payouts, xlsx, currency=plan.currency)
-    _print_plan(plan, "Executive summary: top actions (● = customer-centric)")
+    _print_plan(plan, "Executive summary: top actions (● = customer-centric)", config)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline in any browser)")
     if xlsx is not None:
         if workbook is None:

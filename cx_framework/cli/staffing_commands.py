@@ -29,7 +29,7 @@ def staffing(
     hours_per_fte: Annotated[
         float, typer.Option("--hours-per-fte", help="Paid hours per FTE per week.")
     ] = 37.5,
-    by: Annotated[str, typer.Option("--by", help="Grouping: day, week, month or queue.")] = "day",
+    by: Annotated[str, typer.Option("--by", help="Grouping: month (default), week, day or queue.")] = "month",
     interval_s: Annotated[float, typer.Option("--interval-s", help="Interval length (seconds).")] = 1800.0,
     patience_s: Annotated[
         float | None, typer.Option("--patience-s", help="Mean caller patience (s): use Erlang A.")
@@ -67,12 +67,18 @@ def staffing(
     agg = keyed.groupby(keys, sort=True)[["required_hours", "staffed_hours", "short"]].sum()
     overall = float(aggregate_service_level(intervals))
 
-    table = Table(title=f"Service level and staffing by {by} (SL = answered within threshold / offered)")
-    for name in (by, "offered", "SL", "required agent-h", "staffed agent-h", "intervals short"):
+    table = Table(
+        title=f"Realised service level and staffing by {by} (SL = answered within threshold / offered)",
+        title_justify="left",
+    )
+    for name in (by, "offered", "realised SL", "required agent-h", "staffed agent-h", "intervals short"):
         table.add_column(name, justify="left" if name == by else "right")
     for i, row in enumerate(sl.itertuples(index=False)):
         label = getattr(row, by)
-        label = label.strftime("%Y-%m-%d") if hasattr(label, "strftime") else str(label)
+        if hasattr(label, "strftime"):
+            label = label.strftime("%Y-%m" if by == "month" else "%Y-%m-%d")
+        else:
+            label = str(label).replace("_", " ")
         status = "green" if row.service_level >= target else "red"
         table.add_row(
             label,
@@ -84,30 +90,53 @@ def staffing(
         )
     console.print(table)
     console.print(
-        f"Overall service level {overall:.1%} (volume-weighted) against a target of {target:.0%} in {answer_s:g} s; "
+        f"Realised service level {overall:.1%} (volume-weighted) against a target of {target:.0%} in {answer_s:g} s; "
         f"{int(req['short'].sum())} of {len(req)} intervals staffed below the Erlang "
         f"{'A' if patience_s else 'C'} requirement. Rostered need = on-phone agents / (1 - {shrinkage:g}) shrinkage.",
         highlight=False,
     )
     if budget_fte is not None:
+        columns = [
+            c
+            for c in (
+                "interval_start",
+                "queue",
+                "offered",
+                "aht_s",
+                "agents_staffed",
+                "answered_within_threshold",
+            )
+            if c in intervals.columns
+        ]
         gap = staffing_budget_gap(
-            intervals[["interval_start", "queue", "offered", "aht_s"]].assign(
-                aht_s=req["aht_s"].to_numpy()  # AHT filled where nothing was answered
-            ),
+            intervals[columns].assign(aht_s=req["aht_s"].to_numpy()),  # AHT filled where nothing was answered
             budget_fte,
             target=target,
             answer_s=answer_s,
             shrinkage=shrinkage,
             hours_per_fte=hours_per_fte,
             interval_s=interval_s,
+            patience_s=patience_s,
         )
         console.print(gap.summary(), highlight=False)
-        daily = Table(title="Service level the budget buys, by day")
-        for name in ("day", "offered", "SL with budget"):
-            daily.add_column(name, justify="left" if name == "day" else "right")
-        for row in gap.by_day().itertuples(index=False):
-            status = "green" if row.meets_target else "red"
-            daily.add_row(
-                row.day.strftime("%Y-%m-%d"), f"{row.offered:,.0f}", f"[{status}]{row.service_level:.1%}[/]"
+        period = "month" if by in ("month", "queue") else by
+        per = gap.intervals[["interval_start", "offered"]].assign(
+            answered_within_threshold=gap.intervals["offered"] * gap.intervals["service_level"]
+        )
+        grouped = aggregate_service_level(per, by=period)
+        assert isinstance(grouped, pd.DataFrame)
+        budget = Table(
+            title=f"Service level the funded FTE would buy if scheduled to the workload, by {period}",
+            title_justify="left",
+        )
+        for name in (period, "offered", "SL with the funded FTE"):
+            budget.add_column(name, justify="left" if name == period else "right")
+        for row in grouped.itertuples(index=False):
+            label = getattr(row, period)
+            status = "green" if row.service_level >= target else "red"
+            budget.add_row(
+                label.strftime("%Y-%m" if period == "month" else "%Y-%m-%d"),
+                f"{row.denominator:,.0f}",
+                f"[{status}]{row.service_level:.1%}[/]",
             )
-        console.print(daily)
+        console.print(budget)

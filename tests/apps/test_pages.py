@@ -178,7 +178,9 @@ def test_scorecard_drill_down_to_teams_matches_library(org, cfg):
             employee_metrics=org["employee_metrics"],
             employees=org["employees"],
         )
-    drill = result.drill_down("fcr", max(result.periods), by=("department", "team"))
+    from cx_framework.maturity import latest_complete_period
+
+    drill = result.drill_down("fcr", latest_complete_period(org, cfg), by=("department", "team"))
     teams = drill[drill["level"].astype(str).eq("team") & drill["department"].eq("contact_centre")]
     table = next(d.value for d in at.dataframe if "Team" in d.value.columns)
     assert table["Team"].tolist() == teams["team"].tolist()
