@@ -114,7 +114,7 @@ def conflicts(
         "net value",
     ):
         sim.add_column(name, justify="left" if name == "scheme" else "right")
-    for sid, sch in schemes.items():
+    for sch in schemes.values():
         r = simulate_behaviour(sch, tables, config, seed=seed, effort_budget=effort_budget, validate=False)
         k = r.kpis.set_index("metric")["pct_change"]
         sim.add_row(
