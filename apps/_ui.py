@@ -218,3 +218,25 @@ def default_period(src: state.Source, periods: list[Any]) -> Any:
     latest = latest_complete_period(state.tables(src), state.config())
     candidates = [p for p in periods if p <= latest]
     return candidates[-1] if candidates else periods[-1]
+
+
+def scheme_problem(exc: Any, weight_sum: float | None = None) -> str:
+    """A scheme-editor error in HR's words: which row and column to change, without file names or key paths."""
+    text = str(exc)
+    key = str(getattr(exc, "key", "") or "")
+    if "weights sum to" in text or (
+        weight_sum is not None and abs(weight_sum - 1.0) > 1e-6 and "weight" in text
+    ):
+        total = f"{weight_sum:.2f}" if weight_sum is not None else "a different total"
+        return (
+            f"The component weights add up to {total}, not 1.00. Change the **Weight** column so the weights add "
+            "up to 1 (for example 0.50 + 0.30 + 0.20), or use *re-weight one component* above, which rescales the "
+            "others for you."
+        )
+    row = ""
+    parts = [p for p in key.replace("]", "").replace("[", ".").split(".") if p]
+    if len(parts) >= 2 and parts[0] in ("components", "gates") and parts[1].isdigit():
+        row = f"{'Component' if parts[0] == 'components' else 'Gate'} row {int(parts[1]) + 1}: "
+    # drop the library's file / key prefix ("scheme.yaml: components[2].threshold: ...")
+    message = text.split(": ", 2)[-1] if text.count(": ") >= 2 else text
+    return f"{row}{message[:1].upper()}{message[1:]}"

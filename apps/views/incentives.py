@@ -17,6 +17,12 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from cx_framework import plots  # noqa: E402
+from cx_framework.conflicts.explain import (  # noqa: E402
+    TOTAL_EFFECT_CONVENTION,
+    TOTAL_EFFECT_LABEL,
+    conflict_rows,
+)
 from cx_framework.errors import ConfigError, CxError  # noqa: E402
 from cx_framework.incentives import (  # noqa: E402
     reweight,
@@ -25,7 +31,7 @@ from cx_framework.incentives import (  # noqa: E402
     scheme_to_yaml,
     write_payout_workbook,
 )
-from cx_framework.plots._style import PALETTE, STATUS_COLOURS  # noqa: E402
+from cx_framework.plots._style import PALETTE  # noqa: E402
 
 src = ui.page(
     "Incentive modeller",
@@ -35,14 +41,14 @@ cfg = state.config()
 currency = cfg.economics.currency
 schemes = cfg.schemes
 ids = list(schemes)
-today = next((i for i in ids if "today" in schemes[i].name.lower()), ids[0])
+today = ui.current_scheme() or next((i for i in ids if "today" in schemes[i].name.lower()), ids[0])
 
 c1, c2 = st.columns(2)
 current_id = c1.selectbox(
     "Current scheme (the baseline)",
     ids,
     index=ids.index(today),
-    format_func=lambda i: schemes[i].name,
+    format_func=lambda i: schemes[i].name + (" (in force today)" if i == today else ""),
     key="hr_current",
     help="Winners, losers and cost changes are measured against this scheme.",
 )
@@ -107,29 +113,45 @@ st.caption(
 editor_key = hashlib.sha1(base_yaml.encode()).hexdigest()[:10]
 components, gates = scheme_to_table(base)
 metric_ids = list(cfg.metrics.by_id)
+catalogue = cfg.metrics.by_id
+# the unit of each row's metric next to its threshold / target / stretch (read-only; shares are 0-1)
+components.insert(
+    1,
+    "unit",
+    [
+        (catalogue[m].unit + (" (0-1)" if catalogue[m].unit == "share" else "")) if m in catalogue else ""
+        for m in components["metric"]
+    ],
+)
+edited_components = st.data_editor(
+    components,
+    key=f"hr_components_{start_id}_{editor_key}",
+    num_rows="dynamic",
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "metric": st.column_config.SelectboxColumn(
+            "Metric", options=metric_ids, required=True, width="medium"
+        ),
+        "unit": st.column_config.TextColumn(
+            "Unit", disabled=True, help="Unit of threshold, target and stretch (shares are 0-1: 0.8 = 80 %)."
+        ),
+        "weight": st.column_config.NumberColumn(
+            "Weight", min_value=0.0, max_value=1.0, step=0.05, format="%.2f"
+        ),
+        "threshold": st.column_config.NumberColumn("Threshold", format="%.4g"),
+        "target": st.column_config.NumberColumn("Target", format="%.4g"),
+        "stretch": st.column_config.NumberColumn("Stretch", format="%.4g"),
+        "payout_at_threshold": st.column_config.NumberColumn(
+            "Payout at threshold (× target)", step=0.1, format="%.2f"
+        ),
+        "payout_at_stretch": st.column_config.NumberColumn(
+            "Payout at stretch (× target)", step=0.1, format="%.2f"
+        ),
+    },
+)
 e1, e2 = st.columns([3, 2])
 with e1:
-    edited_components = st.data_editor(
-        components,
-        key=f"hr_components_{start_id}_{editor_key}",
-        num_rows="dynamic",
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "metric": st.column_config.SelectboxColumn("Metric", options=metric_ids, required=True),
-            "weight": st.column_config.NumberColumn(
-                "Weight", min_value=0.0, max_value=1.0, step=0.05, format="%.2f"
-            ),
-            "threshold": st.column_config.NumberColumn("Threshold", format="%.4g"),
-            "target": st.column_config.NumberColumn("Target", format="%.4g"),
-            "stretch": st.column_config.NumberColumn("Stretch", format="%.4g"),
-            "payout_at_threshold": st.column_config.NumberColumn(
-                "Payout at threshold", step=0.1, format="%.2f"
-            ),
-            "payout_at_stretch": st.column_config.NumberColumn("Payout at stretch", step=0.1, format="%.2f"),
-        },
-    )
-with e2:
     edited_gates = st.data_editor(
         gates,
         key=f"hr_gates_{start_id}_{editor_key}",
@@ -142,6 +164,7 @@ with e2:
             "max": st.column_config.NumberColumn("Max", format="%.4g"),
         },
     )
+with e2:
     g1, g2 = st.columns(2)
     cap_pct = g1.number_input(
         "Cap (% of target bonus)",
@@ -160,20 +183,32 @@ with e2:
         key=f"hr_tb_{editor_key}",
     )
 
+weight_sum = float(pd.to_numeric(edited_components["weight"], errors="coerce").sum())
+last_valid: dict[str, str] = st.session_state.setdefault("hr_last_valid_yaml", {})
 try:
     edited = scheme_from_table(
-        base, edited_components, edited_gates, config=cfg, cap_pct=cap_pct, target_bonus_pct=target_bonus_pct
+        base,
+        edited_components.drop(columns="unit"),
+        edited_gates,
+        config=cfg,
+        cap_pct=cap_pct,
+        target_bonus_pct=target_bonus_pct,
     )
 except ConfigError as exc:
-    st.error(f"**The edited scheme is not valid yet** — {exc}", icon=":material/edit:")
-    st.caption("Fix the cell named above; results below update as soon as the scheme is valid.")
-    st.stop()
-weight_sum = float(pd.to_numeric(edited_components["weight"], errors="coerce").sum())
-st.success(
-    f"Scheme valid · {len(edited.components)} components (weights sum {weight_sum:.2f}) · "
-    f"{len(edited.gates)} gate(s) · cap {edited.cap_pct:g}%",
-    icon=":material/check_circle:",
-)
+    st.error(
+        f"**The edited scheme is not valid yet.** {ui.scheme_problem(exc, weight_sum)}",
+        icon=":material/edit:",
+    )
+    # keep the results on screen: they show the last valid version until the edit is fixed
+    edited = state.scheme_from_yaml(last_valid.get(start_id, base_yaml))
+    st.caption(f"The results below are for the last valid version of the scheme ({edited.name}).")
+else:
+    st.success(
+        f"Scheme valid · {len(edited.components)} components (weights sum to {weight_sum:.2f}) · "
+        f"{len(edited.gates)} gate(s) · cap {edited.cap_pct:g} % of target bonus",
+        icon=":material/check_circle:",
+    )
+    last_valid[start_id] = scheme_to_yaml(edited)
 edited_yaml = scheme_to_yaml(edited)
 
 # ---------------------------------------------------------------------------------------- live payouts
@@ -253,7 +288,7 @@ st.dataframe(
     },
 )
 
-a1, a2 = st.columns(2)
+a1, a2 = st.columns([3, 2])
 with a1:
     bins = np.arange(0.0, 10.0 * np.ceil(max(att["p90"].max(), 1.0) * 10 + 2) + 10.0, 10.0)
     fig = go.Figure()
@@ -277,7 +312,23 @@ with a1:
     fig.update_yaxes(title="Employee-months")
     ui.chart(ui.light_layout(fig, title="Attainment distribution"), key="hr_att")
 with a2:
-    shown = wl.assign(department=wl["department"].map({d.id: d.name for d in cfg.organisation.departments}))
+    per_period = (
+        pd.DataFrame(
+            {"period": payouts["period"], "payout": np.where(payouts["withheld"], 0.0, payouts["payout"])}
+        )
+        .groupby("period")["payout"]
+        .sum()
+    )
+    st.metric(
+        "Edited scheme: payout per month",
+        ui.money(per_period.mean()),
+        help=f"Mean over the {months} months of data (withheld employee-months excluded).",
+    )
+if True:  # full width: every column of the winners / losers table visible
+    shown = wl.assign(
+        department=wl["department"].map({d.id: d.name for d in cfg.organisation.departments}),
+        role=wl["role"].map(ui.humanise),
+    )
     st.markdown("**Winners and losers vs current, by department and role**")
     st.dataframe(
         shown,
@@ -297,79 +348,39 @@ with a2:
             "total_change": st.column_config.NumberColumn(f"Total change ({currency})", format="%+,.0f"),
         },
     )
-    per_period = (
-        pd.DataFrame(
-            {"period": payouts["period"], "payout": np.where(payouts["withheld"], 0.0, payouts["payout"])}
-        )
-        .groupby("period")["payout"]
-        .sum()
-    )
-    st.caption(f"Edited scheme pays {ui.money(per_period.mean())} per month on average over {months} months.")
 
 # ---------------------------------------------------------------------------------------- conflicts
 st.subheader("Which customer KPIs does the edited scheme pay people to hurt?")
 matrix = state.conflicts_for(edited)
-grid = matrix.pivot(index="component", columns="kpi", values="alignment").reindex(
-    index=[c.metric for c in edited.components]
-)
-paths = matrix.pivot(index="component", columns="kpi", values="path").reindex(
-    index=grid.index, columns=grid.columns
-)
-limit = float(np.nanmax(np.abs(grid.to_numpy()))) or 1.0
-heat = go.Figure(
-    go.Heatmap(
-        z=grid.to_numpy(),
-        x=[ui.metric_name(k) for k in grid.columns],
-        y=[
-            f"{ui.metric_name(c)} (w {w:.2f})"
-            for c, w in zip(grid.index, [c.weight for c in edited.components], strict=True)
-        ],
-        zmin=-limit,
-        zmax=limit,
-        colorscale=[[0.0, STATUS_COLOURS["red"]], [0.5, "#F7F7F7"], [1.0, STATUS_COLOURS["green"]]],
-        text=np.round(grid.to_numpy(), 3),
-        texttemplate="%{text:+.2f}",
-        customdata=paths.fillna("no path").to_numpy(),
-        hovertemplate="%{y} → %{x}<br>alignment %{z:+.3f}<br>path: %{customdata}<extra></extra>",
-        colorbar={"title": "alignment", "len": 1.0, "thickness": 14},
-    )
-)
-heat.update_xaxes(title="Shared customer KPI")
-heat.update_yaxes(autorange="reversed")
 ui.chart(
-    ui.light_layout(
-        heat,
-        title="Alignment: % change of the KPI in its good direction per 1 % push on the component",
-        height=140 + 60 * len(grid),
+    plots.conflict_heatmap(
+        matrix,
+        scheme=matrix["scheme"].iloc[0] if len(matrix) else None,
+        title=f"{edited.name}: component × shared customer KPI",
+        config=cfg,
     ),
     key="hr_conflicts",
 )
-st.caption(
-    "Red = the scheme pays for moving the KPI the wrong way (a conflict); green = it helps. "
-    "Hover a cell for the causal path."
-)
-conflicts = matrix[matrix["conflict"]]
-if conflicts.empty:
+st.caption(TOTAL_EFFECT_CONVENTION)
+rows = conflict_rows(matrix, cfg)
+if rows.empty:
     st.success("No component pays for moving a shared customer KPI the wrong way.")
 else:
-    top = conflicts.sort_values("severity", ascending=False).head(6)
     st.markdown(
-        "**Why** — the strongest causal path behind each conflict (elasticities from causal_graph.yaml):"
+        f"**Why** — all {len(rows)} conflicts, worst first, with the strongest causal path behind each "
+        "(elasticities from causal_graph.yaml):"
     )
     st.dataframe(
-        pd.DataFrame(
-            {
-                "Component": top["component"].map(ui.metric_name),
-                "Hurts": top["kpi"].map(ui.metric_name),
-                "Explaining path": top["path"],
-                "Total effect (% per 1 % push)": top["total_effect"],
-                "Severity": top["severity"],
-            }
-        ),
+        rows.drop(columns="Scheme"),
         hide_index=True,
         width="stretch",
         column_config={
-            "Total effect (% per 1 % push)": st.column_config.NumberColumn(format="%+.3f"),
+            "What the bonus does": st.column_config.TextColumn(width="large"),
+            "Strongest path": st.column_config.TextColumn(width="large"),
+            TOTAL_EFFECT_LABEL: st.column_config.NumberColumn(
+                "Total effect", format="%+.3f", help=TOTAL_EFFECT_CONVENTION
+            ),
+            "Path effect": st.column_config.NumberColumn(format="%+.3f"),
             "Severity": st.column_config.NumberColumn(format="%.4f"),
         },
     )
@@ -386,10 +397,19 @@ if simulated != edited_yaml:
         "Shown for the scheme before your latest edits — click the button to simulate the edited version."
     )
 ui.chart(state.behaviour_figure(src, simulated), key="hr_waterfall")
-st.caption(
-    f"Employees shift effort toward what pays (effort budget 10 % per month); the shift moves shared KPIs through "
-    f"the causal graph, then staffing and churn. Net value {ui.money(result.net_value)} per month vs today."
-)
+is_today = state.scheme_from_yaml(simulated).id == today and simulated == scheme_to_yaml(schemes[today])
+if is_today:
+    st.caption(
+        "This is the scheme in force today, so there is no change of scheme to value: the bars show how much "
+        "further people would push what it pays for, from today's metrics (effort budget 10 % per month). "
+        f"Net value of that extra push: {ui.money(result.net_value)} per month."
+    )
+else:
+    st.caption(
+        "Employees shift effort toward what pays (effort budget 10 % per month); the shift moves shared KPIs "
+        f"through the causal graph, then staffing and churn. Net value {ui.money(result.net_value)} per month "
+        f"compared with {schemes[today].name}, the scheme in force today."
+    )
 
 # ---------------------------------------------------------------------------------------- downloads
 d1, d2 = st.columns(2)
