@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from cx_framework.app_support import data_stamp, load_tables
-from cx_framework.errors import CxError  # noqa: F401 - re-exported for pages
+from cx_framework.errors import CxError, DataValidationError  # noqa: F401 - CxError re-exported for pages
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = os.environ.get("CX_CONFIG_DIR", str(REPO / "configs"))
@@ -170,11 +170,19 @@ def show_error(exc: CxError, headline: str) -> None:
 
     # the library's closing "Tip: ... err.failures ..." addresses programmers; the table below replaces it
     message = str(exc).split(" Tip:")[0].split("\nTip:")[0]
+    if isinstance(exc, DataValidationError):  # the library counts data rows from 0; people count from 1
+        import re
+
+        message = re.sub(r"\brow (\d+) \(", lambda m: f"data row {int(m.group(1)) + 1} (", message)
     st.error(f"**{headline}.** {message}")
     table = failure_table(exc)
     if len(table) and list(table.columns) != ["problem"]:
+        if "row" in table.columns:  # people count rows from 1: row 1 = the first data row
+            table = table.assign(row=table["row"] + 1).rename(
+                columns={"row": "data row", "csv_line": "CSV line"}
+            )
         st.caption(
-            "Every problem found (row 0 = the first data row; in a CSV file that is line 2, below the header):"
+            "Every problem found (data row 1 = the first row below the header; in a CSV file that is line 2):"
         )
         st.dataframe(table, hide_index=True, width="stretch")
 

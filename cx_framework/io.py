@@ -77,6 +77,7 @@ def _read_raw(path: Path, table: str) -> pd.DataFrame:
             file=str(path),
         )
     if fmt == "csv":
+        _refuse_binary(path, table)
         try:
             # utf-8-sig drops the byte-order mark Excel writes in "CSV UTF-8" files
             header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
@@ -90,9 +91,12 @@ def _read_raw(path: Path, table: str) -> pd.DataFrame:
             text_cols = {c: "str" for c in _string_columns(table) if c in header}
             return pd.read_csv(path, dtype=text_cols, encoding="utf-8-sig", sep=sep)
         except pd.errors.EmptyDataError:
+            size = path.stat().st_size
+            what = (
+                "is empty (no header, no rows)" if size == 0 else f"has {size:,} bytes but no CSV header line"
+            )
             raise DataValidationError(
-                f"{path} is empty (no header, no rows); table '{table}' needs a header line and at least one "
-                "row.",
+                f"{path} {what}; table '{table}' needs a header line and at least one row.",
                 table=table,
                 file=str(path),
             ) from None
@@ -117,6 +121,37 @@ def _read_raw(path: Path, table: str) -> pd.DataFrame:
         raise DataValidationError(
             f"{path}: cannot read table '{table}': {reason}.", table=table, file=str(path)
         ) from None
+
+
+#: leading bytes of files that are not text: zip containers (.xlsx, .docx), legacy Office, PDF, PNG, JPEG, Parquet
+_BINARY_SIGNATURES = {
+    b"PK\x03\x04": "a zip archive (an Excel .xlsx workbook?)",
+    b"\xd0\xcf\x11\xe0": "a legacy Office file (an Excel .xls workbook?)",
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"PAR1": "a Parquet file",
+}
+
+
+def _refuse_binary(path: Path, table: str) -> None:
+    """A file named .csv that is not text gets a message saying what it is, not "empty" or a parser error."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    kind = next((name for sig, name in _BINARY_SIGNATURES.items() if head.startswith(sig)), None)
+    if kind is None and b"\x00" in head:
+        kind = "binary data (NUL bytes), not text"
+    if kind is not None:
+        hint = (
+            "rename it to .parquet"
+            if kind == "a Parquet file"
+            else "save it as CSV (UTF-8, comma separated) or Parquet and upload that"
+        )
+        raise DataValidationError(
+            f"{path} is not a CSV text file: it looks like {kind}. Table '{table}' must be CSV or Parquet; {hint}.",
+            table=table,
+            file=str(path),
+        )
 
 
 def read_table(path: str | os.PathLike[str], table: str) -> pd.DataFrame:

@@ -474,3 +474,21 @@ def test_misnamed_column_gets_a_rename_hint(tmp_path: Path) -> None:
     message = str(info.value)
     assert "column 'left_at', check 'column_in_dataframe': column is missing (found 'Left At'" in message
     assert "found 'journy': rename it to 'journey'" in message
+
+
+def test_a_binary_file_named_csv_says_what_it_is(tmp_path):
+    from cx_framework.errors import DataValidationError
+    from cx_framework.io import read_table
+
+    xlsx = tmp_path / "customers.csv"
+    xlsx.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(DataValidationError, match="not a CSV text file.*xlsx"):
+        read_table(xlsx, "customers")
+    blank = tmp_path / "blank.csv"
+    blank.write_text("\n\n")
+    with pytest.raises(DataValidationError, match="no CSV header line"):
+        read_table(blank, "customers")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(DataValidationError, match="is empty"):
+        read_table(empty, "customers")

@@ -390,6 +390,20 @@ def test_data_bad_upload_shows_failures_good_upload_switches_session(org):
     assert "my customers.csv" in message and "customers" in message
     failures = [d.value for d in at.dataframe if {"column", "check"} <= set(d.value.columns)]
     assert failures and {"segment", "monthly_revenue"} <= set(failures[0]["column"])
+    # rows counted as people count them: the 4th data row (index 3) is "data row 4", CSV line 5, in the table
+    # and in the message alike
+    revenue = failures[0][failures[0]["column"].eq("monthly_revenue")]
+    assert revenue["data row"].tolist() == [4] and revenue["CSV line"].tolist() == [5]
+    assert "data row 4 (" in message and "row 3 (" not in message
+
+    # a workbook saved with a .csv name is named for what it is, not reported as "empty"
+    at.file_uploader(key="data_upload_intervals").upload(
+        "intervals.csv", b"PK\x03\x04" + b"\x00" * 64, "text/csv"
+    )
+    at.run()
+    no_exception(at)
+    message = " ".join(e.value for e in at.error)
+    assert "not a CSV text file" in message and "xlsx" in message and "empty" not in message
 
     buffer = io.BytesIO()
     org["employees"].to_parquet(buffer, index=False)
