@@ -430,9 +430,24 @@ def _summary_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> li
                 f"{cur} {r.expected_annual_value:,.0f} a year (range {cur} {r.value_low:,.0f} to "
                 f"{cur} {r.value_high:,.0f})"
             )
+        parts = ""
+        if r.monetised and hasattr(r, "customer_value"):
+            named = (
+                ("customers", r.customer_value),
+                ("staffing / handling cost", r.staffing_value),
+                ("bonus payouts", r.payout_value),
+                ("other (one-off costs)", r.other_value),
+            )
+            split = "; ".join(f"{name} {cur} {float(v):+,.0f}" for name, v in named if abs(float(v)) >= 0.5)
+            parts = f"<br><span class='muted'>Made of (per year): {_esc(split)}.</span>" if split else ""
+        trade = getattr(r, "trade_off", "")
+        trade_html = (
+            f"<br><strong>Trade-off:</strong> {_esc(trade)}" if isinstance(trade, str) and trade else ""
+        )
         items.append(
             f"<li><strong>{_esc(r.title)}</strong> — <span class='value'>{_esc(value)}</span>; owner "
-            f"{_esc(_department_name(config, str(r.owner_department)))}, effort {_esc(r.effort)}.<br>{_esc(r.rationale)}"
+            f"{_esc(_department_name(config, str(r.owner_department)))}, effort {_esc(r.effort)}.{parts}"
+            f"<br>{_esc(r.rationale)}{trade_html}"
             f"<details><summary class='muted'>Evidence: {_esc(r.analysis)}</summary>"
             f"<span class='muted'>{_esc(r.evidence_text)}</span></details></li>"
         )
@@ -550,14 +565,19 @@ def _incentives_section(plan: ActionPlan, render: _Figures, config: CxConfig) ->
                 "conflict matrix", plan.unavailable.get("conflicts", "no incentive schemes configured")
             )
         ]
-    top = matrix[matrix["conflict"]].sort_values("severity", ascending=False).head(10)
+    from cx_framework.conflicts.explain import TOTAL_EFFECT_CONVENTION, TOTAL_EFFECT_LABEL, conflict_rows
+
+    rows_all = conflict_rows(matrix, config)
+    top = rows_all.head(10).drop(columns="Path effect")
+    count = f"all {len(rows_all)}" if len(top) == len(rows_all) else f"the top {len(top)} of {len(rows_all)}"
     body = [
         "<p class='lead'>Bonus components that pay people to move a shared customer KPI the wrong way (through "
-        "every path of the causal graph), most severe first.</p>",
-        _fig_div(render, conflict_heatmap(matrix)),
+        f"every path of the causal graph): {count} conflicts, most severe first.</p>",
+        f"<p>{_esc(TOTAL_EFFECT_CONVENTION)}</p>",
+        _fig_div(render, conflict_heatmap(matrix, config=config)),
         _table(
-            top[["scheme", "component", "kpi", "total_effect", "severity", "path"]],
-            {"total_effect": lambda v: f"{float(v):+.3f}", "severity": lambda v: f"{float(v):.4f}"},
+            top,
+            {TOTAL_EFFECT_LABEL: lambda v: f"{float(v):+.3f}", "Severity": lambda v: f"{float(v):.4f}"},
         ),
     ]
     behaviour = plan.results.get("behaviour") or {}
@@ -567,7 +587,7 @@ def _incentives_section(plan: ActionPlan, render: _Figures, config: CxConfig) ->
         rows = pd.DataFrame(
             [
                 {
-                    "scheme": sid,
+                    "scheme": config.schemes[sid].name if sid in config.schemes else sid,
                     "payout today": r.payout_cost["baseline"],
                     "payout after response": r.payout_cost["scheme"],
                     "customer KPI index": r.customer_kpi_index,
@@ -579,7 +599,8 @@ def _incentives_section(plan: ActionPlan, render: _Figures, config: CxConfig) ->
         )
         money = lambda v: f"{cur} {float(v):,.0f}"  # noqa: E731
         body.append(
-            f"<p>Behaviour simulation per month (today's scheme: <strong>{_esc(current)}</strong>).</p>"
+            "<p>Behaviour simulation per month (today's scheme: <strong>"
+            f"{_esc(config.schemes[current].name if current in config.schemes else current)}</strong>).</p>"
             + _table(
                 rows,
                 {
