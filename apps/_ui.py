@@ -81,6 +81,7 @@ def style_status(frame: pd.DataFrame, columns: list[str]) -> Any:
 
 def where(frame: pd.DataFrame, names: dict[str, str]) -> pd.Series:
     """``Department name / team`` of each row (the department id when it has no name; no team part when null)."""
+    names = {"organisation": "Whole organisation", **names}
     return frame["department"].map(names).fillna(frame["department"]) + frame["team"].fillna("").map(
         lambda t: f" / {t}" if t else ""
     )

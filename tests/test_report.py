@@ -61,8 +61,11 @@ def test_every_section_has_heading_and_a_figure(report):
         assert body.count('class="plotly-graph-div"') >= 1, key
         assert "Not available" not in body, key
     # the executive summary lists the top actions with their values
-    assert "Fix billing failure demand at source" in sections["summary"]
-    assert "Drop the aht_s bonus" in sections["summary"]
+    assert "Fix Billing failure demand at source" in sections["summary"]
+    assert "Average handle time bonus" in sections["summary"]
+    # each value split into its parts, and the sign convention stated with the conflicts
+    assert "Made of (per year)" in sections["summary"]
+    assert "per 1 % rise of the metric" in sections["incentives"]
 
 
 def test_plotlyjs_inline_exactly_once_and_no_external_urls(report):

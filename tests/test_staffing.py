@@ -485,7 +485,7 @@ def test_cli_staffing_prints_volume_weighted_sl_and_budget(tmp_path):
     # 85 / 150 = 56.7 % overall; sales 55 / 100 = 55.0 %, service 30 / 50 = 60.0 %
     assert "Realised service level 56.7%" in result.output
     assert "55.0%" in result.output and "60.0%" in result.output
-    assert "the budget funds 1.5 FTE" in result.output
+    assert "the budget funds 1.5 FTE" in " ".join(result.output.split())
     bad = runner.invoke(app, ["staffing", str(path), "--by", "hour"])
     assert bad.exit_code == 2 and "--by" in bad.output
     # the default groups by month (a short table), not one row per day

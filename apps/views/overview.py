@@ -114,7 +114,10 @@ if flagged:
 
 # ---------------------------------------------------------------------------------------- exceptions
 st.subheader("Newest and worst exceptions")
-ex = result.exceptions[result.exceptions["period"].le(period)].head(8)
+all_ex = result.exceptions[result.exceptions["period"].le(period)]
+ex = all_ex.head(8)
+if len(all_ex) > len(ex):
+    st.caption(f"The {len(ex)} newest and worst of {len(all_ex)} exceptions up to {period:%b %Y}.")
 if ex.empty:
     st.success("No threshold breaches or control-chart signals up to this month.")
 else:
@@ -131,6 +134,10 @@ else:
         ),
         hide_index=True,
         width="stretch",
+        column_config={
+            "What happened": st.column_config.TextColumn(width="large"),
+            "Value": st.column_config.TextColumn(width="medium"),
+        },
     )
 
 # ---------------------------------------------------------------------------------------- budget gap
@@ -144,14 +151,20 @@ st.caption(
     f"Last {days} days of intervals; funded FTE = the hours actually staffed, with shrinkage "
     f"{gap.shrinkage:.0%} and {gap.hours_per_fte:g} paid h per FTE-week (Erlang C)."
 )
-c1, c2, c3, c4, c5 = st.columns(5)
+c1, c2, c3 = st.columns(3)
 c1.metric(
     "FTE needed for target",
     f"{gap.fte_needed:,.1f}",
     help=f"FTE to reach {gap.target:.0%} of calls answered within {gap.answer_s:.0f} s in every half hour.",
 )
-c2.metric("FTE funded (staffed)", f"{gap.fte_budget:,.1f}", help="Needed minus funded is the budget gap.")
+c2.metric("FTE funded (staffed)", f"{gap.fte_budget:,.1f}")
 c3.metric(
+    "Budget gap (FTE)", f"{gap.fte_gap:+,.1f}", help="Needed minus funded; positive = the budget is short."
+)
+# long, distinct labels: two per row so they are never cut off
+c4, c5 = st.columns(2)
+c6, _ = st.columns(2)
+c4.metric(
     "Realised service level",
     ui.pct(gap.realised_service_level) if gap.realised_service_level is not None else "—",
     delta=f"{(gap.realised_service_level - gap.target) * 100:+.1f} pts vs target {gap.target:.0%}"
@@ -159,12 +172,12 @@ c3.metric(
     else None,
     help="What customers got: Σ answered within threshold / Σ offered over the same days.",
 )
-c4.metric(
+c5.metric(
     "Service level the funded FTE would buy if scheduled to the workload",
     ui.pct(gap.achieved_service_level),
     help="A model figure: the same hours placed where the calls are.",
 )
-c5.metric(
+c6.metric(
     "Schedule mismatch",
     f"{gap.schedule_mismatch * 100:.1f} pts" if gap.schedule_mismatch is not None else "—",
     help="Service level lost because staff were not where the calls were (model with the same hours, "
@@ -186,13 +199,11 @@ if recommend_actions is not None:
     for column, label in (
         ("title", "Action"),
         ("action", "Action"),
-        ("owner_department", "Owner"),
         ("expected_annual_value", "Expected value / year"),
         ("customer_value", "Customers"),
         ("staffing_value", "Staffing / handling"),
         ("payout_value", "Bonus payouts"),
         ("other_value", "Other (fix cost)"),
-        ("effort", "Effort"),
     ):
         if column in show.columns and label not in table.columns:
             values = show[column].to_numpy()
@@ -223,6 +234,9 @@ if recommend_actions is not None:
     for r in show.itertuples(index=False):
         title = getattr(r, "title", None) or getattr(r, "action", "")
         with st.expander(f"{getattr(r, 'rank', '')}. {title}"):
+            owner = getattr(r, "owner_department", None)
+            if owner is not None:
+                st.caption(f"Owner: {names.get(owner, owner)} · effort: {getattr(r, 'effort', '—')}")
             rationale = getattr(r, "rationale", "")
             if rationale:
                 st.markdown(rationale)

@@ -78,7 +78,8 @@ st.caption(
 gap_staffed = state.budget_gap(src, float(default_fte), target, shrinkage, horizon, patience)
 realised = gap_staffed.realised_service_level
 mismatch = gap_staffed.schedule_mismatch
-k1, k2, k3, k4 = st.columns(4)
+k1, k2 = st.columns(2)
+k3, k4 = st.columns(2)
 k1.metric(
     "Realised service level",
     ui.pct(realised) if realised is not None else "—",
@@ -208,7 +209,8 @@ budget_fte = st.number_input(
     "the forecast.",
 )
 gap = state.budget_gap(src, float(budget_fte), target, shrinkage, horizon, patience)
-b1, b2, b3, b4 = st.columns(4)
+b1, b2, b3 = st.columns(3)
+b4, _ = st.columns(2)
 b1.metric("FTE needed for the target", f"{gap.fte_needed:,.1f}", help=f"{model}, every half-hour at target.")
 b2.metric("FTE funded", f"{gap.fte_budget:,.1f}")
 b3.metric(
