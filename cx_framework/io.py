@@ -136,6 +136,8 @@ _BINARY_SIGNATURES = {
 
 def _refuse_binary(path: Path, table: str) -> None:
     """A file named .csv that is not text gets a message saying what it is, not "empty" or a parser error."""
+    if path.name.lower().endswith((".gz", ".bz2", ".zip", ".xz", ".zst")):
+        return  # compressed CSV: pandas decompresses it
     with path.open("rb") as handle:
         head = handle.read(4096)
     kind = next((name for sig, name in _BINARY_SIGNATURES.items() if head.startswith(sig)), None)

@@ -44,6 +44,7 @@ LAYER_OF: dict[str, str] = {
     # here because it plants graph elasticities at the levels the evidence estimator reads
     "synthetic": "analyses",
     "maturity": "analyses",
+    "_xlsx": "foundation",
     "staffing": "analyses",
     "scorecard": "analyses",
     "incentives": "analyses",

@@ -219,7 +219,7 @@ def test_density_plot_and_cli(cfg, tmp_path):
         app, ["sla-chain", "--configs", str(CONFIGS), "--out", str(out)], env={"COLUMNS": "200"}
     )
     assert res.exit_code == 0, res.output
-    assert "provisioning (fulfilment) must cut its lead time" in res.output
+    assert "provisioning (Fulfilment & back office) must cut its lead time" in " ".join(res.output.split())
     table = pd.read_parquet(out)
     assert set(table["journey"]) == {"billing_dispute", "order_change"}
     bad = CliRunner().invoke(app, ["sla-chain", "--configs", str(CONFIGS), "--journey", "nope"])
