@@ -405,10 +405,13 @@ def _no_repeat(mapped: ibis.Table, days: float) -> ibis.Table:
     same customer within the window counts as not resolved)."""
     import ibis
 
+    # the window reorders rows: number them first so the source order (and row positions in reports) survive
+    numbered = mapped.mutate(_cx_row=ibis.row_number())
     window = ibis.window(group_by="customer_id", order_by=["timestamp", "contact_id"])
-    nxt = mapped.timestamp.lead().over(window)
-    gap = nxt.epoch_seconds().cast("float64") - mapped.timestamp.epoch_seconds().cast("float64")
-    return mapped.mutate(resolved_first_contact=nxt.isnull() | (gap > days * 86400.0))
+    nxt = numbered.timestamp.lead().over(window)
+    gap = nxt.epoch_seconds().cast("float64") - numbered.timestamp.epoch_seconds().cast("float64")
+    flagged = numbered.mutate(resolved_first_contact=nxt.isnull() | (gap > days * 86400.0))
+    return flagged.order_by("_cx_row").drop("_cx_row")
 
 
 def _reasons(failures: pd.DataFrame) -> pd.DataFrame:

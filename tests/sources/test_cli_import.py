@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from cx_framework.cli import app
@@ -96,8 +97,11 @@ def test_cx_model_fit_on_the_sample_matches_the_library():
     payload = json.loads(result.output)
     assert payload["recommended"] == fit.recommended
     overall = {r["model"]: r for r in payload["calibration"] if r["hour"] == "all"}
-    assert overall["erlang_c"]["sl_mae"] == fit.overall.loc["erlang_c", "sl_mae"]
-    assert payload["patience_s"]["(all)"] == fit.patience_s["(all)"]
+    assert overall["erlang_c"]["sl_mae"] == pytest.approx(fit.overall.loc["erlang_c", "sl_mae"], rel=1e-9)
+    assert overall["erlang_a"]["abandonment_bias"] == pytest.approx(
+        fit.overall.loc["erlang_a", "abandonment_bias"], rel=1e-9
+    )
+    assert payload["patience_s"]["(all)"] == pytest.approx(fit.patience_s["(all)"], rel=1e-12)
 
 
 def test_cx_model_fit_through_sources(write_sources):

@@ -216,3 +216,13 @@ def test_no_repeat_only_for_resolution(write_sources):
     path = write_sources({"tables": {"contacts": cfg}}, {"calls.csv": CALLS})
     with pytest.raises(ConfigError, match="no_repeat_within_days"):
         read_sources(path)
+
+
+def test_repeat_derivation_keeps_source_row_order(write_sources):
+    rows = "".join(
+        f"{i},+44{(7 * i) % 5},Billing,01/03/2024 09:{59 - i:02d}:00,0,5,ANS,A1,,in\n" for i in range(1, 40)
+    )
+    text = "call_id,caller,queue,arrived,waited_min,talk_min,outcome,agent,fcr,direction\n" + rows
+    cfg = _contacts(columns={"resolved_first_contact": {"no_repeat_within_days": 7}})
+    path = write_sources({"tables": {"contacts": cfg}}, {"calls.csv": text})
+    assert read_sources(path).tables["contacts"]["contact_id"].tolist() == [str(i) for i in range(1, 40)]
