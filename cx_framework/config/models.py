@@ -465,7 +465,10 @@ class Assumptions(_Model):
         description="reporting month: 'latest_complete' (latest month whose later data is observed) or YYYY-MM",
     )
     baseline_months: int = Field(
-        default=3, ge=1, le=24, description="months of recent intervals used as the forecast (staffing, economics)"
+        default=3,
+        ge=1,
+        le=24,
+        description="months of recent intervals used as the forecast (staffing, economics)",
     )
     service_level_definition: Literal["offered", "answered", "excl_short_abandons"] = "offered"
     retention_model: Literal["logit", "cox"] = "logit"
@@ -473,7 +476,9 @@ class Assumptions(_Model):
     sla_lead_times: Literal["data", "config"] = Field(
         default="data", description="stage lead times fitted from work_items ('data') or given in slas.yaml"
     )
-    sl_draws: int = Field(default=200, ge=20, le=5000, description="parameter draws behind the optimum's interval")
+    sl_draws: int = Field(
+        default=200, ge=20, le=5000, description="parameter draws behind the optimum's interval"
+    )
     effort_budget: float = Field(default=0.10, gt=0, le=1)
     seed: int = Field(default=0, ge=0)
 
