@@ -11,7 +11,8 @@ With ``cache_dir`` every computed section is also written to ``<cache_dir>/<key>
 creation time, resolved assumptions, and per section its figures, caveats and frame names), one Parquet file per
 small frame (``<section>.<frame>.parquet``) and the section's engine result (``<section>.pkl``, pickle). The key
 hashes the data stamp (file names, sizes, modification times — or the frames' content), the whole configuration
-and the assumptions, so any change opens a new entry. A later process opening the same key serves figures and
+and the assumptions (and the library's own source files), so any change opens a new entry; the least recently
+written entries beyond ``$CX_CACHE_MAX_ENTRIES`` (default 8) are removed. A later process opening the same key serves figures and
 frames from the manifest and Parquet without reading the data, and unpickles an engine result only when a
 surface asks for it. Pickle runs code from the file it reads: the cache directory must be as trusted as the
 code itself (your own user cache, never a shared writable folder) — the same rule as ``st.cache_data(persist=...)``
@@ -26,7 +27,7 @@ import json
 import os
 import pickle
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +49,7 @@ __all__ = [
     "SECTIONS",
     "section",
     "load_available_tables",
+    "LazyTables",
     "default_cache_dir",
     "CACHE_FORMAT",
 ]
@@ -137,6 +139,62 @@ def default_cache_dir() -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ data
+class LazyTables(Mapping[str, pd.DataFrame]):
+    """The valid tables of a data directory, each read and validated the first time it is used.
+
+    ``name in tables`` is True only for a table that is present *and* valid; a missing or invalid table is
+    recorded in :attr:`problems` (one-line reason naming the file, column and rows) instead of failing the
+    others. Iterating reads every table.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str], tables: Iterable[str] | None = None) -> None:
+        from cx_framework.io import _find_table_files
+        from cx_framework.schemas import REQUIRED_TABLES, TABLES
+
+        self.root = Path(directory)
+        wanted = list(tables) if tables is not None else list(TABLES)
+        self.files = _find_table_files(self.root, wanted)
+        self.problems: dict[str, str] = {
+            name: f"no {name}.parquet or {name}.csv in {self.root}"
+            for name in wanted
+            if name in REQUIRED_TABLES and name not in self.files
+        }
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def _load(self, name: str) -> pd.DataFrame | None:
+        from cx_framework.errors import DataValidationError
+        from cx_framework.io import read_table
+
+        if name in self._frames:
+            return self._frames[name]
+        if name not in self.files or name in self.problems:
+            return None
+        try:
+            self._frames[name] = read_table(self.files[name], name)
+        except DataValidationError as exc:
+            self.problems[name] = str(exc).split("\nTip:")[0].split(" Tip:")[0]
+            return None
+        return self._frames[name]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        frame = self._load(name)
+        if frame is None:
+            raise KeyError(name)
+        return frame
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._load(name) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([name for name in self.files if self._load(name) is not None])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def load_all(self) -> dict[str, pd.DataFrame]:
+        return {name: self[name] for name in self}
+
+
 def load_available_tables(
     directory: str | os.PathLike[str], tables: Iterable[str] | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
@@ -154,27 +212,14 @@ def load_available_tables(
         Only when ``directory`` itself does not exist.
     """
     from cx_framework.errors import DataValidationError
-    from cx_framework.io import _find_table_files, read_table
-    from cx_framework.schemas import REQUIRED_TABLES, TABLES
 
     root = Path(directory)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"
         raise DataValidationError(f"Data directory {root} {what}.", file=str(root))
-    wanted = list(tables) if tables is not None else list(TABLES)
-    found = _find_table_files(root, wanted)
-    out: dict[str, pd.DataFrame] = {}
-    problems: dict[str, str] = {}
-    for name in wanted:
-        if name not in found:
-            if name in REQUIRED_TABLES:
-                problems[name] = f"no {name}.parquet or {name}.csv in {root}"
-            continue
-        try:
-            out[name] = read_table(found[name], name)
-        except DataValidationError as exc:
-            problems[name] = str(exc).split("\nTip:")[0].split(" Tip:")[0]
-    return out, problems
+    lazy = LazyTables(root, tables)
+    frames = lazy.load_all()
+    return frames, dict(lazy.problems)
 
 
 def _frames_stamp(tables: Mapping[str, pd.DataFrame]) -> str:
@@ -185,6 +230,31 @@ def _frames_stamp(tables: Mapping[str, pd.DataFrame]) -> str:
         digest.update(str(list(frame.columns)).encode())
         digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     return "frames:" + digest.hexdigest()
+
+
+_CODE_STAMP: list[str] = []
+
+
+def _code_stamp() -> str:
+    """Changes whenever a module of cx_framework changes (an engine fix must never be served a stale cache)."""
+    if not _CODE_STAMP:
+        root = Path(__file__).resolve().parents[1]
+        digest = hashlib.sha256()
+        for path in sorted(root.rglob("*.py")):
+            info = path.stat()
+            digest.update(f"{path.relative_to(root)}:{info.st_size}:{info.st_mtime_ns}".encode())
+        _CODE_STAMP.append(digest.hexdigest())
+    return _CODE_STAMP[0]
+
+
+def _prune(cache_dir: Path, keep: int) -> None:
+    """Remove the least recently written entries beyond ``keep``."""
+    import shutil
+
+    entries = [p for p in cache_dir.iterdir() if (p / "manifest.json").is_file()]
+    entries.sort(key=lambda p: (p / "manifest.json").stat().st_mtime, reverse=True)
+    for old in entries[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _config_digest(config: CxConfig) -> str:
@@ -239,7 +309,7 @@ class Analysis:
         config: CxConfig | None = None,
         *,
         assumptions: Assumptions | None = None,
-        loader: Callable[[], tuple[dict[str, pd.DataFrame], dict[str, str]]] | None = None,
+        loader: Callable[[], tuple[Mapping[str, pd.DataFrame], dict[str, str]]] | None = None,
         data_stamp: str | None = None,
         table_problems: Mapping[str, str] | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
@@ -255,7 +325,9 @@ class Analysis:
             raise InputValueError("Analysis needs tables or a loader", argument="tables")
         self.config = config
         self.assumptions = assumptions if assumptions is not None else config.assumptions
-        self._tables: dict[str, pd.DataFrame] | None = dict(tables) if tables is not None else None
+        self._tables: Mapping[str, pd.DataFrame] | None = (
+            tables if isinstance(tables, LazyTables) or tables is None else dict(tables)
+        )
         self._problems: dict[str, str] = dict(table_problems or {})
         self._loader = loader
         self._data_stamp = data_stamp
@@ -298,7 +370,7 @@ class Analysis:
         return cls(
             config=cfg,
             assumptions=assumptions,
-            loader=lambda: load_available_tables(root),
+            loader=lambda: (LazyTables(root), {}),
             data_stamp=data_stamp(root),
             cache_dir=cache_dir,
             viewer=viewer,
@@ -351,7 +423,7 @@ class Analysis:
             tables=self._tables,
             config=self.config,
             assumptions=new,
-            loader=self._loader if self._tables is None else None,
+            loader=self._loader,
             data_stamp=self._data_stamp,
             table_problems=self._problems,
             cache_dir=self.cache_dir,
@@ -380,6 +452,7 @@ class Analysis:
                     "assumptions": self.assumptions.model_dump(mode="json"),
                     "format": CACHE_FORMAT,
                     "version": __version__,
+                    "code": _code_stamp(),
                 },
                 sort_keys=True,
             )
@@ -406,8 +479,8 @@ class Analysis:
 
     # -------------------------------------------------------------------------------------- data
     @property
-    def tables(self) -> dict[str, pd.DataFrame]:
-        """The valid tables (loaded on first use)."""
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """The valid tables (a data directory's tables are read and validated one by one on first use)."""
         if self._tables is None:
             assert self._loader is not None
             tables, problems = self._loader()
@@ -417,14 +490,16 @@ class Analysis:
 
     @property
     def table_problems(self) -> dict[str, str]:
-        """Missing or invalid tables with the reason (loads the data unless served from the cache)."""
+        """Missing or invalid tables with the reason (of the tables looked at so far)."""
         if self._tables is None and self._manifest is not None:
             return dict(self._manifest.get("table_problems", {}))
-        _ = self.tables
-        return dict(self._problems)
+        tables = self.tables
+        extra = tables.problems if isinstance(tables, LazyTables) else {}
+        return {**self._problems, **extra}
 
     def has(self, table: str) -> bool:
-        return table in self.tables and isinstance(self.tables[table], pd.DataFrame)
+        """Whether ``table`` is present and valid (reads and validates it if not done yet)."""
+        return table in self.tables
 
     # -------------------------------------------------------------------------------------- sections
     def _spec(self, name: str) -> SectionSpec:
@@ -592,6 +667,7 @@ class Analysis:
         out["hours_per_fte_week"] = econ.hours_per_fte_week
         out["retention_model"] = a.retention_model
         out["retention_dose"] = a.retention_dose
+        out["retention_lag"] = a.retention_lag
         out["sla_lead_times"] = a.sla_lead_times
         out["sl_draws"] = a.sl_draws
         out["effort_budget"] = a.effort_budget
@@ -712,6 +788,7 @@ class Analysis:
                     write_bytes_atomic(entry / f"{name}.pkl", pickle.dumps(packed, protocol=5))
                     has_result = True
             if self._manifest is None:
+                _prune(entry.parent, int(os.environ.get("CX_CACHE_MAX_ENTRIES", "8")) - 1)
                 self._manifest = {
                     "key": self.key,
                     "format": CACHE_FORMAT,
@@ -726,7 +803,7 @@ class Analysis:
                 "saved_at": datetime.now(UTC).isoformat(),
             }
             if self._tables is not None:
-                self._manifest["table_problems"] = dict(self._problems)
+                self._manifest["table_problems"] = self.table_problems
                 with contextlib.suppress(CxError):
                     self._manifest["assumptions"] = _jsonable(self.assumptions_dict())
             write_text_atomic(entry / "manifest.json", json.dumps(self._manifest, indent=1, default=str))

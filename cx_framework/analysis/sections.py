@@ -52,6 +52,7 @@ ASSUMPTION_LABELS: dict[str, str] = {
     "shrinkage": "Shrinkage",
     "retention_model": "Retention model",
     "retention_dose": "Service-level effect shape",
+    "retention_lag": "Months from service to churn",
     "sla_lead_times": "Stage lead times from",
     "effort_budget": "Behaviour effort budget",
     "seed": "Random seed",
@@ -181,6 +182,14 @@ def _scorecard(a: Analysis) -> SectionResult:
     )
     period = as_of(a)
     if period not in set(result.periods):
+        if a.assumptions.as_of != "latest_complete":
+            from cx_framework.errors import InputValueError
+
+            raise InputValueError(
+                f"as_of {a.assumptions.as_of} is not in the data; department_metrics covers "
+                f"{min(result.periods):%Y-%m} to {max(result.periods):%Y-%m}",
+                argument="as_of",
+            )
         period = max(result.periods)
     cur = a.config.economics.currency
     figures = []
@@ -488,7 +497,12 @@ def _retention(a: Analysis) -> SectionResult:
     t = a.tables
     econ = a.config.economics
     panel = build_customer_panel(t["contacts"], t["customers"], threshold_s=econ.answer_s)
-    fit = fit_retention(panel, model=a.assumptions.retention_model, dose=a.assumptions.retention_dose)
+    fit = fit_retention(
+        panel,
+        model=a.assumptions.retention_model,
+        dose=a.assumptions.retention_dose,
+        lag=a.assumptions.retention_lag,
+    )
     value = value_of_service_level(fit, t["customers"], a.config)
     fc = forecast(a)
     optimum = optimal_service_level(

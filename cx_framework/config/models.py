@@ -473,6 +473,9 @@ class Assumptions(_Model):
     service_level_definition: Literal["offered", "answered", "excl_short_abandons"] = "offered"
     retention_model: Literal["logit", "cox"] = "logit"
     retention_dose: Literal["linear", "spline", "binned"] = "linear"
+    retention_lag: int = Field(
+        default=0, ge=0, le=12, description="months between the service and the churn month"
+    )
     sla_lead_times: Literal["data", "config"] = Field(
         default="data", description="stage lead times fitted from work_items ('data') or given in slas.yaml"
     )
