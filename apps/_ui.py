@@ -16,7 +16,9 @@ def page(title: str, question: str) -> state.Source:
     st.title(title)
     src = state.source()
     st.caption(f"{question}  \nData: {state.describe(src)}.")
-    state.tables(src)  # load + validate once; invalid data stops the page with a readable failure table
+    # partial data: a missing or invalid table only stops the analyses that need it (they say so)
+    for name, reason in state.analysis(src).table_problems.items():
+        st.warning(f"Table **{name}** is not usable: {reason}")
     return src
 
 

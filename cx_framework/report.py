@@ -55,6 +55,8 @@ __all__ = [
 #: Report sections: anchor id -> heading, in order.
 SECTIONS: dict[str, str] = {
     "summary": "Executive summary",
+    "figures": "Headline figures",
+    "assumptions": "Assumptions",
     "scorecard": "Shared scorecard",
     "alignment": "Department alignment",
     "exceptions": "Exceptions",
@@ -763,6 +765,7 @@ def build_report(
     id_key: bytes | str | None = None,
     title: str | None = None,
     progress: Callable[[str], None] | None = None,
+    analysis: Any = None,
 ) -> Path:
     """Write the leadership report: one self-contained, offline HTML file (written atomically).
 
@@ -791,6 +794,10 @@ def build_report(
         Report title (default: the organisation's name).
     progress : callable, optional
         Called with a label before each step.
+    analysis : Analysis, optional
+        The :class:`~cx_framework.analysis.Analysis` whose figures and engine results the report shows (the CLI
+        passes it); its action plan is used and the "Headline figures" and "Assumptions" sections list the same
+        figures, labels and assumptions as the app and ``cx ... --json``. Without it the plan is computed here.
 
     Returns
     -------
@@ -800,6 +807,8 @@ def build_report(
     from cx_framework.io import write_text_atomic
 
     step = progress or (lambda _label: None)
+    if plan is None and analysis is not None:
+        plan = analysis.result("actions")
     if plan is None:
         plan = recommend_actions(
             org_data, config, period=period, top=top, assumptions=assumptions, progress=progress
@@ -811,6 +820,9 @@ def build_report(
         warnings.simplefilter("ignore", StatisticalWarning)
         step("report: executive summary")
         sections.append(_section("summary", _summary_section(plan, render, config)))
+        step("report: headline figures")
+        sections.append(_section("figures", _figures_section(analysis)))
+        sections.append(_section("assumptions", _assumptions_section(analysis, plan)))
         step("report: scorecard")
         if sc is None:
             reason = plan.unavailable.get("scorecard", "did not run")
@@ -851,6 +863,42 @@ def build_report(
     target = Path(out_path)
     step("report: writing")
     return write_text_atomic(target, document)
+
+
+def _figures_section(analysis: Any) -> list[str]:
+    """Every headline figure of the Analysis with the registry's label, formatted value, period and definition
+    (``data-figure-id`` / ``data-value`` carry the id and the unrounded value for checks)."""
+    if analysis is None:
+        return [_unavailable("headline figures", "the report was built without an Analysis")]
+    rows = []
+    for f in analysis.figures():
+        value = "" if f.value is None else _esc(f.value)
+        rows.append(
+            f"<tr data-figure-id='{_esc(f.id)}' data-value='{value}'><td>{_esc(f.label)}</td>"
+            f"<td class='num'>{_esc(f.formatted())}</td><td>{_esc(f.period or 'all data')}</td>"
+            f"<td class='muted'>{_esc(f.definition)}</td></tr>"
+        )
+    body = [
+        "<p>The figures every surface (app, command line, this report) shows, computed once from the same data, "
+        "configuration and assumptions.</p>",
+        "<table class='figures'><thead><tr><th>Figure</th><th>Value</th><th>Period</th><th>Definition</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+    ]
+    for name, reason in analysis.unavailable().items():
+        body.append(_unavailable(name, reason))
+    return body
+
+
+def _assumptions_section(analysis: Any, plan: ActionPlan) -> list[str]:
+    if analysis is None:
+        return [f"<p>{_esc(_assumption_text(plan.assumptions))}</p>"]
+    items = "".join(f"<li>{_esc(line)}</li>" for line in analysis.assumptions_lines())
+    return [
+        "<p>Set in <code>configs/assumptions.yaml</code> (analytical choices) and <code>economics.yaml</code> "
+        f"(money, shrinkage, service-level target); changing one changes every surface. Figures "
+        f"{_esc(analysis.age_text())}.</p>",
+        f"<ul class='assumptions'>{items}</ul>",
+    ]
 
 
 def _assumption_text(assumptions: Mapping[str, Any]) -> str:

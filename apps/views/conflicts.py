@@ -50,6 +50,7 @@ with tab_schemes:
     scheme = st.selectbox(
         "Explain the conflicts of",
         list(cfg.schemes),
+        index=list(cfg.schemes).index(state.current_scheme(src) or next(iter(cfg.schemes))),
         format_func=lambda s: cfg.schemes[s].name,
         key="cf_scheme",
     )

@@ -13,16 +13,21 @@ import _ui as ui  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from cx_framework.app_support import staffed_fte  # noqa: E402
-
 src = ui.page(
     "Overview", "How is the organisation doing for its customers, and where does its structure hurt them?"
 )
 cfg = state.config()
 result = state.scorecard(src)
 periods = sorted(result.periods)
+as_of = pd.Timestamp(state.analysis(src).assumptions_dict()["as_of"] + "-01")
 period = st.select_slider(
-    "Month", options=periods, value=periods[-1], format_func=lambda p: f"{p:%b %Y}", key="overview_period"
+    "Month",
+    options=periods,
+    value=as_of if as_of in periods else periods[-1],
+    format_func=lambda p: f"{p:%b %Y}",
+    key="overview_period",
+    help="Default: the reporting month of configs/assumptions.yaml (the latest month whose later data, such as "
+    "next-month churn, is observed).",
 )
 previous = periods[periods.index(period) - 1] if periods.index(period) > 0 else None
 
@@ -111,32 +116,20 @@ else:
     )
 
 # ---------------------------------------------------------------------------------------- budget gap
-st.subheader("Service level the staffing budget buys")
-econ = cfg.economics
-days = 28
-forecast = state.recent_intervals(src, days)
-funded = staffed_fte(forecast, shrinkage=econ.shrinkage, hours_per_fte=econ.hours_per_fte_week)
-gap = state.budget_gap(src, round(funded, 1), econ.service_level_target, econ.shrinkage, days)
-c1, c2, c3, c4 = st.columns(4)
-c1.metric(
-    "FTE needed for target",
-    f"{gap.fte_needed:,.1f}",
-    help=f"FTE to reach {gap.target:.0%} of calls "
-    f"answered within {gap.answer_s:.0f} s in every half hour of the last {days} days (Erlang C, "
-    f"shrinkage {gap.shrinkage:.0%}, {gap.hours_per_fte:g} paid h per FTE-week).",
+st.subheader("Service level: realised, and what the funded FTE would buy")
+window = state.analysis(src).assumptions_dict()["forecast_window"]
+st.caption(
+    f"Forecast window {window} (assumptions.yaml). Realised = with the agents actually staffed; "
+    "the funded FTE scheduled to the workload would buy the second figure; the difference is schedule mismatch."
 )
-c2.metric(
-    "FTE funded (staffed today)",
-    f"{gap.fte_budget:,.1f}",
-    help=f"Agents staffed in the last {days} days, converted to FTE with the same shrinkage and hours.",
-)
-c3.metric("Budget gap (FTE)", f"{gap.fte_gap:+,.1f}", help="Needed minus funded; positive = short.")
-c4.metric(
-    "Service level achieved",
-    ui.pct(gap.achieved_service_level),
-    help=ui.metric_help("service_level"),
-    delta=f"{(gap.achieved_service_level - gap.target) * 100:+.1f} pts vs target {gap.target:.0%}",
-)
+c1, c2, c3 = st.columns(3)
+state.show_figure(c1, "staffing.realised_service_level", src)
+state.show_figure(c2, "staffing.budget_service_level", src)
+state.show_figure(c3, "staffing.schedule_mismatch", src)
+c4, c5, c6 = st.columns(3)
+state.show_figure(c4, "staffing.funded_fte", src)
+state.show_figure(c5, "staffing.fte_needed", src)
+state.show_figure(c6, "staffing.understaffed_intervals", src)
 
 # ---------------------------------------------------------------------------------------- actions
 recommend_actions = state.optional("cx_framework.actions", "recommend_actions")

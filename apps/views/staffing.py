@@ -25,7 +25,7 @@ src = ui.page(
 )
 cfg = state.config()
 econ = cfg.economics
-intervals = state.tables(src)["intervals"]
+intervals = state.table(src, "intervals")
 
 c1, c2, c3 = st.columns(3)
 target = c1.slider(

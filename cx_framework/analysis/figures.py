@@ -494,7 +494,8 @@ ACTIONS_TOTAL = _spec(
     "Expected value of the recommended actions",
     "currency/year",
     "money_per_year",
-    "Sum of the expected annual value of the monetised top actions (each equals the engine figure it cites).",
+    "Sum of the expected annual value of every recommended action with a positive monetised value (each equals "
+    "the engine figure it cites; at most 25 actions are ranked).",
 )
 ACTIONS_TOP = _spec(
     "actions.top_action",

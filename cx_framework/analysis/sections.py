@@ -554,6 +554,10 @@ def _failure_demand(a: Analysis) -> SectionResult:
 
 
 # ------------------------------------------------------------------------------------------------ actions
+#: Actions ranked and kept by the actions section (surfaces show the first few).
+ACTIONS_LISTED = 25
+
+
 @dataclass(frozen=True)
 class _FromSection:
     """Placeholder in a pickled action plan for an engine result another section already stores."""
@@ -662,7 +666,7 @@ def _actions(a: Analysis) -> SectionResult:
         org,
         a.config,
         period=as_of(a),
-        top=10,
+        top=ACTIONS_LISTED,
         assumptions={
             "current_scheme": current_scheme(a),
             "baseline_months": a.assumptions.baseline_months,

@@ -115,9 +115,19 @@ def print_notes(notes: Iterable[str]) -> None:
         err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
 
 
-def emit_json(analysis: Any, names: Iterable[str], extra: Mapping[str, Any] | None = None) -> None:
-    """The ``--json`` document on stdout (plain ``print``: no rich markup or wrapping)."""
+def emit_json(
+    analysis: Any,
+    names: Iterable[str],
+    extra: Mapping[str, Any] | None = None,
+    *,
+    figures: Iterable[Any] | None = None,
+) -> None:
+    """The ``--json`` document on stdout (plain ``print``: no rich markup or wrapping); ``figures`` narrows the
+    sections' figures to those the command is about (e.g. one journey)."""
+    names = list(names)
     doc = analysis.to_json(*names, extra=extra)
+    if figures is not None:
+        doc["figures"] = [f.to_json() for f in figures]
     notes: list[str] = []
     for name in names:
         try:
