@@ -21,6 +21,12 @@ from cx_framework.errors import CxError  # noqa: F401 - re-exported for pages
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = os.environ.get("CX_CONFIG_DIR", str(REPO / "configs"))
 
+
+def config_dir() -> str:
+    """Configuration directory: ``cx app --configs`` (env ``CX_CONFIG_DIR``, read on every call) or configs/."""
+    return os.environ.get("CX_CONFIG_DIR", str(REPO / "configs"))
+
+
 #: session keys
 UPLOAD_DIR = "cx_upload_dir"
 USE_UPLOAD = "cx_use_upload"
@@ -44,17 +50,18 @@ def upload_dir() -> str:
 _STAMPS: dict[str, tuple[float, str]] = {}
 
 
-def config_stamp(config_dir: str = CONFIG_DIR) -> str:
+def config_stamp(directory: str | None = None) -> str:
     """Changes whenever a YAML file of the configuration changes (so edited configs are picked up); re-checked
     at most once a second (pages look the config up many times per rerun)."""
     import time
 
+    directory = directory or config_dir()
     now = time.monotonic()
-    cached = _STAMPS.get(config_dir)
+    cached = _STAMPS.get(directory)
     if cached is not None and now - cached[0] < 1.0:
         return cached[1]
-    stamp = _config_stamp(config_dir)
-    _STAMPS[config_dir] = (now, stamp)
+    stamp = _config_stamp(directory)
+    _STAMPS[directory] = (now, stamp)
     return stamp
 
 
@@ -62,7 +69,9 @@ def _config_stamp(config_dir: str) -> str:
     root = Path(config_dir)
     files = sorted([*root.glob("*.yaml"), *root.glob("incentives/*.yaml")])
     stats = [(p.name, p.stat()) for p in files]
-    return "|".join(f"{name}:{info.st_mtime_ns}:{info.st_size}" for name, info in stats)
+    return f"{root.resolve()}|" + "|".join(
+        f"{name}:{info.st_mtime_ns}:{info.st_size}" for name, info in stats
+    )
 
 
 def source() -> Source:
@@ -122,9 +131,10 @@ def notes(*key: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ loaders
-def config(config_dir: str = CONFIG_DIR) -> Any:
+def config(directory: str | None = None) -> Any:
     """The configuration (re-read when a YAML file changes)."""
-    return _config(config_dir, config_stamp(config_dir))
+    directory = directory or config_dir()
+    return _config(directory, config_stamp(directory))
 
 
 @st.cache_resource(show_spinner="Loading configuration…", max_entries=4)
@@ -222,6 +232,17 @@ def _analysis(src: Source) -> Any:
     return Analysis.from_data_dir(directory, cfg, cache_dir=cache)
 
 
+def result(src: Source, name: str) -> Any:
+    """The engine result of Analysis section ``name``; when the section cannot run (a table it needs is missing
+    or invalid) the page shows why and stops — other pages, which do not need that table, still run."""
+    try:
+        return analysis(src).result(name)
+    except CxError as exc:
+        show_error(exc, "This part cannot be computed from the current data")
+        st.stop()
+        raise  # pragma: no cover - st.stop raises
+
+
 def figure(figure_id: str, src: Source | None = None) -> Any:
     """A registered headline figure of the Analysis (label, formatted value, definition for the tooltip)."""
     return analysis(src).figure(figure_id)
@@ -229,7 +250,13 @@ def figure(figure_id: str, src: Source | None = None) -> Any:
 
 def show_figure(column: Any, figure_id: str, src: Source | None = None, **kwargs: Any) -> Any:
     """``column.metric`` of a registered figure: the registry's label and format, its definition as help."""
-    f = figure(figure_id, src)
+    from cx_framework.analysis import figure_spec
+
+    try:
+        f = figure(figure_id, src)
+    except CxError as exc:  # its section cannot run on this data: say why instead of a number
+        column.metric(figure_spec(figure_id).label, "not available", help=str(exc))
+        return None
     period = f" Period: {f.period}." if f.period else ""
     column.metric(f.label, f.formatted(), help=f"{f.definition}{period}", **kwargs)
     return f
@@ -248,7 +275,7 @@ def assumptions_panel(src: Source | None = None) -> None:
 # ------------------------------------------------------------------------------------------------ results
 def scorecard(src: Source) -> Any:
     """The scorecard of the Analysis (as_of and every figure shared with the CLI and the report)."""
-    return analysis(src).result("scorecard")
+    return result(src, "scorecard")
 
 
 @st.cache_resource(max_entries=4)
@@ -281,7 +308,7 @@ def metric_months(src: Source) -> int:
 
 def all_schemes_comparison(src: Source) -> Any:
     """Every configured scheme compared, the scheme in force (assumptions.current_scheme) as baseline."""
-    return analysis(src).result("payouts")
+    return result(src, "payouts")
 
 
 def current_scheme(src: Source | None = None) -> str | None:
@@ -291,7 +318,7 @@ def current_scheme(src: Source | None = None) -> str | None:
 
 def conflicts_all() -> pd.DataFrame:
     """Conflict matrix of every configured scheme (the Analysis' conflicts section)."""
-    return analysis().result("conflicts")  # type: ignore[no-any-return]
+    return result(source(), "conflicts")  # type: ignore[no-any-return]
 
 
 def conflicts_for(scheme: Any) -> pd.DataFrame:
@@ -364,7 +391,7 @@ def required(src: Source, target: float, shrinkage: float, patience_s: float | N
 def forecast(src: Source) -> pd.DataFrame:
     """The forecast window's intervals (assumptions.yaml baseline_months up to the reporting month), as the
     Analysis' staffing, budget-gap and optimal-service-level figures use them."""
-    return analysis(src).result("staffing").forecast  # type: ignore[no-any-return]
+    return result(src, "staffing").forecast  # type: ignore[no-any-return]
 
 
 def budget_gap(
@@ -374,7 +401,7 @@ def budget_gap(
     FTE as staffed, economics.yaml target and shrinkage), else a what-if on the same window. ``days`` is
     ignored (kept for callers of the former last-N-days window)."""
     econ = config().economics
-    gap = analysis(src).result("staffing").budget_gap
+    gap = result(src, "staffing").budget_gap
     if (
         (abs(budget_fte - round(gap.fte_budget, 1)) < 1e-9 or abs(budget_fte - gap.fte_budget) < 1e-9)
         and target == econ.service_level_target
@@ -412,7 +439,7 @@ def stage_fits(src: Source) -> pd.DataFrame:
     a = analysis(src)
     if a.assumptions.sla_lead_times == "data":
         _NOTES[("stage_fits", src)] = a.notes("sla_chain")
-        return a.result("sla_chain")["fitted"]  # type: ignore[no-any-return]
+        return result(src, "sla_chain")["fitted"]  # type: ignore[no-any-return]
     return _stage_fits(src)
 
 
@@ -427,7 +454,7 @@ def chains(src: Source, use_data: bool) -> dict[str, Any]:
     """SLA chains: the Analysis' when ``use_data`` matches assumptions.yaml sla_lead_times, else the other choice."""
     a = analysis(src)
     if use_data == (a.assumptions.sla_lead_times == "data"):
-        return a.result("sla_chain")["chains"]  # type: ignore[no-any-return]
+        return result(src, "sla_chain")["chains"]  # type: ignore[no-any-return]
     return _chains(src, use_data)
 
 
@@ -440,7 +467,7 @@ def _chains(src: Source, use_data: bool) -> dict[str, Any]:
 
 
 def panel(src: Source) -> pd.DataFrame:
-    return analysis(src).result("retention").panel  # type: ignore[no-any-return]
+    return result(src, "retention").panel  # type: ignore[no-any-return]
 
 
 def retention_fit(src: Source, dose: str) -> Any:
@@ -448,7 +475,7 @@ def retention_fit(src: Source, dose: str) -> Any:
     a = analysis(src)
     if dose == a.assumptions.retention_dose:
         _NOTES[("retention_fit", src, dose)] = a.notes("retention")
-        return a.result("retention").fit
+        return result(src, "retention").fit
     return _retention_fit(src, dose)
 
 
@@ -469,7 +496,7 @@ def _retention_fit(src: Source, dose: str) -> Any:
 
 
 def failure_demand(src: Source) -> Any:
-    return analysis(src).result("failure_demand")
+    return result(src, "failure_demand")
 
 
 def optional(module: str, name: str) -> Any | None:
@@ -486,8 +513,13 @@ def optional(module: str, name: str) -> Any | None:
 
 
 def actions(src: Source) -> pd.DataFrame:
-    """Ranked actions of the Analysis (its frame: served from the disk cache without recomputing)."""
-    return analysis(src).frames("actions")["actions"]
+    """Ranked actions of the Analysis (its frame: served from the disk cache without recomputing); empty, with
+    the reason shown, when the data does not support them."""
+    try:
+        return analysis(src).frames("actions")["actions"]
+    except CxError as exc:
+        st.info(f"Recommended actions are not available: {exc}")
+        return pd.DataFrame()
 
 
 @st.cache_resource(show_spinner="Monthly service level vs retention…", max_entries=4)
@@ -501,7 +533,7 @@ def period_retention(src: Source) -> Any:
 def sl_value(src: Source, dose: str) -> pd.DataFrame:
     a = analysis(src)
     if dose == a.assumptions.retention_dose:
-        return a.result("retention").value  # type: ignore[no-any-return]
+        return result(src, "retention").value  # type: ignore[no-any-return]
     return _sl_value(src, dose)
 
 
@@ -517,7 +549,7 @@ def optimum(src: Source, dose: str, days: int | None = None) -> Any:
     ignored: the window is assumptions.yaml baseline_months)."""
     a = analysis(src)
     if dose == a.assumptions.retention_dose:
-        return a.result("retention").optimum
+        return result(src, "retention").optimum
     return _optimum(src, dose)
 
 
