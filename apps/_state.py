@@ -218,8 +218,8 @@ def _analysis(src: Source) -> Any:
     if not directory:
         return Analysis.from_sample(cfg, cache_dir=cache)
     if _is_upload(src):
+        from cx_framework.analysis.core import SAMPLE_DIR
         from cx_framework.app_support import data_stamp
-        from cx_framework.synthetic import SAMPLE_DIR
 
         uploaded = LazyTables(directory)
         base = LazyTables(fallback or SAMPLE_DIR)
@@ -470,29 +470,20 @@ def panel(src: Source) -> pd.DataFrame:
     return result(src, "retention").panel  # type: ignore[no-any-return]
 
 
-def retention_fit(src: Source, dose: str) -> Any:
-    """The Analysis' retention model for the configured dose; another dose is fitted on the same panel."""
+def _retention(src: Source, dose: str) -> Any:
+    """The Analysis' retention bundle (fit, value, optimum) for ``dose``: the configured dose's section, or the
+    alternatives section for the other shapes (computed once, then served from the disk cache)."""
     a = analysis(src)
     if dose == a.assumptions.retention_dose:
         _NOTES[("retention_fit", src, dose)] = a.notes("retention")
-        return result(src, "retention").fit
-    return _retention_fit(src, dose)
+        return result(src, "retention")
+    _NOTES[("retention_fit", src, dose)] = a.notes("retention_alternatives")
+    return result(src, "retention_alternatives")[dose]
 
 
-@st.cache_resource(show_spinner="Fitting the retention model…", max_entries=8)
-def _retention_fit(src: Source, dose: str) -> Any:
-    from cx_framework.retention import fit_retention
-
-    a = analysis(src)
-    return _noted(
-        ("retention_fit", src, dose),
-        lambda: fit_retention(
-            panel(src),
-            model=a.assumptions.retention_model,
-            dose=dose,  # type: ignore[arg-type]
-            lag=a.assumptions.retention_lag,
-        ),
-    )
+def retention_fit(src: Source, dose: str) -> Any:
+    """The retention model for the dose shape (the configured one is the figures' model)."""
+    return _retention(src, dose).fit
 
 
 def failure_demand(src: Source) -> Any:
@@ -531,42 +522,13 @@ def period_retention(src: Source) -> Any:
 
 
 def sl_value(src: Source, dose: str) -> pd.DataFrame:
-    a = analysis(src)
-    if dose == a.assumptions.retention_dose:
-        return result(src, "retention").value  # type: ignore[no-any-return]
-    return _sl_value(src, dose)
-
-
-@st.cache_resource(show_spinner="Valuing a point of service level…", max_entries=8)
-def _sl_value(src: Source, dose: str) -> pd.DataFrame:
-    from cx_framework.retention import value_of_service_level
-
-    return value_of_service_level(retention_fit(src, dose), analysis(src).tables["customers"], config())
+    return _retention(src, dose).value  # type: ignore[no-any-return]
 
 
 def optimum(src: Source, dose: str, days: int | None = None) -> Any:
-    """The profit-maximising SL over the forecast window (the Analysis' for the configured dose; ``days`` is
-    ignored: the window is assumptions.yaml baseline_months)."""
-    a = analysis(src)
-    if dose == a.assumptions.retention_dose:
-        return result(src, "retention").optimum
-    return _optimum(src, dose)
-
-
-@st.cache_resource(show_spinner="Finding the profit-maximising service level…", max_entries=8)
-def _optimum(src: Source, dose: str) -> Any:
-    from cx_framework.economics import optimal_service_level
-
-    a = analysis(src)
-    fc = forecast(src)
-    return optimal_service_level(
-        fc[["interval_start", "queue", "offered", "aht_s"]],
-        retention_fit(src, dose),
-        a.tables["customers"],
-        config(),
-        seed=a.assumptions.seed,
-        n_draws=a.assumptions.sl_draws,
-    )
+    """The profit-maximising SL over the forecast window (``days`` is ignored: the window is assumptions.yaml
+    baseline_months)."""
+    return _retention(src, dose).optimum
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

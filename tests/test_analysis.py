@@ -25,7 +25,7 @@ def analysis(sample_org, config):
 
 # ------------------------------------------------------------------------------------------------ registry
 def test_format_value_examples():
-    assert format_value(0.7432, "percent") == "74.3 %"
+    assert format_value(0.7432, "percent") == "74.3%"
     assert format_value(-0.0191, "pp") == "−1.9 pts"
     assert format_value(-0.0012, "pp") == "−0.12 pts"  # a fraction of a point never reads as zero
     assert format_value(11230.4, "money_per_year", currency="GBP") == "GBP 11,230 / year"

@@ -4,7 +4,7 @@ assumptions), the figure registry every surface renders from, and the sections t
 >>> from cx_framework.analysis import Analysis              # doctest: +SKIP
 >>> a = Analysis.from_sample("configs")                     # doctest: +SKIP
 >>> a.figure("staffing.realised_service_level").formatted() # doctest: +SKIP
-'74.3 %'
+'70.0%'
 """
 
 from __future__ import annotations

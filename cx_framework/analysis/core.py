@@ -95,6 +95,8 @@ class SectionSpec:
     #: sections already store); identity when None
     pack: Callable[[Any, Analysis], Any] | None = None
     unpack: Callable[[Any, Analysis], Any] | None = None
+    #: False for sections that only serve interactive alternatives (left out of "every section")
+    headline: bool = True
 
 
 #: Registered sections in computation order.
@@ -110,6 +112,7 @@ def section(
     label: str = "",
     pack: Callable[[Any, Analysis], Any] | None = None,
     unpack: Callable[[Any, Analysis], Any] | None = None,
+    headline: bool = True,
 ) -> Callable[[Callable[[Analysis], SectionResult]], Callable[[Analysis], SectionResult]]:
     """Register ``fn(analysis) -> SectionResult`` as section ``name``."""
 
@@ -123,6 +126,7 @@ def section(
             label=label or name.replace("_", " "),
             pack=pack,
             unpack=unpack,
+            headline=headline,
         )
         return fn
 
@@ -220,6 +224,23 @@ def load_available_tables(
     lazy = LazyTables(root, tables)
     frames = lazy.load_all()
     return frames, dict(lazy.problems)
+
+
+#: The bundled sample (as :data:`cx_framework.synthetic.SAMPLE_DIR`, without importing the generator).
+SAMPLE_DIR = Path(__file__).resolve().parents[2] / "data" / "sample"
+_TABLE_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz")
+
+
+def directory_stamp(directory: str | os.PathLike[str]) -> str:
+    """Identity of a data directory for the cache key: name, size and modification time of every table file in
+    it (cheap: no file is read, and nothing heavy is imported, so a cached analysis opens fast)."""
+    root = Path(directory).resolve()
+    parts = []
+    for path in sorted(root.iterdir()):
+        if path.is_file() and path.name.lower().endswith(_TABLE_SUFFIXES):
+            info = path.stat()
+            parts.append(f"{path.name}:{info.st_size}:{info.st_mtime_ns}")
+    return f"{root}|" + "|".join(parts)
 
 
 def _frames_stamp(tables: Mapping[str, pd.DataFrame]) -> str:
@@ -358,7 +379,6 @@ class Analysis:
     ) -> Analysis:
         """The analysis of a data directory; tables are read (and validated) only when a section needs them,
         and a missing or invalid table makes only the sections that need it unavailable."""
-        from cx_framework.app_support import data_stamp
         from cx_framework.config import load_config
         from cx_framework.errors import DataValidationError
 
@@ -371,7 +391,7 @@ class Analysis:
             config=cfg,
             assumptions=assumptions,
             loader=lambda: (LazyTables(root), {}),
-            data_stamp=data_stamp(root),
+            data_stamp=directory_stamp(root),
             cache_dir=cache_dir,
             viewer=viewer,
             authorize=authorize,
@@ -388,8 +408,6 @@ class Analysis:
         authorize: Callable[[Any, str], None] | None = None,
     ) -> Analysis:
         """The analysis of the bundled sample organisation (``data/sample``)."""
-        from cx_framework.synthetic import SAMPLE_DIR
-
         analysis = cls.from_data_dir(
             SAMPLE_DIR,
             config,
@@ -519,7 +537,7 @@ class Analysis:
     def unavailable(self, *names: str) -> dict[str, str]:
         """Sections that cannot run, with a reason naming the missing/invalid table (or the error)."""
         out: dict[str, str] = {}
-        for name in names or tuple(SECTIONS):
+        for name in names or headline_sections():
             reason = self.why_unavailable(name)
             if reason:
                 out[name] = reason
@@ -623,7 +641,7 @@ class Analysis:
         """Figures of the given sections (all available sections when none given); unavailable ones are
         skipped (see :meth:`unavailable`)."""
         out: list[Figure] = []
-        for name in names or tuple(SECTIONS):
+        for name in names or headline_sections():
             try:
                 out.extend(self.section(name).figures)
             except CxError:
@@ -812,7 +830,7 @@ class Analysis:
 
     def compute_all(self, names: Iterable[str] | None = None) -> dict[str, str]:
         """Compute every section (or ``names``); returns the unavailable ones with their reason."""
-        for name in names or tuple(SECTIONS):
+        for name in names or headline_sections():
             with contextlib.suppress(CxError):
                 self.section(name)
         return self.unavailable(*(names or ()))
@@ -846,6 +864,11 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes | None:
     except (ValueError, TypeError, ImportError, OverflowError):
         return None
     return buffer.getvalue()
+
+
+def headline_sections() -> tuple[str, ...]:
+    """Names of the sections whose figures make up "every figure" (surfaces iterate these)."""
+    return tuple(name for name, spec in SECTIONS.items() if spec.headline)
 
 
 def _jsonable(value: Any) -> Any:

@@ -34,7 +34,7 @@ __all__ = [
 
 #: Formats a figure can have, with what they show (``value`` is always the unrounded number).
 FORMATS: dict[str, str] = {
-    "percent": "share 0-1 shown as a percentage, one decimal: 0.743 -> 74.3 %",
+    "percent": "share 0-1 shown as a percentage, one decimal: 0.743 -> 74.3%",
     "pp": "difference of two shares in percentage points: -0.19 -> -19.0 pts",
     "money": "currency amount, thousands separated: GBP 11,230",
     "money_per_year": "currency per year: GBP 11,230 / year",
@@ -59,7 +59,7 @@ def format_value(value: Any, fmt: str, *, currency: str = "GBP") -> str:
     Examples
     --------
     >>> format_value(0.7432, "percent")
-    '74.3 %'
+    '74.3%'
     >>> format_value(-0.0191, "pp")
     '−1.9 pts'
     >>> format_value(11230.4, "money_per_year", currency="GBP")
@@ -75,7 +75,7 @@ def format_value(value: Any, fmt: str, *, currency: str = "GBP") -> str:
     minus = "−" if v < 0 else ""
     a = abs(v)
     if fmt == "percent":
-        return f"{minus}{a * 100:.1f} %"
+        return f"{minus}{a * 100:.1f}%"
     if fmt == "pp":
         sign = "−" if v < 0 else "+"
         # small effects (a fraction of a point) keep two decimals so they never read as zero

@@ -526,6 +526,57 @@ def _retention(a: Analysis) -> SectionResult:
     return SectionResult(result=RetentionSection(panel, fit, value, optimum), figures=figures, frames=frames)
 
 
+def _pack_alternatives(result: Any, a: Analysis) -> Any:
+    """The panel is the retention section's: stored once."""
+    from dataclasses import replace
+
+    return {dose: replace(r, panel=None) for dose, r in result.items()}
+
+
+def _unpack_alternatives(result: Any, a: Analysis) -> Any:
+    from dataclasses import replace
+
+    panel = a.result("retention").panel
+    return {dose: replace(r, panel=panel) for dose, r in result.items()}
+
+
+@section(
+    "retention_alternatives",
+    needs=("contacts", "customers", "intervals"),
+    label="Retention under the other dose shapes",
+    headline=False,
+    pack=_pack_alternatives,
+    unpack=_unpack_alternatives,
+)
+def _retention_alternatives(a: Analysis) -> SectionResult:
+    """The retention model, value and optimum for the dose shapes other than the configured one (the app's
+    "shape of the effect" switch reads them, so switching never refits); figures stay the configured dose's."""
+    from cx_framework.economics import optimal_service_level
+    from cx_framework.retention import fit_retention, value_of_service_level
+
+    base = a.result("retention")
+    t = a.tables
+    fc = forecast(a)
+    out: dict[str, RetentionSection] = {}
+    for dose in ("linear", "spline", "binned"):
+        if dose == a.assumptions.retention_dose:
+            continue
+        fit = fit_retention(
+            base.panel, model=a.assumptions.retention_model, dose=dose, lag=a.assumptions.retention_lag
+        )
+        value = value_of_service_level(fit, t["customers"], a.config)
+        optimum = optimal_service_level(
+            fc[["interval_start", "queue", "offered", "aht_s"]],
+            fit,
+            t["customers"],
+            a.config,
+            seed=a.assumptions.seed,
+            n_draws=a.assumptions.sl_draws,
+        )
+        out[dose] = RetentionSection(base.panel, fit, value, optimum)
+    return SectionResult(result=out)
+
+
 # ------------------------------------------------------------------------------------------------ failure demand
 @section("failure_demand", needs=("contacts",), label="Failure demand")
 def _failure_demand(a: Analysis) -> SectionResult:

@@ -70,9 +70,10 @@ def _plan(analysis: Any, step: Callable[[str], None], top: int) -> Any:
     import dataclasses
 
     from cx_framework.analysis import SECTIONS
+    from cx_framework.analysis.core import headline_sections
     from cx_framework.errors import CxError
 
-    for name in SECTIONS:
+    for name in headline_sections():
         step(SECTIONS[name].label)
         try:
             analysis.section(name)
