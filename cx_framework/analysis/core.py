@@ -356,6 +356,8 @@ class Analysis:
         self.viewer = viewer
         self._authorize = authorize
         self.truth = truth
+        #: the data directory when opened with :meth:`from_data_dir` (engines that read files directly use it)
+        self.data_dir: Path | None = None
         self._sections: dict[str, SectionResult] = {}
         self._failed: dict[str, str] = {}
         self._resolved: dict[str, Any] = {}
@@ -387,7 +389,7 @@ class Analysis:
             what = "is not a directory" if root.exists() else "does not exist"
             raise DataValidationError(f"Data directory {root} {what}.", file=str(root))
         cfg = config if not isinstance(config, str | os.PathLike) else load_config(Path(config))
-        return cls(
+        analysis = cls(
             config=cfg,
             assumptions=assumptions,
             loader=lambda: (LazyTables(root), {}),
@@ -396,6 +398,8 @@ class Analysis:
             viewer=viewer,
             authorize=authorize,
         )
+        analysis.data_dir = root
+        return analysis
 
     @classmethod
     def from_sample(
@@ -437,7 +441,7 @@ class Analysis:
                 f"current_scheme '{new.current_scheme}' is not a configured scheme; known: {known}",
                 key="current_scheme",
             )
-        return Analysis(
+        copy = Analysis(
             tables=self._tables,
             config=self.config,
             assumptions=new,
@@ -449,6 +453,8 @@ class Analysis:
             authorize=self._authorize,
             truth=self.truth,
         )
+        copy.data_dir = self.data_dir
+        return copy
 
     # -------------------------------------------------------------------------------------- identity
     @property

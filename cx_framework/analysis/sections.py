@@ -262,7 +262,6 @@ def _payouts(a: Analysis) -> SectionResult:
         t["employee_metrics"], t["employees"], ordered, config=a.config, validate=False
     )
     cur = a.config.economics.currency
-    months = comparison.budget["months"].max() if "months" in comparison.budget else None
     periods = comparison.cost["period"] if "period" in comparison.cost else pd.Series(dtype="datetime64[ns]")
     period = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
     figures = []
@@ -290,7 +289,6 @@ def _payouts(a: Analysis) -> SectionResult:
         comparison.customer_share, on="scheme"
     )
     frames = {"summary": summary, "cost": comparison.cost, "winners_losers": comparison.winners_losers}
-    _ = months
     return SectionResult(result=comparison, figures=figures, frames=frames)
 
 
