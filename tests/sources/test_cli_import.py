@@ -119,3 +119,25 @@ def test_cx_model_fit_through_sources(write_sources):
     assert "Recommended model" in result.output and "ESTIMATED" in result.output
     bad = runner.invoke(app, ["model-fit"])
     assert bad.exit_code == 2 and "DATA_DIR or --sources" in bad.output
+
+
+def test_cx_validate_through_sources(write_sources):
+    path = write_sources(
+        {
+            "tables": {
+                "contacts": {"preset": "generic_cdr", "file": "cdr.csv"},
+                "intervals": {"derive": "contacts"},
+            }
+        },
+        {"cdr.csv": GENERIC},
+    )
+    result = runner.invoke(app, ["validate", "--sources", str(path), "--configs", "configs"])
+    assert result.exit_code == 0, result.output
+    assert "contacts: 3 rows kept of 3 read" in result.output
+    assert "Not in the sources file" in result.output and "employees" in result.output
+    broken = write_sources(
+        {"tables": {"contacts": {"preset": "generic_cdr", "file": "cdr.csv", "columns": {"queue": "qeue"}}}},
+        {"cdr.csv": GENERIC},
+    )
+    bad = runner.invoke(app, ["validate", "--sources", str(broken)])
+    assert bad.exit_code == 2 and "tables.contacts.columns.queue" in bad.output
