@@ -326,3 +326,10 @@ def test_chromium_artifact_dir_is_gitignored():
     if shutil.which("git") is None:
         pytest.skip("git not available")
     assert ignored.returncode == 0
+
+
+def test_incentive_section_carries_the_evidence_intervals(report):
+    body = _sections(report.read_text(encoding="utf-8"))["incentives"]
+    assert "Evidence behind the conflicts" in body
+    assert "95 % interval" in body and "P(conflict)" in body
+    assert "not proven causal" in body
