@@ -566,3 +566,33 @@ def test_compare_graphs_runs_actions_on_both_graphs(sample_evidence):
     out = compare_graphs(config.schemes, config, ev, org_data=org, draws=200)
     assert set(out["actions"]["graph"]) == {"configured", "estimated"}
     assert {"rank", "title", "expected_annual_value"} <= set(out["actions"].columns)
+
+
+def test_cli_generate_plants_the_graph(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cx_framework.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            str(tmp_path),
+            "--customers",
+            "200",
+            "--employees",
+            "60",
+            "--months",
+            "10",
+            "--plant-graph",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    assert truth["graph_elasticities"]["aht_s -> fcr"] == pytest.approx(0.35)
+    ev = _quiet(
+        pd.read_parquet(tmp_path / "department_metrics.parquet"), _graph(("fcr", "repeat_contact_rate", -1.2))
+    )
+    assert ev.edges.iloc[0]["verdict"] != "not identifiable"

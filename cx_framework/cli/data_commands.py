@@ -30,6 +30,14 @@ def generate(
     scheme: Annotated[
         str, typer.Option(help="Incentive regime of the history: siloed or shared_customer.")
     ] = "siloed",
+    plant_graph: Annotated[
+        bool,
+        typer.Option(
+            "--plant-graph",
+            help="Plant the causal graph's elasticities (configs/causal_graph.yaml) in the department and team "
+            "metrics; recorded in truth.json (graph_elasticities).",
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic organisation with planted ground truth."""
     from cx_framework.synthetic import generate_organisation
@@ -46,6 +54,7 @@ def generate(
             employees=employees,
             months=months,
             scheme=scheme,
+            plant_graph=plant_graph,
             progress=progress,
         )
         bar.update(task, description="writing", completed=1.0)

@@ -815,6 +815,7 @@ def estimate_graph(
             }
         )
     edges_frame = pd.DataFrame(rows, columns=_EDGE_COLUMNS)
+    edges_frame.attrs["assumption"] = ASSUMPTION
     unidentified = edges_frame[edges_frame["verdict"] == "not identifiable"]
     if len(unidentified):
         listed = "; ".join(f"{r.source} -> {r.target}: {r.reason}" for r in unidentified.itertuples())
@@ -826,6 +827,7 @@ def estimate_graph(
         if candidates
         else pd.DataFrame(columns=_CANDIDATE_COLUMNS)
     )
+    cand.attrs["assumption"] = ASSUMPTION
     return GraphEvidence(
         edges=edges_frame,
         equations=equations,
