@@ -109,3 +109,47 @@ print(
 )
 sl = cx.aggregate_service_level(intervals)
 print(f"realised service level over the export: {float(sl):.1%}" if not hasattr(sl, "__len__") else sl)
+
+# %%
+fit = cx.staffing.fit_queue_models(intervals, contacts=data.tables["contacts"])
+print(fit.summary())
+fit.overall
+
+# %% [markdown]
+# ## 5. What the calls alone can answer
+#
+# An `Analysis` is every analysis of one data set under one configuration and one set of assumptions, computed
+# once. With only calls and the derived intervals, the sections that need other tables say which table they need;
+# the others run.
+
+# %%
+calls_only = cx.Analysis.from_data_dir(work / "data", CONFIGS)
+for section, why in calls_only.unavailable().items():
+    print(f"- {section}: {why}")
+for figure in calls_only.figures("staffing", "failure_demand"):
+    print(f"{figure.label}: {figure.formatted()}")
+
+# %% [markdown]
+# ## 6. Add the CRM and HR extracts, and brief
+#
+# With customers, employees, their monthly metrics, department metrics and work items (here: the sample's), every
+# section runs. The ranked actions are the briefing's first page; `build_report` writes the whole briefing as one
+# self-contained HTML file (the same as `cx report DATA_DIR --out briefing.html`).
+
+# %%
+for name in ("customers", "employees", "employee_metrics", "department_metrics", "work_items"):
+    cx.write_table(getattr(org, name), work / "data" / f"{name}.parquet")
+analysis = cx.Analysis.from_data_dir(work / "data", CONFIGS)
+plan = analysis.result("actions")
+print(plan.summary())
+
+# %%
+for figure in analysis.figures("scorecard", "staffing", "retention"):
+    print(f"{figure.label}: {figure.formatted()}")
+print("\nAssumptions:", *analysis.assumptions_lines(), sep="\n- ")
+
+# %%
+report = cx.build_report(
+    analysis.tables, analysis.config, work / "briefing.html", plan=plan, analysis=analysis
+)
+print(f"briefing written: {report.name}, {report.stat().st_size / 1e6:.1f} MB")
