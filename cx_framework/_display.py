@@ -41,11 +41,11 @@ def _cell(value: Any) -> str:
 
 def _table(frame: pd.DataFrame, max_rows: int) -> str:
     shown = frame.head(max_rows)
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(str(c))}</th>" for c in shown.columns)
+    head = "".join(
+        f"<th style='text-align:left;padding:2px 8px'>{html.escape(str(c))}</th>" for c in shown.columns
+    )
     body = "".join(
-        "<tr>"
-        + "".join(f"<td style='padding:2px 8px'>{html.escape(_cell(v))}</td>" for v in row)
-        + "</tr>"
+        "<tr>" + "".join(f"<td style='padding:2px 8px'>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
         for row in shown.itertuples(index=False, name=None)
     )
     more = len(frame) - len(shown)
@@ -84,7 +84,10 @@ def html_card(
     str
         Self-contained HTML (inline styles, no scripts).
     """
-    parts = [f"<div style='{_STYLE}'>", f"<div style='font-weight:600;font-size:15px'>{html.escape(title)}</div>"]
+    parts = [
+        f"<div style='{_STYLE}'>",
+        f"<div style='font-weight:600;font-size:15px'>{html.escape(title)}</div>",
+    ]
     rows = "".join(
         f"<tr><td style='padding:1px 12px 1px 0;color:#444'>{html.escape(label)}</td>"
         f"<td style='padding:1px 0;font-weight:600'>{html.escape(value)}</td></tr>"
