@@ -1,14 +1,11 @@
-"""The documentation site: every how-to runs end to end, and the generated pages cover the library."""
+"""The documentation site covers the library. (Every how-to is executed by `make docs`, which CI runs with
+warnings as errors: a failing example fails the build.)"""
 
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,14 +48,3 @@ def test_api_reference_lists_every_public_name() -> None:
         if line.startswith(":::")
     }
     assert set(cx_framework._EXPORTS) - documented == set()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("script", HOWTOS, ids=[p.stem for p in HOWTOS])
-def test_howto_runs_end_to_end(script: Path, tmp_path: Path) -> None:
-    """The same scripts the docs build executes as notebooks; a failing example fails here first."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
-    done = subprocess.run(
-        [sys.executable, str(script)], cwd=script.parent, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
