@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 STAMP := $(VENV)/.installed-dev
+DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: demo test lint bench venv install install-dev sample clean
+.PHONY: demo test lint bench docs venv install install-dev sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,14 @@ lint: install-dev
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile -q -p no:cacheprovider
 
+# the documentation site, offline; warnings are errors and every how-to is executed (a failing example fails the build)
+$(DOCS_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 bench: install-dev
 	$(BIN)/pip install --quiet pyworkforce || echo "pyworkforce unavailable: staffing bench compares with the loop baseline only"
 	$(BIN)/python -m benchmarks.bench_staffing
@@ -43,4 +52,4 @@ sample: install
 	$(BIN)/cx generate data/sample --customers 12000 --seed 0
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache site

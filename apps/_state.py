@@ -21,6 +21,12 @@ from cx_framework.errors import CxError, DataValidationError  # noqa: F401 - CxE
 REPO = Path(__file__).resolve().parents[1]
 CONFIG_DIR = os.environ.get("CX_CONFIG_DIR", str(REPO / "configs"))
 
+
+def config_dir() -> str:
+    """Configuration directory: ``cx app --configs`` (env ``CX_CONFIG_DIR``, read on every call) or configs/."""
+    return os.environ.get("CX_CONFIG_DIR", str(REPO / "configs"))
+
+
 #: session keys
 UPLOAD_DIR = "cx_upload_dir"
 USE_UPLOAD = "cx_use_upload"
@@ -44,17 +50,18 @@ def upload_dir() -> str:
 _STAMPS: dict[str, tuple[float, str]] = {}
 
 
-def config_stamp(config_dir: str = CONFIG_DIR) -> str:
+def config_stamp(directory: str | None = None) -> str:
     """Changes whenever a YAML file of the configuration changes (so edited configs are picked up); re-checked
     at most once a second (pages look the config up many times per rerun)."""
     import time
 
+    directory = directory or config_dir()
     now = time.monotonic()
-    cached = _STAMPS.get(config_dir)
+    cached = _STAMPS.get(directory)
     if cached is not None and now - cached[0] < 1.0:
         return cached[1]
-    stamp = _config_stamp(config_dir)
-    _STAMPS[config_dir] = (now, stamp)
+    stamp = _config_stamp(directory)
+    _STAMPS[directory] = (now, stamp)
     return stamp
 
 
@@ -62,7 +69,9 @@ def _config_stamp(config_dir: str) -> str:
     root = Path(config_dir)
     files = sorted([*root.glob("*.yaml"), *root.glob("incentives/*.yaml")])
     stats = [(p.name, p.stat()) for p in files]
-    return "|".join(f"{name}:{info.st_mtime_ns}:{info.st_size}" for name, info in stats)
+    return f"{root.resolve()}|" + "|".join(
+        f"{name}:{info.st_mtime_ns}:{info.st_size}" for name, info in stats
+    )
 
 
 def source() -> Source:
@@ -122,9 +131,10 @@ def notes(*key: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------ loaders
-def config(config_dir: str = CONFIG_DIR) -> Any:
+def config(directory: str | None = None) -> Any:
     """The configuration (re-read when a YAML file changes)."""
-    return _config(config_dir, config_stamp(config_dir))
+    directory = directory or config_dir()
+    return _config(directory, config_stamp(directory))
 
 
 @st.cache_resource(show_spinner="Loading configuration…", max_entries=4)
@@ -164,6 +174,18 @@ def tables(src: Source | None = None) -> dict[str, pd.DataFrame]:
         raise  # pragma: no cover - st.stop raises
 
 
+def table(src: Source, name: str) -> pd.DataFrame:
+    """One validated table of the source; a missing or invalid one raises a CxError naming it (the page shows
+    it as a message; pages that do not need the table still run)."""
+    from cx_framework.errors import DataValidationError
+
+    a = analysis(src)
+    if name in a.tables:
+        return a.tables[name]
+    reason = a.table_problems.get(name, "missing")
+    raise DataValidationError(f"This page needs table {name}: {reason}", table=name)
+
+
 def show_error(exc: CxError, headline: str) -> None:
     """A readable error box plus the failure table (never a traceback)."""
     from cx_framework.app_support import failure_table
@@ -187,15 +209,81 @@ def show_error(exc: CxError, headline: str) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
-# ------------------------------------------------------------------------------------------------ results
-@st.cache_resource(show_spinner="Scoring departments…", max_entries=4)
-def scorecard(src: Source) -> Any:
-    from cx_framework.scorecard import score
+# ------------------------------------------------------------------------------------------------ the Analysis
+def analysis(src: Source | None = None) -> Any:
+    """The :class:`cx_framework.analysis.Analysis` of the source under the configuration: every page reads its
+    figures and engine results (one version of the truth; opened from the disk cache when it is there)."""
+    return _analysis(src or source())
 
-    t = _tables(src)
-    return score(
-        t["department_metrics"], config(), employee_metrics=t["employee_metrics"], employees=t["employees"]
-    )
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _analysis(src: Source) -> Any:
+    from cx_framework.analysis import Analysis, LazyTables, default_cache_dir
+
+    directory, fallback, _ = src
+    cfg = config()
+    cache = default_cache_dir()
+    if not directory:
+        return Analysis.from_sample(cfg, cache_dir=cache)
+    if _is_upload(src):
+        from cx_framework.analysis.core import SAMPLE_DIR
+        from cx_framework.app_support import data_stamp
+
+        uploaded = LazyTables(directory)
+        base = LazyTables(fallback or SAMPLE_DIR)
+        tables = {name: uploaded[name] for name in uploaded}
+        tables.update({name: base[name] for name in base if name not in tables})
+        problems = {k: v for k, v in uploaded.problems.items() if k not in tables or k in uploaded.files}
+        problems.update({k: v for k, v in base.problems.items() if k not in tables})
+        stamp = data_stamp(directory) + "||" + data_stamp(fallback or SAMPLE_DIR)
+        return Analysis(tables, cfg, data_stamp=stamp, table_problems=problems, cache_dir=cache)
+    return Analysis.from_data_dir(directory, cfg, cache_dir=cache)
+
+
+def result(src: Source, name: str) -> Any:
+    """The engine result of Analysis section ``name``; when the section cannot run (a table it needs is missing
+    or invalid) the page shows why and stops — other pages, which do not need that table, still run."""
+    try:
+        return analysis(src).result(name)
+    except CxError as exc:
+        show_error(exc, "This part cannot be computed from the current data")
+        st.stop()
+        raise  # pragma: no cover - st.stop raises
+
+
+def figure(figure_id: str, src: Source | None = None) -> Any:
+    """A registered headline figure of the Analysis (label, formatted value, definition for the tooltip)."""
+    return analysis(src).figure(figure_id)
+
+
+def show_figure(column: Any, figure_id: str, src: Source | None = None, **kwargs: Any) -> Any:
+    """``column.metric`` of a registered figure: the registry's label and format, its definition as help."""
+    from cx_framework.analysis import figure_spec
+
+    try:
+        f = figure(figure_id, src)
+    except CxError as exc:  # its section cannot run on this data: say why instead of a number
+        column.metric(figure_spec(figure_id).label, "not available", help=str(exc))
+        return None
+    period = f" Period: {f.period}." if f.period else ""
+    column.metric(f.label, f.formatted(), help=f"{f.definition}{period}", **kwargs)
+    return f
+
+
+def assumptions_panel(src: Source | None = None) -> None:
+    """The assumptions every page uses (sidebar): from configs/assumptions.yaml and economics.yaml."""
+    a = analysis(src)
+    with st.expander("Assumptions used", expanded=False):
+        st.markdown("\n".join(f"- {line}" for line in a.assumptions_lines()))
+        st.caption(f"Set in configs/assumptions.yaml and economics.yaml. Figures {a.age_text()}.")
+        for reason in a.unavailable().values():
+            st.caption(f"Not available: {reason}")
+
+
+# ------------------------------------------------------------------------------------------------ results
+def scorecard(src: Source) -> Any:
+    """The scorecard of the Analysis (as_of and every figure shared with the CLI and the report)."""
+    return result(src, "scorecard")
 
 
 @st.cache_resource(max_entries=4)
@@ -210,7 +298,7 @@ def compare_live(src: Source, current: Any, edited: Any) -> Any:
     cached payout grids: the HR modeller's per-edit fast path (not cached itself — every edit is new)."""
     from cx_framework.incentives import compare_schemes
 
-    t = _tables(src)
+    t = analysis(src).tables
     return compare_schemes(
         t["employee_metrics"],
         t["employees"],
@@ -223,29 +311,22 @@ def compare_live(src: Source, current: Any, edited: Any) -> Any:
 
 @st.cache_data(max_entries=16)
 def metric_months(src: Source) -> int:
-    return int(_tables(src)["employee_metrics"]["period"].dt.to_period("M").nunique())
+    return int(analysis(src).tables["employee_metrics"]["period"].dt.to_period("M").nunique())
 
 
-@st.cache_resource(show_spinner="Comparing every scheme…", max_entries=4)
 def all_schemes_comparison(src: Source) -> Any:
-    from cx_framework.incentives import compare_schemes
+    """Every configured scheme compared, the scheme in force (assumptions.current_scheme) as baseline."""
+    return result(src, "payouts")
 
-    t = _tables(src)
-    cfg = config()
-    return compare_schemes(t["employee_metrics"], t["employees"], cfg.schemes, config=cfg, validate=False)
+
+def current_scheme(src: Source | None = None) -> str | None:
+    """Id of the scheme in force (assumptions.yaml ``current_scheme``, resolved by the Analysis)."""
+    return analysis(src).assumptions_dict()["current_scheme"]  # type: ignore[no-any-return]
 
 
 def conflicts_all() -> pd.DataFrame:
-    """Conflict matrix of every configured scheme."""
-    return _conflicts_all(config_stamp())
-
-
-@st.cache_resource(show_spinner="Computing the conflict matrix…", max_entries=4)
-def _conflicts_all(stamp: str) -> pd.DataFrame:
-    from cx_framework.conflicts import conflict_matrix
-
-    cfg = config()
-    return conflict_matrix(cfg.schemes, cfg)
+    """Conflict matrix of every configured scheme (the Analysis' conflicts section)."""
+    return result(source(), "conflicts")  # type: ignore[no-any-return]
 
 
 def conflicts_for(scheme: Any) -> pd.DataFrame:
@@ -290,7 +371,16 @@ def behaviour_figure(src: Source, scheme_yaml: str) -> Any:
 def behaviour(src: Source, scheme_yaml: str) -> Any:
     from cx_framework.conflicts import simulate_behaviour
 
-    return simulate_behaviour(scheme_from_yaml(scheme_yaml), _tables(src), config())
+    a = analysis(src)
+    return simulate_behaviour(
+        scheme_from_yaml(scheme_yaml),
+        a.tables,
+        config(),
+        seed=a.assumptions.seed,
+        effort_budget=a.assumptions.effort_budget,
+        baseline_periods=a.assumptions.baseline_months,
+        validate=False,
+    )
 
 
 @st.cache_resource(show_spinner="Computing required agents…", max_entries=8)
@@ -298,77 +388,123 @@ def required(src: Source, target: float, shrinkage: float, patience_s: float | N
     from cx_framework.staffing import required_agents
 
     return required_agents(
-        _tables(src)["intervals"], target=target, shrinkage=shrinkage, patience_s=patience_s
+        analysis(src).tables["intervals"],
+        target=target,
+        shrinkage=shrinkage,
+        patience_s=patience_s,
+        answer_s=config().economics.answer_s,
     )
 
 
-@st.cache_resource(show_spinner="Computing the budget gap…", max_entries=16)
+def forecast(src: Source) -> pd.DataFrame:
+    """The forecast window's intervals (assumptions.yaml baseline_months up to the reporting month), as the
+    Analysis' staffing, budget-gap and optimal-service-level figures use them."""
+    return result(src, "staffing").forecast  # type: ignore[no-any-return]
+
+
 def budget_gap(
     src: Source,
     budget_fte: float,
     target: float,
     shrinkage: float,
-    days: int,
+    days: int | None = None,
     patience_s: float | None = None,
+) -> Any:
+    """Budget gap over the forecast window: the Analysis' own when the inputs are the configured ones (funded
+    FTE as staffed, economics.yaml target and shrinkage), else a what-if on the same window. ``days`` is
+    ignored (kept for callers of the former last-N-days window)."""
+    econ = config().economics
+    gap = result(src, "staffing").budget_gap
+    if (
+        (abs(budget_fte - round(gap.fte_budget, 1)) < 1e-9 or abs(budget_fte - gap.fte_budget) < 1e-9)
+        and target == econ.service_level_target
+        and shrinkage == econ.shrinkage
+        and patience_s is None
+    ):
+        return gap
+    return _budget_gap_whatif(src, float(budget_fte), float(target), float(shrinkage), patience_s)
+
+
+@st.cache_resource(show_spinner="Computing the budget gap…", max_entries=16)
+def _budget_gap_whatif(
+    src: Source, budget_fte: float, target: float, shrinkage: float, patience_s: float | None = None
 ) -> Any:
     from cx_framework.conflicts import staffing_budget_gap
 
-    forecast = recent_intervals(src, days)
+    econ = config().economics
+    fc = forecast(src)
     return staffing_budget_gap(
-        forecast,
+        fc[["interval_start", "queue", "offered", "aht_s"]],
         budget_fte,
         target=target,
         shrinkage=shrinkage,
-        hours_per_fte=config().economics.hours_per_fte_week,
-        answer_s=config().economics.answer_s,
+        hours_per_fte=econ.hours_per_fte_week,
+        answer_s=econ.answer_s,
         patience_s=patience_s,
     )
 
 
-@st.cache_resource(max_entries=8)
-def recent_intervals(src: Source, days: int) -> pd.DataFrame:
-    """The last ``days`` calendar days of the intervals table (the forecast stand-in of the budget view)."""
-    iv = _tables(src)["intervals"]
-    end = iv["interval_start"].max().normalize()
-    return iv[iv["interval_start"] >= end - pd.Timedelta(days=days - 1)].reset_index(drop=True)
+def recent_intervals(src: Source, days: int | None = None) -> pd.DataFrame:
+    """The forecast window's intervals (``days`` is ignored: the window is assumptions.yaml baseline_months)."""
+    from cx_framework.analysis.sections import window_intervals
+
+    return window_intervals(analysis(src))
+
+
+def stage_fits(src: Source) -> pd.DataFrame:
+    """Stage lead times fitted from work_items (the Analysis' SLA-chain section)."""
+    a = analysis(src)
+    if a.assumptions.sla_lead_times == "data":
+        _NOTES[("stage_fits", src)] = a.notes("sla_chain")
+        return result(src, "sla_chain")["fitted"]  # type: ignore[no-any-return]
+    return _stage_fits(src)
 
 
 @st.cache_resource(show_spinner="Fitting stage lead times…", max_entries=4)
-def stage_fits(src: Source) -> pd.DataFrame:
+def _stage_fits(src: Source) -> pd.DataFrame:
     from cx_framework.conflicts import fit_stage_distributions
 
-    return _noted(("stage_fits", src), lambda: fit_stage_distributions(_tables(src)["work_items"]))
+    return _noted(("stage_fits", src), lambda: fit_stage_distributions(analysis(src).tables["work_items"]))
+
+
+def chains(src: Source, use_data: bool) -> dict[str, Any]:
+    """SLA chains: the Analysis' when ``use_data`` matches assumptions.yaml sla_lead_times, else the other choice."""
+    a = analysis(src)
+    if use_data == (a.assumptions.sla_lead_times == "data"):
+        return result(src, "sla_chain")["chains"]  # type: ignore[no-any-return]
+    return _chains(src, use_data)
 
 
 @st.cache_resource(show_spinner="Convolving SLA chains…", max_entries=8)
-def chains(src: Source, use_data: bool) -> dict[str, Any]:
+def _chains(src: Source, use_data: bool) -> dict[str, Any]:
     from cx_framework.conflicts import journey_chain
 
     fitted = stage_fits(src) if use_data else None
     return {j.id: journey_chain(j, fitted=fitted) for j in config().slas.journeys}
 
 
-@st.cache_resource(show_spinner="Building the customer × month panel…", max_entries=4)
 def panel(src: Source) -> pd.DataFrame:
-    from cx_framework.retention import build_customer_panel
-
-    t = _tables(src)
-    return build_customer_panel(t["contacts"], t["customers"], threshold_s=config().economics.answer_s)
+    return result(src, "retention").panel  # type: ignore[no-any-return]
 
 
-@st.cache_resource(show_spinner="Fitting the retention model…", max_entries=8)
+def _retention(src: Source, dose: str) -> Any:
+    """The Analysis' retention bundle (fit, value, optimum) for ``dose``: the configured dose's section, or the
+    alternatives section for the other shapes (computed once, then served from the disk cache)."""
+    a = analysis(src)
+    if dose == a.assumptions.retention_dose:
+        _NOTES[("retention_fit", src, dose)] = a.notes("retention")
+        return result(src, "retention")
+    _NOTES[("retention_fit", src, dose)] = a.notes("retention_alternatives")
+    return result(src, "retention_alternatives")[dose]
+
+
 def retention_fit(src: Source, dose: str) -> Any:
-    from cx_framework.retention import fit_retention
+    """The retention model for the dose shape (the configured one is the figures' model)."""
+    return _retention(src, dose).fit
 
-    return _noted(("retention_fit", src, dose), lambda: fit_retention(panel(src), dose=dose))  # type: ignore[arg-type]
 
-
-@st.cache_resource(show_spinner="Attributing failure demand…", max_entries=4)
 def failure_demand(src: Source) -> Any:
-    from cx_framework.failure_demand import attribute_failure_demand
-
-    cfg = config()
-    return attribute_failure_demand(_tables(src)["contacts"], cfg, economics=cfg.economics)
+    return result(src, "failure_demand")
 
 
 def optional(module: str, name: str) -> Any | None:
@@ -384,56 +520,32 @@ def optional(module: str, name: str) -> Any | None:
     return getattr(mod, name, None)
 
 
-@st.cache_resource(show_spinner="Ranking recommended actions…", max_entries=4)
 def actions(src: Source) -> pd.DataFrame:
-    """Ranked actions from ``cx_framework.actions.recommend_actions`` (only called when it exists)."""
-    recommend = optional("cx_framework.actions", "recommend_actions")
-    if recommend is None:  # pragma: no cover - callers check first
-        raise RuntimeError("recommend_actions is not available")
-    # reuse what the pages already computed (same calls as inside recommend_actions)
-    precomputed = {
-        "scorecard": scorecard(src),
-        "failure_demand": failure_demand(src),
-        "conflicts": conflicts_all(),
-    }
+    """Ranked actions of the Analysis (its frame: served from the disk cache without recomputing); empty, with
+    the reason shown, when the data does not support them."""
     try:
-        result = recommend(_tables(src), config(), precomputed=precomputed)
-    except TypeError:  # an engine version without ``precomputed``
-        result = recommend(_tables(src), config())
-    for attribute in ("table", "actions", "frame"):
-        if isinstance(getattr(result, attribute, None), pd.DataFrame):
-            return getattr(result, attribute)
-    if hasattr(result, "to_frame"):
-        return result.to_frame()
-    return pd.DataFrame(result)
+        return analysis(src).frames("actions")["actions"]
+    except CxError as exc:
+        st.info(f"Recommended actions are not available: {exc}")
+        return pd.DataFrame()
 
 
 @st.cache_resource(show_spinner="Monthly service level vs retention…", max_entries=4)
 def period_retention(src: Source) -> Any:
     from cx_framework.retention import sl_retention_by_period
 
-    t = _tables(src)
+    t = analysis(src).tables
     return _noted(("period_retention", src), lambda: sl_retention_by_period(t["intervals"], t["customers"]))
 
 
-@st.cache_resource(show_spinner="Valuing a point of service level…", max_entries=8)
 def sl_value(src: Source, dose: str) -> pd.DataFrame:
-    from cx_framework.retention import value_of_service_level
-
-    return value_of_service_level(retention_fit(src, dose), _tables(src)["customers"], config())
+    return _retention(src, dose).value  # type: ignore[no-any-return]
 
 
-@st.cache_resource(show_spinner="Finding the profit-maximising service level…", max_entries=8)
-def optimum(src: Source, dose: str, days: int) -> Any:
-    from cx_framework.economics import optimal_service_level
-
-    return optimal_service_level(
-        recent_intervals(src, days),
-        retention_fit(src, dose),
-        _tables(src)["customers"],
-        config(),
-        n_draws=400,
-    )
+def optimum(src: Source, dose: str, days: int | None = None) -> Any:
+    """The profit-maximising SL over the forecast window (``days`` is ignored: the window is assumptions.yaml
+    baseline_months)."""
+    return _retention(src, dose).optimum
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

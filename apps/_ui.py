@@ -16,7 +16,9 @@ def page(title: str, question: str) -> state.Source:
     st.title(title)
     src = state.source()
     st.caption(f"{question}  \nData: {state.describe(src)}.")
-    state.tables(src)  # load + validate once; invalid data stops the page with a readable failure table
+    # partial data: a missing or invalid table only stops the analyses that need it (they say so)
+    for name, reason in state.analysis(src).table_problems.items():
+        st.warning(f"Table **{name}** is not usable: {reason}")
     return src
 
 
@@ -192,11 +194,9 @@ def caveats(messages: list[str]) -> None:
 
 
 def current_scheme() -> str | None:
-    """Id of the scheme in force today (``assumptions.current_scheme`` of the configuration), or None."""
-    cfg = state.config()
-    assumptions = getattr(cfg, "assumptions", None)
-    current = getattr(assumptions, "current_scheme", None)
-    return current if current in cfg.schemes else None
+    """Id of the scheme in force today (``assumptions.current_scheme``, as the Analysis resolves it), or None."""
+    current = state.current_scheme(state.source())
+    return current if current in state.config().schemes else None
 
 
 def humanise(identifier: str) -> str:

@@ -71,6 +71,10 @@ PAGES = {
 navigation = st.navigation(PAGES)
 with st.sidebar:
     st.caption(f"Data: {state.describe(state.source())}")
+    try:
+        state.assumptions_panel()
+    except CxError as exc:  # bad config: the page below shows the error
+        st.caption(f"Assumptions not available: {exc}")
 try:
     navigation.run()
 except CxError as exc:  # a user mistake (bad data or config) is shown as a message, never a traceback

@@ -91,6 +91,12 @@ _EXPORTS: dict[str, str] = {
     "recommend_actions": "actions",
     "build_report": "report",
     "build_payout_workbook": "report",
+    # one version of the truth
+    "Analysis": "analysis",
+    "Assumptions": "analysis",
+    "Figure": "analysis",
+    "FigureSpec": "analysis",
+    "register_figure": "analysis",
     # errors
     "CxError": "errors",
     "ConfigError": "errors",

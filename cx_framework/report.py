@@ -54,6 +54,8 @@ __all__ = [
 #: Report sections: anchor id -> heading, in order.
 SECTIONS: dict[str, str] = {
     "summary": "Executive summary",
+    "figures": "Headline figures",
+    "assumptions": "Assumptions",
     "scorecard": "Shared scorecard",
     "alignment": "Department alignment",
     "exceptions": "Exceptions",
@@ -555,7 +557,76 @@ def _exceptions_section(sc: Any, render: _Figures, config: CxConfig) -> list[str
     return body
 
 
-def _incentives_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> list[str]:
+def _graph_evidence(org_data: Any, config: CxConfig) -> Any:
+    """Estimates of the causal graph's edges from ``department_metrics`` (None when the table is missing or the
+    estimation cannot run; the section then says so)."""
+    from cx_framework.conflicts.evidence import estimate_graph
+
+    frames = org_data.tables() if hasattr(org_data, "tables") else org_data
+    dm = frames.get("department_metrics") if isinstance(frames, Mapping) else None
+    if dm is None:
+        return None
+    try:
+        return estimate_graph(dm, config, validate=False, candidates=False)
+    except CxError:
+        return None
+
+
+def _evidence_block(matrix: pd.DataFrame, evidence: Any, render: _Figures, config: CxConfig) -> list[str]:
+    """Every conflict with its interval from the evidence (parameter draws), and the per-edge evidence chart."""
+    from cx_framework.conflicts.uncertainty import conflict_intervals
+    from cx_framework.plots.evidence import evidence_forest
+
+    if evidence is None:
+        return [
+            _unavailable("evidence behind the causal graph", "department_metrics missing or not estimable")
+        ]
+    schemes = {s: config.schemes[s] for s in pd.unique(matrix["scheme"]) if s in config.schemes}
+    ci = conflict_intervals(schemes, config, evidence, draws=2000, seed=0)
+    shown = ci[ci["conflict"] | ci["estimated_conflict"]].sort_values("conflict_probability", ascending=False)
+    counts = evidence.verdict_counts
+    interval = (
+        shown["total_effect_low"].map("{:+.3f}".format)
+        + " to "
+        + shown["total_effect_high"].map("{:+.3f}".format)
+    )
+    table = pd.DataFrame(
+        {
+            "scheme": shown["scheme"],
+            "component": shown["component"],
+            "kpi": shown["kpi"],
+            "configured effect": shown["total_effect"],
+            "estimated effect": shown["estimated_total_effect"],
+            "95 % interval": interval,
+            "P(conflict)": shown["conflict_probability"],
+            "severity interval": shown["severity_low"].map("{:.4f}".format)
+            + " to "
+            + shown["severity_high"].map("{:.4f}".format),
+            "status": shown["status"],
+        }
+    )
+    return [
+        "<h3>Evidence behind the conflicts</h3>"
+        f"<p>Each causal-graph edge was estimated from the monthly department and team metrics: "
+        f"{counts['supported']} supported, {counts['contradicted']} contradicted, {counts['not identifiable']} "
+        "not testable with this history. Intervals come from 2,000 draws of the estimated elasticities; a conflict "
+        "is <strong>certain</strong> only when its whole 95 % interval lies on the conflict side. "
+        f"<em>{_esc(evidence.assumption)}</em></p>",
+        _table(
+            table,
+            {
+                "configured effect": lambda v: f"{float(v):+.3f}",
+                "estimated effect": lambda v: f"{float(v):+.3f}",
+                "P(conflict)": lambda v: f"{float(v):.0%}",
+            },
+        ),
+        _fig_div(render, evidence_forest(evidence)),
+    ]
+
+
+def _incentives_section(
+    plan: ActionPlan, render: _Figures, config: CxConfig, evidence: Any = None
+) -> list[str]:
     from cx_framework.plots.conflicts import behaviour_waterfall, conflict_heatmap
 
     matrix = plan.results.get("conflicts")
@@ -579,6 +650,7 @@ def _incentives_section(plan: ActionPlan, render: _Figures, config: CxConfig) ->
             top,
             {TOTAL_EFFECT_LABEL: lambda v: f"{float(v):+.3f}", "Severity": lambda v: f"{float(v):.4f}"},
         ),
+        *_evidence_block(matrix, evidence, render, config),
     ]
     behaviour = plan.results.get("behaviour") or {}
     current = plan.assumptions.get("current_scheme")
@@ -792,6 +864,7 @@ def build_report(
     id_key: bytes | str | None = None,
     title: str | None = None,
     progress: Callable[[str], None] | None = None,
+    analysis: Any = None,
 ) -> Path:
     """Write the leadership report: one self-contained, offline HTML file (written atomically).
 
@@ -820,6 +893,10 @@ def build_report(
         Report title (default: the organisation's name).
     progress : callable, optional
         Called with a label before each step.
+    analysis : Analysis, optional
+        The :class:`~cx_framework.analysis.Analysis` whose figures and engine results the report shows (the CLI
+        passes it); its action plan is used and the "Headline figures" and "Assumptions" sections list the same
+        figures, labels and assumptions as the app and ``cx ... --json``. Without it the plan is computed here.
 
     Returns
     -------
@@ -829,6 +906,8 @@ def build_report(
     from cx_framework.io import write_text_atomic
 
     step = progress or (lambda _label: None)
+    if plan is None and analysis is not None:
+        plan = analysis.result("actions")
     if plan is None:
         plan = recommend_actions(
             org_data, config, period=period, top=top, assumptions=assumptions, progress=progress
@@ -840,6 +919,9 @@ def build_report(
         warnings.simplefilter("ignore", StatisticalWarning)
         step("report: executive summary")
         sections.append(_section("summary", _summary_section(plan, render, config)))
+        step("report: headline figures")
+        sections.append(_section("figures", _figures_section(analysis)))
+        sections.append(_section("assumptions", _assumptions_section(analysis, plan)))
         step("report: scorecard")
         if sc is None:
             reason = plan.unavailable.get("scorecard", "did not run")
@@ -850,7 +932,8 @@ def build_report(
             sections.append(_section("alignment", _alignment_section(sc, render)))
             sections.append(_section("exceptions", _exceptions_section(sc, render, config)))
         step("report: incentives")
-        sections.append(_section("incentives", _incentives_section(plan, render, config)))
+        evidence = _graph_evidence(org_data, config)
+        sections.append(_section("incentives", _incentives_section(plan, render, config, evidence)))
         step("report: SLA chains")
         sections.append(_section("sla", _sla_section(plan, render, config)))
         step("report: staffing")
@@ -880,6 +963,42 @@ def build_report(
     target = Path(out_path)
     step("report: writing")
     return write_text_atomic(target, document)
+
+
+def _figures_section(analysis: Any) -> list[str]:
+    """Every headline figure of the Analysis with the registry's label, formatted value, period and definition
+    (``data-figure-id`` / ``data-value`` carry the id and the unrounded value for checks)."""
+    if analysis is None:
+        return [_unavailable("headline figures", "the report was built without an Analysis")]
+    rows = []
+    for f in analysis.figures():
+        value = "" if f.value is None else _esc(f.value)
+        rows.append(
+            f"<tr data-figure-id='{_esc(f.id)}' data-value='{value}'><td>{_esc(f.label)}</td>"
+            f"<td class='num'>{_esc(f.formatted())}</td><td>{_esc(f.period or 'all data')}</td>"
+            f"<td class='muted'>{_esc(f.definition)}</td></tr>"
+        )
+    body = [
+        "<p>The figures every surface (app, command line, this report) shows, computed once from the same data, "
+        "configuration and assumptions.</p>",
+        "<table class='figures'><thead><tr><th>Figure</th><th>Value</th><th>Period</th><th>Definition</th>"
+        f"</tr></thead><tbody>{''.join(rows)}</tbody></table>",
+    ]
+    for name, reason in analysis.unavailable().items():
+        body.append(_unavailable(name, reason))
+    return body
+
+
+def _assumptions_section(analysis: Any, plan: ActionPlan) -> list[str]:
+    if analysis is None:
+        return [f"<p>{_esc(_assumption_text(plan.assumptions))}</p>"]
+    items = "".join(f"<li>{_esc(line)}</li>" for line in analysis.assumptions_lines())
+    return [
+        "<p>Set in <code>configs/assumptions.yaml</code> (analytical choices) and <code>economics.yaml</code> "
+        f"(money, shrinkage, service-level target); changing one changes every surface. Figures "
+        f"{_esc(analysis.age_text())}.</p>",
+        f"<ul class='assumptions'>{items}</ul>",
+    ]
 
 
 def _assumption_text(assumptions: Mapping[str, Any]) -> str:

@@ -32,3 +32,17 @@ def small_org():
     from cx_framework.synthetic import generate_organisation
 
     return generate_organisation(seed=1, customers=4_000, employees=200, months=18)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _analysis_cache_dir(tmp_path_factory):
+    """Analysis disk caches of the test run live in a temporary directory, never in the user's cache."""
+    import os
+
+    previous = os.environ.get("CX_CACHE_DIR")
+    os.environ["CX_CACHE_DIR"] = str(tmp_path_factory.mktemp("cx_cache"))
+    yield
+    if previous is None:
+        os.environ.pop("CX_CACHE_DIR", None)
+    else:
+        os.environ["CX_CACHE_DIR"] = previous

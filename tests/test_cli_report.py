@@ -91,15 +91,17 @@ def test_cx_actions_prints_ranked_table_and_writes_safe_csv(data_dir, small_org,
     assert (frame["expected_annual_value"] == frame["source_value"] * frame["value_factor"]).all()
     parts = frame[["customer_value", "staffing_value", "payout_value", "other_value"]].sum(axis=1)
     assert parts.to_numpy() == pytest.approx(frame["expected_annual_value"].to_numpy(), rel=1e-9, abs=1e-6)
-    # the values are those of the library call on the same data
-    from cx_framework.actions import recommend_actions
+    # the values are those of the library's Analysis on the same data and assumptions
+    from cx_framework.analysis import Analysis
     from cx_framework.config import load_config
 
-    plan = recommend_actions(
-        small_org.tables(), load_config(rule_configs), top=4, assumptions={"current_scheme": "siloed"}
-    )
+    cfg = load_config(rule_configs)
+    plan = Analysis(small_org.tables(), cfg).with_assumptions(current_scheme="siloed").result("actions")
     pd.testing.assert_series_equal(
-        frame["expected_annual_value"], plan.actions["expected_annual_value"], check_names=False, rtol=1e-9
+        frame["expected_annual_value"],
+        plan.actions["expected_annual_value"].head(4),
+        check_names=False,
+        rtol=1e-9,
     )
 
 
@@ -129,7 +131,9 @@ def test_cx_report_writes_offline_html_and_workbook(data_dir, tmp_path):
     assert "Executive summary: top actions" in result.output
     assert f"wrote {html}" in result.output.replace("\n", "")
     text = html.read_text(encoding="utf-8")
-    assert text.count("<section id=") == 9
+    from cx_framework.report import SECTIONS
+
+    assert text.count("<section id=") == len(SECTIONS) == 11
     assert "about:blank" in text and "cdn.plot.ly" not in text
     wb = openpyxl.load_workbook(xlsx, read_only=True)
     assert wb.sheetnames == ["summary", "siloed", "balanced", "shared_customer"]

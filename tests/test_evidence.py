@@ -465,3 +465,134 @@ def test_planted_elasticities_are_recovered_inside_their_ci_over_seeds():
         not_identified += int((e["verdict"] == "not identifiable").sum())
         total += len(e)
     assert inside / total >= 0.90, f"recovered {inside}/{total}; {not_identified} not identifiable"
+
+
+# ------------------------------------------------------------------------------------------------ behaviour, graphs, surfaces
+def test_behaviour_value_interval_reruns_the_simulation_on_drawn_graphs(sample_evidence):
+    import dataclasses
+
+    from cx_framework.conflicts.behaviour import simulate_behaviour
+    from cx_framework.conflicts.evidence import _graph_with, edge_key
+    from cx_framework.conflicts.uncertainty import behaviour_value_interval, evidence_config
+
+    org, config, ev = sample_evidence
+    scheme = config.schemes["siloed"]
+    r = behaviour_value_interval(scheme, org, config, ev, draws=3, seed=5)
+    # the behaviour response is held at the same seed; only the graph changes between runs
+    assert r.configured == pytest.approx(simulate_behaviour(scheme, org, config, seed=5).net_value)
+    assert r.estimated == pytest.approx(
+        simulate_behaviour(scheme, org, evidence_config(config, ev), seed=5).net_value
+    )
+    assert len(r.values) == 3 and r.low <= r.high
+    nodes, mats, _ = ev.elasticity_draws(3, seed=5)
+    pos = {m: k for k, m in enumerate(nodes)}
+    g = _graph_with(
+        ev.graph,
+        {edge_key(e.source, e.target): mats[1, pos[e.source], pos[e.target]] for e in ev.graph.edges},
+    )
+    again = simulate_behaviour(
+        scheme, org, dataclasses.replace(config, causal_graph=g), seed=5, validate=False
+    )
+    assert r.values[1] == pytest.approx(again.net_value)
+    assert r.assumption == ASSUMPTION
+
+
+def test_compare_graphs_names_the_differences(sample_evidence):
+    from cx_framework.conflicts.uncertainty import compare_graphs
+
+    org, config, ev = sample_evidence
+    out = compare_graphs(config.schemes, config, ev, draws=300)
+    changed = out["changed"]
+    assert (changed["difference"] != "").all()
+    both = out["conflicts"]
+    expected = both[
+        (both["conflict"] != both["estimated_conflict"])
+        | (both["conflict"] & (both["status"] == "possible conflict"))
+    ]
+    assert len(changed) == len(expected)
+    assert out["assumption"] == ASSUMPTION
+    assert "actions" not in out
+
+
+def test_evidence_plots(sample_evidence):
+    from cx_framework import plots
+
+    _, _, ev = sample_evidence
+    fig = plots.evidence_forest(ev)
+    configured = next(t for t in fig.data if t.name == "configured")
+    np.testing.assert_allclose(np.asarray(configured.x, float), ev.edges["configured"].to_numpy())
+    supported = next(t for t in fig.data if t.name == "estimated (supported)")
+    sup = ev.edges[ev.edges["verdict"] == "supported"]
+    np.testing.assert_allclose(np.asarray(supported.x, float), sup["estimate"].to_numpy())
+    row = sup.iloc[0]
+    sc = plots.evidence_scatter(ev, row["source"], row["target"])
+    line = next(t for t in sc.data if str(t.name).startswith("estimated slope"))
+    x, y = np.asarray(line.x, float), np.asarray(line.y, float)
+    assert (y[1] - y[0]) / (x[1] - x[0]) == pytest.approx(row["estimate"])
+    points = sum(len(t.x) for t in sc.data if t.mode == "markers")
+    assert points == row["n"]
+    missing = ev.edges[ev.edges["verdict"] == "not identifiable"]
+    if len(missing):
+        empty = plots.evidence_scatter(ev, missing.iloc[0]["source"], missing.iloc[0]["target"])
+        assert "No estimate" in empty.layout.annotations[0].text
+
+
+def test_report_evidence_block_carries_the_intervals(sample_evidence):
+    from cx_framework.conflicts.graph import conflict_matrix
+    from cx_framework.conflicts.uncertainty import conflict_intervals
+    from cx_framework.report import _evidence_block, _Figures
+
+    _, config, ev = sample_evidence
+    matrix = conflict_matrix(config.schemes, config)
+    html = "".join(_evidence_block(matrix, ev, _Figures(), config))
+    ci = conflict_intervals(config.schemes, config, ev, draws=2000, seed=0)
+    top = (
+        ci[ci["conflict"] | ci["estimated_conflict"]]
+        .sort_values("conflict_probability", ascending=False)
+        .iloc[0]
+    )
+    assert f"{top['total_effect_low']:+.3f} to {top['total_effect_high']:+.3f}" in html
+    assert "not proven causal" in html
+    counts = ev.verdict_counts
+    assert f"{counts['supported']} supported" in html
+    assert "Not available" in "".join(_evidence_block(matrix, None, _Figures(), config))
+
+
+@pytest.mark.slow
+def test_compare_graphs_runs_actions_on_both_graphs(sample_evidence):
+    from cx_framework.conflicts.uncertainty import compare_graphs
+
+    org, config, ev = sample_evidence
+    out = compare_graphs(config.schemes, config, ev, org_data=org, draws=200)
+    assert set(out["actions"]["graph"]) == {"configured", "estimated"}
+    assert {"rank", "title", "expected_annual_value"} <= set(out["actions"].columns)
+
+
+def test_cli_generate_plants_the_graph(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from cx_framework.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            str(tmp_path),
+            "--customers",
+            "200",
+            "--employees",
+            "60",
+            "--months",
+            "10",
+            "--plant-graph",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "truth.json").read_text())
+    assert truth["graph_elasticities"]["aht_s -> fcr"] == pytest.approx(0.35)
+    ev = _quiet(
+        pd.read_parquet(tmp_path / "department_metrics.parquet"), _graph(("fcr", "repeat_contact_rate", -1.2))
+    )
+    assert ev.edges.iloc[0]["verdict"] != "not identifiable"

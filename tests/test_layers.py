@@ -35,6 +35,7 @@ LAYER_OF: dict[str, str] = {
     # data in: errors, config and contracts, reading/writing, engines and sources
     "errors": "foundation",
     "_reexport": "foundation",
+    "_display": "foundation",
     "config": "foundation",
     "schemas": "foundation",
     "io": "foundation",

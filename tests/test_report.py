@@ -58,6 +58,8 @@ def test_every_section_has_heading_and_a_figure(report):
     for key, heading in SECTIONS.items():
         body = sections[key]
         assert f"<h2>{heading}</h2>" in body
+        if key in ("figures", "assumptions"):  # tables of the Analysis (tests/test_one_truth.py checks them)
+            continue
         assert body.count('class="plotly-graph-div"') >= 1, key
         assert "Not available" not in body, key
     # the executive summary lists the top actions with their values
@@ -327,3 +329,10 @@ def test_chromium_artifact_dir_is_gitignored():
     if shutil.which("git") is None:
         pytest.skip("git not available")
     assert ignored.returncode == 0
+
+
+def test_incentive_section_carries_the_evidence_intervals(report):
+    body = _sections(report.read_text(encoding="utf-8"))["incentives"]
+    assert "Evidence behind the conflicts" in body
+    assert "95 % interval" in body and "P(conflict)" in body
+    assert "not proven causal" in body

@@ -28,7 +28,9 @@ src = ui.page(
 cfg = state.config()
 names = {d.id: d.name for d in cfg.organisation.departments}
 
-tab_schemes, tab_sla = st.tabs(["Bonus schemes vs customer KPIs", "SLA chains per journey"])
+tab_schemes, tab_sla, tab_evidence = st.tabs(
+    ["Bonus schemes vs customer KPIs", "SLA chains per journey", "Evidence behind the graph"]
+)
 
 with tab_schemes:
     matrix = state.conflicts_all()
@@ -176,3 +178,8 @@ with tab_sla:
             column_config={"Mean (h)": st.column_config.NumberColumn(format="%.1f")},
         )
         st.caption("Hand-offs have no SLA of their own; their waits still count toward the customer promise.")
+
+with tab_evidence:  # the evidence section lives in apps/_evidence.py
+    import _evidence  # noqa: E402
+
+    _evidence.render(src, cfg)

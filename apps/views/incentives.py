@@ -41,7 +41,7 @@ cfg = state.config()
 currency = cfg.economics.currency
 schemes = cfg.schemes
 ids = list(schemes)
-today = ui.current_scheme() or next((i for i in ids if "today" in schemes[i].name.lower()), ids[0])
+today = state.current_scheme(src) or ids[0]  # assumptions.yaml current_scheme
 
 c1, c2 = st.columns(2)
 current_id = c1.selectbox(

@@ -13,23 +13,22 @@ import _ui as ui  # noqa: E402
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from cx_framework.app_support import staffed_fte  # noqa: E402
-
 src = ui.page(
     "Overview", "How is the organisation doing for its customers, and where does its structure hurt them?"
 )
 cfg = state.config()
 result = state.scorecard(src)
 periods = sorted(result.periods)
-complete = ui.default_period(src, periods)
+as_of = pd.Timestamp(state.analysis(src).assumptions_dict()["as_of"] + "-01")
+complete = as_of if as_of in periods else periods[-1]  # assumptions.yaml as_of: the latest complete month
 period = st.select_slider(
     "Month",
     options=periods,
     value=complete,
     format_func=lambda p: f"{p:%b %Y}" + (" (incomplete)" if p > complete else ""),
     key="overview_period",
-    help="Default: the latest complete month. Later months are incomplete: next-month churn, open journeys, "
-    "7-day repeat windows and late survey responses cannot be observed yet.",
+    help="Default: the latest complete month (configs/assumptions.yaml as_of). Later months are incomplete: "
+    "next-month churn, open journeys, 7-day repeat windows and late survey responses cannot be observed yet.",
 )
 if period > complete:
     st.warning(
@@ -141,48 +140,20 @@ else:
     )
 
 # ---------------------------------------------------------------------------------------- budget gap
-st.subheader("Service level the staffing budget buys")
-econ = cfg.economics
-days = 28
-forecast = state.recent_intervals(src, days)
-funded = staffed_fte(forecast, shrinkage=econ.shrinkage, hours_per_fte=econ.hours_per_fte_week)
-gap = state.budget_gap(src, round(funded, 1), econ.service_level_target, econ.shrinkage, days)
+st.subheader("Service level: realised, and what the funded FTE would buy")
+window = state.analysis(src).assumptions_dict()["forecast_window"]
 st.caption(
-    f"Last {days} days of intervals; funded FTE = the hours actually staffed, with shrinkage "
-    f"{gap.shrinkage:.0%} and {gap.hours_per_fte:g} paid h per FTE-week (Erlang C)."
+    f"Forecast window {window} (assumptions.yaml). Realised = with the agents actually staffed; "
+    "the funded FTE scheduled to the workload would buy the second figure; the difference is schedule mismatch."
 )
 c1, c2, c3 = st.columns(3)
-c1.metric(
-    "FTE needed for target",
-    f"{gap.fte_needed:,.1f}",
-    help=f"FTE to reach {gap.target:.0%} of calls answered within {gap.answer_s:.0f} s in every half hour.",
-)
-c2.metric("FTE funded (staffed)", f"{gap.fte_budget:,.1f}")
-c3.metric(
-    "Budget gap (FTE)", f"{gap.fte_gap:+,.1f}", help="Needed minus funded; positive = the budget is short."
-)
-# long, distinct labels: two per row so they are never cut off
-c4, c5 = st.columns(2)
-c6, _ = st.columns(2)
-c4.metric(
-    "Realised service level",
-    ui.pct(gap.realised_service_level) if gap.realised_service_level is not None else "—",
-    delta=f"{(gap.realised_service_level - gap.target) * 100:+.1f} pts vs target {gap.target:.0%}"
-    if gap.realised_service_level is not None
-    else None,
-    help="What customers got: Σ answered within threshold / Σ offered over the same days.",
-)
-c5.metric(
-    "Service level the funded FTE would buy if scheduled to the workload",
-    ui.pct(gap.achieved_service_level),
-    help="A model figure: the same hours placed where the calls are.",
-)
-c6.metric(
-    "Schedule mismatch",
-    f"{gap.schedule_mismatch * 100:.1f} pts" if gap.schedule_mismatch is not None else "—",
-    help="Service level lost because staff were not where the calls were (model with the same hours, "
-    "scheduled to the workload, minus the model with the actual schedule). See the Staffing page.",
-)
+state.show_figure(c1, "staffing.realised_service_level", src)
+state.show_figure(c2, "staffing.budget_service_level", src)
+state.show_figure(c3, "staffing.schedule_mismatch", src)
+c4, c5, c6 = st.columns(3)
+state.show_figure(c4, "staffing.funded_fte", src)
+state.show_figure(c5, "staffing.fte_needed", src)
+state.show_figure(c6, "staffing.understaffed_intervals", src)
 
 # ---------------------------------------------------------------------------------------- actions
 recommend_actions = state.optional("cx_framework.actions", "recommend_actions")

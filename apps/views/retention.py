@@ -81,8 +81,7 @@ with tab_sl:
         )
 
     st.subheader("Which service-level target pays?")
-    opt = state.optimum(src, dose, 28)
-    ui.caveats(state.notes("optimum", src, dose, 28))
+    opt = state.optimum(src, dose)
     o1, o2, o3 = st.columns(3)
     o1.metric(
         "Profit-maximising target",
@@ -91,7 +90,7 @@ with tab_sl:
     )
     o2.metric("80/20 convention", ui.pct(opt.convention, 0))
     o3.metric(
-        "Net gain vs 80/20 (last 4 weeks of demand)",
+        f"Net gain vs 80/20 (demand of {state.analysis(src).assumptions_dict()['forecast_window']})",
         ui.money(opt.net_gain_vs_convention),
         help=f"Staffing cost and retained customer value over the {opt.horizon_months:.1f} months of demand used as "
         f"the forecast; 95 % CI {ui.money(opt.net_gain_vs_convention_lower)} to "

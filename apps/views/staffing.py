@@ -28,7 +28,7 @@ src = ui.page(
 )
 cfg = state.config()
 econ = cfg.economics
-intervals = state.tables(src)["intervals"]
+intervals = state.table(src, "intervals")
 
 c1, c2, c3 = st.columns(3)
 target_pct = c1.slider(
@@ -70,9 +70,9 @@ horizon = 28
 forecast = state.recent_intervals(src, horizon)
 start, end = forecast["interval_start"].min(), forecast["interval_start"].max()
 default_fte = round(staffed_fte(forecast, shrinkage=shrinkage, hours_per_fte=econ.hours_per_fte_week), 1)
-st.subheader(f"What customers got vs what the staff could buy — last {horizon} days")
+st.subheader("What customers got vs what the staff could buy — forecast window")
 st.caption(
-    f"{start:%d %b} – {end:%d %b %Y}, all queues, {model}. The model figures place the *same* staffed hours "
+    f"{start:%d %b} – {end:%d %b %Y} (assumptions.yaml baseline_months), all queues, {model}. The model figures place the *same* staffed hours "
     "differently; realised = what the data record."
 )
 gap_staffed = state.budget_gap(src, float(default_fte), target, shrinkage, horizon, patience)
@@ -205,7 +205,7 @@ budget_fte = st.number_input(
     value=float(default_fte),
     step=1.0,
     key="st_budget_fte",
-    help=f"Paid {econ.hours_per_fte_week:g} h per week each; the last {horizon} days of intervals stand in for "
+    help=f"Paid {econ.hours_per_fte_week:g} h per week each; the forecast window (assumptions.yaml) stands in for "
     "the forecast.",
 )
 gap = state.budget_gap(src, float(budget_fte), target, shrinkage, horizon, patience)

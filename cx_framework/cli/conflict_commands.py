@@ -10,12 +10,22 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from cx_framework.cli._app import command, console
+from cx_framework.cli._analysis import (
+    CacheOption,
+    JsonOption,
+    emit_json,
+    open_analysis,
+    print_assumptions,
+    print_figures,
+)
+from cx_framework.cli._app import command, console, err_console
+from cx_framework.conflicts.explain import TOTAL_EFFECT_CONVENTION
 from cx_framework.errors import InputValueError
 
 __all__ = ["conflicts", "sla_chain_command"]
 
-_BEHAVIOUR_TABLES = ["employee_metrics", "employees", "customers", "intervals", "department_metrics"]
+#: the one sign convention of total effects (heatmap, tables, CLI and report say the same)
+_SIGN = TOTAL_EFFECT_CONVENTION
 
 
 def _pct(value: float) -> str:
@@ -59,23 +69,33 @@ def conflicts(
         list[str] | None, typer.Option("--scheme", help="Scheme id (repeatable); default: every scheme.")
     ] = None,
     effort_budget: Annotated[
-        float, typer.Option("--effort-budget", help="Max sum of % changes per employee (share, 0.10 = 10 %).")
-    ] = 0.10,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the responsiveness draws.")] = 0,
+        float | None,
+        typer.Option(
+            "--effort-budget",
+            help="Max sum of % changes per employee (share, 0.10 = 10 %; default: assumptions.yaml).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Seed of the responsiveness draws (default: assumptions.yaml)."),
+    ] = None,
     top: Annotated[int, typer.Option("--top", help="Conflicts shown per table.")] = 15,
     out: Annotated[
         Path | None,
         typer.Option("--out", help="Write the full conflict matrix to .csv or .parquet (atomic)."),
     ] = None,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
     """Which bonus components and department objectives fight the shared customer KPIs, and what each scheme
-    would do to KPIs, churn and value (behaviour simulation)."""
-    from cx_framework.config import load_config
-    from cx_framework.conflicts.behaviour import simulate_behaviour
-    from cx_framework.conflicts.graph import conflict_matrix, sla_conflicts
-    from cx_framework.io import load_data_dir, write_table
+    would do to KPIs, churn and value (behaviour simulation) compared with the scheme in force.
 
-    config = load_config(configs)
+    Total effects are per 1 % rise of the component's metric (elasticities summed over every causal path)."""
+    from cx_framework.conflicts.graph import sla_conflicts
+    from cx_framework.io import write_table
+
+    analysis = open_analysis(data_dir, configs, cache=cache, effort_budget=effort_budget, seed=seed)
+    config = analysis.config
     ids = list(scheme) if scheme else list(config.schemes)
     unknown = [s for s in ids if s not in config.schemes]
     if unknown:
@@ -83,11 +103,26 @@ def conflicts(
             f"--scheme: unknown scheme(s) {', '.join(unknown)}; known: {', '.join(config.schemes) or 'none'}",
             argument="scheme",
         )
-    schemes = {s: config.schemes[s] for s in ids}
-    tables = load_data_dir(data_dir, tables=_BEHAVIOUR_TABLES)  # fail on bad data before printing anything
-    matrix = conflict_matrix(schemes, config)
-    from cx_framework.conflicts.explain import TOTAL_EFFECT_CONVENTION
+    full = analysis.result("conflicts")
+    matrix = full[full["scheme"].isin(ids)].reset_index(drop=True)
+    behaviour = analysis.result("behaviour")  # fail on bad data before printing anything
+    current = analysis.assumptions_dict()["current_scheme"]
+    names = ["conflicts", "behaviour"]
 
+    def wanted(fig_id: str) -> bool:
+        return fig_id.rsplit(".", 1)[-1] in ids
+
+    figures = [f for f in analysis.figures(*names) if wanted(f.id)]
+    if out is not None:
+        path = write_table(matrix, out)
+    if as_json:
+        doc_extra: dict[str, object] = {"conflicts": matrix[matrix["conflict"]], "sign_convention": _SIGN}
+        rows = analysis.frames("behaviour")["summary"]
+        doc_extra["behaviour"] = rows[rows["scheme"].isin(ids)]
+        if out is not None:
+            doc_extra["written"] = str(path)
+        emit_json(analysis, names, doc_extra, figures=figures)
+        return
     console.print(
         _conflict_table(matrix, "scheme", "Bonus components that fight shared customer KPIs", top, config)
     )
@@ -97,11 +132,12 @@ def conflicts(
             departments, "department", "Department objectives that fight shared customer KPIs", top, config
         )
     )
-    console.print(TOTAL_EFFECT_CONVENTION, style="dim")
+    console.print(_SIGN, style="dim")
 
     currency = config.economics.currency
+    budget = analysis.assumptions.effort_budget
     sim = Table(
-        title=f"Behaviour simulation per month vs today ({currency}; effort budget {effort_budget:.0%})"
+        title=f"Behaviour simulation per month vs today's behaviour under {current} ({currency}; effort budget {budget:.0%})"
     )
     for name in (
         "scheme",
@@ -114,11 +150,11 @@ def conflicts(
         "net value",
     ):
         sim.add_column(name, justify="left" if name == "scheme" else "right")
-    for sch in schemes.values():
-        r = simulate_behaviour(sch, tables, config, seed=seed, effort_budget=effort_budget, validate=False)
+    for sid in ids:
+        r = behaviour[sid]
         k = r.kpis.set_index("metric")["pct_change"]
         sim.add_row(
-            sch.name,
+            config.schemes[sid].name,
             f"{r.payout_cost['baseline']:,.0f}",
             f"{r.payout_cost['scheme']:,.0f}",
             f"{r.customer_kpi_index:+.2%}",
@@ -133,29 +169,44 @@ def conflicts(
         "cost − Δ value of churned customers.",
         style="dim",
     )
+    print_figures(figures)
     if out is not None:
-        path = write_table(matrix, out)
         console.print(f"wrote {path}")
+    print_assumptions(analysis)
 
 
 @command("sla-chain")
 def sla_chain_command(
     configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
     data: Annotated[
-        Path | None, typer.Option("--data", help="Data directory: refit stage lead times from work_items.")
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Data directory: stage lead times fitted from work_items (assumptions.yaml sla_lead_times: data). "
+            "Without it the lead times of slas.yaml are used.",
+        ),
     ] = None,
     journey: Annotated[str | None, typer.Option("--journey", help="Only this journey id.")] = None,
     method: Annotated[str, typer.Option("--method", help="convolution or monte_carlo.")] = "convolution",
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the stage table to .csv or .parquet (atomic).")
     ] = None,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
     """Do the departmental SLAs add up to the customer promise? Every department green, customer red."""
-    from cx_framework.config import load_config
-    from cx_framework.conflicts.chain import fit_stage_distributions, journey_chain, required_tightening
-    from cx_framework.io import load_data_dir, write_table
+    from cx_framework.conflicts.chain import journey_chain, required_tightening
+    from cx_framework.io import write_table
 
-    config = load_config(configs)
+    if method not in ("convolution", "monte_carlo"):
+        raise InputValueError(
+            f"option '--method' must be convolution or monte_carlo; got {method!r}.", argument="method"
+        )
+    if data is None:
+        analysis = open_analysis(None, configs, cache=cache, tables={}, sla_lead_times="config")
+    else:
+        analysis = open_analysis(data, configs, cache=cache)
+    config = analysis.config
     journeys = config.slas.journeys
     if journey is not None:
         journeys = [j for j in journeys if j.id == journey]
@@ -164,16 +215,28 @@ def sla_chain_command(
             raise InputValueError(
                 f"--journey: unknown journey '{journey}'; known: {known}", argument="journey"
             )
-    fitted = None
-    if data is not None:
-        from cx_framework.cli.report_commands import caveats
-
-        work_items = load_data_dir(data, tables=["work_items"])["work_items"]
-        with caveats():  # fit caveats as one-line notes, not Python warnings
-            fitted = fit_stage_distributions(work_items)
-    frames = []
+    sec = analysis.section("sla_chain")
+    bundle = analysis.result("sla_chain")
+    chains = bundle["chains"]
+    if method != "convolution":  # the headline figures stay the convolution's; the tables show this method
+        chains = {j.id: journey_chain(j, fitted=bundle["fitted"], method=method) for j in journeys}  # type: ignore[arg-type]
+    ids = {j.id for j in journeys}
+    figures = [f for f in sec.figures if f.id.rsplit(".", 1)[-1] in ids]
+    frames = [
+        chains[j.id].stages.assign(journey=j.id, p_within_promise=chains[j.id].p_within_promise)
+        for j in journeys
+    ]
+    path = write_table(pd.concat(frames, ignore_index=True), out) if out is not None and frames else None
+    if as_json:
+        extra = {"method": method, "stages": pd.concat(frames, ignore_index=True)}
+        if path is not None:
+            extra["written"] = str(path)
+        emit_json(analysis, ["sla_chain"], extra, figures=figures)
+        return
+    for note in sec.notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
     for j in journeys:
-        result = journey_chain(j, fitted=fitted, method=method)  # type: ignore[arg-type]
+        result = chains[j.id]
         table = Table(
             title=f"{j.name}: promise {result.promise_h:g} h for {j.promise.percent:.0%}",
             title_justify="left",
@@ -213,7 +276,7 @@ def sla_chain_command(
                 )
             else:
                 console.print(f"No single-stage fix: even an instant {t['stage']} cannot keep the promise.")
-        frames.append(result.stages.assign(journey=j.id, p_within_promise=result.p_within_promise))
-    if out is not None and frames:
-        path = write_table(pd.concat(frames, ignore_index=True), out)
+    print_figures(figures)
+    if path is not None:
         console.print(f"wrote {path}")
+    print_assumptions(analysis)

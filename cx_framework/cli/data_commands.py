@@ -30,6 +30,14 @@ def generate(
     scheme: Annotated[
         str, typer.Option(help="Incentive regime of the history: siloed or shared_customer.")
     ] = "siloed",
+    plant_graph: Annotated[
+        bool,
+        typer.Option(
+            "--plant-graph",
+            help="Plant the causal graph's elasticities (configs/causal_graph.yaml) in the department and team "
+            "metrics; recorded in truth.json (graph_elasticities).",
+        ),
+    ] = False,
 ) -> None:
     """Generate a synthetic organisation with planted ground truth."""
     from cx_framework.synthetic import generate_organisation
@@ -46,6 +54,7 @@ def generate(
             employees=employees,
             months=months,
             scheme=scheme,
+            plant_graph=plant_graph,
             progress=progress,
         )
         bar.update(task, description="writing", completed=1.0)
@@ -58,19 +67,46 @@ def generate(
 
 @command("validate")
 def validate_dir(
-    data_dir: Annotated[Path, typer.Argument(help="Folder with <table>.parquet or <table>.csv files.")],
+    data_dir: Annotated[
+        Path | None, typer.Argument(help="Folder with <table>.parquet or <table>.csv files.")
+    ] = None,
     configs: Annotated[Path, typer.Option(help="Config folder to check as well.")] = Path("configs"),
+    sources: Annotated[
+        Path | None,
+        typer.Option("--sources", help="Validate the tables read through this sources.yaml mapping instead."),
+    ] = None,
 ) -> None:
     """Validate every table of a data folder (and the configs) and print a per-table report."""
     from cx_framework.config import load_config
+    from cx_framework.errors import InputValueError
     from cx_framework.io import _find_table_files, read_table
     from cx_framework.schemas import REQUIRED_TABLES, TABLES
 
+    if (data_dir is None) == (sources is None):
+        raise InputValueError("give a DATA_DIR or --sources sources.yaml (one of them).", argument="sources")
     config = load_config(configs)
     console.print(
         f"[green]configs OK[/] ({configs}: {len(config.metrics.metrics)} metrics, "
         f"{len(config.schemes)} schemes)"
     )
+    if sources is not None:
+        from cx_framework.sources import read_sources
+
+        data = read_sources(sources)  # mapping mistakes and invalid tables raise with the key path
+        report = Table(
+            "table", "source", "rows kept", "rejected", "status", title=f"Validation through {sources}"
+        )
+        for r in data.report.tables.values():
+            report.add_row(r.table, r.source, f"{r.rows_kept:,}", f"{r.rows_rejected:,}", "[green]valid[/]")
+        console.print(report)
+        console.print(data.report.summary(), highlight=False)
+        missing = [t for t in REQUIRED_TABLES if t not in data.tables]
+        if missing:
+            console.print(
+                f"Not in the sources file: {', '.join(missing)} (analyses that need them are left out)."
+            )
+        return
+    assert data_dir is not None
     table = Table("table", "file", "rows", "status", title=f"Validation of {data_dir}")
     failed = 0
     if not data_dir.is_dir():
@@ -104,11 +140,26 @@ def app_command(
         typer.Option("--configs", help="Configuration directory (default: the repository's configs/)."),
     ] = None,
     headless: Annotated[bool, typer.Option(help="Do not open a browser.")] = True,
+    sources: Annotated[
+        Path | None,
+        typer.Option(
+            "--sources", help="Import through this sources.yaml (to a temporary folder) and use that."
+        ),
+    ] = None,
 ) -> None:
     """Start the Streamlit app (leadership, HR and analyst pages) on the sample data or DATA_DIR."""
     from cx_framework.errors import InputValueError
 
     env = dict(os.environ)
+    if sources is not None:
+        import tempfile
+
+        from cx_framework.sources import import_sources
+
+        imported = Path(tempfile.mkdtemp(prefix="cx_sources_"))
+        report = import_sources(sources, imported).report
+        console.print(report.summary(), highlight=False)
+        data_dir = imported
     if data_dir is not None:
         if not data_dir.is_dir():
             raise InputValueError(

@@ -10,6 +10,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cx_framework.cli._analysis import (
+    CacheOption,
+    JsonOption,
+    emit_json,
+    open_analysis,
+    print_assumptions,
+    print_figures,
+)
 from cx_framework.cli._app import command, console
 from cx_framework.errors import StatisticalWarning
 
@@ -38,19 +46,56 @@ def failure_demand(
         float, typer.Option("--reduction", help="Share 0-1 of the source's failure demand the fix removes.")
     ] = 0.5,
     horizon: Annotated[int, typer.Option("--horizon", help="Months of benefit counted.")] = 24,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
     """Which contacts are caused by another department's failure, what they cost, and who should pay."""
-    from cx_framework.config import load_config
     from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
-    from cx_framework.io import load_data_dir
 
-    config = load_config(configs)
-    contacts = load_data_dir(data_dir, tables=["contacts"])["contacts"]
-    with warnings.catch_warnings():
-        # unknown reasons are shown in their own table below instead of as a Python warning
-        warnings.simplefilter("ignore", StatisticalWarning)
-        result = attribute_failure_demand(contacts, config, period=period)
+    analysis = open_analysis(data_dir, configs, cache=cache)
+    sec = analysis.section("failure_demand")
+    config = analysis.config
+    result = analysis.result("failure_demand")
+    if period != result.period:  # another summary period: the same attribution, summarised differently
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StatisticalWarning)
+            result = attribute_failure_demand(
+                analysis.tables["contacts"], config, economics=config.economics, period=period
+            )
     currency = result.currency
+    decision = None
+    if fix is not None:
+        decision = fix_vs_absorb(
+            result,
+            fix,
+            fix_cost=fix_cost,
+            expected_reduction=reduction,
+            horizon_months=horizon,
+            config=config,
+        )
+    if as_json:
+        extra: dict[str, object] = {
+            "by_department": result.by_department,
+            "charge_back": result.charge_back,
+            "unclassified_reasons": result.unclassified_reasons,
+        }
+        if decision is not None:
+            extra["fix_vs_absorb"] = {
+                k: getattr(decision, k)
+                for k in (
+                    "source",
+                    "npv",
+                    "npv_fix",
+                    "npv_absorb",
+                    "break_even_month",
+                    "fix_cost",
+                    "expected_reduction",
+                    "horizon_months",
+                    "avoided_contacts_per_month",
+                )
+            }
+        emit_json(analysis, ["failure_demand"], extra)
+        return
 
     console.print(result.summary_text(), highlight=False)
 
@@ -94,13 +139,7 @@ def failure_demand(
             unknown.add_row(str(row.reason), f"{row.contacts:,}")
         console.print(unknown, style="yellow")
 
-    if fix is not None:
-        decision = fix_vs_absorb(
-            result,
-            fix,
-            fix_cost=fix_cost,
-            expected_reduction=reduction,
-            horizon_months=horizon,
-            config=config,
-        )
+    if decision is not None:
         console.print(decision.summary(), highlight=False)
+    print_figures(sec.figures)
+    print_assumptions(analysis)

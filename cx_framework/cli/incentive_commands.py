@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
 from rich.table import Table
 
+from cx_framework.cli._analysis import (
+    CacheOption,
+    JsonOption,
+    emit_json,
+    open_analysis,
+    print_assumptions,
+    print_figures,
+)
 from cx_framework.cli._app import command, console
 from cx_framework.errors import ConfigError
 
@@ -52,13 +60,16 @@ def _resolve_scheme(config, scheme: str):  # noqa: ANN001, ANN202 - CxConfig -> 
     )
 
 
-def _load(data_dir: Path, configs: Path):  # noqa: ANN202
-    from cx_framework.config import load_config
-    from cx_framework.io import load_data_dir
-
-    config = load_config(configs)
-    data = load_data_dir(data_dir, tables=["employees", "employee_metrics"])
-    return config, data["employee_metrics"], data["employees"]
+def _figures_of(analysis: Any, schemes: list[str], *, baseline: str | None) -> list[Any]:
+    """The payouts figures of ``schemes``; "vs the scheme in force" only when that is the baseline shown."""
+    current = analysis.assumptions_dict()["current_scheme"]
+    out = []
+    for f in analysis.figures("payouts"):
+        sid = f.id.rsplit(".", 1)[-1]
+        if sid not in schemes or (f.id.startswith("payouts.vs_current.") and baseline != current):
+            continue
+        out.append(f)
+    return out
 
 
 @command("payouts")
@@ -75,16 +86,36 @@ def payouts_command(
         Path | None, typer.Option("--xlsx", help="Write an Excel workbook for HR (atomic).")
     ] = None,
     periods: Annotated[int, typer.Option("--periods", help="Number of latest periods to list.")] = 12,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
     """Compute what SCHEME pays each covered employee per period (curves, weights, gates, cap, proration)."""
     from cx_framework.incentives import compute_payouts, payout_summary, round_money
     from cx_framework.io import write_table
 
-    config, employee_metrics, employees = _load(data_dir, configs)
+    analysis = open_analysis(data_dir, configs, cache=cache)
+    config = analysis.config
     chosen = _resolve_scheme(config, scheme)
-    payouts = compute_payouts(employee_metrics, employees, chosen, config=config, validate=False)
+    figures: list[Any] = []
+    if chosen.id in config.schemes and config.schemes[chosen.id] == chosen:
+        payouts = analysis.result("payouts").payouts[chosen.id]  # the Analysis' comparison, same numbers
+        figures = _figures_of(analysis, [chosen.id], baseline=analysis.assumptions_dict()["current_scheme"])
+    else:  # an edited scheme file: not part of the configuration, computed on the same data
+        t = analysis.tables
+        missing = [n for n in ("employee_metrics", "employees") if n not in t]
+        if missing:
+            analysis.section("payouts")  # raises: names the missing table
+        payouts = compute_payouts(
+            t["employee_metrics"], t["employees"], chosen, config=config, validate=False
+        )
     summary = payout_summary(payouts)
     cur = config.economics.currency
+    if as_json:
+        extra: dict[str, Any] = {"scheme": chosen.id, "periods": summary}
+        if out is not None:
+            extra["written"] = str(write_table(round_money(payouts), out))
+        emit_json(analysis, ["payouts"], extra, figures=figures)
+        return
 
     table = Table(title=f"Payouts — {chosen.id} (per {chosen.period}, {cur})", title_justify="left")
     for col in ("period", "staff", "paid", "withheld", "target bonus", "payout", "attain."):
@@ -128,6 +159,8 @@ def payouts_command(
         from cx_framework.report import build_payout_workbook
 
         console.print(f"Wrote {build_payout_workbook({chosen.id: payouts}, xlsx, currency=cur)}")
+    print_figures(figures)
+    print_assumptions(analysis)
 
 
 @command("compare-schemes")
@@ -136,7 +169,9 @@ def compare_schemes_command(
     schemes: Annotated[
         str | None,
         typer.Option(
-            "--schemes", help="Comma-separated scheme ids; the first is the baseline (default: all)."
+            "--schemes",
+            help="Comma-separated scheme ids (default: all). The baseline is the scheme in force "
+            "(assumptions.yaml current_scheme) when listed, else the first.",
         ),
     ] = None,
     configs: _Configs = Path("configs"),
@@ -146,25 +181,48 @@ def compare_schemes_command(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the per-scheme summary to .csv or .parquet (atomic).")
     ] = None,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
-    """Compare schemes on the same people and months: cost vs budget, attainment, winners/losers, customer share."""
+    """Compare schemes on the same people and months: cost vs budget, attainment, winners/losers, customer share.
+
+    The baseline is the scheme in force (assumptions.yaml current_scheme)."""
     from cx_framework.incentives import compare_schemes
     from cx_framework.io import write_table
 
-    config, employee_metrics, employees = _load(data_dir, configs)
-    ids = [s.strip() for s in schemes.split(",") if s.strip()] if schemes else sorted(config.schemes)
+    analysis = open_analysis(data_dir, configs, cache=cache, economics={"annual_bonus_budget": budget})
+    config = analysis.config
+    current = analysis.assumptions_dict()["current_scheme"]
+    ids = [s.strip() for s in schemes.split(",") if s.strip()] if schemes else list(config.schemes)
     if not ids:
         raise ConfigError(
             "no schemes to compare; add files to incentives/ or pass --schemes a,b", key="--schemes"
         )
-    result = compare_schemes(
-        employee_metrics,
-        employees,
-        [_resolve_scheme(config, s) for s in ids],
-        config=config,
-        budget=budget,
-        validate=False,
-    )
+    resolved = [_resolve_scheme(config, s) for s in ids]
+    if current in ids:  # the scheme in force first: it is the baseline
+        resolved.sort(key=lambda sch: sch.id != current)
+    configured = all(sch.id in config.schemes and config.schemes[sch.id] == sch for sch in resolved)
+    if configured and {sch.id for sch in resolved} == set(config.schemes):
+        result = analysis.result("payouts")  # the Analysis' comparison
+    else:
+        t = analysis.tables
+        if "employee_metrics" not in t or "employees" not in t:
+            analysis.section("payouts")  # raises: names the missing table
+        result = compare_schemes(
+            t["employee_metrics"], t["employees"], resolved, config=config, validate=False
+        )
+    figures = _figures_of(analysis, [sch.id for sch in resolved], baseline=result.baseline)
+    merged = result.budget.merge(result.attainment, on="scheme").merge(result.customer_share, on="scheme")
+    if as_json:
+        extra: dict[str, Any] = {
+            "baseline": result.baseline,
+            "schemes": merged,
+            "winners_losers": result.winners_losers,
+        }
+        if out is not None:
+            extra["written"] = str(write_table(merged, out))
+        emit_json(analysis, ["payouts"], extra, figures=figures)
+        return
     cur = f", {result.currency}" if result.currency else ""
 
     table = Table(
@@ -173,7 +231,6 @@ def compare_schemes_command(
     )
     for col in ("scheme", "cost/yr", "vs base", "budget", "median", "customer"):
         table.add_column(col, justify="left" if col == "scheme" else "right", no_wrap=True)
-    merged = result.budget.merge(result.attainment, on="scheme").merge(result.customer_share, on="scheme")
     for row in merged.itertuples(index=False):
         used = _pct(row.budget_share)
         table.add_row(
@@ -225,3 +282,5 @@ def compare_schemes_command(
         console.print(wl)
     if out is not None:
         console.print(f"Wrote {write_table(merged, out)}")
+    print_figures(figures)
+    print_assumptions(analysis)

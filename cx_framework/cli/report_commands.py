@@ -11,13 +11,33 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cx_framework.cli._analysis import (
+    CacheOption,
+    JsonOption,
+    emit_json,
+    open_analysis,
+    print_assumptions,
+    print_figures,
+)
 from cx_framework.cli._app import command, console, err_console
 
 __all__ = ["actions_command", "report_command"]
 
 # engine steps of recommend_actions (labels passed to its progress callback) plus loading the data
-_ENGINE_STEPS = 15
-_REPORT_STEPS = 8
+_ENGINE_STEPS = 9
+#: every section of the Analysis (the report shows all of them)
+_SECTION_NAMES = (
+    "scorecard",
+    "payouts",
+    "conflicts",
+    "behaviour",
+    "sla_chain",
+    "staffing",
+    "retention",
+    "failure_demand",
+    "actions",
+)
+_REPORT_STEPS = 10
 
 
 @contextmanager
@@ -58,19 +78,23 @@ def caveats() -> Iterator[None]:
         err_console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True, markup=True)
 
 
-def _load(data_dir: Path, configs: Path, step: Callable[[str], None]) -> tuple[dict[str, Any], Any]:
-    from cx_framework.config import load_config
-    from cx_framework.io import load_data_dir
+def _plan(analysis: Any, step: Callable[[str], None], top: int) -> Any:
+    """The Analysis' action plan (each section computed once, reported as a progress step), first ``top``."""
+    import dataclasses
 
-    step("loading configuration")
-    config = load_config(configs)
-    step("loading and validating data")
-    tables = load_data_dir(data_dir)
-    return tables, config
+    from cx_framework.analysis import SECTIONS
+    from cx_framework.analysis.core import headline_sections
+    from cx_framework.errors import CxError
 
-
-def _assumptions(current_scheme: str | None) -> dict[str, Any]:
-    return {"current_scheme": current_scheme} if current_scheme else {}
+    for name in headline_sections():
+        step(SECTIONS[name].label)
+        try:
+            analysis.section(name)
+        except CxError:
+            if name == "actions":
+                raise
+    plan = analysis.result("actions")
+    return dataclasses.replace(plan, actions=plan.actions.head(top))
 
 
 def _money_cell(value: float) -> str:
@@ -154,29 +178,39 @@ def actions_command(
         bool,
         typer.Option("--keep-ids", help="Keep customer ids in exports (default: keyed-hash pseudonyms)."),
     ] = False,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
     """What to do first: ranked actions with expected annual value, owner, effort and the evidence."""
-    from cx_framework.actions import recommend_actions
     from cx_framework.report import export_table
 
+    analysis = open_analysis(data_dir, configs, cache=cache, current_scheme=current_scheme)
     with caveats(), _progress(_ENGINE_STEPS, "starting") as step:
-        tables, config = _load(data_dir, configs, step)
-        plan = recommend_actions(
-            tables, config, top=top, assumptions=_assumptions(current_scheme), progress=step
-        )
+        plan = _plan(analysis, step, top)
+    written = None
+    if csv is not None:
+        frame = plan.actions.drop(columns=["evidence"])
+        written = export_table(frame, csv, keep_ids=keep_ids)
+    if as_json:
+        extra: dict[str, Any] = {"actions": plan.actions.drop(columns=["evidence"])}
+        if written is not None:
+            extra["written"] = str(written)
+        emit_json(analysis, ["actions"], extra)
+        return
     _print_plan(
         plan,
         f"Top {len(plan.actions)} of {len(plan.candidates)} candidate actions by expected annual value "
         "(● = customer-centric)",
-        config,
+        analysis.config,
     )
     console.print(
         "Values come from the named analyses (see `evidence` in --csv); ranges are their low/high cases.",
         style="dim",
     )
-    if csv is not None:
-        frame = plan.actions.drop(columns=["evidence"])
-        console.print(f"wrote {export_table(frame, csv, keep_ids=keep_ids)}")
+    if written is not None:
+        console.print(f"wrote {written}")
+    print_figures(analysis.figures("actions"))
+    print_assumptions(analysis)
 
 
 @command("report")
@@ -197,6 +231,8 @@ def report_command(
     xlsx: Annotated[
         Path | None, typer.Option("--xlsx", help="Also write the HR payout workbook (one sheet per scheme).")
     ] = None,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
     """Write the leadership briefing: ranked actions and the evidence behind them, in one offline HTML file.
 
@@ -204,25 +240,35 @@ def report_command(
     chains, staffing vs budget, service level vs retention and value, failure demand. With --xlsx also the HR
     payout workbook (one sheet per scheme).
     """
-    from cx_framework.actions import recommend_actions
     from cx_framework.report import build_payout_workbook, build_report
 
+    analysis = open_analysis(data_dir, configs, cache=cache, current_scheme=current_scheme)
     with caveats(), _progress(_ENGINE_STEPS + _REPORT_STEPS, "starting") as step:
-        tables, config = _load(data_dir, configs, step)
-        plan = recommend_actions(
-            tables, config, top=top, assumptions=_assumptions(current_scheme), progress=step
+        plan = _plan(analysis, step, top)
+        path = build_report(
+            analysis.tables,
+            analysis.config,
+            out,
+            plan=plan,
+            keep_ids=keep_ids,
+            progress=step,
+            analysis=analysis,
         )
-        path = build_report(tables, config, out, plan=plan, keep_ids=keep_ids, progress=step)
         workbook = None
         if xlsx is not None:
             comparison = plan.results.get("scheme_comparison")
             if comparison is not None:
                 step("payout workbook")
                 workbook = build_payout_workbook(comparison.payouts, xlsx, currency=plan.currency)
-    _print_plan(plan, "Executive summary: top actions (● = customer-centric)", config)
+    if as_json:
+        extra: dict[str, Any] = {"report": str(path), "workbook": str(workbook) if workbook else None}
+        emit_json(analysis, list(_SECTION_NAMES), extra)
+        return
+    _print_plan(plan, "Executive summary: top actions (● = customer-centric)", analysis.config)
     console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline in any browser)")
     if xlsx is not None:
         if workbook is None:
             console.print("[yellow]payout workbook not written:[/] no incentive schemes could be evaluated")
         else:
             console.print(f"wrote {workbook}")
+    print_assumptions(analysis)

@@ -9,6 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from cx_framework.cli._analysis import (
+    CacheOption,
+    JsonOption,
+    emit_json,
+    open_analysis,
+    print_assumptions,
+    print_figures,
+)
 from cx_framework.cli._app import command, console
 from cx_framework.errors import CxError, InputValueError, StatisticalWarning
 
@@ -21,43 +29,64 @@ def retention(
         Path, typer.Argument(help="Directory with contacts, customers and intervals tables.")
     ],
     configs: Annotated[
-        Path, typer.Option("--configs", help="Configuration directory (economics.yaml).")
+        Path, typer.Option("--configs", help="Configuration directory (economics.yaml, assumptions.yaml).")
     ] = Path("configs"),
-    model: Annotated[str, typer.Option("--model", help="logit or cox.")] = "logit",
-    dose: Annotated[str, typer.Option("--dose", help="linear, spline or binned.")] = "linear",
-    lag: Annotated[int, typer.Option("--lag", help="Months between the service and the churn month.")] = 0,
+    model: Annotated[
+        str | None, typer.Option("--model", help="logit or cox (default: assumptions.yaml retention_model).")
+    ] = None,
+    dose: Annotated[
+        str | None,
+        typer.Option("--dose", help="linear, spline or binned (default: assumptions.yaml retention_dose)."),
+    ] = None,
+    lag: Annotated[
+        int | None,
+        typer.Option(
+            "--lag", help="Months between the service and the churn month (default: assumptions.yaml)."
+        ),
+    ] = None,
     draws: Annotated[
-        int, typer.Option("--draws", help="Parameter draws for the optimum's uncertainty.")
-    ] = 500,
+        int | None,
+        typer.Option(
+            "--draws", help="Parameter draws for the optimum's uncertainty (default: assumptions.yaml)."
+        ),
+    ] = None,
     economics: Annotated[
-        bool, typer.Option("--economics/--no-economics", help="Also compute the profit-maximising SL target.")
+        bool, typer.Option("--economics/--no-economics", help="Also show the profit-maximising SL target.")
     ] = True,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
     """Fit next-month churn on the service level each customer experienced; value a point of SL; find the SL target
-    that maximises retained value minus staffing cost (last month of intervals used as the forecast)."""
-    from cx_framework.config import load_config
-    from cx_framework.economics import optimal_service_level
-    from cx_framework.io import load_data_dir
-    from cx_framework.retention import (
-        build_customer_panel,
-        fit_retention,
-        sl_retention_by_period,
-        value_of_service_level,
-    )
+    that maximises retained value minus staffing cost over the forecast window of assumptions.yaml."""
+    from cx_framework.retention import sl_retention_by_period
 
-    if model not in ("logit", "cox"):
+    if model is not None and model not in ("logit", "cox"):
         raise InputValueError(f"option '--model' must be logit or cox; got {model!r}.", argument="model")
-    if dose not in ("linear", "spline", "binned"):
+    if dose is not None and dose not in ("linear", "spline", "binned"):
         raise InputValueError(
             f"option '--dose' must be linear, spline or binned; got {dose!r}.", argument="dose"
         )
-    config = load_config(configs)
-    tables = load_data_dir(data_dir, tables=("contacts", "customers", "intervals"))
-    contacts, customers, intervals = tables["contacts"], tables["customers"], tables["intervals"]
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StatisticalWarning)
-        panel = build_customer_panel(contacts, customers, threshold_s=config.economics.answer_s)
-        result = fit_retention(panel, model=model, dose=dose, lag=lag)  # type: ignore[arg-type]
+    analysis = open_analysis(
+        data_dir,
+        configs,
+        cache=cache,
+        retention_model=model,
+        retention_dose=dose,
+        retention_lag=lag,
+        sl_draws=draws,
+    )
+    sec = analysis.section("retention")
+    bundle = analysis.result("retention")
+    result, value, opt = bundle.fit, bundle.value, bundle.optimum
+    if as_json:
+        extra: dict[str, object] = {
+            "coefficients": result.summary().reset_index(names="term"),
+            "value_of_one_point": value.reset_index(),
+        }
+        if economics:
+            extra["curve"] = opt.curve
+        emit_json(analysis, ["retention"], extra)
+        return
 
     table = Table(title=f"Next-month churn on service level experienced ({result.model}, {result.dose} dose)")
     for name in ("term", "coef", "95% CI", "p", "odds ratio" if result.model == "logit" else "hazard ratio"):
@@ -74,19 +103,18 @@ def retention(
         )
     console.print(table)
     console.print(result.explain(), highlight=False)
-    for warning in caught:
-        console.print(f"[yellow]note:[/] {warning.message}", highlight=False)
+    for note in sec.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
 
-    value = value_of_service_level(result, customers, config)
     vt = Table(title="What +1 point of service level is worth (95% CI)")
     for name in ("quantity", "estimate", "lower", "upper", "unit"):
         vt.add_column(name, justify="left" if name in ("quantity", "unit") else "right")
     for quantity, row in value.iterrows():
         vt.add_row(
-            str(quantity),
-            f"{row['estimate']:,.4g}",
-            f"{row['lower']:,.4g}",
-            f"{row['upper']:,.4g}",
+            str(quantity).replace("_", " "),
+            _number(row["estimate"]),
+            _number(row["lower"]),
+            _number(row["upper"]),
             row["unit"],
         )
     console.print(vt)
@@ -94,17 +122,14 @@ def retention(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticalWarning)
         try:
-            monthly = sl_retention_by_period(intervals, customers)
+            monthly = sl_retention_by_period(analysis.tables["intervals"], analysis.tables["customers"])
             console.print("[bold]Aggregate view[/] " + monthly.explain(), highlight=False)
         except CxError as exc:  # the aggregate view is optional context; say why it is missing
             console.print(f"[yellow]aggregate view skipped:[/] {exc}", highlight=False)
 
     if economics:
-        start = intervals["interval_start"]
-        last_month = start.dt.to_period("M").max().to_timestamp()
-        forecast = intervals[start >= last_month]
-        opt = optimal_service_level(forecast, result, customers, config, n_draws=draws)
-        ot = Table(title=f"Service-level targets (forecast = {last_month:%B %Y} volumes)")
+        window = analysis.assumptions_dict()["forecast_window"]
+        ot = Table(title=f"Service-level targets (forecast = intervals of {window})")
         for name in ("target", "FTE", "staffing cost", "churners", "retained value", "net value", "P(best)"):
             ot.add_column(name, justify="right")
         curve = opt.curve
@@ -129,3 +154,22 @@ def retention(
             )
         console.print(ot)
         console.print(opt.explain(), highlight=False)
+    print_figures(sec.figures)
+    print_assumptions(analysis)
+
+
+def _number(value: float) -> str:
+    """Readable number without exponent notation: small shares keep significant digits."""
+    import math
+
+    if not math.isfinite(value):
+        return "-"
+    a = abs(value)
+    if a >= 100:
+        return f"{value:,.0f}"
+    if a >= 1:
+        return f"{value:,.2f}"
+    if a == 0:
+        return "0"
+    digits = max(2, 1 - math.floor(math.log10(a)) + 1)
+    return f"{value:.{digits}f}"

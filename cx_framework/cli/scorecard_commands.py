@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,16 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from cx_framework.cli._app import command, console, err_console
+from cx_framework.cli._analysis import (
+    CacheOption,
+    JsonOption,
+    emit_json,
+    open_analysis,
+    print_assumptions,
+    print_figures,
+    print_notes,
+)
+from cx_framework.cli._app import command, console
 
 __all__ = ["score_command"]
 
@@ -48,39 +56,40 @@ def score_command(
         ),
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Number of exceptions to list.")] = 10,
+    as_json: JsonOption = False,
+    cache: CacheOption = True,
 ) -> None:
     """Score every department on the shared customer scorecard and its own card; list the top exceptions."""
-    from cx_framework.io import _find_table_files, load_data_dir
-    from cx_framework.scorecard import score
-
-    tables = ["department_metrics"]
-    optional = ("employee_metrics", "employees")
-    present = _find_table_files(data_dir, optional)
-    if len(present) == len(optional):
-        tables += list(optional)
-    data = load_data_dir(data_dir, tables=tables)
-    if period is None:
-        from cx_framework.config import load_config
-        from cx_framework.maturity import latest_complete_period
-
-        period = f"{latest_complete_period(data, load_config(configs)):%Y-%m}"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = score(
-            data["department_metrics"],
-            configs,
-            periods=period,
-            employee_metrics=data.get("employee_metrics"),
-            employees=data.get("employees"),
-            validate=False,  # load_data_dir validated every table
-        )
-    for w in caught:
-        err_console.print(f"[yellow]warning:[/] {w.message}", highlight=False, soft_wrap=True)
-
-    ts = max(result.periods)
+    analysis = open_analysis(data_dir, configs, cache=cache, as_of=period)
+    sec = analysis.section("scorecard")
+    result = analysis.result("scorecard")
+    ts = pd.Timestamp(analysis.assumptions_dict()["as_of"] + "-01")
+    if ts not in set(result.periods):
+        ts = max(result.periods)
     shared = result.shared_scores[result.shared_scores["period"].eq(ts)].set_index("department")
     local = result.department_scores[result.department_scores["period"].eq(ts)].set_index("department")
     align = result.alignment.set_index("department")
+    ex = result.exceptions[result.exceptions["period"].eq(ts)].head(top)
+    if as_json:
+        departments = shared.reset_index()[["department", "composite", "status", "coverage"]].merge(
+            local.reset_index()[["department", "composite", "status", "green_inside_red_outside"]].rename(
+                columns={"composite": "own_composite", "status": "own_status"}
+            ),
+            on="department",
+            how="left",
+        )
+        emit_json(
+            analysis,
+            ["scorecard"],
+            {
+                "period": f"{ts:%Y-%m}",
+                "departments": departments,
+                "exceptions": ex.drop(columns=[], errors="ignore"),
+            },
+        )
+        return
+    print_notes(sec.notes)
+
     table = Table(title=f"Shared customer scorecard — {ts:%Y-%m}", title_justify="left")
     table.add_column("department", no_wrap=True)
     table.add_column("shared card", justify="right", no_wrap=True)
@@ -114,7 +123,6 @@ def score_command(
         )
     console.print(table)
 
-    ex = result.exceptions[result.exceptions["period"].eq(ts)].head(top)
     extable = Table(title=f"Top {len(ex)} exceptions — {ts:%Y-%m} (worst first)", title_justify="left")
     for col in ("sev", "department", "team", "metric", "rule", "value", "expected"):
         extable.add_column(
@@ -136,3 +144,5 @@ def score_command(
         )
     console.print(extable)
     console.print("* customer-centric metric", style="dim")
+    print_figures(sec.figures, f"Headline figures — {ts:%Y-%m}")
+    print_assumptions(analysis)

@@ -79,3 +79,82 @@ def presets_command() -> None:
             else "(generic)",
         )
     console.print(table)
+
+
+@command("model-fit")
+def model_fit_command(
+    data_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Data folder with intervals (and contacts for the patience estimate)."),
+    ] = None,
+    sources: Annotated[
+        Path | None, typer.Option("--sources", help="Read the tables through this sources.yaml instead.")
+    ] = None,
+    patience_s: Annotated[
+        float | None, typer.Option("--patience-s", help="Mean caller patience (s) instead of estimating it.")
+    ] = None,
+    by_hour: Annotated[
+        bool, typer.Option("--by-hour/--overall", help="Show the table by hour of day.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the calibration as JSON.")] = False,
+) -> None:
+    """Erlang C vs Erlang A on the observed intervals: patience, calibration (MAE, bias by hour), recommended model."""
+    from cx_framework.errors import InputValueError
+    from cx_framework.io import load_data_dir
+    from cx_framework.staffing.calibration import MODELS, fit_queue_models
+
+    if (data_dir is None) == (sources is None):
+        raise InputValueError("give a DATA_DIR or --sources sources.yaml (one of them).", argument="sources")
+    if sources is not None:
+        from cx_framework.sources import read_sources
+
+        tables = read_sources(sources).tables
+    else:
+        assert data_dir is not None
+        from cx_framework.io import _find_table_files
+
+        wanted = ["intervals"] + (
+            ["contacts"] if "contacts" in _find_table_files(data_dir, ["contacts"]) else []
+        )
+        tables = load_data_dir(data_dir, tables=wanted)
+    if "intervals" not in tables:
+        raise InputValueError(
+            "the sources file has no 'intervals' table (add `intervals: {derive: contacts}`).",
+            argument="sources",
+        )
+    fit = fit_queue_models(tables["intervals"], contacts=tables.get("contacts"), patience_s=patience_s)
+    if as_json:
+        payload = {
+            "recommended": fit.recommended,
+            "patience_s": {k: (None if v == float("inf") else v) for k, v in fit.patience_s.items()},
+            "agents_estimated": fit.agents_estimated,
+            "interval_s": fit.interval_s,
+            "calibration": json.loads(fit.calibration.to_json(orient="records")),
+        }
+        console.print_json(json.dumps(payload))
+        return
+    rows = fit.calibration if by_hour else fit.calibration[fit.calibration["hour"] == "all"]
+    table = Table(
+        "model",
+        "hour",
+        "intervals",
+        "offered",
+        "SL MAE (pts)",
+        "SL bias (pts)",
+        "abandon MAE (pts)",
+        "abandon bias (pts)",
+        title="Erlang C vs Erlang A against observed intervals (offered-weighted; bias = predicted − observed)",
+    )
+    for r in rows.itertuples(index=False):
+        table.add_row(
+            MODELS[r.model],
+            str(r.hour),
+            f"{r.intervals:,}",
+            f"{r.offered:,}",
+            f"{r.sl_mae * 100:.1f}",
+            f"{r.sl_bias * 100:+.1f}",
+            f"{r.abandonment_mae * 100:.1f}",
+            f"{r.abandonment_bias * 100:+.1f}",
+        )
+    console.print(table)
+    console.print(fit.summary(), highlight=False)

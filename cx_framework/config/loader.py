@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from cx_framework.config._yaml import format_loc, line_of, read_yaml
 from cx_framework.config.models import (
+    Assumptions,
     CausalGraph,
     Economics,
     FailureDemand,
@@ -62,6 +63,8 @@ class CxConfig:
     failure_demand: FailureDemand
     schemes: dict[str, Scheme] = field(default_factory=dict)
     directory: Path | None = None
+    #: ``assumptions.yaml`` (optional file; defaults of :class:`Assumptions` when absent)
+    assumptions: Assumptions = field(default_factory=Assumptions)
 
     def metric(self, metric_id: str) -> Metric:
         """The catalogue entry for ``metric_id`` (ConfigError if unknown)."""
@@ -136,7 +139,8 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
     """Load and cross-check every config file in ``directory``.
 
     Expects ``organisation.yaml, metrics.yaml, scorecard.yaml, causal_graph.yaml, slas.yaml, economics.yaml,
-    failure_demand.yaml`` and ``incentives/*.yaml``.
+    failure_demand.yaml`` and ``incentives/*.yaml``; ``assumptions.yaml`` is optional (the analytical
+    assumptions every surface shares, :class:`~cx_framework.config.models.Assumptions`).
 
     Raises
     ------
@@ -169,7 +173,20 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
             )
         schemes[scheme.id] = scheme
         scheme_nodes[scheme.id] = (str(path), node)
-    config = CxConfig(**parsed, schemes=schemes, directory=directory)
+    assumptions = Assumptions()
+    assumptions_path = directory / "assumptions.yaml"
+    if assumptions_path.is_file():
+        data, node = read_yaml(assumptions_path)
+        assumptions = parse_model(Assumptions, data, file=str(assumptions_path), node=node)
+        if assumptions.current_scheme is not None and assumptions.current_scheme not in schemes:
+            known = ", ".join(sorted(schemes)) or "none"
+            raise ConfigError(
+                f"current_scheme '{assumptions.current_scheme}' is not a scheme in incentives/; known: {known}",
+                file=str(assumptions_path),
+                key="current_scheme",
+                line=line_of(node, ("current_scheme",)),
+            )
+    config = CxConfig(**parsed, schemes=schemes, directory=directory, assumptions=assumptions)
     _cross_check(config, directory, nodes)
     for scheme_id, scheme in schemes.items():
         file, node = scheme_nodes[scheme_id]

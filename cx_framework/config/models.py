@@ -452,6 +452,50 @@ class Economics(_Model):
     annual_bonus_budget: float | None = Field(default=None, ge=0)
 
 
+# --------------------------------------------------------------------------------------------- assumptions
+class Assumptions(_Model):
+    """What every surface assumes (``assumptions.yaml``): one set, read by the Analysis, shown on every surface.
+
+    Money, shrinkage and the service-level target stay in ``economics.yaml``; these are the analytical choices
+    that used to differ between code defaults.
+    """
+
+    current_scheme: Id | None = Field(
+        default=None, description="bonus scheme in force today (baseline of every scheme comparison)"
+    )
+    as_of: str = Field(
+        default="latest_complete",
+        description="reporting month: 'latest_complete' (latest month whose later data is observed) or YYYY-MM",
+    )
+    baseline_months: int = Field(
+        default=3,
+        ge=1,
+        le=24,
+        description="months of recent intervals used as the forecast (staffing, economics)",
+    )
+    service_level_definition: Literal["offered", "answered", "excl_short_abandons"] = "offered"
+    retention_model: Literal["logit", "cox"] = "logit"
+    retention_dose: Literal["linear", "spline", "binned"] = "linear"
+    retention_lag: int = Field(
+        default=0, ge=0, le=12, description="months between the service and the churn month"
+    )
+    sla_lead_times: Literal["data", "config"] = Field(
+        default="data", description="stage lead times fitted from work_items ('data') or given in slas.yaml"
+    )
+    sl_draws: int = Field(
+        default=200, ge=20, le=5000, description="parameter draws behind the optimum's interval"
+    )
+    effort_budget: float = Field(default=0.10, gt=0, le=1)
+    seed: int = Field(default=0, ge=0)
+
+    @field_validator("as_of")
+    @classmethod
+    def _as_of(cls, v: str) -> str:
+        if v != "latest_complete" and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", v):
+            raise ValueError(f"as_of must be 'latest_complete' or a month YYYY-MM, got {v!r}")
+        return v
+
+
 # --------------------------------------------------------------------------------------------- failure demand
 class Reason(_Model):
     """A contact reason. ``is_failure`` marks failure demand (caused by a failure to do something or do it

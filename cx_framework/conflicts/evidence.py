@@ -536,9 +536,11 @@ def _fit_equation(
     active = [s for s in active if not out[s].reason]
     cols = [target, *active]
     data = data.dropna(subset=cols).reset_index(drop=True)
+    dropped: list[str] = []
     for c in cols:
         bad = data[c] <= 0
         if bad.any():
+            dropped.append(f"{int(bad.sum())} with {c} ≤ 0")
             notes.append(
                 f"{c}: {int(bad.sum())} of {len(data)} unit-months ≤ 0 dropped from the log-log fit of {target} "
                 "(an elasticity needs positive values)"
@@ -551,7 +553,11 @@ def _fit_equation(
     meta.update(n=len(data), units=units, periods=periods)
     if periods < min_periods:
         for s in active:
-            out[s].reason = f"only {periods} months with {target} and its parents (need ≥ {min_periods})"
+            out[s].reason = f"only {periods} months with {target} and its parents (need ≥ {min_periods})" + (
+                f" after dropping unit-months where a log is undefined ({', '.join(dropped)})"
+                if dropped
+                else ""
+            )
         return out, meta, None
     logs = pd.DataFrame({f"log_{c}": np.log(data[c].to_numpy(dtype=float)) for c in [target, *active]})
     data = pd.concat([data[["unit", "month"]], logs], axis=1)
@@ -815,6 +821,7 @@ def estimate_graph(
             }
         )
     edges_frame = pd.DataFrame(rows, columns=_EDGE_COLUMNS)
+    edges_frame.attrs["assumption"] = ASSUMPTION
     unidentified = edges_frame[edges_frame["verdict"] == "not identifiable"]
     if len(unidentified):
         listed = "; ".join(f"{r.source} -> {r.target}: {r.reason}" for r in unidentified.itertuples())
@@ -826,6 +833,7 @@ def estimate_graph(
         if candidates
         else pd.DataFrame(columns=_CANDIDATE_COLUMNS)
     )
+    cand.attrs["assumption"] = ASSUMPTION
     return GraphEvidence(
         edges=edges_frame,
         equations=equations,

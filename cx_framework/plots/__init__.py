@@ -21,5 +21,6 @@ __all__: list[str] = reexport(
         "failure_demand",
         "actions",
         "calibration",
+        "evidence",
     ),
 )

@@ -100,6 +100,9 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+_ORIGINS = ("column", "sum", "duration", "is_null", "not_null", "constant", "no_repeat_within_days")
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -109,7 +112,9 @@ class ColumnSpec(_Model):
 
     Exactly one origin: ``column`` (a source column), ``sum`` (source columns added, missing as 0),
     ``duration`` (seconds from the ``start`` column to the ``end`` column), ``is_null`` / ``not_null``
-    (a boolean from whether a source column is empty) or ``constant``. Then, in this order: ``number``
+    (a boolean from whether a source column is empty), ``constant`` or, for ``resolved_first_contact``,
+    ``no_repeat_within_days`` (True when the same customer does not contact again within that many days — the
+    repeat-contact measure of first-contact resolution when the export has no resolution flag). Then, in this order: ``number``
     (pull the number out of text such as ``"52000.00 USD"``), ``null_values`` (source texts that mean
     "empty", e.g. ``"0000-00-00"``), ``values`` (value map; any source value not
     in it is an error unless ``default`` is given), ``unit`` (to seconds / shares), ``multiply``, ``fill``
@@ -123,6 +128,7 @@ class ColumnSpec(_Model):
     is_null: str | None = None
     not_null: str | None = None
     constant: Scalar | None = None
+    no_repeat_within_days: float | None = Field(default=None, gt=0)
     number: bool = False
     null_values: list[str] = Field(default_factory=list)
     values: dict[str, Scalar | None] | None = None
@@ -146,14 +152,10 @@ class ColumnSpec(_Model):
 
     @model_validator(mode="after")
     def _one_origin(self) -> ColumnSpec:
-        origins = [
-            name
-            for name in ("column", "sum", "duration", "is_null", "not_null", "constant")
-            if getattr(self, name) is not None
-        ]
+        origins = [name for name in _ORIGINS if getattr(self, name) is not None]
         if len(origins) != 1:
             raise ValueError(
-                "give exactly one of column, sum, duration, is_null, not_null, constant"
+                "give exactly one of column, sum, duration, is_null, not_null, constant, no_repeat_within_days"
                 + (f" (got {', '.join(origins)})" if origins else "")
             )
         if self.duration is not None and set(self.duration) != {"start", "end"}:
@@ -162,12 +164,17 @@ class ColumnSpec(_Model):
             raise ValueError("sum needs at least one source column")
         if self.timezone is not None:
             _check_zone(self.timezone, "column")
+        if self.no_repeat_within_days is not None and any(
+            v not in (None, False, [])
+            for v in (self.values, self.unit, self.multiply, self.fill, self.number or None)
+        ):
+            raise ValueError("no_repeat_within_days takes no values, unit, multiply, fill or number")
         return self
 
     @property
     def origin(self) -> str:
         """Which origin key is set (``column``, ``sum``, ...)."""
-        for name in ("column", "sum", "duration", "is_null", "not_null", "constant"):
+        for name in _ORIGINS:
             if getattr(self, name) is not None:
                 return name
         raise AssertionError("validated ColumnSpec has an origin")  # pragma: no cover

@@ -378,14 +378,40 @@ def mapped_expression(
             file=cfg.file,
             key=f"{key}.columns",
         )
+    repeat = {t: s for t, s in source.columns.items() if s.no_repeat_within_days is not None}
+    for target in repeat:
+        if target != "resolved_first_contact" or table != "contacts":
+            raise ConfigError(
+                "no_repeat_within_days derives contacts.resolved_first_contact only",
+                file=cfg.file,
+                key=f"{key}.columns.{target}.no_repeat_within_days",
+            )
     # contract column order, whatever order the mapping lists them in
     exprs = {
         target: builder.column_expr(target, kinds[target], source.columns[target]).name(target)
         for target in kinds
-        if target in source.columns
+        if target in source.columns and target not in repeat
     }
     mapped = filtered.select(**exprs)
+    if repeat:
+        mapped = _no_repeat(mapped, float(repeat["resolved_first_contact"].no_repeat_within_days or 0.0))
+        mapped = mapped.select(*[c for c in kinds if c in source.columns])
     return filtered, mapped, rel
+
+
+def _no_repeat(mapped: ibis.Table, days: float) -> ibis.Table:
+    """``resolved_first_contact`` = the customer's next contact (any channel) is more than ``days`` later, or
+    there is none: the repeat-contact measure of first-contact resolution (a contact followed by another from the
+    same customer within the window counts as not resolved)."""
+    import ibis
+
+    # the window reorders rows: number them first so the source order (and row positions in reports) survive
+    numbered = mapped.mutate(_cx_row=ibis.row_number())
+    window = ibis.window(group_by="customer_id", order_by=["timestamp", "contact_id"])
+    nxt = numbered.timestamp.lead().over(window)
+    gap = nxt.epoch_seconds().cast("float64") - numbered.timestamp.epoch_seconds().cast("float64")
+    flagged = numbered.mutate(resolved_first_contact=nxt.isnull() | (gap > days * 86400.0))
+    return flagged.order_by("_cx_row").drop("_cx_row")
 
 
 def _reasons(failures: pd.DataFrame) -> pd.DataFrame:

@@ -153,7 +153,11 @@ def suggest_mapping(columns: Sequence[str], table: str, *, preset: str | None = 
             # every column it reads
             from cx_framework.sources.config import ColumnSpec
 
-            if all(c in columns for c in ColumnSpec.model_validate(given).source_columns):
+            needed = ColumnSpec.model_validate(given).source_columns
+            flag = None if needed else _best(target, columns, taken)
+            if flag is not None:
+                row["source_column"] = flag  # the export's own column beats a derived proxy
+            elif all(c in columns for c in needed):
                 row["spec"] = yaml.safe_dump(given, default_flow_style=True, sort_keys=False).strip()
         else:
             best = _best(target, columns, taken)

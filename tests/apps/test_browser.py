@@ -55,7 +55,7 @@ PAGES = {
         "Overview",
         "Shared customer scorecard",
         "Green inside, red outside",
-        "Service level the staffing budget buys",
+        "Service level: realised, and what the funded FTE would buy",
     ],
     "scorecard": ["Scorecard & drill-down", "Scorecards", "Drill-down"],
     "incentives": [

@@ -11,7 +11,6 @@ import io
 import re
 import sys
 import tempfile
-import types
 import warnings
 from pathlib import Path
 
@@ -22,7 +21,6 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from cx_framework.app_support import staffed_fte  # noqa: E402
 from cx_framework.config import load_config  # noqa: E402
 from cx_framework.synthetic import load_sample  # noqa: E402
 
@@ -85,15 +83,13 @@ def no_exception(at: AppTest) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ overview
-def test_overview_shows_library_scorecard_and_budget_gap(org, cfg, monkeypatch):
-    from cx_framework.conflicts import staffing_budget_gap
+def test_overview_shows_library_scorecard_and_budget_gap(org, cfg):
+    from cx_framework.analysis import Analysis
     from cx_framework.scorecard import score
 
-    monkeypatch.setitem(sys.modules, "cx_framework.actions", None)  # engine absent -> no actions section
     at = run_page("overview")
     no_exception(at)
     assert at.title[0].value == "Overview"
-    assert "Top recommended actions" not in [s.value for s in at.subheader]
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -105,60 +101,38 @@ def test_overview_shows_library_scorecard_and_budget_gap(org, cfg, monkeypatch):
         )
     from cx_framework.maturity import latest_complete_period
 
-    last = latest_complete_period(org, cfg)  # the default month: the latest complete one
-    assert last < max(result.periods)
+    month = latest_complete_period(org, cfg)  # the default month: the latest complete one (assumptions as_of)
+    assert month < max(result.periods)
     ms = result.metric_scores
-    org_rows = ms[ms["card"].eq("shared") & ms["department"].eq("organisation") & ms["period"].eq(last)]
+    org_rows = ms[ms["card"].eq("shared") & ms["department"].eq("organisation") & ms["period"].eq(month)]
     for metric_id, label in (("service_level", "Service level (80/20)"), ("fcr", "First-contact resolution")):
         expected = float(org_rows.loc[org_rows["metric"].eq(metric_id), "value"].iloc[0])
         assert number(metric(at, label)) == pytest.approx(100 * expected, abs=0.051)
     composite = result.shared_scores
-    composite = composite[composite["department"].eq("organisation") & composite["period"].eq(last)]
+    composite = composite[composite["department"].eq("organisation") & composite["period"].eq(month)]
     assert f"{composite['composite'].iloc[0]:.0f} / 120" in " ".join(m.value for m in at.markdown)
 
+    # staffing tiles: realised SL over the forecast window by hand, the rest as the Analysis computes them
     iv = org["intervals"]
-    end = iv["interval_start"].max().normalize()
-    forecast = iv[iv["interval_start"] >= end - pd.Timedelta(days=27)]
-    econ = cfg.economics
-    funded = round(staffed_fte(forecast, shrinkage=econ.shrinkage, hours_per_fte=econ.hours_per_fte_week), 1)
-    gap = staffing_budget_gap(
-        forecast,
-        funded,
-        target=econ.service_level_target,
-        shrinkage=econ.shrinkage,
-        hours_per_fte=econ.hours_per_fte_week,
-        answer_s=econ.answer_s,
-    )
-    assert number(metric(at, "FTE needed for target")) == pytest.approx(gap.fte_needed, abs=0.051)
-    assert number(
-        metric(at, "Service level the funded FTE would buy if scheduled to the workload")
-    ) == pytest.approx(100 * gap.achieved_service_level, abs=0.051)
-    # reconciled: realised (recorded) and the schedule mismatch next to it
-    realised = float(forecast["answered_within_threshold"].sum() / forecast["offered"].sum())
+    start = month - pd.DateOffset(months=cfg.assumptions.baseline_months - 1)
+    window = iv[(iv["interval_start"] >= start) & (iv["interval_start"] < month + pd.DateOffset(months=1))]
+    realised = window["answered_within_threshold"].sum() / window["offered"].sum()
     assert number(metric(at, "Realised service level")) == pytest.approx(100 * realised, abs=0.051)
-    assert number(metric(at, "Schedule mismatch")) == pytest.approx(100 * gap.schedule_mismatch, abs=0.051)
+    a = Analysis(org, cfg)
+    for fid in ("staffing.budget_service_level", "staffing.fte_needed", "staffing.funded_fte"):
+        f = a.figure(fid)
+        assert metric(at, f.label) == f.formatted()
 
 
-def test_overview_top_actions_appear_when_the_engine_exists(monkeypatch):
-    import _state
+def test_overview_top_actions_are_the_analysis_actions(org, cfg):
+    from cx_framework.analysis import Analysis
 
-    fake = types.ModuleType("cx_framework.actions")
-    plan = types.SimpleNamespace(
-        actions=pd.DataFrame(
-            {"rank": [1, 2], "action": ["Fix billing errors", "Retire AHT bonus"], "value": [1e5, 5e4]}
-        )
-    )
-    fake.recommend_actions = lambda tables, config: plan
-    monkeypatch.setitem(sys.modules, "cx_framework.actions", fake)
-    _state.actions.clear()
-    try:
-        at = run_page("overview")
-    finally:
-        _state.actions.clear()
+    at = run_page("overview")
     no_exception(at)
     assert "Top recommended actions" in [s.value for s in at.subheader]
     shown = [d.value for d in at.dataframe if "Action" in d.value.columns]
-    assert shown and shown[0]["Action"].tolist() == ["Fix billing errors", "Retire AHT bonus"]
+    expected = Analysis(org, cfg).result("actions").actions["title"].head(5).tolist()
+    assert shown and shown[0]["Action"].tolist() == expected
 
 
 # ------------------------------------------------------------------------------------------------ scorecard
@@ -307,10 +281,12 @@ def test_staffing_slider_and_erlang_a_match_library(org, cfg):
     assert sl_a != pytest.approx(sl_c, abs=1e-4)  # the toggle switches the model
 
     # the toggle reaches the budget gap: FTE needed with Erlang A (callers abandon) is the library's
+    from cx_framework.analysis import Analysis
+    from cx_framework.analysis.sections import window_intervals
+    from cx_framework.app_support import staffed_fte
     from cx_framework.conflicts import staffing_budget_gap
 
-    end = iv["interval_start"].max().normalize()
-    forecast = iv[iv["interval_start"] >= end - pd.Timedelta(days=27)].reset_index(drop=True)
+    forecast = window_intervals(Analysis(org, cfg)).reset_index(drop=True)  # the page's forecast window
     econ = cfg.economics
     funded = round(staffed_fte(forecast, shrinkage=econ.shrinkage, hours_per_fte=econ.hours_per_fte_week), 1)
     kwargs = dict(
@@ -424,8 +400,11 @@ def test_data_dir_from_env_with_bad_tables_shows_readable_error(monkeypatch):
     monkeypatch.setenv("CX_DATA_DIR", str(directory))
     at = run_page("overview")
     no_exception(at)
+    # partial data: the missing tables are named, and the scorecard says which table it needs
+    warnings_shown = " ".join(w.value for w in at.warning)
+    assert "intervals" in warnings_shown and "department_metrics" in warnings_shown
     message = " ".join(e.value for e in at.error)
-    assert "could not be loaded" in message and "missing" in message and "intervals" in message
+    assert "cannot be computed" in message and "department_metrics" in message
     assert "Tip:" not in message  # the programmer's tip is replaced by the failure table
 
 
@@ -497,7 +476,6 @@ def test_data_dir_from_env_is_used(monkeypatch):
     for name in TABLE_NAMES:
         (directory / f"{name}.parquet").write_bytes((SAMPLE_DIR / f"{name}.parquet").read_bytes())
     monkeypatch.setenv("CX_DATA_DIR", str(directory))
-    monkeypatch.setitem(sys.modules, "cx_framework.actions", None)
     at = run_page("staffing")
     no_exception(at)
     assert f"data directory {directory}" in at.caption[0].value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from cx_framework.errors import ConfigError
 from cx_framework.sources import load_sources, read_sources
 
 CALLS = """call_id,caller,queue,arrived,waited_min,talk_min,outcome,agent,fcr,direction
@@ -193,3 +194,35 @@ def test_preset_columns_can_be_overridden(write_sources):
     columns = cfg.tables["contacts"].columns
     assert columns["queue"].column == "skill"
     assert columns["contact_id"].column == "call_id"  # from the preset
+
+
+def test_first_contact_resolution_from_repeat_contacts(write_sources):
+    # customer +4401 calls again 2 days later (not resolved), then not again; +4402 calls 9 days later (resolved)
+    text = (
+        "call_id,caller,queue,arrived,waited_min,talk_min,outcome,agent,fcr,direction\n"
+        "1,+4401,Billing,01/03/2024 09:00:05,0,5,ANS,A1,,in\n"
+        "2,+4402,Billing,01/03/2024 09:10:00,0,5,ANS,A1,,in\n"
+        "3,+4401,Billing,03/03/2024 09:20:00,0,5,ANS,A2,,in\n"
+        "4,+4402,Billing,10/03/2024 09:25:00,0,5,ANS,A2,,in\n"
+    )
+    cfg = _contacts(columns={"resolved_first_contact": {"no_repeat_within_days": 7}})
+    path = write_sources({"tables": {"contacts": cfg}}, {"calls.csv": text})
+    frame = read_sources(path).tables["contacts"].set_index("contact_id")
+    assert frame["resolved_first_contact"].to_dict() == {"1": False, "2": True, "3": True, "4": True}
+
+
+def test_no_repeat_only_for_resolution(write_sources):
+    cfg = _contacts(columns={"abandoned": {"no_repeat_within_days": 7}})
+    path = write_sources({"tables": {"contacts": cfg}}, {"calls.csv": CALLS})
+    with pytest.raises(ConfigError, match="no_repeat_within_days"):
+        read_sources(path)
+
+
+def test_repeat_derivation_keeps_source_row_order(write_sources):
+    rows = "".join(
+        f"{i},+44{(7 * i) % 5},Billing,01/03/2024 09:{59 - i:02d}:00,0,5,ANS,A1,,in\n" for i in range(1, 40)
+    )
+    text = "call_id,caller,queue,arrived,waited_min,talk_min,outcome,agent,fcr,direction\n" + rows
+    cfg = _contacts(columns={"resolved_first_contact": {"no_repeat_within_days": 7}})
+    path = write_sources({"tables": {"contacts": cfg}}, {"calls.csv": text})
+    assert read_sources(path).tables["contacts"]["contact_id"].tolist() == [str(i) for i in range(1, 40)]

@@ -44,7 +44,7 @@ def test_preset_suggestion_keeps_value_maps_as_true_values():
 def test_mapping_round_trips_through_sources_yaml(write_sources, tmp_path):
     header = GENERIC.splitlines()[0].split(",")
     m = suggest_mapping(header, "contacts", preset="generic_cdr")
-    m.loc[m["contract_column"] == "resolved_first_contact", "constant"] = "true"
+    m.loc[m["contract_column"] == "resolved_first_contact", ["constant", "spec"]] = ["true", ""]
     m.loc[m["contract_column"] == "wait_s", ["source_column", "constant", "spec"]] = ["", "0", ""]
     m.loc[m["contract_column"] == "abandoned", ["spec", "source_column", "true_values"]] = [
         "",

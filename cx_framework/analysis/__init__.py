@@ -1,0 +1,52 @@
+"""One version of the truth: the :class:`Analysis` (every headline figure computed once per data + config +
+assumptions), the figure registry every surface renders from, and the sections that fill it.
+
+>>> from cx_framework.analysis import Analysis              # doctest: +SKIP
+>>> a = Analysis.from_sample("configs")                     # doctest: +SKIP
+>>> a.figure("staffing.realised_service_level").formatted() # doctest: +SKIP
+'70.0%'
+"""
+
+from __future__ import annotations
+
+from cx_framework.analysis.core import (
+    CACHE_FORMAT,
+    SECTIONS,
+    Analysis,
+    LazyTables,
+    SectionResult,
+    SectionSpec,
+    default_cache_dir,
+    load_available_tables,
+    section,
+)
+from cx_framework.analysis.figures import (
+    FIGURES,
+    FORMATS,
+    Figure,
+    FigureSpec,
+    figure_spec,
+    format_value,
+    register_figure,
+)
+from cx_framework.config.models import Assumptions
+
+__all__ = [
+    "Analysis",
+    "Assumptions",
+    "CACHE_FORMAT",
+    "FIGURES",
+    "FORMATS",
+    "Figure",
+    "FigureSpec",
+    "LazyTables",
+    "SECTIONS",
+    "SectionResult",
+    "SectionSpec",
+    "default_cache_dir",
+    "figure_spec",
+    "format_value",
+    "load_available_tables",
+    "register_figure",
+    "section",
+]

@@ -1,0 +1,737 @@
+"""The sections of an :class:`~cx_framework.analysis.Analysis`: each calls its engines once, with the assumptions
+of ``assumptions.yaml`` and the economics of ``economics.yaml`` — never with a code default of its own — and
+returns its result, headline figures and small frames.
+
+Shared resolutions (used by every section, so every surface agrees):
+
+* **current scheme** — ``assumptions.current_scheme``; when unset, the scheme with the largest total conflict
+  severity (the one whose replacement is evaluated), with a caveat saying so.
+* **as_of** — ``assumptions.as_of`` (``YYYY-MM``) or ``latest_complete``: the latest month whose later data is
+  observed (``cx_framework.maturity.latest_complete_period`` when available, else the month before the last month
+  of ``department_metrics``, because next-month churn of the last month cannot be observed yet).
+* **forecast window** — the ``baseline_months`` months of intervals ending with the as_of month; staffing, the
+  budget gap and the optimal service level all use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from cx_framework.analysis import figures as F
+from cx_framework.analysis.core import SectionResult, _Unavailable, section
+
+if TYPE_CHECKING:
+    from cx_framework.analysis.core import Analysis
+
+__all__ = [
+    "ASSUMPTION_LABELS",
+    "RetentionSection",
+    "StaffingSection",
+    "as_of",
+    "as_of_text",
+    "current_scheme",
+    "forecast",
+    "forecast_window",
+    "forecast_window_text",
+    "scheme_name",
+]
+
+#: Human labels of :meth:`Analysis.assumptions_dict` keys, in display order.
+ASSUMPTION_LABELS: dict[str, str] = {
+    "current_scheme": "Scheme in force",
+    "as_of": "Reporting month",
+    "forecast_window": "Forecast window",
+    "service_level_definition": "Service-level definition",
+    "service_level_target": "Service-level target",
+    "answer_s": "Answer within",
+    "shrinkage": "Shrinkage",
+    "retention_model": "Retention model",
+    "retention_dose": "Service-level effect shape",
+    "retention_lag": "Months from service to churn",
+    "sla_lead_times": "Stage lead times from",
+    "effort_budget": "Behaviour effort budget",
+    "seed": "Random seed",
+}
+
+_SL_DEFINITIONS = {
+    "offered": "answered within threshold / offered",
+    "answered": "answered within threshold / answered",
+    "excl_short_abandons": "answered within threshold / (offered − short abandons)",
+}
+
+
+# ------------------------------------------------------------------------------------------------ resolutions
+def current_scheme(a: Analysis) -> str | None:
+    """Id of the scheme in force (see the module docstring)."""
+
+    def resolve() -> str | None:
+        configured = a.assumptions.current_scheme
+        if configured is not None or not a.config.schemes:
+            return configured
+        matrix = a.result("conflicts")
+        severity = matrix[matrix["conflict"]].groupby("scheme")["severity"].sum()
+        return str(severity.idxmax()) if len(severity) else sorted(a.config.schemes)[0]
+
+    return a.resolved("current_scheme", resolve)  # type: ignore[no-any-return]
+
+
+def scheme_name(a: Analysis, scheme_id: str) -> str:
+    scheme = a.config.schemes.get(scheme_id)
+    return scheme.name if scheme is not None else scheme_id
+
+
+def as_of(a: Analysis) -> pd.Timestamp:
+    """The reporting month (month start)."""
+
+    def resolve() -> pd.Timestamp:
+        rule = a.assumptions.as_of
+        if rule != "latest_complete":
+            return pd.Timestamp(rule + "-01")
+        tables = a.tables
+        try:
+            from cx_framework import maturity  # truthcontent's time-maturity rules
+        except ImportError:
+            maturity = None  # type: ignore[assignment]
+        if maturity is not None and "department_metrics" in tables:
+            return pd.Timestamp(maturity.latest_complete_period(tables, a.config))
+        for name, column in (("department_metrics", "period"), ("intervals", "interval_start")):
+            if name in tables and len(tables[name]):
+                months = (
+                    pd.to_datetime(tables[name][column]).dt.to_period("M").drop_duplicates().sort_values()
+                )
+                # the last month's next-month outcomes (churn) are not observed yet
+                month = months.iloc[-2] if len(months) >= 2 else months.iloc[-1]
+                return month.to_timestamp()
+        raise _Unavailable("the reporting month needs department_metrics or intervals", section="as_of")
+
+    return a.resolved("as_of", resolve)  # type: ignore[no-any-return]
+
+
+def as_of_text(a: Analysis) -> str:
+    try:
+        return f"{as_of(a):%Y-%m}"
+    except _Unavailable:
+        return "not available"
+
+
+def forecast_window(a: Analysis) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """(first month start, last month start) of the forecast window."""
+    end = as_of(a)
+    start = end - pd.DateOffset(months=a.assumptions.baseline_months - 1)
+    return pd.Timestamp(start), end
+
+
+def forecast_window_text(a: Analysis) -> str:
+    try:
+        start, end = forecast_window(a)
+    except _Unavailable:
+        return "not available"
+    return f"{start:%Y-%m}/{end:%Y-%m}"
+
+
+def window_intervals(a: Analysis) -> pd.DataFrame:
+    """The intervals of the forecast window (all columns)."""
+
+    def compute() -> pd.DataFrame:
+        start, end = forecast_window(a)
+        iv = a.tables["intervals"]
+        ts = pd.to_datetime(iv["interval_start"])
+        stop = end + pd.DateOffset(months=1)
+        return iv.loc[(ts >= start) & (ts < stop)].reset_index(drop=True)
+
+    return a.resolved("window_intervals", compute)  # type: ignore[no-any-return]
+
+
+def forecast(a: Analysis) -> pd.DataFrame:
+    """The forecast frame of the window (``interval_start, queue, offered, aht_s, agents_staffed``; AHT filled
+    where nothing was answered), as :func:`cx_framework.actions.recent_forecast` builds it."""
+    from cx_framework.actions import recent_forecast
+
+    return a.resolved(  # type: ignore[no-any-return]
+        "forecast", lambda: recent_forecast(window_intervals(a), months=a.assumptions.baseline_months)
+    )
+
+
+def _month(ts: pd.Timestamp) -> str:
+    return f"{ts:%Y-%m}"
+
+
+# ------------------------------------------------------------------------------------------------ scorecard
+@section(
+    "scorecard",
+    needs=("department_metrics",),
+    optional=("employee_metrics", "employees"),
+    label="Scorecard",
+)
+def _scorecard(a: Analysis) -> SectionResult:
+    from cx_framework.scorecard import score
+
+    t = a.tables
+    both = "employee_metrics" in t and "employees" in t
+    result = score(
+        t["department_metrics"],
+        a.config,
+        employee_metrics=t["employee_metrics"] if both else None,
+        employees=t["employees"] if both else None,
+        validate=False,
+    )
+    period = as_of(a)
+    if period not in set(result.periods):
+        if a.assumptions.as_of != "latest_complete":
+            from cx_framework.errors import InputValueError
+
+            raise InputValueError(
+                f"as_of {a.assumptions.as_of} is not in the data; department_metrics covers "
+                f"{min(result.periods):%Y-%m} to {max(result.periods):%Y-%m}",
+                argument="as_of",
+            )
+        period = max(result.periods)
+    cur = a.config.economics.currency
+    figures = []
+    org = result.shared_scores[
+        result.shared_scores["department"].eq("organisation") & result.shared_scores["period"].eq(period)
+    ]
+    if len(org):
+        figures.append(
+            F.SCORECARD_COMPOSITE.figure(float(org["composite"].iloc[0]), period=_month(period), currency=cur)
+        )
+    ms = result.metric_scores
+    shared = ms[ms["card"].eq("shared") & ms["department"].eq("organisation") & ms["period"].eq(period)]
+    for row in shared.itertuples(index=False):
+        metric = a.config.metrics.by_id.get(row.metric)
+        if metric is None:
+            continue
+        spec = F.SCORECARD_METRIC
+        fig = spec.figure(
+            float(row.value) if pd.notna(row.value) else None,
+            period=_month(period),
+            currency=cur,
+            metric=row.metric,
+            metric_name=metric.name,
+            metric_definition=metric.definition.rstrip("."),
+        )
+        figures.append(_with_metric_format(fig, metric.unit))
+    d = result.department_scores[result.department_scores["period"].eq(period)]
+    figures.append(
+        F.SCORECARD_GIRO.figure(int(d["green_inside_red_outside"].sum()), period=_month(period), currency=cur)
+    )
+    frames = {
+        "metric_scores": ms,
+        "department_scores": result.department_scores,
+        "shared_scores": result.shared_scores,
+        "alignment": result.alignment,
+        "exceptions": result.exceptions,
+    }
+    return SectionResult(result=result, figures=figures, frames=frames)
+
+
+def _with_metric_format(fig: F.Figure, unit: str) -> F.Figure:
+    """A catalogue metric's figure in the catalogue unit's format."""
+    from dataclasses import replace
+
+    if unit.startswith("share"):
+        return replace(fig, unit=unit, format="percent")
+    if unit == "seconds":
+        return replace(fig, unit=unit, format="seconds")
+    if unit == "hours":
+        return replace(fig, unit=unit, format="hours")
+    if unit.startswith("currency"):
+        return replace(fig, unit=unit, format="money")
+    return replace(fig, unit=unit, format="number")
+
+
+# ------------------------------------------------------------------------------------------------ payouts
+@section(
+    "payouts", needs=("employee_metrics", "employees"), personal=True, label="Payouts and scheme comparison"
+)
+def _payouts(a: Analysis) -> SectionResult:
+    from cx_framework.incentives import compare_schemes
+
+    if not a.config.schemes:
+        raise _Unavailable("no incentive schemes in configs/incentives", section="payouts")
+    t = a.tables
+    current = current_scheme(a)
+    ordered = {current: a.config.schemes[current]} if current else {}
+    ordered.update({k: v for k, v in a.config.schemes.items() if k != current})
+    comparison = compare_schemes(
+        t["employee_metrics"], t["employees"], ordered, config=a.config, validate=False
+    )
+    cur = a.config.economics.currency
+    periods = comparison.cost["period"] if "period" in comparison.cost else pd.Series(dtype="datetime64[ns]")
+    period = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
+    figures = []
+    budget = comparison.budget.set_index("scheme")
+    share = comparison.customer_share.set_index("scheme")
+    for sid in ordered:
+        parts = {"scheme": sid, "scheme_name": scheme_name(a, sid)}
+        figures.append(
+            F.PAYOUT_ANNUAL_COST.figure(
+                float(budget.loc[sid, "annualised_cost"]), period=period, currency=cur, **parts
+            )
+        )
+        if sid != current:
+            figures.append(
+                F.PAYOUT_VS_CURRENT.figure(
+                    float(budget.loc[sid, "vs_baseline"]), period=period, currency=cur, **parts
+                )
+            )
+        figures.append(
+            F.PAYOUT_CUSTOMER_SHARE.figure(
+                float(share.loc[sid, "customer_centric_share"]), period=period, currency=cur, **parts
+            )
+        )
+    summary = comparison.budget.merge(comparison.attainment, on="scheme").merge(
+        comparison.customer_share, on="scheme"
+    )
+    frames = {"summary": summary, "cost": comparison.cost, "winners_losers": comparison.winners_losers}
+    return SectionResult(result=comparison, figures=figures, frames=frames)
+
+
+# ------------------------------------------------------------------------------------------------ conflicts
+@section("conflicts", label="Incentive conflicts")
+def _conflicts(a: Analysis) -> SectionResult:
+    from cx_framework.conflicts.graph import conflict_matrix
+
+    if not a.config.schemes:
+        raise _Unavailable("no incentive schemes in configs/incentives", section="conflicts")
+    matrix = conflict_matrix(a.config.schemes, a.config)
+    cur = a.config.economics.currency
+    figures = []
+    for sid in a.config.schemes:
+        rows = matrix[matrix["scheme"].eq(sid) & matrix["conflict"]]
+        parts = {"scheme": sid, "scheme_name": scheme_name(a, sid)}
+        figures.append(F.CONFLICT_COUNT.figure(len(rows), currency=cur, **parts))
+        figures.append(F.CONFLICT_SEVERITY.figure(float(rows["severity"].sum()), currency=cur, **parts))
+    return SectionResult(result=matrix, figures=figures, frames={"matrix": matrix})
+
+
+@section(
+    "behaviour",
+    needs=("employee_metrics", "employees", "customers", "intervals", "department_metrics"),
+    label="Behaviour simulation",
+)
+def _behaviour(a: Analysis) -> SectionResult:
+    from cx_framework.actions import switching_value
+    from cx_framework.conflicts.behaviour import simulate_behaviour
+
+    if not a.config.schemes:
+        raise _Unavailable("no incentive schemes in configs/incentives", section="behaviour")
+    results = {
+        sid: simulate_behaviour(
+            scheme,
+            a.tables,
+            a.config,
+            seed=a.assumptions.seed,
+            effort_budget=a.assumptions.effort_budget,
+            baseline_periods=a.assumptions.baseline_months,
+            validate=False,
+        )
+        for sid, scheme in a.config.schemes.items()
+    }
+    current = current_scheme(a)
+    cur = a.config.economics.currency
+    window = forecast_window_text(a)
+    figures = []
+    rows = []
+    for sid, r in results.items():
+        parts = {"scheme": sid, "scheme_name": scheme_name(a, sid)}
+        if current is not None and sid != current:
+            figures.append(
+                F.BEHAVIOUR_NET_VALUE.figure(
+                    switching_value(results[current], r), period=window, currency=cur, **parts
+                )
+            )
+        figures.append(
+            F.BEHAVIOUR_KPI_INDEX.figure(float(r.customer_kpi_index), period=window, currency=cur, **parts)
+        )
+        rows.append(
+            {
+                "scheme": sid,
+                "payout_baseline": float(r.payout_cost["baseline"]),
+                "payout_scheme": float(r.payout_cost["scheme"]),
+                "customer_kpi_index": float(r.customer_kpi_index),
+                "extra_churned_customers": float(r.extra_churned_customers),
+                "net_value": float(r.net_value),
+                "switching_value": switching_value(results[current], r) if current else math.nan,
+            }
+        )
+    return SectionResult(result=results, figures=figures, frames={"summary": pd.DataFrame(rows)})
+
+
+# ------------------------------------------------------------------------------------------------ SLA chains
+@section("sla_chain", optional=("work_items",), label="SLA chains")
+def _sla_chain(a: Analysis) -> SectionResult:
+    import warnings
+
+    from cx_framework.conflicts.chain import fit_stage_distributions, journey_chain
+    from cx_framework.errors import StatisticalWarning
+
+    fitted = None
+    notes: list[str] = []
+    if a.assumptions.sla_lead_times == "data":
+        if not a.has("work_items"):
+            problem = a.table_problems.get("work_items", "missing")
+            raise _Unavailable(
+                f"SLA chains need table work_items ({problem}); or set sla_lead_times: config in assumptions.yaml",
+                section="sla_chain",
+            )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", StatisticalWarning)
+            fitted = fit_stage_distributions(a.tables["work_items"]) if len(a.tables["work_items"]) else None
+        notes = list(dict.fromkeys(str(w.message) for w in caught))
+    chains = {j.id: journey_chain(j, fitted=fitted) for j in a.config.slas.journeys}
+    cur = a.config.economics.currency
+    figures = []
+    frames = []
+    for j in a.config.slas.journeys:
+        r = chains[j.id]
+        parts = {"journey": j.id, "journey_name": j.name}
+        figures.append(F.SLA_P_PROMISE.figure(float(r.p_within_promise), currency=cur, **parts))
+        stages = r.stages[r.stages["kind"].eq("stage")] if "kind" in r.stages else r.stages
+        met = stages["meets_sla"].dropna().astype(bool)
+        figures.append(
+            F.SLA_STAGES_GREEN.figure(float(met.mean()) if len(met) else None, currency=cur, **parts)
+        )
+        frames.append(r.stages.assign(journey=j.id, p_within_promise=r.p_within_promise))
+    result = {"chains": chains, "fitted": fitted}
+    return SectionResult(
+        result=result, figures=figures, frames={"stages": pd.concat(frames, ignore_index=True)}, notes=notes
+    )
+
+
+# ------------------------------------------------------------------------------------------------ staffing
+@dataclass(frozen=True)
+class StaffingSection:
+    """Engine results of the staffing section (forecast window)."""
+
+    intervals: pd.DataFrame  # the window's intervals
+    forecast: pd.DataFrame
+    required: pd.DataFrame  # required_agents per interval and queue
+    budget_gap: Any  # StaffingBudgetGap with the funded FTE
+    realised_service_level: float
+    funded_fte: float
+
+
+@section("staffing", needs=("intervals",), label="Staffing")
+def _staffing(a: Analysis) -> SectionResult:
+    from cx_framework.actions import _staffing_budget_gap
+    from cx_framework.staffing import aggregate_service_level, required_agents
+
+    econ = a.config.economics
+    iv = window_intervals(a)
+    if iv.empty:
+        raise _Unavailable(
+            f"no intervals in the forecast window {forecast_window_text(a)}", section="staffing"
+        )
+    definition = a.assumptions.service_level_definition
+    realised = float(aggregate_service_level(iv, definition=definition))  # type: ignore[arg-type]
+    fc = forecast(a)
+    gap = _staffing_budget_gap(fc, a.config)
+    required = required_agents(
+        iv.assign(aht_s=iv["aht_s"].where(iv["aht_s"] > 0, fc["aht_s"].to_numpy())),
+        target=econ.service_level_target,
+        shrinkage=econ.shrinkage,
+        answer_s=econ.answer_s,
+    )
+    short = int((required["staffing_gap"] < 0).sum()) if "staffing_gap" in required else 0
+    window = forecast_window_text(a)
+    cur = econ.currency
+    figures = [
+        F.REALISED_SL.figure(realised, period=window, currency=cur),
+        F.BUDGET_SL.figure(float(gap.achieved_service_level), period=window, currency=cur),
+        F.SCHEDULE_MISMATCH.figure(realised - float(gap.achieved_service_level), period=window, currency=cur),
+        F.FUNDED_FTE.figure(float(gap.fte_budget), period=window, currency=cur),
+        F.NEEDED_FTE.figure(float(gap.fte_needed), period=window, currency=cur),
+        F.FTE_GAP.figure(float(gap.fte_gap), period=window, currency=cur),
+        F.UNDERSTAFFED.figure(short, period=window, currency=cur),
+    ]
+    realised_by_day = aggregate_service_level(iv, by="day", definition=definition)  # type: ignore[arg-type]
+    weekly = aggregate_service_level(a.tables["intervals"], by=["week", "queue"], definition=definition)  # type: ignore[arg-type]
+    req_day = required.assign(
+        day=pd.to_datetime(required["interval_start"]).dt.normalize(),
+        short=required["staffing_gap"] < 0 if "staffing_gap" in required else False,
+    )
+    short_by_day = req_day.groupby("day", as_index=False)["short"].sum()
+    frames = {
+        "budget_by_day": gap.by_day(),
+        "realised_by_day": realised_by_day,
+        "weekly_by_queue": weekly,
+        "understaffed_by_day": short_by_day,
+    }
+    result = StaffingSection(
+        intervals=iv,
+        forecast=fc,
+        required=required,
+        budget_gap=gap,
+        realised_service_level=realised,
+        funded_fte=float(gap.fte_budget),
+    )
+    return SectionResult(result=result, figures=figures, frames=frames)
+
+
+# ------------------------------------------------------------------------------------------------ retention
+@dataclass(frozen=True)
+class RetentionSection:
+    """Engine results of the retention section."""
+
+    panel: pd.DataFrame
+    fit: Any  # RetentionResult
+    value: pd.DataFrame  # value_of_service_level
+    optimum: Any  # OptimalServiceLevel over the forecast window
+
+
+@section(
+    "retention", needs=("contacts", "customers", "intervals"), label="Retention and optimal service level"
+)
+def _retention(a: Analysis) -> SectionResult:
+    from cx_framework.economics import optimal_service_level
+    from cx_framework.retention import build_customer_panel, fit_retention, value_of_service_level
+
+    t = a.tables
+    econ = a.config.economics
+    panel = build_customer_panel(t["contacts"], t["customers"], threshold_s=econ.answer_s)
+    fit = fit_retention(
+        panel,
+        model=a.assumptions.retention_model,
+        dose=a.assumptions.retention_dose,
+        lag=a.assumptions.retention_lag,
+    )
+    value = value_of_service_level(fit, t["customers"], a.config)
+    fc = forecast(a)
+    optimum = optimal_service_level(
+        fc[["interval_start", "queue", "offered", "aht_s"]],
+        fit,
+        t["customers"],
+        a.config,
+        seed=a.assumptions.seed,
+        n_draws=a.assumptions.sl_draws,
+    )
+    window = forecast_window_text(a)
+    cur = econ.currency
+    figures = [
+        F.CHURN_PER_POINT.figure(float(fit.marginal_effect.estimate), currency=cur),
+        F.OPTIMAL_SL.figure(float(optimum.optimum), period=window, currency=cur),
+        F.OPTIMAL_SL_LOW.figure(float(optimum.optimum_lower), period=window, currency=cur),
+        F.OPTIMAL_SL_HIGH.figure(float(optimum.optimum_upper), period=window, currency=cur),
+        F.GAIN_VS_CONVENTION.figure(float(optimum.net_gain_vs_convention), period=window, currency=cur),
+    ]
+    frames = {"curve": optimum.curve, "value": value.reset_index()}
+    return SectionResult(result=RetentionSection(panel, fit, value, optimum), figures=figures, frames=frames)
+
+
+def _pack_alternatives(result: Any, a: Analysis) -> Any:
+    """The panel is the retention section's: stored once."""
+    from dataclasses import replace
+
+    return {dose: replace(r, panel=None) for dose, r in result.items()}
+
+
+def _unpack_alternatives(result: Any, a: Analysis) -> Any:
+    from dataclasses import replace
+
+    panel = a.result("retention").panel
+    return {dose: replace(r, panel=panel) for dose, r in result.items()}
+
+
+@section(
+    "retention_alternatives",
+    needs=("contacts", "customers", "intervals"),
+    label="Retention under the other dose shapes",
+    headline=False,
+    pack=_pack_alternatives,
+    unpack=_unpack_alternatives,
+)
+def _retention_alternatives(a: Analysis) -> SectionResult:
+    """The retention model, value and optimum for the dose shapes other than the configured one (the app's
+    "shape of the effect" switch reads them, so switching never refits); figures stay the configured dose's."""
+    from cx_framework.economics import optimal_service_level
+    from cx_framework.retention import fit_retention, value_of_service_level
+
+    base = a.result("retention")
+    t = a.tables
+    fc = forecast(a)
+    out: dict[str, RetentionSection] = {}
+    for dose in ("linear", "spline", "binned"):
+        if dose == a.assumptions.retention_dose:
+            continue
+        fit = fit_retention(
+            base.panel, model=a.assumptions.retention_model, dose=dose, lag=a.assumptions.retention_lag
+        )
+        value = value_of_service_level(fit, t["customers"], a.config)
+        optimum = optimal_service_level(
+            fc[["interval_start", "queue", "offered", "aht_s"]],
+            fit,
+            t["customers"],
+            a.config,
+            seed=a.assumptions.seed,
+            n_draws=a.assumptions.sl_draws,
+        )
+        out[dose] = RetentionSection(base.panel, fit, value, optimum)
+    return SectionResult(result=out)
+
+
+# ------------------------------------------------------------------------------------------------ failure demand
+@section("failure_demand", needs=("contacts",), label="Failure demand")
+def _failure_demand(a: Analysis) -> SectionResult:
+    from cx_framework.failure_demand import attribute_failure_demand
+
+    result = attribute_failure_demand(a.tables["contacts"], a.config, economics=a.config.economics)
+    totals = result.totals
+    cur = a.config.economics.currency
+    periods = result.classification["period"]
+    period = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
+    monthly = float(totals.get("failure_cost", math.nan)) / max(result.months_observed, 1)
+    by = result.by_department
+    top = by[by["originating_department"].astype(str).ne("unclassified")]
+    top_name = None
+    if len(top) and float(top["failure_demand"].iloc[0]) > 0:
+        dep = str(top["originating_department"].iloc[0])
+        names = {d.id: d.name for d in a.config.organisation.departments}
+        top_name = names.get(dep, dep)
+    figures = [
+        F.FD_SHARE.figure(float(totals["failure_demand_share"]), period=period, currency=cur),
+        F.FD_MONTHLY_COST.figure(monthly, period=period, currency=cur),
+        F.FD_TOP_SOURCE.figure(top_name, period=period, currency=cur),
+    ]
+    frames = {"by_department": by, "charge_back": result.charge_back, "summary": result.summary}
+    return SectionResult(result=result, figures=figures, frames=frames)
+
+
+# ------------------------------------------------------------------------------------------------ actions
+#: Actions ranked and kept by the actions section (surfaces show the first few).
+ACTIONS_LISTED = 25
+
+
+@dataclass(frozen=True)
+class _FromSection:
+    """Placeholder in a pickled action plan for an engine result another section already stores."""
+
+    section: str
+    attribute: str | None = None
+    key: str | None = None
+
+
+#: ActionPlan.results keys filled from other sections: key -> (section, attribute of its result, item)
+_PLAN_LINKS: dict[str, tuple[str, str | None, str | None]] = {
+    "scorecard": ("scorecard", None, None),
+    "failure_demand": ("failure_demand", None, None),
+    "conflicts": ("conflicts", None, None),
+    "behaviour": ("behaviour", None, None),
+    "scheme_comparison": ("payouts", None, None),
+    "sla_chains": ("sla_chain", None, "chains"),
+    "fitted_stages": ("sla_chain", None, "fitted"),
+    "budget_gap": ("staffing", "budget_gap", None),
+    "retention": ("retention", "fit", None),
+    "customer_panel": ("retention", "panel", None),
+    "service_level": ("retention", "optimum", None),
+}
+
+
+def _linked(a: Analysis, link: tuple[str, str | None, str | None]) -> Any:
+    name, attribute, key = link
+    value = a.result(name)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    if key is not None:
+        value = value[key]
+    return value
+
+
+def _pack_plan(plan: Any, a: Analysis) -> Any:
+    from dataclasses import replace
+
+    results = dict(plan.results)
+    for key, link in _PLAN_LINKS.items():
+        if key in results and key != "forecast":
+            try:
+                if _linked(a, link) is results[key]:
+                    results[key] = _FromSection(*link)
+            except Exception:  # noqa: BLE001 - a section that did not run keeps its own copy
+                continue
+    return replace(plan, results=results)
+
+
+def _unpack_plan(plan: Any, a: Analysis) -> Any:
+    from dataclasses import replace
+
+    results = dict(plan.results)
+    for key, value in results.items():
+        if isinstance(value, _FromSection):
+            results[key] = _linked(a, (value.section, value.attribute, value.key))
+    return replace(plan, results=results)
+
+
+@section(
+    "actions",
+    needs=(
+        "intervals",
+        "contacts",
+        "customers",
+        "employees",
+        "employee_metrics",
+        "department_metrics",
+        "work_items",
+    ),
+    label="Recommended actions",
+    pack=_pack_plan,
+    unpack=_unpack_plan,
+)
+def _actions(a: Analysis) -> SectionResult:
+    from cx_framework.actions import recommend_actions
+    from cx_framework.errors import CxError
+
+    precomputed: dict[str, Any] = {"forecast": forecast(a)}
+
+    def reuse(name: str, fill: Any) -> None:
+        with contextlib.suppress(CxError):
+            fill(a.result(name))
+
+    reuse("scorecard", lambda r: precomputed.__setitem__("scorecard", r))
+    reuse("failure_demand", lambda r: precomputed.__setitem__("failure_demand", r))
+    reuse("conflicts", lambda r: precomputed.__setitem__("conflicts", r))
+    reuse("behaviour", lambda r: precomputed.__setitem__("behaviour", r))
+    reuse("payouts", lambda r: precomputed.__setitem__("scheme_comparison", r))
+
+    def chains(r: Any) -> None:
+        precomputed["sla_chains"] = r["chains"]
+        precomputed["fitted_stages"] = r["fitted"]
+
+    reuse("sla_chain", chains)
+    reuse("staffing", lambda r: precomputed.__setitem__("budget_gap", r.budget_gap))
+
+    def retention(r: Any) -> None:
+        precomputed["retention"] = r.fit
+        precomputed["customer_panel"] = r.panel
+        precomputed["service_level"] = r.optimum
+
+    reuse("retention", retention)
+    org: Any = a.tables
+    plan = recommend_actions(
+        org,
+        a.config,
+        period=as_of(a),
+        top=ACTIONS_LISTED,
+        assumptions={
+            "current_scheme": current_scheme(a),
+            "baseline_months": a.assumptions.baseline_months,
+            "sl_draws": a.assumptions.sl_draws,
+            "seed": a.assumptions.seed,
+            "effort_budget": a.assumptions.effort_budget,
+        },
+        precomputed=precomputed,
+    )
+    cur = a.config.economics.currency
+    acts = plan.actions
+    monetised = acts.loc[acts["monetised"].astype(bool), "expected_annual_value"].astype(float)
+    figures = [
+        F.ACTIONS_TOTAL.figure(float(monetised[monetised > 0].sum()), currency=cur),
+        F.ACTIONS_TOP.figure(str(acts["title"].iloc[0]) if len(acts) else None, currency=cur),
+    ]
+    frames = {"actions": acts.drop(columns=["evidence"], errors="ignore")}
+    notes = [f"{name}: {reason}" for name, reason in plan.unavailable.items()]
+    return SectionResult(result=plan, figures=figures, frames=frames, notes=notes)

@@ -1,0 +1,138 @@
+"""What every analysis command shares: open the :class:`~cx_framework.analysis.Analysis`, print its figures and
+the assumptions it used (footer), or — with ``--json`` — print only the JSON document of DESIGN.md's contract on
+stdout (progress and caveats go to stderr)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cx_framework.cli._app import console, err_console
+
+__all__ = [
+    "CacheOption",
+    "JsonOption",
+    "open_analysis",
+    "print_figures",
+    "print_assumptions",
+    "print_unavailable",
+    "emit_json",
+    "print_notes",
+]
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print only JSON on stdout: {figures: [{id, label, value, unit, period, definition}], assumptions, ...}.",
+    ),
+]
+CacheOption = Annotated[
+    bool,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Reuse and keep results in the analysis cache ($CX_CACHE_DIR, default ~/.cache/cx_framework).",
+    ),
+]
+
+
+def open_analysis(
+    data_dir: Path | None,
+    configs: Path,
+    *,
+    cache: bool = True,
+    tables: Mapping[str, Any] | None = None,
+    economics: Mapping[str, Any] | None = None,
+    **assumptions: Any,
+) -> Any:
+    """The Analysis of ``data_dir`` (or of the given ``tables``) under ``configs``.
+
+    ``economics`` overrides economics.yaml values (e.g. a ``--target`` option) and ``assumptions`` overrides
+    assumptions.yaml values; both are validated and shown in the footer, so an override is never silent.
+    """
+    import dataclasses
+
+    from cx_framework.analysis import Analysis, default_cache_dir
+    from cx_framework.config import load_config
+    from cx_framework.config.loader import parse_model
+    from cx_framework.config.models import Economics
+
+    config = load_config(configs)
+    changes = {k: v for k, v in (economics or {}).items() if v is not None}
+    if changes:
+        data = {**config.economics.model_dump(), **changes}
+        econ = parse_model(Economics, data, file="economics (command-line override)")
+        config = dataclasses.replace(config, economics=econ)
+    cache_dir = default_cache_dir() if cache else None
+    if tables is not None:
+        analysis = Analysis(tables, config, cache_dir=cache_dir)
+    else:
+        assert data_dir is not None
+        analysis = Analysis.from_data_dir(data_dir, config, cache_dir=cache_dir)
+    return analysis.with_assumptions(**assumptions)
+
+
+def figures_table(figures: Iterable[Any], title: str = "Headline figures") -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("figure", overflow="fold", ratio=3)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("period", no_wrap=True)
+    for f in figures:
+        table.add_row(f.label, f.formatted(), f.period or "all data")
+    return table
+
+
+def print_figures(figures: Iterable[Any], title: str = "Headline figures") -> None:
+    figures = list(figures)
+    if figures:
+        console.print(figures_table(figures, title))
+
+
+def print_assumptions(analysis: Any) -> None:
+    """The footer every analysis command ends with: the assumptions it used and how old the figures are."""
+    lines = analysis.assumptions_lines()
+    console.print(
+        "Assumptions (configs/assumptions.yaml, economics.yaml): "
+        + "; ".join(lines)
+        + f". Figures {analysis.age_text()}.",
+        style="dim",
+        highlight=False,
+    )
+
+
+def print_unavailable(analysis: Any, names: Iterable[str]) -> None:
+    for _name, reason in analysis.unavailable(*names).items():
+        console.print(f"[yellow]not available:[/] {reason}", highlight=False)
+
+
+def print_notes(notes: Iterable[str]) -> None:
+    for note in notes:
+        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+
+
+def emit_json(
+    analysis: Any,
+    names: Iterable[str],
+    extra: Mapping[str, Any] | None = None,
+    *,
+    figures: Iterable[Any] | None = None,
+) -> None:
+    """The ``--json`` document on stdout (plain ``print``: no rich markup or wrapping); ``figures`` narrows the
+    sections' figures to those the command is about (e.g. one journey)."""
+    names = list(names)
+    doc = analysis.to_json(*names, extra=extra)
+    if figures is not None:
+        doc["figures"] = [f.to_json() for f in figures]
+    notes: list[str] = []
+    for name in names:
+        try:
+            notes.extend(analysis.notes(name))
+        except Exception:  # noqa: BLE001 - an unavailable section has no notes; it is listed in "unavailable"
+            continue
+    doc["notes"] = list(dict.fromkeys(notes))
+    print(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False, default=str))
