@@ -338,6 +338,23 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
             )
         if (bad := _out_of_range(metrics[g.metric], {"min": g.min, "max": g.max})) is not None:
             fail(("gates", i, bad[0]), bad[1])
+    from cx_framework.incentives.payouts import plan_problem  # the plan rules live with the engine
+
+    for i, c in enumerate(scheme.components):
+        if (bad := plan_problem(c, metrics[c.metric])) is not None:
+            fail(("components", i, bad[0]), bad[1])
+    for k, v in enumerate(scheme.versions):
+        for i, c in enumerate(v.components or []):
+            loc: tuple[Any, ...] = ("versions", k, "components", i)
+            if c.metric not in metrics:
+                fail(
+                    (*loc, "metric"),
+                    f"unknown metric '{c.metric}'; add it to metrics.yaml or use one of: {', '.join(sorted(metrics))}",
+                )
+            if (bad := _objective_problem(metrics[c.metric], c.threshold, c.target, c.stretch)) is not None:
+                fail((*loc, bad[0]), bad[1])
+            if (bad := plan_problem(c, metrics[c.metric])) is not None:
+                fail((*loc, bad[0]), bad[1])
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
