@@ -298,7 +298,17 @@ def compare_live(src: Source, current: Any, edited: Any) -> Any:
         config=config(),
         validate=False,  # validated once when loaded
         cache=_payout_grids(src),
+        sales=credited_sales(src),  # customer clawbacks (comp)
+        customers=t.get("customers") if credited_sales(src) is not None else None,
     )
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def credited_sales(src: Source) -> pd.DataFrame | None:
+    """Credited sales for customer clawbacks: a ``sales`` table when given, else derived from the contacts."""
+    from cx_framework.incentives import credited_sales as _credited
+
+    return _credited(_tables(src))
 
 
 @st.cache_data(max_entries=16)

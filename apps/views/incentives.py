@@ -19,10 +19,14 @@ import streamlit as st  # noqa: E402
 
 from cx_framework.errors import ConfigError, CxError  # noqa: E402
 from cx_framework.incentives import (  # noqa: E402
+    TIER_COLUMNS,
     reweight,
     scheme_from_table,
     scheme_to_table,
     scheme_to_yaml,
+    set_component_plan,
+    set_draw,
+    tiers_to_table,
     write_payout_workbook,
 )
 from cx_framework.plots._style import PALETTE, STATUS_COLOURS  # noqa: E402
@@ -168,6 +172,172 @@ except ConfigError as exc:
     st.error(f"**The edited scheme is not valid yet** — {exc}", icon=":material/edit:")
     st.caption("Fix the cell named above; results below update as soon as the scheme is valid.")
     st.stop()
+# ---------------------------------------------------------------------------------------- plan mechanics
+with st.expander(
+    "Plan mechanics: tiers, quota proration, team crediting, clawbacks, draws, cap carry-forward, versions",
+    expanded=bool(base.draw or base.cap_carry_forward or base.versions)
+    or any(c.rate_table or c.clawback or c.credit or c.prorate for c in base.components),
+):
+    st.caption(
+        "A **rate table** replaces a component's curve: attainment = credited value ÷ quota (the component's "
+        "target); *marginal* tiers pay each slice of attainment at its own rate, *retroactive* tiers pay all of it "
+        "at the rate of the tier reached (rate > 1 accelerates, < 1 decelerates). **Prorate** measures attainment "
+        "against the quota × share of the period employed × FTE (joiners, leavers, part-timers). **Team** "
+        "crediting splits the team's total among its members. A **clawback** reverses a credited sale when its "
+        "customer churns within the window, charged in the month of the churn."
+    )
+    plan_metric = st.selectbox(
+        "Component",
+        [c.metric for c in edited.components],
+        format_func=ui.metric_label,
+        key=f"hr_plan_metric_{editor_key}",
+    )
+    comp_now = next(c for c in edited.components if c.metric == plan_metric)
+    p1, p2 = st.columns([3, 2])
+    with p1:
+        tiers_table = st.data_editor(
+            tiers_to_table(edited, plan_metric),
+            key=f"hr_tiers_{plan_metric}_{editor_key}",
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
+            column_order=list(TIER_COLUMNS),
+            column_config={
+                "from": st.column_config.NumberColumn("From (share of quota)", min_value=0.0, format="%.2f"),
+                "to": st.column_config.NumberColumn("To (blank = open)", min_value=0.0, format="%.2f"),
+                "rate": st.column_config.NumberColumn("Rate (× target share)", min_value=0.0, format="%.2f"),
+            },
+        )
+        tier_mode = st.radio(
+            "Tier mode",
+            ["marginal", "retroactive"],
+            index=0
+            if comp_now.rate_table is None
+            else ["marginal", "retroactive"].index(comp_now.rate_table.mode),
+            horizontal=True,
+            key=f"hr_tier_mode_{plan_metric}_{editor_key}",
+        )
+    with p2:
+        prorate = st.checkbox(
+            "Prorate the quota (joiners, leavers, part-timers)",
+            value=comp_now.prorate,
+            key=f"hr_prorate_{plan_metric}_{editor_key}",
+        )
+        credit = st.selectbox(
+            "Credited to",
+            ["individual", "team"],
+            index=1 if comp_now.credit is not None and comp_now.credit.basis == "team" else 0,
+            format_func={"individual": "the individual", "team": "the team, split among members"}.get,
+            key=f"hr_credit_{plan_metric}_{editor_key}",
+        )
+        split = st.selectbox(
+            "Team split",
+            ["equal", "fte"],
+            index=1 if comp_now.credit is not None and comp_now.credit.split == "fte" else 0,
+            format_func={"equal": "equal shares", "fte": "by FTE × time employed"}.get,
+            key=f"hr_split_{plan_metric}_{editor_key}",
+            disabled=credit != "team",
+        )
+        clawback_on = st.checkbox(
+            "Claw back sales whose customer churns",
+            value=comp_now.clawback is not None,
+            key=f"hr_claw_on_{plan_metric}_{editor_key}",
+        )
+        clawback_days = st.number_input(
+            "Clawback window (days after the sale)",
+            value=int(comp_now.clawback.window_days) if comp_now.clawback is not None else 90,
+            step=15,
+            key=f"hr_claw_days_{plan_metric}_{editor_key}",
+            disabled=not clawback_on,
+        )
+    st.markdown("**Draw and cap**")
+    q1, q2, q3, q4, q5 = st.columns(5)
+    draw_kinds = ["none", "recoverable", "non_recoverable"]
+    draw_kind = q1.selectbox(
+        "Draw",
+        draw_kinds,
+        index=draw_kinds.index(base.draw.kind) if base.draw else 0,
+        format_func={
+            "none": "no draw",
+            "recoverable": "recoverable",
+            "non_recoverable": "non-recoverable",
+        }.get,
+        key=f"hr_draw_kind_{editor_key}",
+    )
+    draw_pct = q2.number_input(
+        "Draw (% of target bonus)",
+        min_value=1.0,
+        max_value=500.0,
+        value=float(base.draw.amount_pct or 50.0) if base.draw else 50.0,
+        step=5.0,
+        key=f"hr_draw_pct_{editor_key}",
+        disabled=draw_kind == "none",
+    )
+    draw_periods = q3.number_input(
+        "Draw for the first N periods of employment (0 = always)",
+        min_value=0,
+        value=int(base.draw.periods or 0) if base.draw else 3,
+        key=f"hr_draw_periods_{editor_key}",
+        disabled=draw_kind == "none",
+    )
+    draw_share = q4.number_input(
+        "Recovery: share of pay above the draw",
+        min_value=0.05,
+        max_value=1.0,
+        value=float(base.draw.recovery.share_of_excess) if base.draw and base.draw.recovery else 1.0,
+        step=0.05,
+        key=f"hr_draw_share_{editor_key}",
+        disabled=draw_kind != "recoverable",
+    )
+    carry = q5.checkbox(
+        "Carry cap-withheld pay forward",
+        value=base.cap_carry_forward,
+        key=f"hr_carry_{editor_key}",
+        help="Pay above the cap is banked and paid in a later period with room under its cap.",
+    )
+    if base.versions:
+        st.markdown("**Effective-dated versions** (edit in the YAML; earlier periods keep the old rules)")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "From": str(v.effective_from),
+                        "To": str(v.effective_to or "open"),
+                        "Target bonus %": v.target_bonus_pct,
+                        "Cap %": v.cap_pct,
+                        "Components changed": "yes" if v.components else "no",
+                        "Note": v.note,
+                    }
+                    for v in base.versions
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    try:
+        edited = set_component_plan(
+            edited,
+            plan_metric,
+            tiers=tiers_table,
+            mode=tier_mode,
+            prorate=prorate,
+            credit=credit,
+            split=split,
+            clawback_days=int(clawback_days) if clawback_on else None,
+            config=cfg,
+        )
+        edited = set_draw(
+            edited,
+            None if draw_kind == "none" else draw_kind,
+            amount_pct=draw_pct,
+            periods=int(draw_periods) or None,
+            share_of_excess=draw_share,
+            cap_carry_forward=carry,
+        )
+    except ConfigError as exc:
+        st.error(f"**The plan mechanics are not valid yet** — {exc}", icon=":material/edit:")
+        st.stop()
+
 weight_sum = float(pd.to_numeric(edited_components["weight"], errors="coerce").sum())
 st.success(
     f"Scheme valid · {len(edited.components)} components (weights sum {weight_sum:.2f}) · "
@@ -348,6 +518,27 @@ st.caption(
     "Red = the scheme pays for moving the KPI the wrong way (a conflict); green = it helps. "
     "Hover a cell for the causal path."
 )
+claw = payouts.attrs.get("clawback")
+clawed = [c for c in edited.components if c.clawback is not None]
+if clawed and isinstance(claw, dict):
+    st.markdown(
+        "**Retention clawback** — pay for a sale is taken back when the customer churns within "
+        + ", ".join(
+            f"{ui.metric_name(c.metric)}: {c.clawback.window_days} days" for c in clawed if c.clawback
+        )
+        + ", so the scheme no longer pays for sales that cost the customer relationship."
+    )
+    k1, k2, k3 = st.columns(3)
+    k1.metric("Credited sales reversed", f"{claw['reversed_sales']:,}")
+    k2.metric("Pay clawed back", ui.money(claw["clawback_total"]))
+    recovered = float(np.nansum(payouts["clawback_recovered"])) if "clawback_recovered" in payouts else 0.0
+    k3.metric(
+        "Clawed back and recovered",
+        ui.money(recovered),
+        help="Clawbacks are recovered from the churn month's pay and later months; pay never goes negative.",
+    )
+elif clawed:
+    st.info(f"Clawback not applied: {claw}")
 conflicts = matrix[matrix["conflict"]]
 if conflicts.empty:
     st.success("No component pays for moving a shared customer KPI the wrong way.")

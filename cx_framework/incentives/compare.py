@@ -110,6 +110,8 @@ def compare_schemes(
     budget: float | None = None,
     validate: bool = True,
     cache: dict[tuple[tuple[str, ...], str], PayoutInputs] | None = None,
+    sales: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
 ) -> SchemeComparison:
     """Run several schemes on the same data and compare them (the first is the baseline).
 
@@ -130,6 +132,8 @@ def compare_schemes(
         Prepared grids keyed by (sorted roles, period), filled on first use and reused on later calls — pass the
         same dict (e.g. from the app's session state) with the same tables so a what-if edit only re-evaluates
         the schemes. Do not reuse it with different tables.
+    sales, customers : pandas.DataFrame, optional
+        Credited sales and customers for schemes with customer clawbacks (see :func:`prepare_payouts`).
 
     Returns
     -------
@@ -160,7 +164,13 @@ def compare_schemes(
         key = _grid_key(scheme)
         if key not in prepared:
             prepared[key] = prepare_payouts(
-                employee_metrics, employees, scheme, config=catalogue, validate=False
+                employee_metrics,
+                employees,
+                scheme,
+                config=catalogue,
+                validate=False,
+                sales=sales,
+                customers=customers,
             )
         payouts[sid] = evaluate_payouts(prepared[key], scheme)
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from cx_framework.errors import DataValidationError
 
-__all__ = ["sales_from_contacts", "SALE_REASONS"]
+__all__ = ["sales_from_contacts", "credited_sales", "SALE_REASONS"]
 
 #: Contact reasons that record a sale.
 SALE_REASONS: tuple[str, ...] = ("new_order",)
@@ -60,3 +60,15 @@ def sales_from_contacts(contacts: pd.DataFrame, *, reasons: tuple[str, ...] = SA
             "units": 1.0,
         }
     )
+
+
+def credited_sales(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The ``sales`` table when present, else sales derived from ``contacts``; None when neither (or no
+    ``customers`` table to tie them to) is available."""
+    if "customers" not in tables:
+        return None
+    if "sales" in tables:
+        return tables["sales"]
+    if "contacts" in tables:
+        return sales_from_contacts(tables["contacts"])
+    return None
