@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 import pandas as pd
@@ -9,7 +10,13 @@ import pytest
 
 from cx_framework.config import load_config
 from cx_framework.incentives import reweight
-from cx_framework.scenarios import ScenarioError, ScenarioStore, SnapshotIntegrityError, scheme_diff
+from cx_framework.scenarios import (
+    ScenarioError,
+    ScenarioStore,
+    SnapshotIntegrityError,
+    _frame_bytes,
+    scheme_diff,
+)
 
 
 @pytest.fixture(scope="module")
@@ -97,10 +104,6 @@ def test_tampered_snapshot_is_detected_and_refused(store, cfg):
     store.save("plan", cfg.schemes["balanced"], user="hr.alex")
     snap = store.snapshot("plan", _payouts(), user="hr.alex")
     tampered = _payouts().assign(payout=[999.0, 300.0])
-    from cx_framework.scenarios import _frame_bytes
-
-    import hashlib
-
     with sqlite3.connect(store.path) as con:  # someone bypasses the store: drops the guard and edits the row
         con.execute("DROP TRIGGER snapshots_no_update")
         con.execute("UPDATE snapshots SET payload = ? WHERE id = ?", (_frame_bytes(tampered), snap))
