@@ -57,7 +57,10 @@ def test_password_login_accepts_right_and_refuses_wrong(tmp_path, hashes, cfg, c
     policy = _policy(tmp_path, hashes, cfg)
     viewer = policy.authenticate("Alex", "hr-secret")
     assert viewer == Viewer(user="alex", role="hr", teams=(), name="Alex Hart")
-    with caplog.at_level(logging.WARNING, logger="cx_framework.access"), pytest.raises(AccessError, match="wrong"):
+    with (
+        caplog.at_level(logging.WARNING, logger="cx_framework.access"),
+        pytest.raises(AccessError, match="wrong"),
+    ):
         policy.authenticate("alex", "hr-secreT")
     with pytest.raises(AccessError, match="wrong user name or password"):
         policy.authenticate("nobody", "hr-secret")
@@ -94,7 +97,9 @@ def test_restrict_payouts_by_role():
 
 def test_restrict_tables_removes_pay_and_pseudonymises_for_analysts():
     tables = {
-        "employees": pd.DataFrame({"employee_id": ["A", "B"], "team": ["t1", "t2"], "base_salary": [1.0, 2.0]}),
+        "employees": pd.DataFrame(
+            {"employee_id": ["A", "B"], "team": ["t1", "t2"], "base_salary": [1.0, 2.0]}
+        ),
         "employee_metrics": pd.DataFrame({"employee_id": ["A", "B"], "value": [1.0, 2.0]}),
         "customers": pd.DataFrame({"customer_id": ["C1", "C2"]}),
         "contacts": pd.DataFrame({"customer_id": ["C1", "C1"]}),
@@ -114,13 +119,21 @@ def test_restrict_tables_removes_pay_and_pseudonymises_for_analysts():
 @pytest.mark.parametrize(
     ("body", "message", "key"),
     [
-        ("users:\n  - {user: a, role: boss, password_hash: '$argon2id$x'}\n", "unknown role 'boss'", "users[0].role"),
+        (
+            "users:\n  - {user: a, role: boss, password_hash: '$argon2id$x'}\n",
+            "unknown role 'boss'",
+            "users[0].role",
+        ),
         (
             "users:\n  - {user: a, role: manager, teams: [nowhere], password_hash: '$argon2id$x'}\n",
             "unknown team 'nowhere'",
             "users[0].teams[0]",
         ),
-        ("users:\n  - {user: a, role: manager, password_hash: '$argon2id$x'}\n", "needs `teams`", "users[0].teams"),
+        (
+            "users:\n  - {user: a, role: manager, password_hash: '$argon2id$x'}\n",
+            "needs `teams`",
+            "users[0].teams",
+        ),
         ("users:\n  - {user: a, role: hr, password_hash: plaintext}\n", "Argon2", "users[0].password_hash"),
         ("users:\n  - {user: a, role: hr}\n", "needs a password_hash", "users[0].password_hash"),
     ],
