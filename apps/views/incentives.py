@@ -31,6 +31,9 @@ from cx_framework.incentives import (  # noqa: E402
 )
 from cx_framework.plots._style import PALETTE, STATUS_COLOURS  # noqa: E402
 
+import _access as access  # noqa: E402
+
+access.require("payouts")  # individual pay: hr and managers (their teams) only; refusal shown and logged
 src = ui.page(
     "Incentive modeller",
     "What does a bonus scheme pay people to do, what does it cost, and what does it do to the customer?",
