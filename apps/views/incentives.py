@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import _access as access  # noqa: E402
 import _state as state  # noqa: E402
 import _ui as ui  # noqa: E402
 import numpy as np  # noqa: E402
@@ -30,8 +31,6 @@ from cx_framework.incentives import (  # noqa: E402
     write_payout_workbook,
 )
 from cx_framework.plots._style import PALETTE, STATUS_COLOURS  # noqa: E402
-
-import _access as access  # noqa: E402
 
 access.require("payouts")  # individual pay: hr and managers (their teams) only; refusal shown and logged
 src = ui.page(

@@ -37,8 +37,11 @@ def _env(monkeypatch):
 
 def _texts(at: AppTest) -> str:
     return " ".join(
-        [m.value for m in at.markdown] + [t.value for t in at.title] + [c.value for c in at.caption]
-        + [e.value for e in at.error] + [w.value for w in at.warning]
+        [m.value for m in at.markdown]
+        + [t.value for t in at.title]
+        + [c.value for c in at.caption]
+        + [e.value for e in at.error]
+        + [w.value for w in at.warning]
     )
 
 
