@@ -465,7 +465,12 @@ class ScenarioStore:
             No such snapshot.
         """
         with self._connect() as con:
-            row = con.execute("SELECT * FROM snapshots WHERE id = ?", (int(snapshot_id),)).fetchone()
+            row = con.execute(
+                # CAST: a payload rewritten as text still reads as bytes, so it is checked (and refused), not crashed on
+                "SELECT id, scenario, revision, label, created_by, created_at, data_stamp, content_hash, "
+                "CAST(payload AS BLOB) AS payload FROM snapshots WHERE id = ?",
+                (int(snapshot_id),),
+            ).fetchone()
             logged = (
                 [
                     json.loads(r["detail"]).get("content_hash")
@@ -479,7 +484,9 @@ class ScenarioStore:
             )
         if row is None:
             raise self._error(f"no snapshot {snapshot_id}", f"snapshots.{snapshot_id}")
-        payload = bytes(row["payload"])
+        raw = row["payload"]
+        # a payload rewritten with another type (e.g. SQL text concatenation) is tampering too
+        payload = bytes(raw) if isinstance(raw, bytes | bytearray | memoryview) else str(raw).encode()
         actual = hashlib.sha256(payload).hexdigest()
         key = f"snapshots.{snapshot_id}"
         if actual != row["content_hash"] or row["content_hash"] not in logged:

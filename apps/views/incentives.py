@@ -4,6 +4,7 @@ current scheme, which customer KPIs it pays people to hurt (and why), and what t
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +19,7 @@ import pandas as pd  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from cx_framework.access import restrict_payouts  # noqa: E402
 from cx_framework.errors import ConfigError, CxError  # noqa: E402
 from cx_framework.incentives import (  # noqa: E402
     TIER_COLUMNS,
@@ -31,6 +33,7 @@ from cx_framework.incentives import (  # noqa: E402
     write_payout_workbook,
 )
 from cx_framework.plots._style import PALETTE, STATUS_COLOURS  # noqa: E402
+from cx_framework.scenarios import DEFAULT_DB_NAME, ScenarioStore  # noqa: E402
 
 access.require("payouts")  # individual pay: hr and managers (their teams) only; refusal shown and logged
 src = ui.page(
@@ -101,6 +104,30 @@ with st.expander("Load a scheme from YAML, or re-weight one component", expanded
     if start_id in bases and st.button("Reset to the configured scheme", key="hr_reset"):
         bases.pop(start_id)
         st.rerun()
+
+# ---------------------------------------------------------------------------------------- saved scenarios
+store = ScenarioStore(os.environ.get("CX_COMP_DB") or Path(state.CONFIG_DIR) / DEFAULT_DB_NAME)
+signed_in = access.viewer()
+who = signed_in.user if signed_in is not None else "anonymous (access control off)"
+saved = store.list()
+with st.expander(f"Saved scenarios ({len(saved)}) — open one to edit it", expanded=False):
+    if saved.empty:
+        st.caption("No saved scenarios yet: edit a scheme below and save it.")
+    else:
+        o1, o2 = st.columns([3, 1])
+        open_name = o1.selectbox(
+            "Scenario",
+            saved["name"].tolist(),
+            format_func=lambda n: (
+                f"{n} · {saved.set_index('name').loc[n, 'status']} · revision "
+                f"{saved.set_index('name').loc[n, 'revision']}"
+            ),
+            key="hr_open_name",
+        )
+        if o2.button("Open in the editor", key="hr_open"):
+            bases[start_id] = scheme_to_yaml(store.load(open_name))
+            st.session_state["hr_scenario"] = open_name
+            st.rerun()
 
 # ---------------------------------------------------------------------------------------- editor
 st.subheader(f"Edit: {base.name}")
@@ -350,6 +377,91 @@ edited_yaml = scheme_to_yaml(edited)
 
 # ---------------------------------------------------------------------------------------- live payouts
 cmp_ = state.compare_live(src, schemes[current_id], edited)  # library compare_schemes on cached payout grids
+
+# ---------------------------------------------------------------------------------------- scenario admin
+with st.expander(
+    "Save, approve and lock: scenarios, approvals, payout snapshots and the audit log", expanded=False
+):
+    st.caption(
+        f"Stored in {store.path.name} beside the configs. A scenario moves draft → proposed → approved (approved is "
+        "locked); a payout snapshot is an immutable, hashed record of one payout run; every change records who, "
+        f"when and the diff. You act as **{who}**."
+    )
+    s1, s2, s3 = st.columns([2, 2, 1])
+    save_name = s1.text_input(
+        "Scenario name", value=st.session_state.get("hr_scenario", ""), key="hr_save_name"
+    )
+    save_note = s2.text_input("Note (why this change)", key="hr_save_note")
+    existing = save_name.strip() in set(saved["name"])
+    if s3.button(
+        "Save revision" if existing else "Save scenario", key="hr_save", disabled=not save_name.strip()
+    ):
+        try:
+            rev = store.save(save_name, edited, user=who, note=save_note, overwrite=existing)
+        except CxError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["hr_scenario"] = save_name.strip()
+            st.success(f"Saved '{save_name.strip()}' revision {rev}.")
+            saved = store.list()
+    if not saved.empty:
+        chosen = st.selectbox("Scenario to act on", saved["name"].tolist(), key="hr_admin_name")
+        status = store.status(chosen)
+        b1, b2, b3, b4 = st.columns(4)
+        moves = {
+            "draft": [("proposed", "Propose")],
+            "proposed": [("approved", "Approve"), ("draft", "Back to draft")],
+        }
+        for col, (target, label) in zip((b1, b2), moves.get(status, []), strict=False):
+            if col.button(label, key=f"hr_status_{target}"):
+                try:
+                    store.set_status(chosen, target, user=who)
+                except CxError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+        if b3.button("Lock a payout snapshot", key="hr_snapshot"):
+            run = state.compare_live(src, schemes[current_id], store.load(chosen)).payouts["edited"]
+            snap_id = store.snapshot(chosen, run, user=who, data_stamp=state.describe(src))
+            st.success(f"Snapshot {snap_id} locked ({len(run):,} employee-periods).")
+        st.caption(f"'{chosen}' is **{status}**.")
+        if len(saved) > 1:
+            other = st.selectbox(
+                "Compare with", [n for n in saved["name"] if n != chosen], key="hr_compare_name"
+            )
+            st.dataframe(store.compare(chosen, other), hide_index=True, width="stretch", key="hr_scn_diff")
+    snaps = store.snapshots()
+    if not snaps.empty:
+        st.markdown("**Payout snapshots**")
+        st.dataframe(snaps.drop(columns="content_hash"), hide_index=True, width="stretch", key="hr_snaps")
+        snap_pick = st.selectbox("Open snapshot", snaps["id"].tolist(), key="hr_snap_pick")
+        try:
+            snap = store.load_snapshot(int(snap_pick))
+        except CxError as exc:
+            st.error(str(exc), icon=":material/gpp_bad:")
+        else:
+            rows = restrict_payouts(snap.payouts, signed_in)
+            st.caption(
+                f"Snapshot {snap.id} of '{snap.scenario}' revision {snap.revision}, by {snap.created_by} at "
+                f"{snap.created_at}; content hash {snap.content_hash[:16]}… verified."
+            )
+            st.dataframe(rows, hide_index=True, width="stretch", key="hr_snap_rows")
+    log = store.audit()
+    if not log.empty:
+        st.markdown("**Audit log**")
+        st.dataframe(
+            log.assign(
+                diff=log["detail"].map(
+                    lambda d: (
+                        "; ".join(f"{x['key']}: {x['old']} → {x['new']}" for x in d.get("diff", []))
+                        or ", ".join(f"{k} {v}" for k, v in d.items() if k in ("snapshot", "rows"))
+                    )
+                )
+            ).drop(columns="detail"),
+            hide_index=True,
+            width="stretch",
+            key="hr_audit",
+        )
 payouts, baseline = cmp_.payouts["edited"], cmp_.payouts["current"]
 months = state.metric_months(src)
 budget = cfg.economics.annual_bonus_budget

@@ -74,3 +74,39 @@ def test_tier_gap_edit_is_named():
     assert not at.exception, at.exception
     message = " ".join(e.value for e in at.error)
     assert "gap in the tier table" in message and "components[0].rate_table.tiers[1].from" in message
+
+
+def test_hr_page_saves_approves_snapshots_and_refuses_a_tampered_snapshot(tmp_path, monkeypatch):
+    import sqlite3
+
+    from cx_framework.scenarios import ScenarioStore
+
+    db = tmp_path / "compensation.sqlite"
+    monkeypatch.setenv("CX_COMP_DB", str(db))
+    at = AppTest.from_file(str(PAGE), default_timeout=240).run()
+    assert not at.exception, at.exception
+    at.text_input(key="hr_save_name").input("retention plan")
+    at.text_input(key="hr_save_note").input("first draft").run()
+    at.button(key="hr_save").click().run()
+    assert not at.exception, at.exception
+    store = ScenarioStore(db)
+    assert store.list()["name"].tolist() == ["retention plan"]
+    at.button(key="hr_status_proposed").click().run()
+    at.button(key="hr_status_approved").click().run()
+    assert store.status("retention plan") == "approved"
+    at.button(key="hr_snapshot").click().run()
+    assert not at.exception, at.exception
+    snaps = store.snapshots()
+    assert len(snaps) == 1
+    audit = store.audit()
+    assert audit["action"].tolist() == ["save", "status", "status", "snapshot"]
+    assert set(audit["user"]) == {"anonymous (access control off)"}
+    # the page opens the snapshot (hash verified) ...
+    at.run()
+    assert any("verified" in c.value for c in at.caption)
+    # ... and refuses it once the database is edited behind the store's back
+    with sqlite3.connect(db) as con:
+        con.execute("DROP TRIGGER snapshots_no_update")
+        con.execute("UPDATE snapshots SET payload = payload || x'00'")
+    at.run()
+    assert any("has been altered" in e.value for e in at.error)
