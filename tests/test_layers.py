@@ -41,6 +41,7 @@ LAYER_OF: dict[str, str] = {
     "io": "foundation",
     "engine": "foundation",
     "sources": "foundation",
+    "access": "foundation",  # who may read what: checked where data is read, by every layer above
     # pure analyses on validated frames (they may use one another, acyclically); the synthetic organisation sits
     # here because it plants graph elasticities at the levels the evidence estimator reads
     "synthetic": "analyses",
@@ -62,6 +63,8 @@ LAYER_OF: dict[str, str] = {
     "report": "surfaces",
     "cli": "surfaces",
     "app_support": "surfaces",
+    "scenarios": "surfaces",  # compensation administration: saved schemes, approvals, snapshots, audit
+    "statements": "surfaces",  # payee statements (HTML)
 }
 
 #: (from layer, to layer) pairs allowed upwards for lazy and typing imports only (see the module docstring).

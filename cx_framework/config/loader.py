@@ -23,6 +23,7 @@ from cx_framework.config._yaml import format_loc, line_of, read_yaml
 from cx_framework.config.models import (
     Assumptions,
     CausalGraph,
+    Component,
     Economics,
     FailureDemand,
     Metric,
@@ -35,7 +36,7 @@ from cx_framework.config.models import (
 )
 from cx_framework.errors import ConfigError
 
-__all__ = ["CxConfig", "load_config", "load_scheme", "parse_model", "check_order", "FILES"]
+__all__ = ["CxConfig", "load_config", "load_scheme", "parse_model", "check_order", "plan_problem", "FILES"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -338,8 +339,6 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
             )
         if (bad := _out_of_range(metrics[g.metric], {"min": g.min, "max": g.max})) is not None:
             fail(("gates", i, bad[0]), bad[1])
-    from cx_framework.incentives.payouts import plan_problem  # the plan rules live with the engine
-
     for i, c in enumerate(scheme.components):
         if (bad := plan_problem(c, metrics[c.metric])) is not None:
             fail(("components", i, bad[0]), bad[1])
@@ -355,6 +354,31 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
                 fail((*loc, bad[0]), bad[1])
             if (bad := plan_problem(c, metrics[c.metric])) is not None:
                 fail((*loc, bad[0]), bad[1])
+
+
+def plan_problem(component: Component, metric: Metric) -> tuple[str, str] | None:
+    """(key, message) when a component's plan mechanics do not suit its metric, else None."""
+    if component.rate_table is not None and metric.direction != "higher_is_better":
+        return (
+            "rate_table",
+            f"a rate table pays on attainment = value / quota, which needs a higher-is-better metric; "
+            f"'{metric.id}' is lower-is-better — use the payout curve (threshold/target/stretch) instead",
+        )
+    if component.prorate and metric.aggregation != "sum":
+        return (
+            "prorate",
+            f"proration scales a quota by time worked, which only suits additive (sum) metrics; '{metric.id}' "
+            f"aggregates by {metric.aggregation} — remove `prorate`",
+        )
+    if component.clawback is not None and (
+        metric.aggregation != "sum" or metric.direction != "higher_is_better"
+    ):
+        return (
+            "clawback",
+            f"a customer clawback reverses credited sales, so the metric must count them (sum, higher is better); "
+            f"'{metric.id}' does not",
+        )
+    return None
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cx_framework.config.loader import CxConfig, check_order
+from cx_framework.config.loader import CxConfig, check_order, plan_problem
 from cx_framework.config.models import Component, Metric, MetricCatalogue, Scheme, SchemeVersion
 from cx_framework.errors import ConfigError, DataValidationError, InputValueError
 from cx_framework.incentives.ledger import LEDGER_COLUMNS, settle
@@ -564,31 +564,6 @@ def _check_scheme(scheme: Scheme, catalogue: MetricCatalogue | None) -> dict[str
             if (problem := plan_problem(c, known[c.metric])) is not None:
                 raise ConfigError(problem[1], file=where, key=f"versions[{k}].components[{i}].{problem[0]}")
     return known
-
-
-def plan_problem(component: Component, metric: Metric) -> tuple[str, str] | None:
-    """(key, message) when a component's plan mechanics do not suit its metric, else None."""
-    if component.rate_table is not None and metric.direction != "higher_is_better":
-        return (
-            "rate_table",
-            f"a rate table pays on attainment = value / quota, which needs a higher-is-better metric; "
-            f"'{metric.id}' is lower-is-better — use the payout curve (threshold/target/stretch) instead",
-        )
-    if component.prorate and metric.aggregation != "sum":
-        return (
-            "prorate",
-            f"proration scales a quota by time worked, which only suits additive (sum) metrics; '{metric.id}' "
-            f"aggregates by {metric.aggregation} — remove `prorate`",
-        )
-    if component.clawback is not None and (
-        metric.aggregation != "sum" or metric.direction != "higher_is_better"
-    ):
-        return (
-            "clawback",
-            f"a customer clawback reverses credited sales, so the metric must count them (sum, higher is better); "
-            f"'{metric.id}' does not",
-        )
-    return None
 
 
 def _aggregation(metric: str, catalogue: MetricCatalogue | None) -> str:
