@@ -183,7 +183,7 @@ class Engine:
         if self.kind == "pandas":
             raise EngineError("the pandas engine works on frames directly", setting="engine")
         if self.kind == "spark":
-            return self.backend.create_table(self._name(name), _spark_ready(_arrow_ready(data)), temp=True)
+            return ibis.memtable(_spark_ready(_arrow_ready(data)))
         return ibis.memtable(_arrow_ready(data))
 
     # ------------------------------------------------------------------------------------------ running
