@@ -34,6 +34,7 @@ from cx_framework.config.models import (
     Slas,
     _LocatedError,
 )
+from cx_framework.engine.settings import EngineSettings, load_engine_settings
 from cx_framework.errors import ConfigError
 
 __all__ = ["CxConfig", "load_config", "load_scheme", "parse_model", "check_order", "plan_problem", "FILES"]
@@ -66,6 +67,8 @@ class CxConfig:
     directory: Path | None = None
     #: ``assumptions.yaml`` (optional file; defaults of :class:`Assumptions` when absent)
     assumptions: Assumptions = field(default_factory=Assumptions)
+    #: engine for the row-level steps (optional ``engine.yaml``; defaults: DuckDB, no explicit limits)
+    engine: EngineSettings = field(default_factory=lambda: EngineSettings())
 
     def metric(self, metric_id: str) -> Metric:
         """The catalogue entry for ``metric_id`` (ConfigError if unknown)."""
@@ -187,7 +190,9 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
                 key="current_scheme",
                 line=line_of(node, ("current_scheme",)),
             )
-    config = CxConfig(**parsed, schemes=schemes, directory=directory, assumptions=assumptions)
+    config = CxConfig(**parsed, schemes=schemes, directory=directory, assumptions=assumptions,
+        engine=load_engine_settings(directory),
+    )
     _cross_check(config, directory, nodes)
     for scheme_id, scheme in schemes.items():
         file, node = scheme_nodes[scheme_id]

@@ -202,6 +202,18 @@ class Engine:
         except Exception as exc:
             raise translate_error(exc, self.settings) from None
 
+    def cache(self, table: ir.Table) -> ir.Table:
+        """Materialise ``table`` once in the engine (a DuckDB temp table, spilling to ``spill_dir`` beyond the
+        memory limit; a cached Spark DataFrame) so the expressions built on it do not recompute it."""
+        try:
+            if self.kind == "duckdb":
+                return self.backend.create_table(self._name("cache"), table, temp=True)
+            return table.cache()
+        except CxError:
+            raise
+        except Exception as exc:
+            raise translate_error(exc, self.settings) from None
+
     def scalar(self, expr: ir.Expr) -> Any:
         value = self.execute(expr)
         return value.item() if hasattr(value, "item") else value

@@ -168,8 +168,9 @@ def customer_panel(
     cust = cust.mutate(last_p=ibis.least(cust.churn_p, end_expr))
 
     joined = c.join(cust.select("customer_id", "start_p", "last_p"), "customer_id")
-    inside = joined.filter((joined.contact_p >= joined.start_p) & (joined.contact_p <= joined.last_p))
-    n_out = int(engine.execute(joined.count())) - int(engine.execute(inside.count()))
+    in_life = (joined.contact_p >= joined.start_p) & (joined.contact_p <= joined.last_p)
+    n_out = int(engine.execute(joined.aggregate(n=(~in_life).cast("int64").sum()))["n"].fillna(0).iloc[0])
+    inside = joined.filter(in_life)
     if n_out:
         warnings.warn(
             f"{n_out} contact(s) fall outside their customer's active months (before the start month or after the "
@@ -193,6 +194,8 @@ def customer_panel(
         repeat_contacts=marked.repeat.cast("int64").sum(),
         unresolved_contacts=(~marked.resolved).cast("int64").sum(),
     )
+    # one pass over the contacts: later queries (groups, cluster scores, figures) read the monthly sums
+    per_month = engine.cache(per_month)
 
     n_months = ibis.greatest(cust.last_p - cust.start_p + 1, 0)
     skeleton = cust.mutate(tenure_months=ibis.range(0, n_months).unnest())
@@ -304,7 +307,7 @@ def fit_retention_engine(
         keep = keep & t.at_risk
     for col in controls:
         keep = keep & t[col].notnull()
-    sample = t.filter(keep)
+    sample = engine.cache(t.filter(keep))
     keys = ["__x", *controls]
     numeric = [col for col in controls if sample[col].type().is_numeric() and not sample[col].type().is_boolean()]
     groups = engine.execute(
