@@ -182,6 +182,19 @@ def _value_check(check: Any, value: Any) -> tuple[str, Any] | None:
     raise NotImplementedError(f"engine validation does not know pandera check {name!r}")
 
 
+def _key_text(value: Any, column: Any) -> Any:
+    """A key cell as text the way pandas prints it (midnight datetimes as dates)."""
+    import ibis
+
+    from cx_framework.schemas import _kind
+
+    if _kind(column) == "datetime":
+        return ibis.ifelse(
+            value == value.truncate("D"), value.strftime("%Y-%m-%d"), value.strftime("%Y-%m-%d %H:%M:%S")
+        )
+    return value.cast("string")
+
+
 def _message(table: str, file: str | None, counts: pd.DataFrame, failures: pd.DataFrame, max_rows: int) -> str:
     from cx_framework.schemas import _describe
 
@@ -359,13 +372,16 @@ def validate_table(
         base = t.mutate(**{f"__k{i}": coerced[c] for i, c in enumerate(key)}, __cx_bad=key_bad)
         base = base.filter(~base.__cx_bad)
         names = [f"__k{i}" for i in range(len(key))]
-        dup_keys = base.group_by(names).aggregate(__cx_n=base.count()).filter(lambda g: g.__cx_n > 1)
-        n_dup = int(engine.execute(dup_keys.aggregate(n=dup_keys.__cx_n.sum()))["n"].fillna(0).iloc[0])
+        # GROUP BY and window partitions treat nulls as equal, as pandas' duplicated() does (a join would not)
+        groups = base.group_by(names).aggregate(__cx_n=base.count())
+        groups = groups.filter(groups.__cx_n > 1)
+        n_dup = int(engine.execute(groups.aggregate(n=groups.__cx_n.sum()))["n"].fillna(0).iloc[0])
         if n_dup:
-            dups = base.semi_join(dup_keys, names) if engine.kind == "duckdb" else base.join(dup_keys, names)
+            counted = base.mutate(__cx_n=base[ROW_COLUMN].count().over(ibis.window(group_by=names)))
+            dups = counted.filter(counted.__cx_n > 1)
             text = None
-            for col_name in names:
-                piece = dups[col_name].cast("string").fill_null("<missing>")
+            for i, col_name in enumerate(names):
+                piece = _key_text(dups[col_name], schema.columns[key[i]]).fill_null("<missing>")
                 text = piece if text is None else text + ", " + piece
             if len(key) > 1:
                 text = "(" + text + ")"
