@@ -77,7 +77,9 @@ def test_engine_validation_passes_the_sample_with_the_same_values(duck, tables, 
         elif a.dtype.kind in "fiub":
             np.testing.assert_array_equal(a.astype(float), b.astype(float), err_msg=column)
         else:
-            assert (pd.Series(a).astype(object).fillna("<na>") == pd.Series(b).astype(object).fillna("<na>")).all()
+            assert (
+                pd.Series(a).astype(object).fillna("<na>") == pd.Series(b).astype(object).fillna("<na>")
+            ).all()
 
 
 def _bad_contacts() -> pd.DataFrame:
@@ -101,7 +103,12 @@ def _bad_contacts() -> pd.DataFrame:
 def _bad_intervals() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "interval_start": ["2024-01-01 08:00", "2024-01-01 08:00", "2024-01-01 08:30", "2024-01-01 09:00"],
+            "interval_start": [
+                "2024-01-01 08:00",
+                "2024-01-01 08:00",
+                "2024-01-01 08:30",
+                "2024-01-01 09:00",
+            ],
             "queue": ["q", "q", "q", "q"],
             "offered": [10, 5, 3.5, 4],
             "answered": [12, 5, 3, 4],
@@ -172,7 +179,9 @@ def test_engine_validation_of_a_csv_names_the_file_and_rows(duck, tmp_path):
         validate_table(duck, "contacts", path)
     assert str(path) in str(engine_err.value) and "CSV line = row + 2" in str(engine_err.value)
     pd.testing.assert_frame_equal(
-        _sorted_failures(pandas_err.value.failures), _sorted_failures(engine_err.value.failures), check_dtype=False
+        _sorted_failures(pandas_err.value.failures),
+        _sorted_failures(engine_err.value.failures),
+        check_dtype=False,
     )
 
 
@@ -274,17 +283,28 @@ def test_engine_aggregates_equal_the_pandas_functions(duck, tables):
         rtol=1e-12,
     )
     work_items = validate_table(duck, "work_items", SAMPLE / "work_items.parquet")
-    assert journeys_per_year(duck, work_items) == pytest.approx(_journeys_per_year(tables["work_items"]), rel=1e-12)
+    assert journeys_per_year(duck, work_items) == pytest.approx(
+        _journeys_per_year(tables["work_items"]), rel=1e-12
+    )
 
 
 def test_engine_panel_rejects_contacts_of_unknown_customers(duck, tables):
     contacts = tables["contacts"].head(50).copy()
     contacts.loc[contacts.index[7], "customer_id"] = "NOBODY"
     with pytest.raises(DataValidationError, match="not in 'customers'") as err:
-        customer_panel(duck, validate_table(duck, "contacts", contacts), validate_table(duck, "customers", tables["customers"]))
+        customer_panel(
+            duck,
+            validate_table(duck, "contacts", contacts),
+            validate_table(duck, "customers", tables["customers"]),
+        )
     assert err.value.failures["row"].tolist() == [7]
     with pytest.raises(InputValueError, match="threshold_s"):
-        customer_panel(duck, validate_table(duck, "contacts", contacts), validate_table(duck, "customers", tables["customers"]), threshold_s=-1)
+        customer_panel(
+            duck,
+            validate_table(duck, "contacts", contacts),
+            validate_table(duck, "customers", tables["customers"]),
+            threshold_s=-1,
+        )
 
 
 # ---------------------------------------------------------------------------------------------- bad settings
@@ -304,9 +324,12 @@ def test_memory_limit_too_small_names_the_setting():
 
 
 def test_full_spill_disk_names_the_spill_setting(tmp_path):
-    with connect(
-        "duckdb", memory_limit="64MB", spill_dir=tmp_path / "spill", spill_limit="1MB", threads=1
-    ) as engine, pytest.raises(EngineError) as err:
+    with (
+        connect(
+            "duckdb", memory_limit="64MB", spill_dir=tmp_path / "spill", spill_limit="1MB", threads=1
+        ) as engine,
+        pytest.raises(EngineError) as err,
+    ):
         engine.execute(_big_grouping())
     assert err.value.setting == "engine.spill_dir"
     assert str(tmp_path / "spill") in str(err.value) and "engine.spill_dir" in str(err.value)
@@ -331,7 +354,10 @@ def test_missing_java_is_a_clear_error(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     ("spark", "setting"),
-    [({"master": "spark://127.0.0.1:9"}, "engine.spark.master"), ({"remote": "sc://127.0.0.1:9"}, "engine.spark.remote")],
+    [
+        ({"master": "spark://127.0.0.1:9"}, "engine.spark.master"),
+        ({"remote": "sc://127.0.0.1:9"}, "engine.spark.remote"),
+    ],
 )
 def test_unreachable_spark_master_is_a_clear_error(spark, setting):
     with pytest.raises(EngineError) as err:
@@ -369,8 +395,12 @@ def test_cli_validate_on_the_engine_counts_every_failure(tmp_path):
     contacts.loc[contacts.index[:30], "channel"] = "fax"
     contacts.to_parquet(data / "contacts.parquet")
     runner = CliRunner()
-    result = runner.invoke(app, ["validate", str(data), "--configs", str(ROOT / "configs"), "--engine", "duckdb"])
+    result = runner.invoke(
+        app, ["validate", str(data), "--configs", str(ROOT / "configs"), "--engine", "duckdb"]
+    )
     assert result.exit_code == 2
     assert "30 failure(s)" in result.output and "engine: duckdb" in result.output
-    result = runner.invoke(app, ["validate", str(data), "--configs", str(ROOT / "configs"), "--engine", "oracle"])
+    result = runner.invoke(
+        app, ["validate", str(data), "--configs", str(ROOT / "configs"), "--engine", "oracle"]
+    )
     assert result.exit_code == 2 and "--engine must be one of" in result.output

@@ -1,10 +1,10 @@
 """Engine layer (DESIGN.md "Layers"): row-level steps as ibis expressions on DuckDB or Spark, pandas for small frames."""
 
+from cx_framework.engine.aggregates import contact_metrics, journeys_per_year, monthly_sl_and_churn
 from cx_framework.engine.core import ROW_COLUMN, Engine, EngineError, connect
+from cx_framework.engine.panel import customer_panel, fit_retention_engine
 from cx_framework.engine.settings import ENGINES, EngineSettings, SparkSettings, load_engine_settings
 from cx_framework.engine.validation import DEFAULT_MAX_ROWS, ValidatedTable, validate_table
-from cx_framework.engine.panel import customer_panel, fit_retention_engine
-from cx_framework.engine.aggregates import contact_metrics, journeys_per_year, monthly_sl_and_churn
 
 __all__ = [
     "DEFAULT_MAX_ROWS",

@@ -51,7 +51,9 @@ def contact_metrics(
     c = _expr(contacts)
     if department_of:
         mapping = ibis.memtable(
-            pd.DataFrame({"queue": list(department_of), "__department": [str(v) for v in department_of.values()]})
+            pd.DataFrame(
+                {"queue": list(department_of), "__department": [str(v) for v in department_of.values()]}
+            )
         )
         c = c.left_join(mapping, "queue")
         department = ibis.coalesce(c.__department, c.queue)
@@ -64,9 +66,7 @@ def contact_metrics(
     def n(mask: ir.BooleanValue) -> ir.IntegerValue:
         return mask.cast("int64").sum()
 
-    wide = c.group_by(
-        period=month_start(month_index(c.timestamp)), department=department
-    ).aggregate(
+    wide = c.group_by(period=month_start(month_index(c.timestamp)), department=department).aggregate(
         offered_phone=n(phone),
         answered_within_threshold=n(answered & (c.wait_s <= float(threshold_s))),
         abandoned_phone=n(phone & c.abandoned),
@@ -133,4 +133,6 @@ def journeys_per_year(engine: Engine, work_items: ir.Table | ValidatedTable) -> 
     if months == 0:
         return {}
     counts = engine.execute(w.group_by("journey").aggregate(n=w.item_id.nunique()))
-    return {str(k): float(v) * 12.0 / max(months, 1) for k, v in zip(counts["journey"], counts["n"], strict=True)}
+    return {
+        str(k): float(v) * 12.0 / max(months, 1) for k, v in zip(counts["journey"], counts["n"], strict=True)
+    }

@@ -57,7 +57,9 @@ def _format_of(path: Path) -> str:
         return "csv"
     if name.endswith((".parquet", ".pq")):
         return "parquet"
-    raise DataValidationError(f"{path}: unsupported file type; use .parquet, .pq, .csv or .csv.gz.", file=str(path))
+    raise DataValidationError(
+        f"{path}: unsupported file type; use .parquet, .pq, .csv or .csv.gz.", file=str(path)
+    )
 
 
 def _sql_text(value: str) -> str:
@@ -72,8 +74,9 @@ class Engine:
     settings : EngineSettings
     kind : {"duckdb", "spark", "pandas"}
     backend : ibis backend or None
-        ``ibis.duckdb`` / ``ibis.pyspark`` backend (None for ``pandas``). Use it for anything ibis can do:
-        ``engine.backend.sql("SELECT ...")``, ``engine.backend.read_parquet(...)``.
+        ``ibis.duckdb`` / ``ibis.pyspark`` backend (None for ``pandas``). Use it for anything ibis can do
+        (``engine.backend.table(name)``, ``engine.backend.read_parquet(...)``; with duckdb 2.0 use
+        ``engine.backend.con`` for raw SQL: ibis 12's ``backend.sql()`` calls a method duckdb 2.0 removed).
     """
 
     def __init__(self, settings: EngineSettings, backend: Any, spark: Any = None) -> None:
@@ -129,7 +132,9 @@ class Engine:
             return self._duckdb_read(file, fmt, text_columns)
         if self.kind == "spark":
             return self._spark_read(file, fmt, text_columns)
-        raise EngineError("the pandas engine has no lazy tables; use cx_framework.io.read_table", setting="engine")
+        raise EngineError(
+            "the pandas engine has no lazy tables; use cx_framework.io.read_table", setting="engine"
+        )
 
     def _duckdb_read(self, file: Path, fmt: str, text_columns: tuple[str, ...]) -> ir.Table:
         con = self.backend.con
@@ -151,7 +156,9 @@ class Engine:
         try:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS {source}")
         except Exception as exc:  # duckdb.Error: unreadable file
-            raise DataValidationError(f"{file}: cannot read it: {_first_line(exc)}.", file=str(file)) from None
+            raise DataValidationError(
+                f"{file}: cannot read it: {_first_line(exc)}.", file=str(file)
+            ) from None
         return self.backend.table(name)
 
     def _spark_read(self, file: Path, fmt: str, text_columns: tuple[str, ...]) -> ir.Table:
@@ -161,7 +168,9 @@ class Engine:
         name = self._name(file.name.split(".")[0])
         try:
             if fmt == "parquet":
-                frame = spark.read.parquet(str(file)).select("*", F.col("_metadata.row_index").alias(ROW_COLUMN))
+                frame = spark.read.parquet(str(file)).select(
+                    "*", F.col("_metadata.row_index").alias(ROW_COLUMN)
+                )
             else:
                 frame = spark.read.option("header", True).option("inferSchema", True).csv(str(file))
                 for c in text_columns:
@@ -301,9 +310,10 @@ def connect(settings: EngineSettings | str | Mapping[str, Any] | None = None, **
 
     Examples
     --------
+    >>> import ibis
     >>> from cx_framework.engine import connect
     >>> with connect("duckdb", memory_limit="1GB") as engine:
-    ...     int(engine.execute(engine.backend.sql("SELECT 41 + 1 AS x"))["x"][0])
+    ...     int(engine.execute(ibis.literal(41) + 1))
     42
     """
     if settings is None:
@@ -358,7 +368,9 @@ def _connect_duckdb(settings: EngineSettings) -> Engine:
         backend.raw_sql("SET TimeZone = 'UTC'")
         backend.raw_sql("SET enable_progress_bar = false")
     except Exception as exc:
-        raise EngineError(f"cannot start DuckDB with {config}: {_first_line(exc)}", setting="engine") from None
+        raise EngineError(
+            f"cannot start DuckDB with {config}: {_first_line(exc)}", setting="engine"
+        ) from None
     return Engine(settings, backend)
 
 
@@ -380,7 +392,9 @@ def _probe(url: str, default_port: int, timeout: float, setting: str) -> None:
     parsed = urlparse(url.replace("spark://", "tcp://", 1).replace("sc://", "tcp://", 1))
     host = parsed.hostname
     if not host:
-        raise EngineError(f"{setting} {url!r} has no host; use e.g. spark://host:7077 or sc://host:15002.", setting=setting)
+        raise EngineError(
+            f"{setting} {url!r} has no host; use e.g. spark://host:7077 or sc://host:15002.", setting=setting
+        )
     port = parsed.port or default_port
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -473,5 +487,3 @@ def _spark_ready(frame: pd.DataFrame) -> pd.DataFrame:
         elif isinstance(dtype, pd.CategoricalDtype) or dtype == "str" or pd.api.types.is_string_dtype(dtype):
             out[column] = out[column].astype(object).where(out[column].notna(), None)
     return out
-
-

@@ -122,7 +122,11 @@ def customer_panel(
     n_dup = int(engine.execute(dup.count()))
     if n_dup:
         rows = cus.filter(cus.customer_id.isin(dup.customer_id)).order_by(ROW_COLUMN).limit(20)
-        first = engine.execute(rows.select(r=rows[ROW_COLUMN], v=rows.customer_id)) if ROW_COLUMN in cus.columns else None
+        first = (
+            engine.execute(rows.select(r=rows[ROW_COLUMN], v=rows.customer_id))
+            if ROW_COLUMN in cus.columns
+            else None
+        )
         raise DataValidationError(
             f"table 'customers': column 'customer_id' has {n_dup} duplicated id(s); each customer must appear once.",
             failures=None if first is None else _fail("customers", "customer_id", "unique", first),
@@ -142,7 +146,9 @@ def customer_panel(
     n_unknown = int(engine.execute(unknown.count()))
     if n_unknown:
         first = (
-            engine.execute(unknown.order_by(ROW_COLUMN).limit(20).select(r=unknown[ROW_COLUMN], v=unknown.customer_id))
+            engine.execute(
+                unknown.order_by(ROW_COLUMN).limit(20).select(r=unknown[ROW_COLUMN], v=unknown.customer_id)
+            )
             if ROW_COLUMN in c.columns
             else None
         )
@@ -288,13 +294,16 @@ def fit_retention_engine(
             f"argument 'dose' must be 'linear', 'spline' or 'binned'; got {dose!r}.", argument="dose"
         )
     if not isinstance(lag, int | np.integer) or lag < 0:
-        raise InputValueError(f"argument 'lag' must be an integer >= 0 (months); got {lag!r}.", argument="lag")
+        raise InputValueError(
+            f"argument 'lag' must be an integer >= 0 (months); got {lag!r}.", argument="lag"
+        )
     controls = tuple(controls)
     needed = ["customer_id", "period", "churned", exposure, *controls] + ([cluster] if cluster else [])
     missing = [col for col in dict.fromkeys(needed) if col not in panel.columns]
     if missing:
         raise DataValidationError(
-            f"panel is missing column(s) {missing} (available: {list(panel.columns)}).", table="customer_panel"
+            f"panel is missing column(s) {missing} (available: {list(panel.columns)}).",
+            table="customer_panel",
         )
     x = panel[exposure].cast("float64")
     if lag:
@@ -309,7 +318,9 @@ def fit_retention_engine(
         keep = keep & t[col].notnull()
     sample = engine.cache(t.filter(keep))
     keys = ["__x", *controls]
-    numeric = [col for col in controls if sample[col].type().is_numeric() and not sample[col].type().is_boolean()]
+    numeric = [
+        col for col in controls if sample[col].type().is_numeric() and not sample[col].type().is_boolean()
+    ]
     groups = engine.execute(
         sample.group_by(keys).aggregate(__trials=sample.count(), __events=sample.churned.cast("int64").sum())
     )
@@ -335,7 +346,9 @@ def fit_retention_engine(
             "use a longer period or more customers."
         )
     if events == n:
-        raise ModelError(f"every one of the {n:,} customer-months in the sample churned; the model needs some stayers.")
+        raise ModelError(
+            f"every one of the {n:,} customer-months in the sample churned; the model needs some stayers."
+        )
     if np.ptp(xs) == 0:
         raise ModelError(
             f"'{exposure}' has the same value ({xs[0]:.3g}) in every customer-month of the sample, so its effect on "
@@ -360,7 +373,14 @@ def fit_retention_engine(
         control_values[col] = np.array([code_of[v] for v in labels], dtype=np.int64)
         categorical.append((col, levels))
     design = _make_design(
-        exposure, dose, True, xs, knots, DEFAULT_BINS if bins is None else bins, tuple(numeric), tuple(categorical)
+        exposure,
+        dose,
+        True,
+        xs,
+        knots,
+        DEFAULT_BINS if bins is None else bins,
+        tuple(numeric),
+        tuple(categorical),
     )
     names = design.names()
     xg = design.matrix(xs, control_values)
@@ -427,9 +447,13 @@ def _cluster_meat(
     rows = sample.select(*cols, __c=sample[cluster], __y=sample.churned.cast("float64"))
     joined = rows.join(small, cols)
     resid = joined.__y - joined.__p
-    scores = joined.group_by("__c").aggregate(**{f"__s{j}": (joined[f"__g{j}"] * resid).sum() for j in range(k)})
+    scores = joined.group_by("__c").aggregate(
+        **{f"__s{j}": (joined[f"__g{j}"] * resid).sum() for j in range(k)}
+    )
     pairs = [(a, b) for a in range(k) for b in range(a, k)]
-    out = engine.execute(scores.aggregate(**{f"m{a}_{b}": (scores[f"__s{a}"] * scores[f"__s{b}"]).sum() for a, b in pairs}))
+    out = engine.execute(
+        scores.aggregate(**{f"m{a}_{b}": (scores[f"__s{a}"] * scores[f"__s{b}"]).sum() for a, b in pairs})
+    )
     meat = np.zeros((k, k))
     for a, b in pairs:
         meat[a, b] = meat[b, a] = float(out[f"m{a}_{b}"].iloc[0])

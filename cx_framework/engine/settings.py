@@ -44,11 +44,13 @@ class SparkSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    master: str = Field("local[2]", description="Spark master URL (ignored when `remote` is set).")
-    remote: str | None = Field(None, description="Spark Connect URL, sc://host:port.")
+    master: str = Field(default="local[2]", description="Spark master URL (ignored when `remote` is set).")
+    remote: str | None = Field(default=None, description="Spark Connect URL, sc://host:port.")
     app_name: str = "cx_framework"
     conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings (spark.* keys).")
-    connect_timeout_s: float = Field(5.0, gt=0, description="Seconds to wait when probing a remote master.")
+    connect_timeout_s: float = Field(
+        default=5.0, gt=0, description="Seconds to wait when probing a remote master."
+    )
 
     @field_validator("remote")
     @classmethod
@@ -63,11 +65,17 @@ class EngineSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: EngineKind = Field("duckdb", description="duckdb (embedded, out-of-core), spark, or pandas.")
-    memory_limit: str | None = Field(None, description="DuckDB memory limit, e.g. '4GB' (default 80% of RAM).")
-    spill_dir: Path | None = Field(None, description="DuckDB spill (temp) directory.")
-    spill_limit: str | None = Field(None, description="Largest total size of DuckDB spill files, e.g. '50GB'.")
-    threads: int | None = Field(None, ge=1, description="Worker threads (default: all cores).")
+    kind: EngineKind = Field(
+        default="duckdb", description="duckdb (embedded, out-of-core), spark, or pandas."
+    )
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB memory limit, e.g. '4GB' (default 80% of RAM)."
+    )
+    spill_dir: Path | None = Field(default=None, description="DuckDB spill (temp) directory.")
+    spill_limit: str | None = Field(
+        default=None, description="Largest total size of DuckDB spill files, e.g. '50GB'."
+    )
+    threads: int | None = Field(default=None, ge=1, description="Worker threads (default: all cores).")
     spark: SparkSettings = Field(default_factory=SparkSettings)
 
     @field_validator("memory_limit")

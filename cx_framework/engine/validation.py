@@ -65,7 +65,12 @@ def _cross_rules(table: str, c: dict[str, Any]) -> list[tuple[str, str, tuple[st
 
     rules: dict[str, list[tuple[str, str, tuple[str, ...], Any]]] = {
         "intervals": [
-            ("answered <= offered", "answered", ("answered", "offered"), lambda: c["answered"] <= c["offered"]),
+            (
+                "answered <= offered",
+                "answered",
+                ("answered", "offered"),
+                lambda: c["answered"] <= c["offered"],
+            ),
             (
                 "answered_within_threshold <= answered",
                 "answered_within_threshold",
@@ -126,7 +131,9 @@ def _coerce(kind: str, col: Any) -> tuple[Any, Any]:
     null = ibis.null()
     if kind == "datetime":
         if src.is_timestamp():
-            value = col.cast(dt.Timestamp(scale=6)) if src.timezone is None else col.cast(dt.Timestamp(scale=6))
+            value = (
+                col.cast(dt.Timestamp(scale=6)) if src.timezone is None else col.cast(dt.Timestamp(scale=6))
+            )
         elif src.is_date():
             value = col.cast(dt.Timestamp(scale=6))
         elif src.is_string():
@@ -134,7 +141,10 @@ def _coerce(kind: str, col: Any) -> tuple[Any, Any]:
         else:  # numbers are ambiguous (epoch seconds? Excel days?): every non-null value fails, as in pandas
             value = null.cast(dt.Timestamp(scale=6))
         value = ibis.ifelse(
-            value.between(ibis.literal(_MIN_TS, type=dt.Timestamp(scale=6)), ibis.literal(_MAX_TS, type=dt.Timestamp(scale=6))),
+            value.between(
+                ibis.literal(_MIN_TS, type=dt.Timestamp(scale=6)),
+                ibis.literal(_MAX_TS, type=dt.Timestamp(scale=6)),
+            ),
             value,
             null.cast(dt.Timestamp(scale=6)),
         )
@@ -146,7 +156,9 @@ def _coerce(kind: str, col: Any) -> tuple[Any, Any]:
             value = ibis.cases((x == 1.0, True), (x == 0.0, False), else_=null.cast("boolean"))
         else:
             text = col.cast("string").strip().lower()
-            value = ibis.cases((text.isin(_TRUE), True), (text.isin(_FALSE), False), else_=null.cast("boolean"))
+            value = ibis.cases(
+                (text.isin(_TRUE), True), (text.isin(_FALSE), False), else_=null.cast("boolean")
+            )
     elif kind in ("int", "float"):
         if src.is_numeric() or src.is_boolean():
             x = col.cast("float64")
@@ -159,7 +171,7 @@ def _coerce(kind: str, col: Any) -> tuple[Any, Any]:
     return value, bad
 
 
-def _value_check(check: Any, value: Any) -> tuple[str, Any] | None:
+def _value_check(check: Any, value: Any) -> tuple[str, Any]:
     """(label, ok) for a pandera column check; labels match :func:`cx_framework.schemas._nice_check`."""
     from cx_framework.schemas import _nice_check
 
@@ -174,7 +186,9 @@ def _value_check(check: Any, value: Any) -> tuple[str, Any] | None:
     if name == "less_than":
         return _nice_check(f"{name}({stats['max_value']})"), value < stats["max_value"]
     if name == "isin":
-        return _nice_check(f"{name}({list(stats['allowed_values'])})"), value.isin(list(stats["allowed_values"]))
+        return _nice_check(f"{name}({list(stats['allowed_values'])})"), value.isin(
+            list(stats["allowed_values"])
+        )
     if name == "finite":
         return "finite", ~value.isinf()
     if name == "month_start":
@@ -195,7 +209,9 @@ def _key_text(value: Any, column: Any) -> Any:
     return value.cast("string")
 
 
-def _message(table: str, file: str | None, counts: pd.DataFrame, failures: pd.DataFrame, max_rows: int) -> str:
+def _message(
+    table: str, file: str | None, counts: pd.DataFrame, failures: pd.DataFrame, max_rows: int
+) -> str:
     from cx_framework.schemas import _describe
 
     where = f"Table '{table}'" + (f" (file {file})" if file else "")
@@ -213,7 +229,9 @@ def _message(table: str, file: str | None, counts: pd.DataFrame, failures: pd.Da
             lines.append(f"  - {col_text}, check '{rec.check}'{extra}")
             continue
         first = group.head(5)
-        cells = ", ".join(f"row {int(r)} ({_describe(v)})" for r, v in zip(first["row"], first["value"], strict=True))
+        cells = ", ".join(
+            f"row {int(r)} ({_describe(v)})" for r, v in zip(first["row"], first["value"], strict=True)
+        )
         n = int(rec.failures)
         more = f" ... (+{n - len(first):,} more)" if n > len(first) else ""
         lines.append(f"  - {col_text}, check '{rec.check}': {n:,} row(s): {cells}{more}")
@@ -269,7 +287,7 @@ def validate_table(
     import ibis
 
     from cx_framework.io import _string_columns
-    from cx_framework.schemas import DEFAULT_THRESHOLD_S, _KEYS, _kind, _schema, _table_failure, schema_for
+    from cx_framework.schemas import _KEYS, DEFAULT_THRESHOLD_S, _kind, _schema, _table_failure, schema_for
 
     schema_for(table)
     if isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
@@ -356,9 +374,10 @@ def validate_table(
             continue
         count_records.append((column, check, n))
         first = engine.execute(
-            keyed.filter(keyed[f"__cx_{i}"]).order_by(ROW_COLUMN).limit(max_rows).select(
-                __cx_r=keyed[ROW_COLUMN], __cx_v=value
-            )
+            keyed.filter(keyed[f"__cx_{i}"])
+            .order_by(ROW_COLUMN)
+            .limit(max_rows)
+            .select(__cx_r=keyed[ROW_COLUMN], __cx_v=value)
         )
         values = first["__cx_v"].astype(object).where(first["__cx_v"].notna(), None).to_numpy(dtype=object)
         parts.append(_frame(table, column, check, first["__cx_r"].to_numpy(), values))
@@ -379,10 +398,13 @@ def validate_table(
         if n_dup:
             counted = base.mutate(__cx_n=base[ROW_COLUMN].count().over(ibis.window(group_by=names)))
             dups = counted.filter(counted.__cx_n > 1)
-            text = None
-            for i, col_name in enumerate(names):
-                piece = _key_text(dups[col_name], schema.columns[key[i]]).fill_null("<missing>")
-                text = piece if text is None else text + ", " + piece
+            pieces = [
+                _key_text(dups[col_name], schema.columns[key[i]]).fill_null("<missing>")
+                for i, col_name in enumerate(names)
+            ]
+            text = pieces[0]
+            for piece in pieces[1:]:
+                text = text + ", " + piece
             if len(key) > 1:
                 text = "(" + text + ")"
             first = engine.execute(
@@ -390,7 +412,15 @@ def validate_table(
             )
             label = ", ".join(key)
             count_records.append((label, "unique key", n_dup))
-            parts.append(_frame(table, label, "unique key", first["__cx_r"].to_numpy(), first["__cx_v"].to_numpy(dtype=object)))
+            parts.append(
+                _frame(
+                    table,
+                    label,
+                    "unique key",
+                    first["__cx_r"].to_numpy(),
+                    first["__cx_v"].to_numpy(dtype=object),
+                )
+            )
 
     if parts:
         failures = pd.concat([p for p in parts if len(p)], ignore_index=True)
@@ -405,7 +435,10 @@ def validate_table(
             file=file,
         )
 
-    out = {name: (coerced[name].cast("int64") if _kind(schema.columns[name]) == "int" else coerced[name]) for name in coerced}
+    out = {
+        name: (coerced[name].cast("int64") if _kind(schema.columns[name]) == "int" else coerced[name])
+        for name in coerced
+    }
     extras = [c for c in t.columns if c not in coerced and c != ROW_COLUMN]
     validated = t.select(**out, **{c: t[c] for c in extras}, **{ROW_COLUMN: t[ROW_COLUMN]})
     return ValidatedTable(table=table, expr=validated, rows=n_rows, file=file)

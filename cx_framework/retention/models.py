@@ -821,7 +821,9 @@ def _fit_grouped(
     from statsmodels.genmod.generalized_linear_model import GLM
 
     _check_design(xg, names, trials)
-    fit = GLM(np.column_stack([successes, trials - successes]), xg, family=Binomial()).fit(tol=1e-12, maxiter=100)
+    fit = GLM(np.column_stack([successes, trials - successes]), xg, family=Binomial()).fit(
+        tol=1e-12, maxiter=100
+    )
     p_g = np.asarray(fit.fittedvalues)
     _check_separation(p_g, successes, trials, names, xg)
     return np.asarray(fit.params), np.asarray(fit.cov_params()), p_g
