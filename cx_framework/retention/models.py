@@ -821,12 +821,20 @@ def _fit_grouped(
     from statsmodels.genmod.generalized_linear_model import GLM
 
     _check_design(xg, names, trials)
-    fit = GLM(np.column_stack([successes, trials - successes]), xg, family=Binomial()).fit(
-        tol=1e-12, maxiter=100
-    )
-    p_g = np.asarray(fit.fittedvalues)
+    # fit on the groups in one canonical order (sorted design rows), so the estimates do not depend on the order
+    # the rows (or an engine's GROUP BY) produced them in: pandas, DuckDB and Spark give the same fit
+    order = np.lexsort(xg.T[::-1])
+    fit = GLM(
+        np.column_stack([successes[order], (trials - successes)[order]]), xg[order], family=Binomial()
+    ).fit(tol=1e-12, maxiter=100)
+    p_g = np.empty(order.size)
+    p_g[order] = np.asarray(fit.fittedvalues)
     _check_separation(p_g, successes, trials, names, xg)
-    return np.asarray(fit.params), np.asarray(fit.cov_params()), p_g
+    # model covariance = inverse Fisher information at the estimate (statsmodels' cov_params uses the weights of
+    # the last IRLS iteration, i.e. of the previous step, which depends on the path to convergence)
+    weight = trials * p_g * (1.0 - p_g)
+    bread = np.linalg.pinv(xg.T @ (weight[:, None] * xg))
+    return np.asarray(fit.params), bread, p_g
 
 
 def _check_design(x: np.ndarray, names: list[str], weight: np.ndarray) -> None:
