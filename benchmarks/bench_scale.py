@@ -6,7 +6,7 @@ rows; a 3M-customer organisation (~50M contacts) within 4 GB on DuckDB.
 Workloads, each run in a fresh process (peak RSS = the child's ``ru_maxrss``), best of ``--repeat``:
 
 * ``validate``   — ``cx validate DIR --engine E`` (every table of the data contract, all checks);
-* ``row steps``  — :func:`cx_framework.engine.aggregate_data_dir`: validate contacts/customers/intervals/
+* ``row steps``  — :func:`cx_framework.scale.aggregate_data_dir`: validate contacts/customers/intervals/
   work_items, then contact metrics, monthly SL and churn, journeys per year, customer panel and the clustered
   retention logit — everything of the report that touches row-level tables; only aggregates reach pandas;
 * ``cx report``  — today's full report (pandas: every table loaded into memory), for reference.
@@ -115,7 +115,7 @@ def workload(name: str, engine: str, data: Path) -> str:
         )
     if name == "row steps":
         return (
-            "from cx_framework.config import load_config; from cx_framework.engine import aggregate_data_dir; "
+            "from cx_framework.config import load_config; from cx_framework.scale import aggregate_data_dir; "
             f"aggregate_data_dir({str(data)!r}, load_config('configs'), engine={settings!r})"
         )
     if name == "cx report":

@@ -19,12 +19,12 @@ from cx_framework.engine import (
     connect,
     contact_metrics,
     customer_panel,
-    fit_retention_engine,
     journeys_per_year,
     monthly_sl_and_churn,
     validate_table,
 )
 from cx_framework.errors import ConfigError, DataValidationError, InputValueError, StatisticalWarning
+from cx_framework.retention import fit_retention_engine
 from cx_framework.schemas import REQUIRED_TABLES, validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -407,13 +407,15 @@ def test_cli_validate_on_the_engine_counts_every_failure(tmp_path):
 
 
 def test_aggregate_data_dir_gives_the_same_figures_on_duckdb_and_pandas(config):
-    from cx_framework.engine import aggregate_data_dir
+    from cx_framework.scale import aggregate_data_dir
 
     duck = aggregate_data_dir(SAMPLE, config, engine="duckdb")
     pandas_ = aggregate_data_dir(SAMPLE, config, engine="pandas")
     assert duck.rows == pandas_.rows
     np.testing.assert_allclose(duck.retention.params, pandas_.retention.params, rtol=1e-9)
     np.testing.assert_allclose(duck.retention.bse, pandas_.retention.bse, rtol=1e-9)
-    pd.testing.assert_frame_equal(duck.contact_metrics, pandas_.contact_metrics, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        duck.contact_metrics, pandas_.contact_metrics, check_exact=False, rtol=1e-12
+    )
     pd.testing.assert_frame_equal(duck.monthly, pandas_.monthly, check_exact=False, rtol=1e-12)
     assert duck.journeys_per_year == pytest.approx(pandas_.journeys_per_year, rel=1e-12)

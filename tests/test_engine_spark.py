@@ -19,11 +19,11 @@ from cx_framework.engine import (
     connect,
     contact_metrics,
     customer_panel,
-    fit_retention_engine,
     monthly_sl_and_churn,
     validate_table,
 )
 from cx_framework.errors import DataValidationError, StatisticalWarning
+from cx_framework.retention import fit_retention_engine
 
 pytestmark = pytest.mark.slow
 

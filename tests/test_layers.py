@@ -55,6 +55,8 @@ LAYER_OF: dict[str, str] = {
     "economics": "analyses",
     "evidence": "analyses",
     "actions": "analyses",
+    # every row-level step of the report on an engine (validate, aggregate, fit on aggregates)
+    "scale": "analyses",
     # figures of analysis results (one pure function per chart)
     "plots": "plots",
     # the one Analysis per data + config + assumptions

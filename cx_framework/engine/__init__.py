@@ -2,26 +2,22 @@
 
 from cx_framework.engine.aggregates import contact_metrics, journeys_per_year, monthly_sl_and_churn
 from cx_framework.engine.core import ROW_COLUMN, Engine, EngineError, connect
-from cx_framework.engine.panel import customer_panel, fit_retention_engine
-from cx_framework.engine.pipeline import EngineAggregates, aggregate_data_dir, validate_data_dir
+from cx_framework.engine.panel import customer_panel
 from cx_framework.engine.settings import ENGINES, EngineSettings, SparkSettings, load_engine_settings
-from cx_framework.engine.validation import DEFAULT_MAX_ROWS, ValidatedTable, validate_table
+from cx_framework.engine.validation import DEFAULT_MAX_ROWS, ValidatedTable, validate_data_dir, validate_table
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
     "ENGINES",
     "ROW_COLUMN",
     "Engine",
-    "EngineAggregates",
     "EngineError",
     "EngineSettings",
     "SparkSettings",
     "ValidatedTable",
-    "aggregate_data_dir",
     "connect",
     "contact_metrics",
     "customer_panel",
-    "fit_retention_engine",
     "journeys_per_year",
     "load_engine_settings",
     "monthly_sl_and_churn",

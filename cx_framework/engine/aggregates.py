@@ -26,7 +26,17 @@ from cx_framework.errors import InputValueError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["contact_metrics", "monthly_sl_and_churn", "journeys_per_year"]
+__all__ = ["CONTACT_METRICS", "contact_metrics", "long_metrics", "monthly_sl_and_churn", "journeys_per_year"]
+
+#: metric id -> (numerator expression, volume column) of the aggregated frame
+CONTACT_METRICS: dict[str, tuple[str, str | None]] = {
+    "service_level": ("answered_within_threshold / offered_phone", "offered_phone"),
+    "abandon_rate": ("abandoned_phone / offered_phone", "offered_phone"),
+    "asa_s": ("wait_answered_s / answered_phone", "answered_phone"),
+    "aht_s": ("handle_s / handled", "handled"),
+    "fcr": ("resolved_first_contact / handled", "handled"),
+    "offered_volume": ("offered", "offered"),
+}
 
 
 def contact_metrics(
@@ -43,8 +53,6 @@ def contact_metrics(
     value, volume`` (see the pandas function for the metrics and units).
     """
     import ibis
-
-    from cx_framework.scorecard.contacts import _long
 
     if not threshold_s >= 0:
         raise InputValueError(f"threshold_s must be >= 0 seconds, got {threshold_s}", argument="threshold_s")
@@ -77,7 +85,7 @@ def contact_metrics(
         resolved_first_contact=n(handled & c.resolved_first_contact),
         offered=c.count(),
     )
-    return _long(engine.execute(wide))
+    return long_metrics(engine.execute(wide))
 
 
 def monthly_sl_and_churn(
@@ -136,3 +144,33 @@ def journeys_per_year(engine: Engine, work_items: ir.Table | ValidatedTable) -> 
     return {
         str(k): float(v) * 12.0 / max(months, 1) for k, v in zip(counts["journey"], counts["n"], strict=True)
     }
+
+
+def long_metrics(wide: pd.DataFrame) -> pd.DataFrame:
+    """Wide per-(period, department) sums -> long ``department_metrics`` rows (one small frame per metric)."""
+    frames = []
+    for metric, (expr, volume_col) in CONTACT_METRICS.items():
+        num, _, den = expr.partition(" / ")
+        numerator = wide[num].to_numpy(float)
+        if den:
+            denominator = wide[den].to_numpy(float)
+            keep = denominator > 0
+            value = np.divide(numerator, denominator, out=np.full_like(numerator, np.nan), where=keep)
+        else:
+            keep = np.ones(len(wide), bool)
+            value = numerator
+        frames.append(
+            pd.DataFrame(
+                {
+                    "period": wide["period"].to_numpy()[keep],
+                    "department": wide["department"].astype(str).to_numpy()[keep],
+                    "team": None,
+                    "metric": metric,
+                    "value": value[keep],
+                    "volume": wide[volume_col].to_numpy(float)[keep] if volume_col else np.nan,
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out["period"] = pd.to_datetime(out["period"]).astype("datetime64[ns]")
+    return out.sort_values(["period", "department", "metric"]).reset_index(drop=True)

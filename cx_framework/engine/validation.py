@@ -14,7 +14,10 @@ only (the pandas path also guesses other formats row by row, which an engine can
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,7 +29,7 @@ from cx_framework.errors import DataValidationError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["validate_table", "ValidatedTable", "DEFAULT_MAX_ROWS"]
+__all__ = ["validate_table", "validate_data_dir", "ValidatedTable", "DEFAULT_MAX_ROWS"]
 
 #: Failing rows kept per check in ``DataValidationError.failures``.
 DEFAULT_MAX_ROWS = 20
@@ -442,3 +445,45 @@ def validate_table(
     extras = [c for c in t.columns if c not in coerced and c != ROW_COLUMN]
     validated = t.select(**out, **{c: t[c] for c in extras}, **{ROW_COLUMN: t[ROW_COLUMN]})
     return ValidatedTable(table=table, expr=validated, rows=n_rows, file=file)
+
+
+def validate_data_dir(
+    engine: Engine, directory: str | os.PathLike[str], tables: Iterable[str] | None = None
+) -> dict[str, ValidatedTable]:
+    """Validate the tables of a data directory in the engine; problems of *all* tables in one error.
+
+    Raises
+    ------
+    DataValidationError
+        Missing directory or tables, or failing checks (``err.failures`` / ``err.counts`` of every table).
+    """
+    from cx_framework.io import _find_table_files, _string_columns
+    from cx_framework.schemas import REQUIRED_TABLES, _table_failure
+
+    root = Path(directory)
+    if not root.is_dir():
+        raise DataValidationError(f"Data directory {root} does not exist.", file=str(root))
+    wanted = list(tables) if tables is not None else list(REQUIRED_TABLES)
+    found = _find_table_files(root, wanted)
+    missing = [name for name in wanted if name not in found]
+    out: dict[str, ValidatedTable] = {}
+    errors: list[DataValidationError] = []
+    for name, file in found.items():
+        try:
+            source = engine.read(file, text_columns=tuple(_string_columns(name)))
+            out[name] = validate_table(engine, name, source, file=str(file))
+        except DataValidationError as exc:
+            errors.append(exc)
+    if missing or errors:
+        lines = [f"Data directory {root} is missing table(s): {', '.join(missing)}."] if missing else []
+        lines.extend(str(exc) for exc in errors)
+        failures = [exc.failures for exc in errors if len(exc.failures)]
+        failures.extend(_table_failure(m, None, "file_exists", None) for m in missing)
+        counts = [exc.counts for exc in errors if len(exc.counts)]
+        raise DataValidationError(
+            "\n".join(lines),
+            failures=pd.concat(failures, ignore_index=True) if failures else None,
+            counts=pd.concat(counts, ignore_index=True) if counts else None,
+            file=str(root),
+        )
+    return out

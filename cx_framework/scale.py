@@ -1,4 +1,4 @@
-"""Every row-level step of a data directory in one engine run: validate, then aggregate.
+"""Scale: every row-level step of the report for a data directory in one engine run (validate, then aggregate).
 
 :func:`aggregate_data_dir` is what the analyses need from the large tables, computed where the rows lie (DuckDB
 over Parquet/CSV, or Spark); the result holds only small frames and fitted models. The pandas engine runs the
@@ -10,25 +10,23 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cx_framework.engine.aggregates import contact_metrics, journeys_per_year, monthly_sl_and_churn
 from cx_framework.engine.core import Engine, connect
-from cx_framework.engine.panel import customer_panel, fit_retention_engine
+from cx_framework.engine.panel import customer_panel
 from cx_framework.engine.settings import EngineSettings
-from cx_framework.engine.validation import ValidatedTable, validate_table
-from cx_framework.errors import DataValidationError, StatisticalWarning
+from cx_framework.engine.validation import validate_data_dir
+from cx_framework.errors import StatisticalWarning
 
 if TYPE_CHECKING:
     from cx_framework.config.loader import CxConfig
     from cx_framework.retention.models import RetentionResult
 
-__all__ = ["EngineAggregates", "aggregate_data_dir", "validate_data_dir"]
+__all__ = ["EngineAggregates", "aggregate_data_dir"]
 
 
 @dataclass(frozen=True)
@@ -60,48 +58,6 @@ class EngineAggregates:
     retention: RetentionResult
     journeys_per_year: dict[str, float]
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-def validate_data_dir(
-    engine: Engine, directory: str | os.PathLike[str], tables: Iterable[str] | None = None
-) -> dict[str, ValidatedTable]:
-    """Validate the tables of a data directory in the engine; problems of *all* tables in one error.
-
-    Raises
-    ------
-    DataValidationError
-        Missing directory or tables, or failing checks (``err.failures`` / ``err.counts`` of every table).
-    """
-    from cx_framework.io import _find_table_files, _string_columns
-    from cx_framework.schemas import REQUIRED_TABLES, _table_failure
-
-    root = Path(directory)
-    if not root.is_dir():
-        raise DataValidationError(f"Data directory {root} does not exist.", file=str(root))
-    wanted = list(tables) if tables is not None else list(REQUIRED_TABLES)
-    found = _find_table_files(root, wanted)
-    missing = [name for name in wanted if name not in found]
-    out: dict[str, ValidatedTable] = {}
-    errors: list[DataValidationError] = []
-    for name, file in found.items():
-        try:
-            source = engine.read(file, text_columns=tuple(_string_columns(name)))
-            out[name] = validate_table(engine, name, source, file=str(file))
-        except DataValidationError as exc:
-            errors.append(exc)
-    if missing or errors:
-        lines = [f"Data directory {root} is missing table(s): {', '.join(missing)}."] if missing else []
-        lines.extend(str(exc) for exc in errors)
-        failures = [exc.failures for exc in errors if len(exc.failures)]
-        failures.extend(_table_failure(m, None, "file_exists", None) for m in missing)
-        counts = [exc.counts for exc in errors if len(exc.counts)]
-        raise DataValidationError(
-            "\n".join(lines),
-            failures=pd.concat(failures, ignore_index=True) if failures else None,
-            counts=pd.concat(counts, ignore_index=True) if counts else None,
-            file=str(root),
-        )
-    return out
 
 
 def aggregate_data_dir(
@@ -156,6 +112,8 @@ def aggregate_data_dir(
         journeys = journeys_per_year(eng, checked["work_items"])
         seconds["monthly_and_journeys"] = time.perf_counter() - clock
         clock = time.perf_counter()
+        from cx_framework.retention.engine import fit_retention_engine
+
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StatisticalWarning)
             panel = customer_panel(eng, checked["contacts"], checked["customers"], threshold_s=threshold_s)
