@@ -190,7 +190,11 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
                 key="current_scheme",
                 line=line_of(node, ("current_scheme",)),
             )
-    config = CxConfig(**parsed, schemes=schemes, directory=directory, assumptions=assumptions,
+    config = CxConfig(
+        **parsed,
+        schemes=schemes,
+        directory=directory,
+        assumptions=assumptions,
         engine=load_engine_settings(directory),
     )
     _cross_check(config, directory, nodes)
