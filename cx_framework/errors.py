@@ -21,7 +21,15 @@ __all__ = [
 
 
 class CxError(Exception):
-    """Base class of every error cx_framework raises on purpose."""
+    """Base class of every error cx_framework raises on purpose.
+
+    Attributes
+    ----------
+    hint : str or None
+        One short line on what to do next (the CLI prints it under the error), e.g. a ``cx`` command to run.
+    """
+
+    hint: str | None = None
 
 
 class ConfigError(CxError):

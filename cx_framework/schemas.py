@@ -33,6 +33,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from cx_framework._compat import PANDAS_3, as_text
 from cx_framework.errors import DataValidationError
 
 __all__ = [
@@ -602,10 +603,10 @@ def _coerce_str(series: pd.Series, *, keep_categorical: bool = False) -> pd.Seri
         finite = values[np.isfinite(values)]
         if np.array_equal(finite, np.round(finite)):
             # ids read as floats because of missing values: 1234.0 -> "1234"
-            return series.astype("Int64").astype("str")
-    if series.dtype == "str":
+            return as_text(series.astype("Int64"))
+    if PANDAS_3 and series.dtype == "str":
         return series
-    return series.astype("str")
+    return as_text(series)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -652,6 +653,12 @@ def _message(table: str, file: str | None, failures: pd.DataFrame) -> str:
     n = len(failures)
     head = f"{where} failed validation: {n} failure{'s' if n != 1 else ''}."
     lines = [head]
+    is_csv = bool(file) and str(file).lower().endswith((".csv", ".csv.gz"))
+
+    def line(row: int) -> str:
+        # a CSV file has one header line and 1-based lines: data row r is on line r + 2
+        return f" (line {row + 2})" if is_csv else ""
+
     groups = failures.groupby(["column", "check"], sort=False, dropna=False)
     shown = 0
     for (column, check), group in groups:
@@ -667,7 +674,8 @@ def _message(table: str, file: str | None, failures: pd.DataFrame) -> str:
             continue
         first = group.head(5)
         cells = ", ".join(
-            f"row {int(r)} ({_describe(v)})" for r, v in zip(first["row"], first["value"], strict=True)
+            f"row {int(r)}{line(int(r))} ({_describe(v)})"
+            for r, v in zip(first["row"], first["value"], strict=True)
         )
         more = f" ... (+{len(group) - 5} more)" if len(group) > 5 else ""
         lines.append(f"  - {col_text}, check '{check}': {len(group)} row(s): {cells}{more}")

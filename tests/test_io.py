@@ -179,7 +179,7 @@ def test_failed_write_preserves_old_file_and_removes_temp(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken_to_csv)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(CxError, match=r"work_items\.csv: No space left on device; the previous file"):
         write_table(_work_items().iloc[:1], path)
     assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []
@@ -193,7 +193,7 @@ def test_failed_replace_preserves_old_file(tmp_path: Path, monkeypatch: pytest.M
         raise PermissionError("locked by another process")
 
     monkeypatch.setattr(cxio.os, "replace", broken_replace)
-    with pytest.raises(PermissionError):
+    with pytest.raises(CxError, match="note.txt: locked by another process"):
         write_text_atomic(path, "new")
     assert path.read_text() == "old"
     assert _leftovers(tmp_path) == []

@@ -32,10 +32,11 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     if not path.is_file():
         raise ConfigError("expected a YAML file, found a directory", file=str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"file is not UTF-8 text (byte {exc.start}); save it as UTF-8", file=str(path)
+            "file is not UTF-8 text; save it as UTF-8", file=str(path), line=raw.count(b"\n", 0, exc.start) + 1
         ) from None
     except OSError as exc:
         raise ConfigError(
