@@ -11,9 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["PANDAS_3", "as_text", "is_text_dtype"]
+__all__ = ["PANDAS_3", "TEXT_DTYPE", "as_text", "is_text_dtype"]
 
-PANDAS_3: bool = int(pd.__version__.split(".", 1)[0]) >= 3
+_VERSION = tuple(int(p) for p in pd.__version__.split(".")[:2] if p.isdigit())
+PANDAS_3: bool = _VERSION >= (3, 0)
+
+#: Arrow-backed text with NaN as the missing value (pandas 3's ``str``) where pandas has it (>= 2.3);
+#: plain ``object`` before that.
+TEXT_DTYPE: object = pd.StringDtype("pyarrow", na_value=np.nan) if _VERSION >= (2, 3) else np.dtype(object)
 
 
 def as_text(series: pd.Series) -> pd.Series:

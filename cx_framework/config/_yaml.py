@@ -36,7 +36,9 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            "file is not UTF-8 text; save it as UTF-8", file=str(path), line=raw.count(b"\n", 0, exc.start) + 1
+            "file is not UTF-8 text; save it as UTF-8",
+            file=str(path),
+            line=raw.count(b"\n", 0, exc.start) + 1,
         ) from None
     except OSError as exc:
         raise ConfigError(
