@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional  # noqa: UP035 - pandera needs typing.Optional to mark optional columns
 
@@ -58,6 +58,13 @@ __all__ = [
 CHANNELS: tuple[str, ...] = ("phone", "email", "chat")
 #: Default service-level answer threshold in seconds when an ``intervals`` table has no ``threshold_s`` column.
 DEFAULT_THRESHOLD_S: float = 20.0
+
+# Upper bounds: what the models represent exactly (see cx_framework.staffing._arrays). A value above is a unit
+# mistake or a corrupt cell (e.g. 1e308 calls would silently become -9.2e18 after the int64 cast).
+MAX_COUNT: float = 1e12  # calls per interval
+MAX_SECONDS: float = 1e7  # handle, wait and patience times (about 116 days)
+MAX_AGENTS: float = 1e9
+MAX_MONEY: float = 1e15  # currency per month / year
 
 # Datetimes must fit datetime64[ns].
 _MIN_TS = pd.Timestamp.min
@@ -180,13 +187,13 @@ class IntervalsSchema(_Base):
 
     interval_start: Series[pd.Timestamp]
     queue: Series[str]
-    offered: Series[np.int64] = pa.Field(ge=0)
-    answered: Series[np.int64] = pa.Field(ge=0)
-    answered_within_threshold: Series[np.int64] = pa.Field(ge=0)
-    abandoned: Series[np.int64] = pa.Field(ge=0)
-    aht_s: Series[float] = pa.Field(ge=0, nullable=True)
-    agents_staffed: Series[float] = pa.Field(ge=0)
-    threshold_s: Optional[Series[float]] = pa.Field(ge=0, default=DEFAULT_THRESHOLD_S)  # noqa: UP045
+    offered: Series[np.int64] = pa.Field(ge=0, le=MAX_COUNT)
+    answered: Series[np.int64] = pa.Field(ge=0, le=MAX_COUNT)
+    answered_within_threshold: Series[np.int64] = pa.Field(ge=0, le=MAX_COUNT)
+    abandoned: Series[np.int64] = pa.Field(ge=0, le=MAX_COUNT)
+    aht_s: Series[float] = pa.Field(ge=0, le=MAX_SECONDS, nullable=True)
+    agents_staffed: Series[float] = pa.Field(ge=0, le=MAX_AGENTS)
+    threshold_s: Optional[Series[float]] = pa.Field(ge=0, le=MAX_SECONDS, default=DEFAULT_THRESHOLD_S)  # noqa: UP045
 
     @pa.check("aht_s", "agents_staffed", "threshold_s", name="finite")
     def _finite_values(cls, series: pd.Series) -> pd.Series:
@@ -222,8 +229,8 @@ class ContactsSchema(_Base):
     channel: Series[str] = pa.Field(isin=list(CHANNELS))
     queue: Series[str]
     reason: Series[str]
-    wait_s: Series[float] = pa.Field(ge=0)
-    handle_s: Series[float] = pa.Field(ge=0)
+    wait_s: Series[float] = pa.Field(ge=0, le=MAX_SECONDS)
+    handle_s: Series[float] = pa.Field(ge=0, le=MAX_SECONDS)
     abandoned: Series[bool]
     resolved_first_contact: Series[bool]
     agent_id: Series[str] = pa.Field(nullable=True)
@@ -244,7 +251,7 @@ class CustomersSchema(_Base):
     segment: Series[str]
     product: Series[str]
     start_date: Series[pd.Timestamp]
-    monthly_revenue: Series[float] = pa.Field(ge=0)
+    monthly_revenue: Series[float] = pa.Field(ge=0, le=MAX_MONEY)
     churn_date: Series[pd.Timestamp] = pa.Field(nullable=True)
 
     @pa.check("monthly_revenue", name="finite")
@@ -267,7 +274,7 @@ class EmployeesSchema(_Base):
     department: Series[str]
     team: Series[str]
     role: Series[str]
-    base_salary: Series[float] = pa.Field(gt=0)
+    base_salary: Series[float] = pa.Field(gt=0, le=MAX_MONEY)
     hire_date: Series[pd.Timestamp]
     leave_date: Series[pd.Timestamp] = pa.Field(nullable=True)
 
@@ -648,8 +655,8 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _message(table: str, file: str | None, failures: pd.DataFrame) -> str:
-    where = f"Table '{table}'" + (f" (file {file})" if file else "")
+def _message(table: str, file: str | None, failures: pd.DataFrame, where: str | None = None) -> str:
+    where = where or f"Table '{table}'" + (f" (file {file})" if file else "")
     n = len(failures)
     head = f"{where} failed validation: {n} failure{'s' if n != 1 else ''}."
     lines = [head]
@@ -721,7 +728,14 @@ def _pandera_failures(table: str, exc: pa.errors.SchemaErrors) -> pd.DataFrame:
     return out
 
 
-def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+def validate(
+    table: str,
+    df: pd.DataFrame,
+    *,
+    file: str | None = None,
+    columns: Sequence[str] | None = None,
+    argument: str | None = None,
+) -> pd.DataFrame:
     """Coerce and validate a table of the data contract; raise one error listing every failure.
 
     Parameters
@@ -735,6 +749,12 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
         counts to ``int64``. Extra columns are kept unchanged.
     file : str, optional
         Path the table was read from; named in the error message.
+    columns : sequence of str, optional
+        Validate only these contract columns (and the cross-column and key checks among them): for public
+        functions that need a few columns of a table, e.g. ``("interval_start", "offered", "aht_s")``. Default:
+        every column of the contract.
+    argument : str, optional
+        Name of the function argument the frame was passed as; named in the error message.
 
     Returns
     -------
@@ -760,11 +780,17 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
     20.0
     """
     _check_name(table)
+    where = f"Table '{table}'" + (f" (file {file})" if file else "")
+    if argument and not file:
+        where += f" (argument '{argument}')"
     if not isinstance(df, pd.DataFrame):
         raise DataValidationError(
-            f"Table '{table}' must be a pandas DataFrame, got {type(df).__name__}.", table=table, file=file
+            f"{where} must be a pandas DataFrame, got {type(df).__name__}; read files with "
+            "cx_framework.io.read_table.",
+            failures=_table_failure(table, None, "is_dataframe", type(df).__name__),
+            table=table,
+            file=file,
         )
-    where = f"Table '{table}'" + (f" (file {file})" if file else "")
     if df.columns.duplicated().any():
         dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
         raise DataValidationError(
@@ -783,6 +809,14 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
         )
 
     schema = _schema(table)
+    if columns is not None:
+        subset = set(columns)
+        unknown = sorted(subset - set(schema.columns))
+        if unknown:
+            raise DataValidationError(
+                f"validate(): {', '.join(unknown)} not column(s) of table '{table}'.", table=table
+            )
+        schema = schema.remove_columns([c for c in schema.columns if c not in subset])
     work = df.reset_index(drop=True)  # row labels == positions from here on
     work = work.copy(deep=False)
     if table == "intervals":
@@ -851,7 +885,7 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
 
     # pandera value checks on every row; cells that failed above are blank and pandera skips blanks
     core = _core_schema(table)
-    absent = [name for name in core.columns if name not in work.columns]
+    absent = [name for name in core.columns if name not in work.columns or name not in schema.columns]
     if absent:
         core = core.remove_columns(absent)
     try:
@@ -861,7 +895,7 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
 
     # cross-column checks, skipping rows whose inputs already failed
     for rule in _CROSS_CHECKS.get(table, ()):
-        if any(c not in work.columns for c in rule.columns):
+        if any(c not in work.columns or c not in schema.columns for c in rule.columns):
             continue
         ok = rule.func(work).to_numpy(dtype=bool, na_value=False)
         skip = np.zeros(n, dtype=bool)
@@ -874,7 +908,7 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
 
     # unique keys
     key = _KEYS[table]
-    if all(c in work.columns for c in key):
+    if all(c in work.columns and c in schema.columns for c in key):
         # rows whose key cells already failed coercion / nullability are not reported twice
         key_bad = np.zeros(n, dtype=bool)
         for c in key:
@@ -895,7 +929,9 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
     if parts:
         failures = pd.concat(parts, ignore_index=True)
         failures = failures.astype({"table": object, "column": object, "check": object})
-        raise DataValidationError(_message(table, file, failures), failures=failures, table=table, file=file)
+        raise DataValidationError(
+            _message(table, file, failures, where), failures=failures, table=table, file=file
+        )
 
     out = work.astype({name: "int64" for name in int_columns})
     bool_cols = [name for name, c in schema.columns.items() if _kind(c) == "bool" and name in out.columns]

@@ -218,7 +218,7 @@ def test_top_level_list_is_refused(cfg_dir: Path) -> None:
 
 def test_not_utf8(cfg_dir: Path) -> None:
     (cfg_dir / "organisation.yaml").write_bytes("name: Caf\u00e9\n".encode("latin-1"))
-    _expect(cfg_dir, "organisation.yaml", key=None, line=None, match="not UTF-8")
+    _expect(cfg_dir, "organisation.yaml", key=None, line=1, match="not UTF-8")
 
 
 # ----------------------------------------------------------------------------------------------- YAML syntax
