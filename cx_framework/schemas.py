@@ -532,8 +532,23 @@ _FALSE_TOKENS = ("false", "f", "no", "n", "0", "0.0")
 _BOOL_MAP: dict[str, bool] = {**dict.fromkeys(_TRUE_TOKENS, True), **dict.fromkeys(_FALSE_TOKENS, False)}
 
 
+def _blank_to_missing(series: pd.Series) -> pd.Series:
+    """Text cells that are empty or only spaces are missing values (as a CSV reader treats an empty field)."""
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+        return series
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series
+    try:
+        stripped = series.str.strip()
+    except AttributeError:  # object column without any text (e.g. datetime objects)
+        return series
+    blank = stripped.eq("").to_numpy(dtype=bool, na_value=False)
+    return series.where(~blank) if blank.any() else series
+
+
 def _coerce_datetime(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Return ``(datetime64[ns] series, bad mask)``; ``bad`` marks non-null values that could not be parsed."""
+    series = _blank_to_missing(series)
     if series.dtype == np.dtype("datetime64[ns]"):
         return series, np.zeros(len(series), dtype=bool)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
@@ -563,6 +578,7 @@ def _coerce_datetime(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def _coerce_float(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    series = _blank_to_missing(series)
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
         # to_numpy with na_value also handles the nullable Int64/Float64/boolean extension dtypes
         out = pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=series.index)
@@ -585,6 +601,7 @@ def _coerce_int(series: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
 
 def _coerce_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Return ``(object series of True/False/NaN, bad mask)``."""
+    series = _blank_to_missing(series)
     if pd.api.types.is_bool_dtype(series.dtype) and not series.hasnans:
         return series.astype(bool), np.zeros(len(series), dtype=bool)
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):

@@ -37,7 +37,7 @@ from cx_framework.config.models import (
 from cx_framework.engine.settings import EngineSettings, load_engine_settings
 from cx_framework.errors import ConfigError
 
-__all__ = ["CxConfig", "load_config", "load_scheme", "parse_model", "check_order", "plan_problem", "FILES"]
+__all__ = ["CxConfig", "load_config", "load_scheme", "as_scheme", "parse_model", "check_order", "plan_problem", "FILES"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -132,6 +132,36 @@ def parse_model(model: type[M], data: Any, *, file: str | None, node: yaml.Node 
         raise ConfigError(msg + more, file=file, key=key, line=line_of(node, loc)) from None
 
 
+def as_scheme(value: Any, *, argument: str = "scheme") -> Scheme:
+    """A :class:`Scheme` from a Scheme, a plain mapping (as written in YAML or edited in a UI) or a YAML path.
+
+    Every public function that takes a scheme goes through this, so a mapping works everywhere and anything
+    else is a clear error instead of an ``AttributeError`` deep inside.
+
+    Raises
+    ------
+    ConfigError
+        An invalid mapping or file (key path named).
+    InputValueError
+        Any other type.
+    """
+    from cx_framework.errors import InputValueError
+
+    if isinstance(value, Scheme):
+        return value
+    if isinstance(value, Mapping):
+        return parse_model(
+            Scheme, dict(value), file=f"{argument} (scheme '{str(value.get('id', '?'))[:60]}')"
+        )
+    if isinstance(value, str | Path) and str(value).lower().endswith((".yaml", ".yml")):
+        return load_scheme(value)
+    raise InputValueError(
+        f"argument '{argument}' must be a Scheme (config.schemes['id'], load_scheme(path)), a mapping with the "
+        f"scheme's keys, or a path to a scheme .yaml file; got {type(value).__name__}.",
+        argument=argument,
+    )
+
+
 def load_scheme(path: str | Path) -> Scheme:
     """Load one incentive scheme YAML (no cross-checks against the catalogue; see ``load_config``)."""
     path = Path(path)
@@ -198,6 +228,7 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
         engine=load_engine_settings(directory),
     )
     _cross_check(config, directory, nodes)
+    _check_graph_converges(config, directory / "causal_graph.yaml", nodes["causal_graph"])
     for scheme_id, scheme in schemes.items():
         file, node = scheme_nodes[scheme_id]
         _check_scheme(scheme, config, file=file, node=node)
@@ -315,6 +346,25 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
             known_department("slas", ("journeys", i, "stages", k, "department"), stage.department)
     for i, r in enumerate(config.failure_demand.reasons):
         known_department("failure_demand", ("reasons", i, "originating_department"), r.originating_department)
+
+
+def _check_graph_converges(config: CxConfig, path: Path, node: yaml.Node | None) -> None:
+    """A feedback loop that diverges is a config mistake: report it at load time (and so in ``cx validate``),
+    at the line of the loop's first edge, not only when an analysis later needs total effects."""
+    from cx_framework.conflicts.graph import divergence_message, divergent_loop, elasticity_matrix
+
+    found = divergent_loop(elasticity_matrix(config.causal_graph))
+    if found is None:
+        return
+    cycle = found[0]
+    first = next(
+        (i for i, e in enumerate(config.causal_graph.edges) if (e.source, e.target) == (cycle[0], cycle[1])),
+        None,
+    )
+    loc: tuple[Any, ...] = ("edges",) if first is None else ("edges", first)
+    raise ConfigError(
+        divergence_message(*found), file=str(path), key=format_loc(loc), line=line_of(node, loc)
+    )
 
 
 def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: yaml.Node | None) -> None:

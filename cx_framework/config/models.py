@@ -50,7 +50,9 @@ __all__ = [
 
 WEIGHT_TOLERANCE = 1e-6
 Direction = Literal["higher_is_better", "lower_is_better"]
-Id = Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
+#: Longest id accepted (metric, department, team, role, scheme ids): ids appear in tables, file names and messages.
+MAX_ID_LENGTH = 64
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class _LocatedError(ValueError):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cx_framework.config.loader import CxConfig
+from cx_framework.config.loader import CxConfig, as_scheme
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.errors import ConfigError, InputValueError
 from cx_framework.incentives.payouts import (
@@ -90,11 +90,8 @@ def _as_mapping(schemes: Sequence[Scheme] | Mapping[str, Scheme]) -> dict[str, S
     if not items:
         raise InputValueError("pass at least one scheme to compare", argument="schemes")
     out: dict[str, Scheme] = {}
-    for s in items:
-        if not isinstance(s, Scheme):
-            raise InputValueError(
-                f"schemes must be Scheme objects, got {type(s).__name__}", argument="schemes"
-            )
+    for i, item in enumerate(items):
+        s = as_scheme(item, argument=f"schemes[{i}]")
         if s.id in out:
             raise ConfigError(f"scheme id '{s.id}' appears twice; give each scheme its own id", key="id")
         out[s.id] = s

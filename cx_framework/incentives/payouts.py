@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cx_framework.config.loader import CxConfig, check_order, plan_problem
+from cx_framework.config.loader import CxConfig, as_scheme, check_order, plan_problem
 from cx_framework.config.models import Component, Metric, MetricCatalogue, Scheme, SchemeVersion
 from cx_framework.errors import ConfigError, DataValidationError, InputValueError
 from cx_framework.incentives.ledger import LEDGER_COLUMNS, settle
@@ -213,6 +213,7 @@ def prepare_payouts(
     InputValueError
         A quarter scheme without a metric catalogue.
     """
+    scheme = as_scheme(scheme)
     catalogue = _catalogue(config)
     if validate:
         from cx_framework.schemas import validate as _validate
@@ -914,6 +915,7 @@ def compute_payouts(
     >>> df = compute_payouts(org.employee_metrics, org.employees, cfg.schemes["siloed"], config=cfg)  # doctest: +SKIP
     >>> df["payout"].sum()  # doctest: +SKIP
     """
+    scheme = as_scheme(scheme)
     inputs = prepare_payouts(
         employee_metrics,
         employees,

@@ -906,7 +906,11 @@ def _fit_cox(
     entry = panel["tenure_months"].to_numpy(dtype=np.float64)[idx]
     xr = design.matrix(x, control_values)
     _check_design(np.column_stack([np.ones(len(x)), xr]), ["Intercept", *names], np.ones(len(x)))
-    fit = PHReg(entry + 1.0, xr, status=y, entry=entry, ties="breslow").fit(groups=clusters)
+    # Row (t, t+1] of a customer-month. statsmodels counts a row in the risk set of an event at time s when
+    # entry <= s (not entry < s), so with entry = t a survivor's *next* row (entry t+1) would also sit in the
+    # risk set of the events at t+1 and every risk set would be too large. Only the order of times enters the
+    # partial likelihood, so entering at t + 1/2 gives exactly the (t, t+1] risk sets.
+    fit = PHReg(entry + 1.0, xr, status=y, entry=entry + 0.5, ties="breslow").fit(groups=clusters)
     beta = np.asarray(fit.params)
     if not np.all(np.isfinite(beta)) or np.any(np.abs(beta) > 50):
         raise ModelError(_separation_message(names))
