@@ -881,6 +881,13 @@ def validate(
         elif kind == "float":
             coerced, bad = _coerce_float(original)
             check = "coerce to number"
+            infinite = np.isinf(coerced.to_numpy(dtype="float64", na_value=np.nan))
+            if infinite.any():
+                # reported once as 'finite' (not again as '<= bound'), then blanked like other failed cells
+                rows = np.flatnonzero(infinite)
+                parts.append(_failures(table, name, "finite", rows, original.to_numpy()[rows]))
+                bad_any |= infinite
+                coerced = coerced.where(~infinite)
         else:
             coerced = _coerce_str(original, keep_categorical=table in _LENIENT_TABLES)
             bad = np.zeros(n, dtype=bool)
