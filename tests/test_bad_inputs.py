@@ -323,14 +323,6 @@ CONFIG_CASES: list[tuple[str, str, str, str | None, str]] = [
         "edges[0].from",
         "unknown metric",
     ),
-    (
-        "causal_graph.yaml",
-        "{from: fcr, to: repeat_contact_rate, elasticity: -1.2",
-        "{from: fcr, to: repeat_contact_rate, elasticity: -1.2}\n  - {from: repeat_contact_rate, to: fcr, "
-        "elasticity: -1.5",
-        "edges",
-        "diverge",
-    ),
     ("economics.yaml", "shrinkage: 0.32", "shrinkage: 1.5", "shrinkage", ""),
     ("economics.yaml", "margin: 0.35", "margin: high", "margin", ""),
     ("economics.yaml", "currency: GBP", "currency: [GBP]", "currency", ""),

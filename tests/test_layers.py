@@ -34,6 +34,7 @@ LAYER_ORDER = ("foundation", "analyses", "plots", "analysis", "surfaces")
 LAYER_OF: dict[str, str] = {
     # data in: errors, config and contracts, reading/writing, engines and sources
     "errors": "foundation",
+    "_compat": "foundation",
     "_reexport": "foundation",
     "_display": "foundation",
     "config": "foundation",

@@ -228,7 +228,6 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
         engine=load_engine_settings(directory),
     )
     _cross_check(config, directory, nodes)
-    _check_graph_converges(config, directory / "causal_graph.yaml", nodes["causal_graph"])
     for scheme_id, scheme in schemes.items():
         file, node = scheme_nodes[scheme_id]
         _check_scheme(scheme, config, file=file, node=node)
@@ -346,25 +345,6 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
             known_department("slas", ("journeys", i, "stages", k, "department"), stage.department)
     for i, r in enumerate(config.failure_demand.reasons):
         known_department("failure_demand", ("reasons", i, "originating_department"), r.originating_department)
-
-
-def _check_graph_converges(config: CxConfig, path: Path, node: yaml.Node | None) -> None:
-    """A feedback loop that diverges is a config mistake: report it at load time (and so in ``cx validate``),
-    at the line of the loop's first edge, not only when an analysis later needs total effects."""
-    from cx_framework.conflicts.graph import divergence_message, divergent_loop, elasticity_matrix
-
-    found = divergent_loop(elasticity_matrix(config.causal_graph))
-    if found is None:
-        return
-    cycle = found[0]
-    first = next(
-        (i for i, e in enumerate(config.causal_graph.edges) if (e.source, e.target) == (cycle[0], cycle[1])),
-        None,
-    )
-    loc: tuple[Any, ...] = ("edges",) if first is None else ("edges", first)
-    raise ConfigError(
-        divergence_message(*found), file=str(path), key=format_loc(loc), line=line_of(node, loc)
-    )
 
 
 def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: yaml.Node | None) -> None:
