@@ -37,7 +37,16 @@ from cx_framework.config.models import (
 from cx_framework.engine.settings import EngineSettings, load_engine_settings
 from cx_framework.errors import ConfigError
 
-__all__ = ["CxConfig", "load_config", "load_scheme", "as_scheme", "parse_model", "check_order", "plan_problem", "FILES"]
+__all__ = [
+    "CxConfig",
+    "load_config",
+    "load_scheme",
+    "as_scheme",
+    "parse_model",
+    "check_order",
+    "plan_problem",
+    "FILES",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
