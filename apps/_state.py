@@ -164,10 +164,12 @@ def _tables(src: Source) -> dict[str, pd.DataFrame]:
 
 
 def tables(src: Source | None = None) -> dict[str, pd.DataFrame]:
-    """Validated tables of the source; on invalid data the page shows the failure table and stops."""
+    """Validated tables of the source as the signed-in viewer may read them (``access.restrict_tables``: no
+    salaries for leadership/analysts, own teams for managers, pseudonymised customers for analysts); on invalid
+    data the page shows the failure table and stops."""
     src = src or source()
     try:
-        return _tables(src)
+        return _viewer_tables(src, _viewer_key())
     except CxError as exc:
         show_error(exc, "The data could not be loaded")
         st.stop()
@@ -184,6 +186,22 @@ def table(src: Source, name: str) -> pd.DataFrame:
         return a.tables[name]
     reason = a.table_problems.get(name, "missing")
     raise DataValidationError(f"This page needs table {name}: {reason}", table=name)
+
+
+def _viewer_key() -> tuple[str, tuple[str, ...]] | None:
+    import _access
+
+    v = _access.viewer() if _access.policy() is not None else None
+    return None if v is None else (v.role, v.teams)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _viewer_tables(src: Source, viewer_key: tuple[str, tuple[str, ...]] | None) -> dict[str, pd.DataFrame]:
+    from cx_framework.access import Viewer, restrict_tables
+
+    if viewer_key is None:
+        return _tables(src)
+    return restrict_tables(_tables(src), Viewer(user="", role=viewer_key[0], teams=viewer_key[1]))
 
 
 def show_error(exc: CxError, headline: str) -> None:
@@ -286,10 +304,10 @@ def scorecard(src: Source) -> Any:
     return result(src, "scorecard")
 
 
-@st.cache_resource(max_entries=4)
-def _payout_grids(src: Source) -> dict[Any, Any]:
+@st.cache_resource(max_entries=8)
+def _payout_grids(src: Source, viewer_key: Any = None) -> dict[Any, Any]:
     """Prepared payout grids per (roles, period), filled by ``compare_schemes(cache=...)`` and reused by every
-    what-if rerun of this data source."""
+    what-if rerun of this data source (one set per viewer scope: a manager's grids hold only their teams)."""
     return {}
 
 
@@ -298,15 +316,25 @@ def compare_live(src: Source, current: Any, edited: Any) -> Any:
     cached payout grids: the HR modeller's per-edit fast path (not cached itself — every edit is new)."""
     from cx_framework.incentives import compare_schemes
 
-    t = analysis(src).tables
+    t = tables(src)  # cut to what the signed-in viewer may read (access.restrict_tables)
     return compare_schemes(
         t["employee_metrics"],
         t["employees"],
         [current.model_copy(update={"id": "current"}), edited.model_copy(update={"id": "edited"})],
         config=config(),
         validate=False,  # validated once when loaded
-        cache=_payout_grids(src),
+        cache=_payout_grids(src, _viewer_key()),
+        sales=credited_sales(src),  # customer clawbacks (comp)
+        customers=t.get("customers") if credited_sales(src) is not None else None,
     )
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def credited_sales(src: Source) -> pd.DataFrame | None:
+    """Credited sales for customer clawbacks: a ``sales`` table when given, else derived from the contacts."""
+    from cx_framework.incentives import credited_sales as _credited
+
+    return _credited(_tables(src))
 
 
 @st.cache_data(max_entries=16)

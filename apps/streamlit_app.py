@@ -68,6 +68,14 @@ PAGES = {
     ],
 }
 
+import _access as access  # noqa: E402
+
+from cx_framework.access import can_see_individual_pay  # noqa: E402
+
+signed_in = access.gate()  # sign-in form (and stop) when access.yaml is configured; None = access control off
+if access.policy() is not None and not can_see_individual_pay(signed_in):
+    PAGES.pop("HR")  # hidden for roles without individual pay; the page and the data refuse them too
+
 navigation = st.navigation(PAGES)
 with st.sidebar:
     st.caption(f"Data: {state.describe(state.source())}")

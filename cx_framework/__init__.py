@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "TABLES": "schemas",
     # synthetic data
     "generate_organisation": "synthetic",
+    "write_organisation": "synthetic",
     "load_sample": "synthetic",
     "SyntheticOrg": "synthetic",
     "Truth": "synthetic",

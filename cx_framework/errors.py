@@ -21,7 +21,15 @@ __all__ = [
 
 
 class CxError(Exception):
-    """Base class of every error cx_framework raises on purpose."""
+    """Base class of every error cx_framework raises on purpose.
+
+    Attributes
+    ----------
+    hint : str or None
+        One short line on what to do next (the CLI prints it under the error), e.g. a ``cx`` command to run.
+    """
+
+    hint: str | None = None
 
 
 class ConfigError(CxError):
@@ -69,6 +77,10 @@ class DataValidationError(CxError):
         Name of the table in the data contract.
     file : str or None
         File the table was read from, when it came from a file.
+    counts : pandas.DataFrame
+        Number of failing rows per check: ``table, column, check, failures``. Equal to the row counts of
+        ``failures`` unless ``failures`` keeps only the first rows of each check (engine validation of large
+        tables, :func:`cx_framework.engine.validate_table`).
     """
 
     def __init__(
@@ -78,12 +90,25 @@ class DataValidationError(CxError):
         failures: pd.DataFrame | None = None,
         table: str | None = None,
         file: str | None = None,
+        counts: pd.DataFrame | None = None,
     ) -> None:
         self.failures = (
             failures.reset_index(drop=True)
             if failures is not None
             else pd.DataFrame(columns=_FAILURE_COLUMNS)
         )
+        if counts is None:
+            frame = self.failures
+            if {"table", "column", "check"} <= set(frame.columns) and len(frame):
+                counts = (
+                    frame.groupby(["table", "column", "check"], sort=False, dropna=False)
+                    .size()
+                    .rename("failures")
+                    .reset_index()
+                )
+            else:
+                counts = pd.DataFrame(columns=["table", "column", "check", "failures"])
+        self.counts = counts.reset_index(drop=True)
         self.table = table
         self.file = file
         super().__init__(message)

@@ -365,6 +365,10 @@ def _validate_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------- attribution
+#: Summary periods :func:`attribute_failure_demand` accepts (pandas period aliases) and what they mean.
+_PERIOD_ALIASES: dict[str, str] = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+
+
 def attribute_failure_demand(
     contacts: pd.DataFrame,
     reason_map: FailureDemand | CxConfig,
@@ -436,15 +440,17 @@ def attribute_failure_demand(
             f"repeat_window_days must be a finite number of days >= 0, got {window_days!r}",
             argument="repeat_window_days",
         )
-    frame = _validate_contacts(contacts)
-    try:
-        periods = frame["timestamp"].dt.to_period(period).dt.start_time
-    except (ValueError, TypeError) as exc:
+    if not isinstance(period, str) or period.strip().upper() not in _PERIOD_ALIASES:
+        shown = repr(period)[:40]
         raise InputValueError(
-            f"period {period!r} is not a pandas period alias (use 'M' for months, 'W' for weeks, 'Q' for "
-            f"quarters): {exc}",
+            f"period {shown} is not a summary period; use one of "
+            + ", ".join(f"{k} ({v})" for k, v in _PERIOD_ALIASES.items())
+            + ".",
             argument="period",
-        ) from None
+        )
+    period = period.strip().upper()
+    frame = _validate_contacts(contacts)
+    periods = frame["timestamp"].dt.to_period(period).dt.start_time
 
     # --- reason lookup on integer codes: one small lookup per distinct reason, then fancy indexing
     n = len(frame)

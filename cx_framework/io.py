@@ -36,6 +36,7 @@ __all__ = [
     "sanitize_for_export",
     "pseudonymise_ids",
     "SUPPORTED_SUFFIXES",
+    "check_writable",
 ]
 
 #: File suffixes :func:`read_table` and :func:`write_table` understand.
@@ -89,7 +90,24 @@ def _read_raw(path: Path, table: str) -> pd.DataFrame:
                 if sep != ",":
                     header = pd.read_csv(path, nrows=0, encoding="utf-8-sig", sep=sep).columns
             text_cols = {c: "str" for c in _string_columns(table) if c in header}
-            return pd.read_csv(path, dtype=text_cols, encoding="utf-8-sig", sep=sep)
+            frame = pd.read_csv(path, dtype=text_cols, encoding="utf-8-sig", sep=sep)
+            if len(frame) == 0:
+                expected = list(column_kinds(table))
+                shown = ", ".join(repr(str(c))[:40] for c in list(header)[:5])
+                if not set(map(str, header)) & set(expected):
+                    raise DataValidationError(
+                        f"{path} does not look like a CSV of table '{table}': no data rows and none of the "
+                        f"expected columns in its first line ({shown}); expected columns: "
+                        f"{', '.join(expected)}.",
+                        table=table,
+                        file=str(path),
+                    )
+                raise DataValidationError(
+                    f"{path} has a header line but no data rows; table '{table}' needs at least one row.",
+                    table=table,
+                    file=str(path),
+                )
+            return frame
         except pd.errors.EmptyDataError:
             size = path.stat().st_size
             what = (
@@ -107,9 +125,10 @@ def _read_raw(path: Path, table: str) -> pd.DataFrame:
                 table=table,
                 file=str(path),
             ) from None
-        except UnicodeDecodeError as exc:
+        except UnicodeDecodeError:
+            line = _first_non_utf8_line(path)
             raise DataValidationError(
-                f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the CSV as UTF-8.",
+                f"{path}: line {line} is not UTF-8 text (is it a CSV file?); save the CSV as UTF-8.",
                 table=table,
                 file=str(path),
             ) from None
@@ -154,6 +173,16 @@ def _refuse_binary(path: Path, table: str) -> None:
             table=table,
             file=str(path),
         )
+
+
+def _first_non_utf8_line(path: Path) -> int:
+    """1-based line of the first byte sequence that is not UTF-8 (for messages: lines, not byte offsets)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return data.count(b"\n", 0, exc.start) + 1
+    return 1
 
 
 def read_table(path: str | os.PathLike[str], table: str) -> pd.DataFrame:
@@ -265,16 +294,90 @@ def load_data_dir(
 # ---------------------------------------------------------------------------------------------------------------
 # atomic writes
 # ---------------------------------------------------------------------------------------------------------------
+def _nearest_existing(path: Path) -> Path:
+    current = path
+    while not current.exists() and current != current.parent:
+        current = current.parent
+    return current
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def check_writable(
+    path: str | os.PathLike[str], *, suffixes: Iterable[str] | None = None, what: str | None = None
+) -> Path:
+    """Check, before any work is done, that ``path`` can be written; raise a :class:`CxError` naming it if not.
+
+    The check is a real probe, not a permission guess: a temporary file (or, where the parent directory does
+    not exist yet, a temporary directory in the nearest existing ancestor) is created and removed again, so
+    read-only file systems, missing permissions and virtual file systems such as ``/proc`` are caught. Nothing
+    is left behind.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file.
+    suffixes : iterable of str, optional
+        Allowed file-name endings (e.g. ``(".csv", ".parquet")``), compared case-insensitively.
+    what : str, optional
+        How the output is called in the message (e.g. ``"--out"``); default ``"output file"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The target path.
+
+    Raises
+    ------
+    CxError
+        Wrong suffix, the target is a directory, a parent is a file, or the place is not writable.
+    """
+    label = what or "output file"
+    target = Path(path)
+    if str(path).strip() == "" or target.name in ("", ".", ".."):
+        raise CxError(f"{label}: {str(path)!r} is not a file name; give a path such as out/result.csv.")
+    if suffixes is not None:
+        allowed = tuple(s.lower() for s in suffixes)
+        if not target.name.lower().endswith(allowed):
+            raise CxError(
+                f"{label}: {target} has an unsupported file type; use a name ending in {', '.join(allowed)}."
+            )
+    if target.is_dir():
+        raise CxError(f"{label}: cannot write {target}: it is a directory; give a file name inside it.")
+    anchor = _nearest_existing(target.parent)
+    if not anchor.is_dir():
+        raise CxError(f"{label}: cannot write {target}: {anchor} is a file, not a directory.")
+    try:
+        if anchor == target.parent:
+            fd, probe = tempfile.mkstemp(dir=anchor, prefix=f".{target.name}.", suffix=".probe")
+            os.close(fd)
+            os.unlink(probe)
+        else:
+            os.rmdir(tempfile.mkdtemp(dir=anchor, prefix=".cx-probe-"))
+    except OSError as exc:
+        raise CxError(
+            f"{label}: cannot write {target}: {_os_reason(exc)} in {anchor}; choose a folder you can write to."
+        ) from None
+    return target
+
+
 def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
     target = Path(path)
     parent = target.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CxError(f"Cannot create directory {parent} for {target}: {exc.strerror}.") from None
+        raise CxError(f"Cannot create directory {parent} for {target}: {_os_reason(exc)}.") from None
     if target.is_dir():
         raise CxError(f"Cannot write {target}: it is a directory.")
-    fd, tmp_name = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise CxError(
+            f"Cannot write {target}: {_os_reason(exc)} in {parent}; choose a folder you can write to."
+        ) from None
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -285,6 +388,12 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object])
         mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
         os.chmod(tmp, mode)
         os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise CxError(
+            f"Cannot write {target}: {_os_reason(exc)}; the previous file (if any) is unchanged."
+        ) from None
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -315,7 +424,7 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str 
     return write_bytes_atomic(path, text.encode(encoding))
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, sanitize: bool = False) -> Path:
     """Write a frame to CSV or Parquet (chosen by suffix) atomically.
 
     The index is not written (tables of the data contract carry their keys as columns). Datetimes are written
@@ -327,6 +436,9 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         Frame to write.
     path : str or path-like
         ``.csv``, ``.csv.gz``, ``.parquet`` or ``.pq``.
+    sanitize : bool, default False
+        Neutralise spreadsheet formulas first (:func:`sanitize_for_export`): use it for exports meant for
+        people (the CLI's ``--out`` files); leave it off for data files that must round-trip exactly.
 
     Returns
     -------
@@ -346,6 +458,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
         )
     target = Path(path)
     fmt = _format(target)
+    if sanitize:
+        df = sanitize_for_export(df)
 
     def _write(tmp: Path) -> None:
         if fmt == "csv":

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional  # noqa: UP035 - pandera needs typing.Optional to mark optional columns
 
@@ -33,6 +33,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
+from cx_framework._compat import PANDAS_3, as_text
 from cx_framework.errors import DataValidationError
 
 __all__ = [
@@ -57,6 +58,13 @@ __all__ = [
 CHANNELS: tuple[str, ...] = ("phone", "email", "chat")
 #: Default service-level answer threshold in seconds when an ``intervals`` table has no ``threshold_s`` column.
 DEFAULT_THRESHOLD_S: float = 20.0
+
+# Upper bounds: what the models represent exactly (see cx_framework.staffing._arrays). A value above is a unit
+# mistake or a corrupt cell (e.g. 1e308 calls would silently become -9.2e18 after the int64 cast).
+MAX_COUNT: float = 1e12  # calls per interval
+MAX_SECONDS: float = 1e7  # handle, wait and patience times (about 116 days)
+MAX_AGENTS: float = 1e9
+MAX_MONEY: float = 1e15  # currency per month / year
 
 # Datetimes must fit datetime64[ns].
 _MIN_TS = pd.Timestamp.min
@@ -179,13 +187,13 @@ class IntervalsSchema(_Base):
 
     interval_start: Series[pd.Timestamp]
     queue: Series[str]
-    offered: Series[np.int64] = pa.Field(ge=0)
-    answered: Series[np.int64] = pa.Field(ge=0)
-    answered_within_threshold: Series[np.int64] = pa.Field(ge=0)
-    abandoned: Series[np.int64] = pa.Field(ge=0)
-    aht_s: Series[float] = pa.Field(ge=0, nullable=True)
-    agents_staffed: Series[float] = pa.Field(ge=0)
-    threshold_s: Optional[Series[float]] = pa.Field(ge=0, default=DEFAULT_THRESHOLD_S)  # noqa: UP045
+    offered: Series[np.int64] = pa.Field(ge=0, le=MAX_COUNT)
+    answered: Series[np.int64] = pa.Field(ge=0, le=MAX_COUNT)
+    answered_within_threshold: Series[np.int64] = pa.Field(ge=0, le=MAX_COUNT)
+    abandoned: Series[np.int64] = pa.Field(ge=0, le=MAX_COUNT)
+    aht_s: Series[float] = pa.Field(ge=0, le=MAX_SECONDS, nullable=True)
+    agents_staffed: Series[float] = pa.Field(ge=0, le=MAX_AGENTS)
+    threshold_s: Optional[Series[float]] = pa.Field(ge=0, le=MAX_SECONDS, default=DEFAULT_THRESHOLD_S)  # noqa: UP045
 
     @pa.check("aht_s", "agents_staffed", "threshold_s", name="finite")
     def _finite_values(cls, series: pd.Series) -> pd.Series:
@@ -221,8 +229,8 @@ class ContactsSchema(_Base):
     channel: Series[str] = pa.Field(isin=list(CHANNELS))
     queue: Series[str]
     reason: Series[str]
-    wait_s: Series[float] = pa.Field(ge=0)
-    handle_s: Series[float] = pa.Field(ge=0)
+    wait_s: Series[float] = pa.Field(ge=0, le=MAX_SECONDS)
+    handle_s: Series[float] = pa.Field(ge=0, le=MAX_SECONDS)
     abandoned: Series[bool]
     resolved_first_contact: Series[bool]
     agent_id: Series[str] = pa.Field(nullable=True)
@@ -243,7 +251,7 @@ class CustomersSchema(_Base):
     segment: Series[str]
     product: Series[str]
     start_date: Series[pd.Timestamp]
-    monthly_revenue: Series[float] = pa.Field(ge=0)
+    monthly_revenue: Series[float] = pa.Field(ge=0, le=MAX_MONEY)
     churn_date: Series[pd.Timestamp] = pa.Field(nullable=True)
 
     @pa.check("monthly_revenue", name="finite")
@@ -266,7 +274,7 @@ class EmployeesSchema(_Base):
     department: Series[str]
     team: Series[str]
     role: Series[str]
-    base_salary: Series[float] = pa.Field(gt=0)
+    base_salary: Series[float] = pa.Field(gt=0, le=MAX_MONEY)
     hire_date: Series[pd.Timestamp]
     leave_date: Series[pd.Timestamp] = pa.Field(nullable=True)
 
@@ -524,8 +532,23 @@ _FALSE_TOKENS = ("false", "f", "no", "n", "0", "0.0")
 _BOOL_MAP: dict[str, bool] = {**dict.fromkeys(_TRUE_TOKENS, True), **dict.fromkeys(_FALSE_TOKENS, False)}
 
 
+def _blank_to_missing(series: pd.Series) -> pd.Series:
+    """Text cells that are empty or only spaces are missing values (as a CSV reader treats an empty field)."""
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series.dtype)):
+        return series
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series
+    try:
+        stripped = series.str.strip()
+    except AttributeError:  # object column without any text (e.g. datetime objects)
+        return series
+    blank = stripped.eq("").to_numpy(dtype=bool, na_value=False)
+    return series.where(~blank) if blank.any() else series
+
+
 def _coerce_datetime(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Return ``(datetime64[ns] series, bad mask)``; ``bad`` marks non-null values that could not be parsed."""
+    series = _blank_to_missing(series)
     if series.dtype == np.dtype("datetime64[ns]"):
         return series, np.zeros(len(series), dtype=bool)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
@@ -555,6 +578,7 @@ def _coerce_datetime(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def _coerce_float(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    series = _blank_to_missing(series)
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
         # to_numpy with na_value also handles the nullable Int64/Float64/boolean extension dtypes
         out = pd.Series(series.to_numpy(dtype="float64", na_value=np.nan), index=series.index)
@@ -577,6 +601,7 @@ def _coerce_int(series: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
 
 def _coerce_bool(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """Return ``(object series of True/False/NaN, bad mask)``."""
+    series = _blank_to_missing(series)
     if pd.api.types.is_bool_dtype(series.dtype) and not series.hasnans:
         return series.astype(bool), np.zeros(len(series), dtype=bool)
     if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
@@ -602,10 +627,10 @@ def _coerce_str(series: pd.Series, *, keep_categorical: bool = False) -> pd.Seri
         finite = values[np.isfinite(values)]
         if np.array_equal(finite, np.round(finite)):
             # ids read as floats because of missing values: 1234.0 -> "1234"
-            return series.astype("Int64").astype("str")
-    if series.dtype == "str":
+            return as_text(series.astype("Int64"))
+    if PANDAS_3 and series.dtype == "str":
         return series
-    return series.astype("str")
+    return as_text(series)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -647,11 +672,17 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _message(table: str, file: str | None, failures: pd.DataFrame) -> str:
-    where = f"Table '{table}'" + (f" (file {file})" if file else "")
+def _message(table: str, file: str | None, failures: pd.DataFrame, where: str | None = None) -> str:
+    where = where or f"Table '{table}'" + (f" (file {file})" if file else "")
     n = len(failures)
     head = f"{where} failed validation: {n} failure{'s' if n != 1 else ''}."
     lines = [head]
+    is_csv = bool(file) and str(file).lower().endswith((".csv", ".csv.gz"))
+
+    def line(row: int) -> str:
+        # a CSV file has one header line and 1-based lines: data row r is on line r + 2
+        return f" (line {row + 2})" if is_csv else ""
+
     groups = failures.groupby(["column", "check"], sort=False, dropna=False)
     shown = 0
     for (column, check), group in groups:
@@ -667,7 +698,8 @@ def _message(table: str, file: str | None, failures: pd.DataFrame) -> str:
             continue
         first = group.head(5)
         cells = ", ".join(
-            f"row {int(r)} ({_describe(v)})" for r, v in zip(first["row"], first["value"], strict=True)
+            f"row {int(r)}{line(int(r))} ({_describe(v)})"
+            for r, v in zip(first["row"], first["value"], strict=True)
         )
         more = f" ... (+{len(group) - 5} more)" if len(group) > 5 else ""
         lines.append(f"  - {col_text}, check '{check}': {len(group)} row(s): {cells}{more}")
@@ -713,7 +745,14 @@ def _pandera_failures(table: str, exc: pa.errors.SchemaErrors) -> pd.DataFrame:
     return out
 
 
-def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+def validate(
+    table: str,
+    df: pd.DataFrame,
+    *,
+    file: str | None = None,
+    columns: Sequence[str] | None = None,
+    argument: str | None = None,
+) -> pd.DataFrame:
     """Coerce and validate a table of the data contract; raise one error listing every failure.
 
     Parameters
@@ -727,6 +766,12 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
         counts to ``int64``. Extra columns are kept unchanged.
     file : str, optional
         Path the table was read from; named in the error message.
+    columns : sequence of str, optional
+        Validate only these contract columns (and the cross-column and key checks among them): for public
+        functions that need a few columns of a table, e.g. ``("interval_start", "offered", "aht_s")``. Default:
+        every column of the contract.
+    argument : str, optional
+        Name of the function argument the frame was passed as; named in the error message.
 
     Returns
     -------
@@ -752,11 +797,17 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
     20.0
     """
     _check_name(table)
+    where = f"Table '{table}'" + (f" (file {file})" if file else "")
+    if argument and not file:
+        where += f" (argument '{argument}')"
     if not isinstance(df, pd.DataFrame):
         raise DataValidationError(
-            f"Table '{table}' must be a pandas DataFrame, got {type(df).__name__}.", table=table, file=file
+            f"{where} must be a pandas DataFrame, got {type(df).__name__}; read files with "
+            "cx_framework.io.read_table.",
+            failures=_table_failure(table, None, "is_dataframe", type(df).__name__),
+            table=table,
+            file=file,
         )
-    where = f"Table '{table}'" + (f" (file {file})" if file else "")
     if df.columns.duplicated().any():
         dupes = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
         raise DataValidationError(
@@ -775,6 +826,14 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
         )
 
     schema = _schema(table)
+    if columns is not None:
+        subset = set(columns)
+        unknown = sorted(subset - set(schema.columns))
+        if unknown:
+            raise DataValidationError(
+                f"validate(): {', '.join(unknown)} not column(s) of table '{table}'.", table=table
+            )
+        schema = schema.remove_columns([c for c in schema.columns if c not in subset])
     work = df.reset_index(drop=True)  # row labels == positions from here on
     work = work.copy(deep=False)
     if table == "intervals":
@@ -822,6 +881,13 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
         elif kind == "float":
             coerced, bad = _coerce_float(original)
             check = "coerce to number"
+            infinite = np.isinf(coerced.to_numpy(dtype="float64", na_value=np.nan))
+            if infinite.any():
+                # reported once as 'finite' (not again as '<= bound'), then blanked like other failed cells
+                rows = np.flatnonzero(infinite)
+                parts.append(_failures(table, name, "finite", rows, original.to_numpy()[rows]))
+                bad_any |= infinite
+                coerced = coerced.where(~infinite)
         else:
             coerced = _coerce_str(original, keep_categorical=table in _LENIENT_TABLES)
             bad = np.zeros(n, dtype=bool)
@@ -843,7 +909,7 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
 
     # pandera value checks on every row; cells that failed above are blank and pandera skips blanks
     core = _core_schema(table)
-    absent = [name for name in core.columns if name not in work.columns]
+    absent = [name for name in core.columns if name not in work.columns or name not in schema.columns]
     if absent:
         core = core.remove_columns(absent)
     try:
@@ -853,7 +919,7 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
 
     # cross-column checks, skipping rows whose inputs already failed
     for rule in _CROSS_CHECKS.get(table, ()):
-        if any(c not in work.columns for c in rule.columns):
+        if any(c not in work.columns or c not in schema.columns for c in rule.columns):
             continue
         ok = rule.func(work).to_numpy(dtype=bool, na_value=False)
         skip = np.zeros(n, dtype=bool)
@@ -866,7 +932,7 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
 
     # unique keys
     key = _KEYS[table]
-    if all(c in work.columns for c in key):
+    if all(c in work.columns and c in schema.columns for c in key):
         # rows whose key cells already failed coercion / nullability are not reported twice
         key_bad = np.zeros(n, dtype=bool)
         for c in key:
@@ -887,7 +953,9 @@ def validate(table: str, df: pd.DataFrame, *, file: str | None = None) -> pd.Dat
     if parts:
         failures = pd.concat(parts, ignore_index=True)
         failures = failures.astype({"table": object, "column": object, "check": object})
-        raise DataValidationError(_message(table, file, failures), failures=failures, table=table, file=file)
+        raise DataValidationError(
+            _message(table, file, failures, where), failures=failures, table=table, file=file
+        )
 
     out = work.astype({name: "int64" for name in int_columns})
     bool_cols = [name for name, c in schema.columns.items() if _kind(c) == "bool" and name in out.columns]

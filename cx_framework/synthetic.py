@@ -24,11 +24,13 @@ counts scale with the length of the month, and the final month is drawn like eve
 Waits are drawn from the Erlang C model of each interval's offered load and staffing (with exponential patience), so
 interval service levels follow the staffing; some months are deliberately under-budgeted.
 
-Performance: the contacts (~1.7 M per 100k customers over 24 months) and work items are held as numpy arrays
-(integer codes, int64-nanosecond times) and rolled up with ``np.bincount``; string columns are formatted once at the
-end into Arrow buffers. 1M customers x 24 months takes ~25 s of CPU on 2 cores (``python -m
-benchmarks.bench_synthetic``); the random draws are unchanged from the earlier pandas implementation, so a seed
-gives the same tables as before (``benchmarks/_synthetic_baseline.py`` is that version, frozen).
+Streaming: the organisation is generated month by month from per-month random streams (and per-block streams for
+the customers' attributes, ``numpy.random.SeedSequence(seed)``), so a seed gives the same tables whether they are
+collected in memory (:func:`generate_organisation`) or written straight to Parquet (:func:`write_organisation`,
+what ``cx generate`` runs). Only per-customer state and small monthly totals outlive a month, so writing 10 M
+customers x 24 months (~170 M contacts) stays within 4 GB resident (``python -m benchmarks.bench_synthetic``).
+Within a month the contacts and work items are numpy arrays (integer codes, int64-nanosecond times) rolled up with
+``np.bincount``; string columns are formatted into Arrow buffers only when a piece is handed to the writer.
 """
 
 from __future__ import annotations
@@ -42,7 +44,15 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
-__all__ = ["SyntheticOrg", "Truth", "generate_organisation", "load_sample", "SAMPLE_DIR", "TABLE_NAMES"]
+__all__ = [
+    "SyntheticOrg",
+    "Truth",
+    "generate_organisation",
+    "write_organisation",
+    "load_sample",
+    "SAMPLE_DIR",
+    "TABLE_NAMES",
+]
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
 TABLE_NAMES = (
@@ -183,20 +193,20 @@ class SyntheticOrg:
         """Table name -> frame, in data-contract order."""
         return {name: getattr(self, name) for name in TABLE_NAMES}
 
-    def write(self, directory: str | Path) -> None:
-        """Write each table as ``<name>.parquet`` and the truth as ``truth.json`` (atomically, file by file)."""
-        import io as _io
+    def write(self, directory: str | Path, *, compression_level: int = 19) -> None:
+        """Write each table as ``<name>.parquet`` and the truth as ``truth.json`` (atomically, file by file).
 
-        from cx_framework.io import write_bytes_atomic, write_text_atomic
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name, frame in self.tables().items():
-            buffer = _io.BytesIO()
-            # zstd at a high level keeps the committed sample small (it is written once, read often)
-            frame.to_parquet(buffer, index=False, compression="zstd", compression_level=19)
-            write_bytes_atomic(directory / f"{name}.parquet", buffer.getvalue())
-        write_text_atomic(directory / "truth.json", self.truth.to_json())
+        Timestamps are written in microseconds (Spark rejects nanosecond Parquet timestamps). zstd at a high level
+        keeps the committed sample small (it is written once, read often).
+        """
+        sink = _ParquetSink(Path(directory), compression_level=compression_level)
+        try:
+            for name, frame in self.tables().items():
+                sink.add(name, frame)
+        except BaseException:
+            sink.abort()
+            raise
+        sink.close(self.truth)
 
 
 def load_sample(directory: str | Path | None = None, *, validate: bool = True) -> SyntheticOrg:
@@ -210,9 +220,19 @@ def load_sample(directory: str | Path | None = None, *, validate: bool = True) -
     if validate:
         frames = load_data_dir(directory)
     else:
-        frames = {name: pd.read_parquet(directory / f"{name}.parquet") for name in TABLE_NAMES}
+        frames = {name: _as_ns(pd.read_parquet(directory / f"{name}.parquet")) for name in TABLE_NAMES}
     truth = Truth.from_json((directory / "truth.json").read_text(encoding="utf-8"))
     return SyntheticOrg(**{name: frames[name] for name in TABLE_NAMES}, truth=truth)
+
+
+def _as_ns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Datetime columns as ``datetime64[ns]`` (the files hold microseconds; the frames use nanoseconds)."""
+    for col in frame.columns:
+        if pd.api.types.is_datetime64_dtype(frame[col].dtype) and frame[col].dtype != np.dtype(
+            "datetime64[ns]"
+        ):
+            frame[col] = frame[col].astype("datetime64[ns]")
+    return frame
 
 
 # ------------------------------------------------------------------------------------------------ Erlang C
@@ -249,10 +269,8 @@ def _agents_for_target(calls: np.ndarray, aht_s: np.ndarray, target: float = 0.8
 
 
 # ------------------------------------------------------------------------------------------------ internals
-# Internally the millions of contacts and work items live as plain numpy arrays (integer codes for every string,
-# int64 nanoseconds for every time); string columns are built once, at the end, as fixed-width Arrow buffers.
-# The random draws are taken in exactly the order and shape of the original pandas implementation, so a seed gives
-# the same tables as before (see benchmarks/_synthetic_baseline.py for the frozen pandas version).
+# Within a month the contacts and work items live as plain numpy arrays (integer codes for every string, int64
+# nanoseconds for every time); string columns are built as fixed-width Arrow buffers when a piece is written.
 _NS = 1_000_000_000
 _DAY_NS = 86_400 * _NS
 _NAT = np.iinfo(np.int64).min
@@ -328,27 +346,44 @@ def _sequential_id_bytes(prefix: str, n: int, width: int) -> np.ndarray | None:
 
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> pd.Series:
-    """``prefix`` + zero-padded ``numbers`` (``np.char.zfill`` semantics) as a pandas ``str`` Series."""
+    """``prefix`` + zero-padded ``numbers`` (``np.char.zfill`` semantics: at least ``width`` digits, more when a
+    number needs them) as a pandas ``str`` Series backed by one Arrow buffer."""
+    numbers = np.asarray(numbers, dtype=np.int64)
     buf = _id_bytes(prefix, numbers, width)
-    if buf is None:
-        numbers = np.asarray(numbers, dtype=np.int64)
+    if buf is not None:
+        return _bytes_series(buf)
+    if len(numbers) and numbers.min() < 0:
         return pd.Series(np.char.add(prefix, np.char.zfill(numbers.astype(str), width)), dtype=_STR)
-    return _bytes_series(buf)
+    # wider numbers (e.g. the 100,000,000th contact): one fixed-width pass per digit count, scattered into place
+    digits = np.maximum(width, np.searchsorted(10 ** np.arange(19, dtype=np.int64), numbers, side="right"))
+    lengths = len(prefix) + digits
+    offsets = np.zeros(len(numbers) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)
+    for w in np.unique(digits):
+        rows = np.flatnonzero(digits == w)
+        part = _id_bytes(prefix, numbers[rows], int(w))
+        assert part is not None  # every number in the group has exactly w digits
+        data[offsets[rows][:, None] + np.arange(part.shape[1])] = part
+    arr = pa.Array.from_buffers(
+        pa.large_string(), len(numbers), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    return pd.Series(arr, dtype=_STR)
 
 
-def _sequential_ids(prefix: str, n: int, width: int) -> pd.Series:
-    """``_ids(prefix, np.arange(n), width)``, faster (no per-row division)."""
-    buf = _sequential_id_bytes(prefix, n, width)
-    return _ids(prefix, np.arange(n), width) if buf is None else _bytes_series(buf)
+def _sequential_ids(prefix: str, n: int, width: int, *, first: int = 0) -> pd.Series:
+    """``_ids(prefix, np.arange(first, first + n), width)``; faster from 0 (no per-row division)."""
+    buf = _sequential_id_bytes(prefix, n, width) if first == 0 else None
+    return _ids(prefix, np.arange(first, first + n), width) if buf is None else _bytes_series(buf)
 
 
-def _customer_ids_of(cidx: np.ndarray, customers: int) -> pd.Series:
-    """Customer ids of many rows: format each customer once, then gather fixed-width rows."""
-    buf = _sequential_id_bytes("C", customers, 7)
-    if buf is None or len(cidx) <= customers:
+def _customer_ids_of(cidx: np.ndarray, id_rows: np.ndarray | None) -> pd.Series:
+    """Customer ids of many rows: gather the fixed-width rows of ``_sequential_id_bytes("C", customers, 7)``
+    (formatted once per run; ``None`` past 10 M customers, when ids are formatted per row)."""
+    if id_rows is None:
         return _customer_ids(cidx)
-    rows = buf.view(np.dtype((np.void, buf.shape[1]))).ravel()
-    return _bytes_series(rows[cidx].view(np.uint8).reshape(len(cidx), buf.shape[1]))
+    rows = id_rows.view(np.dtype((np.void, id_rows.shape[1]))).ravel()
+    return _bytes_series(rows[cidx].view(np.uint8).reshape(len(cidx), id_rows.shape[1]))
 
 
 def _labels(categories: tuple[str, ...] | np.ndarray, codes: np.ndarray) -> pd.Series:
@@ -381,25 +416,9 @@ def _per_period(
 
 
 # ------------------------------------------------------------------------------------------------ generator
-def generate_organisation(
-    seed: int = 0,
-    customers: int = 20_000,
-    employees: int = 400,
-    months: int = 24,
-    *,
-    start: str = "2024-01-01",
-    scheme: str = "siloed",
-    contact_rate: float = 0.8,
-    sl_churn_log_odds: float = -2.0,
-    plant_graph: bool | object = False,
-    progress: object | None = None,
-) -> SyntheticOrg:
-    """Generate a synthetic organisation with planted effects.
-
-    Parameters
-    ----------
+_GENERATOR_DOC_PARAMS = """
     seed : int
-        Seed of the ``numpy.random.Generator``; the same seed gives identical tables.
+        Seed of the random streams; the same seed gives identical tables (in memory and written).
     customers : int
         Number of customers ever active in the window (some join during it).
     employees : int
@@ -423,15 +442,246 @@ def generate_organisation(
         ``False`` (default) leaves the tables exactly as without the option (the committed sample).
     progress : callable, optional
         ``progress(step: str, fraction: float)`` called as the generator advances (the CLI shows a bar).
+"""
 
+
+def generate_organisation(
+    seed: int = 0,
+    customers: int = 20_000,
+    employees: int = 400,
+    months: int = 24,
+    *,
+    start: str = "2024-01-01",
+    scheme: str = "siloed",
+    contact_rate: float = 0.8,
+    sl_churn_log_odds: float = -2.0,
+    plant_graph: bool | object = False,
+    progress: object | None = None,
+) -> SyntheticOrg:
+    """Generate a synthetic organisation with planted effects, in memory.
+
+    Parameters
+    ----------
+    {params}
     Returns
     -------
     SyntheticOrg
 
     Notes
     -----
-    Vectorised throughout (about 1.7 M contacts per 100k customers over 24 months); 1M customers × 24 months
-    takes well under a minute on two cores (``python -m benchmarks.bench_synthetic``).
+    The same month-by-month generator as :func:`write_organisation`, collecting the pieces instead of writing them
+    (identical tables for a seed). Holding every table needs about 1.7 GB per million customers over 24 months;
+    beyond a few million customers write to disk with :func:`write_organisation` (bounded memory).
+    """
+    sink = _MemorySink()
+    truth = _generate(
+        sink,
+        seed=seed,
+        customers=customers,
+        employees=employees,
+        months=months,
+        start=start,
+        scheme=scheme,
+        contact_rate=contact_rate,
+        sl_churn_log_odds=sl_churn_log_odds,
+        plant_graph=plant_graph,
+        progress=progress,
+    )
+    return SyntheticOrg(**sink.frames(), truth=truth)
+
+
+def write_organisation(
+    directory: str | Path,
+    seed: int = 0,
+    customers: int = 20_000,
+    employees: int = 400,
+    months: int = 24,
+    *,
+    start: str = "2024-01-01",
+    scheme: str = "siloed",
+    contact_rate: float = 0.8,
+    sl_churn_log_odds: float = -2.0,
+    plant_graph: bool | object = False,
+    progress: object | None = None,
+    compression_level: int | None = None,
+) -> dict[str, int]:
+    """Generate a synthetic organisation straight into ``directory`` (``<table>.parquet`` + ``truth.json``).
+
+    Contacts and work items are generated, written and dropped one month at a time, so resident memory grows with
+    the number of customers (a few hundred bytes each), not with the number of contacts: 10 M customers x 24 months
+    (~170 M contacts) stay within 4 GB. Each file appears atomically when complete; timestamps are microseconds
+    (readable by Spark). The tables equal :func:`generate_organisation`'s for the same arguments.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Output folder (created).
+    {params}    compression_level : int, optional
+        zstd level; default 19 up to 100k customers (the small committed sample), 3 above (fast for big runs).
+
+    Returns
+    -------
+    dict
+        Rows written per table.
+    """
+    if compression_level is None:
+        compression_level = 19 if customers <= 100_000 else 3
+    sink = _ParquetSink(Path(directory), compression_level=compression_level)
+    try:
+        truth = _generate(
+            sink,
+            seed=seed,
+            customers=customers,
+            employees=employees,
+            months=months,
+            start=start,
+            scheme=scheme,
+            contact_rate=contact_rate,
+            sl_churn_log_odds=sl_churn_log_odds,
+            plant_graph=plant_graph,
+            progress=progress,
+        )
+    except BaseException:
+        sink.abort()
+        raise
+    return sink.close(truth)
+
+
+generate_organisation.__doc__ = (generate_organisation.__doc__ or "").replace(
+    "    {params}\n", _GENERATOR_DOC_PARAMS.lstrip("\n")
+)
+write_organisation.__doc__ = (write_organisation.__doc__ or "").replace(
+    "    {params}", _GENERATOR_DOC_PARAMS.lstrip("\n")
+)
+
+
+# ------------------------------------------------------------------------------------------------ sinks
+class _MemorySink:
+    """Collects the pieces of every table; ``frames()`` concatenates them."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[pd.DataFrame]] = {name: [] for name in TABLE_NAMES}
+
+    def add(self, table: str, frame: pd.DataFrame) -> None:
+        self.parts[table].append(frame)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        return {
+            name: parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+            for name, parts in self.parts.items()
+        }
+
+
+def _arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A frame as an Arrow table with microsecond timestamps (Spark rejects nanosecond Parquet timestamps)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = [
+        pa.field(f.name, pa.timestamp("us"), f.nullable) if pa.types.is_timestamp(f.type) else f
+        for f in table.schema
+    ]
+    # every generated time is a whole second (or minute), so the cast never truncates
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata), safe=True)
+
+
+class _ParquetSink:
+    """Appends each piece of a table to ``.<table>.parquet.tmp`` (row groups); ``close`` renames them into place."""
+
+    def __init__(self, directory: Path, *, compression_level: int) -> None:
+        import pyarrow.parquet as pq
+
+        self._pq = pq
+        self.directory = directory
+        self.level = compression_level
+        self.writers: dict[str, object] = {}
+        self.schemas: dict[str, pa.Schema] = {}
+        self.rows: dict[str, int] = dict.fromkeys(TABLE_NAMES, 0)
+
+    def _tmp(self, table: str) -> Path:
+        return self.directory / f".{table}.parquet.tmp"
+
+    def add(self, table: str, frame: pd.DataFrame) -> None:
+        arrow = _arrow_table(frame)
+        if table not in self.writers:
+            if not self.writers:  # created with the first piece: bad arguments leave no folder behind
+                try:
+                    self.directory.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    from cx_framework.errors import CxError
+
+                    raise CxError(f"Cannot create directory {self.directory}: {exc.strerror}.") from None
+            self.schemas[table] = arrow.schema
+            self.writers[table] = self._pq.ParquetWriter(
+                self._tmp(table), arrow.schema, compression="zstd", compression_level=self.level
+            )
+        else:
+            arrow = arrow.cast(self.schemas[table])
+        self.writers[table].write_table(arrow, row_group_size=1 << 20)  # type: ignore[attr-defined]
+        self.rows[table] += len(frame)
+
+    def close(self, truth: Truth) -> dict[str, int]:
+        import os
+
+        from cx_framework.io import write_text_atomic
+
+        for writer in self.writers.values():
+            writer.close()  # type: ignore[attr-defined]
+        for table in self.writers:
+            tmp = self._tmp(table)
+            with open(tmp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.directory / f"{table}.parquet")
+        write_text_atomic(self.directory / "truth.json", truth.to_json())
+        return dict(self.rows)
+
+    def abort(self) -> None:
+        import contextlib
+
+        for table, writer in self.writers.items():
+            with contextlib.suppress(Exception):
+                writer.close()  # type: ignore[attr-defined]
+            with contextlib.suppress(OSError):
+                self._tmp(table).unlink()
+
+
+# ------------------------------------------------------------------------------------------------ the generator
+_CUSTOMER_BLOCK = 1 << 20  # customers per attribute block (each block has its own random stream)
+_WRITE_ROWS = 1 << 21  # contact rows formatted into strings and handed to the sink at a time
+_CONTACT_COLUMNS = (
+    "contact_id",
+    "customer_id",
+    "timestamp",
+    "channel",
+    "queue",
+    "reason",
+    "wait_s",
+    "handle_s",
+    "abandoned",
+    "resolved_first_contact",
+    "agent_id",
+)
+
+
+def _generate(
+    sink: _MemorySink | _ParquetSink,
+    *,
+    seed: int,
+    customers: int,
+    employees: int,
+    months: int,
+    start: str,
+    scheme: str,
+    contact_rate: float,
+    sl_churn_log_odds: float,
+    plant_graph: bool | object,
+    progress: object | None,
+) -> Truth:
+    """Generate month by month, handing every table to ``sink`` in pieces; return the planted truth.
+
+    Random streams (``numpy.random.SeedSequence(seed)``): one for the organisation (employees, monthly pushes and
+    budgets, agents, metric noise), one per block of customers (their attributes) and one per month (that month's
+    contacts, service, churn, work items and survey answers). Only per-customer state (a few arrays of
+    ``customers`` entries) and small per-month totals outlive a month.
     """
     from cx_framework.errors import InputValueError
 
@@ -450,14 +700,16 @@ def generate_organisation(
         if progress is not None:
             progress(step, fraction)  # type: ignore[operator]
 
-    rng = np.random.default_rng(seed)
+    streams = np.random.SeedSequence(seed)
+    org_stream, customer_stream, month_stream = streams.spawn(3)
+    rng = np.random.default_rng(org_stream)
     gaming = 1.0 if scheme == "siloed" else 0.0
     periods = pd.date_range(pd.Timestamp(start).to_period("M").to_timestamp(), periods=months, freq="MS")
     window_end = periods[-1] + pd.offsets.MonthBegin(1)
 
-    cust, segment_code = _customers(rng, customers, periods)
+    cust = _customers(customer_stream, customers, periods, contact_rate)
     staff = _employees(rng, employees, periods)
-    tick("customers and employees", 0.05)
+    tick("customers and employees", 0.03)
 
     # monthly department "push" on local numbers (misaligned: at the customer's expense) and staffing budget
     push = {d: rng.normal(0.0, 1.0, months) for d in _DEPARTMENTS}
@@ -471,10 +723,8 @@ def generate_organisation(
 
     segment_effect = {"consumer": 0.0, "small_business": -0.3, "premium": -0.6}
     base_logit = -4.4
-    churn_date = np.full(customers, np.datetime64("NaT"), dtype="datetime64[ns]")
-    start_ns = cust["start_date"].to_numpy()
-    seg_eff = np.array([segment_effect[s] for s in _SEGMENTS])[segment_code]
-    cust_rate = contact_rate * rng.gamma(4.0, 0.25, customers)
+    churn_ns = np.full(customers, _NAT, dtype=np.int64)
+    seg_eff = np.array([segment_effect[s] for s in _SEGMENTS])[cust["segment"]]
 
     agent_rows = np.flatnonzero((staff["role"] == "agent").to_numpy())
     n_agents = len(agent_rows)
@@ -484,66 +734,79 @@ def generate_organisation(
     aht_fcr_slope = 0.0012  # + share of FCR per second of agent mean handle time (planted)
     agent_fcr = np.clip(0.74 + aht_fcr_slope * (agent_aht - 340.0), 0.3, 0.97)
     agent_quality = np.clip(rng.normal(86, 4, n_agents) - 6 * aht_focus, 50, 100)
+    back_office = _BackOffice.draw(rng, staff, gaming)
 
-    contact_parts: list[dict[str, np.ndarray]] = []
+    ctx = _Context(periods, window_end, push, gaming, habit)
+    totals = _Totals.empty(months, len(staff))
+    cust_id_rows = _sequential_id_bytes("C", customers, 7)
+    employee_ids = staff["employee_id"].to_numpy()
     interval_parts: list[dict[str, np.ndarray]] = []
-    for m, period in enumerate(periods):
-        tick("contacts and service", 0.05 + 0.6 * m / months)
-        month_end = period + pd.offsets.MonthBegin(1)
-        active = (start_ns < month_end.to_datetime64()) & (
-            np.isnat(churn_date) | (churn_date >= month_end.to_datetime64())
-        )
-        contacts_m = _month_contacts(rng, period, np.flatnonzero(active), cust_rate)
-        contacts_m, intervals_m = _serve(rng, contacts_m, period, budget[m], agent_aht, agent_fcr)
-        contacts_m["month"] = np.full(len(contacts_m["ts"]), m, dtype=np.int16)
-        contact_parts.append(contacts_m)
+    first_contact = first_item = 0
+    for m, (period, month_seed) in enumerate(zip(periods, month_stream.spawn(months), strict=True)):
+        tick(f"month {m + 1} of {months}", 0.03 + 0.87 * m / months)
+        r = np.random.default_rng(month_seed)
+        month_end = _ns(period + pd.offsets.MonthBegin(1))
+        active = (cust["start_ns"] < month_end) & ((churn_ns == _NAT) | (churn_ns >= month_end))
+        c = _month_contacts(r, period, np.flatnonzero(active), cust["rate"])
+        c, intervals_m = _serve(r, c, period, budget[m], agent_aht, agent_fcr)
+        c["month"] = np.full(len(c["ts"]), m, dtype=np.int16)
         interval_parts.append(intervals_m)
         # churn in the following month depends on the service experienced this month
-        phone = contacts_m["channel"] == 0
-        phone_cust = contacts_m["cidx"][phone]
+        phone = c["channel"] == 0
+        phone_cust = c["cidx"][phone]
         calls = np.bincount(phone_cust, minlength=customers)
-        within = np.bincount(phone_cust, weights=contacts_m["within"][phone], minlength=customers)
+        within = np.bincount(phone_cust, weights=c["within"][phone], minlength=customers)
         with np.errstate(invalid="ignore", divide="ignore"):
             sl_exp = np.where(calls > 0, within / calls, np.nan)
+        del calls, within
         logit = (
             base_logit
             + seg_eff
             + np.where(np.isnan(sl_exp), 0.0, sl_churn_log_odds * (np.nan_to_num(sl_exp) - 0.8))
         )
-        churns = active & (rng.random(customers) < 1.0 / (1.0 + np.exp(-logit)))
+        del sl_exp
+        churns = active & (r.random(customers) < 1.0 / (1.0 + np.exp(-logit)))
+        del logit, active
         if m + 1 < months:
             nxt = periods[m + 1]
-            days = rng.integers(0, nxt.days_in_month, customers).astype("timedelta64[D]")
-            churn_date = np.where(churns & np.isnat(churn_date), nxt.to_datetime64() + days, churn_date)
+            days = r.integers(0, nxt.days_in_month, customers)
+            new = churns & (churn_ns == _NAT)
+            churn_ns[new] = _ns(nxt) + days[new] * _DAY_NS
+            del days, new
+        del churns
 
-    contacts = {key: np.concatenate([part[key] for part in contact_parts]) for key in contact_parts[0]}
-    del contact_parts
-    contacts["agent"] = np.where(contacts["agent"] >= 0, agent_rows[contacts["agent"]], -1)  # staff row
+        c["agent"] = np.where(c["agent"] >= 0, agent_rows[c["agent"]], -1)  # staff row
+        back_office.assign(r, c)
+        items = _work_items(r, c, ctx)
+        totals.add_contacts(c, _contact_satisfaction(r, c, ctx))
+        totals.add_items(items, ctx)
+        n = _emit_contacts(sink, c, employee_ids, cust_id_rows, ctx, first_contact)
+        first_contact += n
+        del c
+        sink.add("work_items", _items_frame(items, cust_id_rows, first_item))
+        first_item += int(items["item"].max()) + 1 if len(items["item"]) else 0
+        del items
+
+    tick("employee and department metrics", 0.92)
     intervals = _intervals_frame(interval_parts)
-    cust["churn_date"] = pd.to_datetime(churn_date)
-    tick("work items", 0.7)
-
-    ctx = _Context(periods, window_end, push, gaming, habit)
-    items = _work_items(rng, contacts, ctx)
-    tick("employee metrics", 0.8)
-    sales_focus = _assign_back_office_calls(rng, contacts, staff, gaming)
-    e2e = _journey_e2e(items, ctx)
-    active_n, churned_n = _churn_counts(cust["start_date"].to_numpy(), churn_date, ctx)
+    churn_date = churn_ns.view("datetime64[ns]")
+    active_n, churned_n = _churn_counts(cust["start_ns"].view("datetime64[ns]"), churn_date, ctx)
     emp_metrics, bo_slope = _employee_metrics(
-        rng, contacts, staff, ctx, agent_quality, agent_rows, items, e2e, active_n, churned_n, sales_focus
+        rng, staff, ctx, agent_quality, agent_rows, totals, active_n, churned_n, back_office.sales_focus
     )
-    tick("department metrics", 0.9)
-    dept_metrics = _department_metrics(
-        rng, emp_metrics, staff, contacts, intervals, items, e2e, active_n, churned_n, ctx
-    )
+    dept_metrics = _department_metrics(rng, emp_metrics, staff, totals, intervals, active_n, churned_n, ctx)
     planted: dict[str, float] = {}
     if plant_graph is not False:
         emp_metrics, dept_metrics, planted = _plant_graph(
             np.random.default_rng([seed, 17]), emp_metrics, dept_metrics, staff, plant_graph
         )
-    contacts_out = _contacts_frame(contacts, staff, customers, ctx)
-    del contacts
-    work_items = _items_frame(items, customers)
+    sink.add("intervals", intervals)
+    sink.add("employees", staff)
+    sink.add("employee_metrics", emp_metrics)
+    sink.add("department_metrics", dept_metrics)
+    tick("customers", 0.96)
+    for lo in range(0, customers, _CUSTOMER_BLOCK):
+        sink.add("customers", _customers_frame(cust, churn_ns, lo, min(customers, lo + _CUSTOMER_BLOCK)))
 
     first_probs = {r: p for r, (p, _, _) in _REASONS.items()}
     shares: dict[str, float] = {}
@@ -579,16 +842,12 @@ def generate_organisation(
         graph_elasticities=planted,
     )
     tick("done", 1.0)
-    return SyntheticOrg(
-        intervals=intervals,
-        contacts=contacts_out,
-        customers=cust,
-        employees=staff,
-        employee_metrics=emp_metrics,
-        department_metrics=dept_metrics,
-        work_items=work_items,
-        truth=truth,
-    )
+    return truth
+
+
+def _ns(ts: pd.Timestamp) -> int:
+    """A timestamp as int64 nanoseconds since the epoch."""
+    return int(ts.to_datetime64().astype("datetime64[ns]").view(np.int64))
 
 
 @dataclass(frozen=True)
@@ -617,6 +876,126 @@ class _Context:
         return pd.DatetimeIndex(self.periods.to_numpy().astype("datetime64[ns]"))
 
 
+@dataclass
+class _Totals:
+    """Per-month totals of the contacts and work items, all the metrics need once a month's rows are gone.
+
+    Every sum is of integers or booleans (whole-second waits and handle times), so adding months in any grouping
+    gives the same float64 values as one pass over all rows.
+    """
+
+    by_staff: dict[str, np.ndarray]  # (months * staff,): n, handle, resolved, repeats, responses, sat
+    by_reason: dict[str, np.ndarray]  # (months, reasons): all, answered, resolved, phone, within
+    by_month: dict[str, np.ndarray]  # (months,): phone, within, answered_phone, answered_phone_wait, handle
+    by_dept: dict[str, np.ndarray]  # (months, departments): stage_n, stage_met, cycle_h, backlog_n, backlog_h
+    e2e: dict[
+        str, np.ndarray
+    ]  # (months,) n, met and (departments, months) dept_n, dept_met by completion month
+    n_staff: int
+
+    @classmethod
+    def empty(cls, months: int, n_staff: int) -> _Totals:
+        n_r, n_d = len(_REASON_LIST), len(_DEPT_LIST)
+        return cls(
+            by_staff={
+                k: np.zeros(months * n_staff)
+                for k in ("n", "handle", "resolved", "repeats", "responses", "sat")
+            },
+            by_reason={
+                k: np.zeros((months, n_r)) for k in ("all", "answered", "resolved", "phone", "within")
+            },
+            by_month={
+                k: np.zeros(months)
+                for k in ("phone", "within", "answered_phone", "answered_phone_wait", "handle")
+            },
+            by_dept={
+                k: np.zeros((months, n_d))
+                for k in ("stage_n", "stage_met", "cycle_h", "backlog_n", "backlog_h")
+            },
+            e2e={
+                "n": np.zeros(months),
+                "met": np.zeros(months),
+                "dept_n": np.zeros((n_d, months)),
+                "dept_met": np.zeros((n_d, months)),
+            },
+            n_staff=n_staff,
+        )
+
+    def add_contacts(self, c: dict[str, np.ndarray], survey: dict[str, np.ndarray]) -> None:
+        """One month of contacts (``c["month"]`` constant) and their survey answers (see ``_contact_satisfaction``)."""
+        months = len(self.by_month["phone"])
+        size = months * self.n_staff
+        handled = survey["handled"]
+        key = c["month"][handled].astype(np.int64) * self.n_staff + c["agent"][handled]
+        for name, weights in (
+            ("n", None),
+            ("handle", c["handle_s"][handled]),
+            ("resolved", c["resolved"][handled]),
+            ("repeats", c["is_repeat"][handled]),
+            ("responses", survey["responded"]),
+            ("sat", survey["satisfied"] & survey["responded"]),
+        ):
+            self.by_staff[name] += np.bincount(key, weights=weights, minlength=size)
+        n_r = len(_REASON_LIST)
+        rkey = c["month"].astype(np.int64) * n_r + c["reason"]
+        phone = c["channel"] == 0
+        answered = ~c["abandoned"]
+        for name, weights in (
+            ("all", None),
+            ("answered", answered),
+            ("resolved", c["resolved"]),
+            ("phone", phone),
+            ("within", c["within"]),
+        ):
+            self.by_reason[name] += np.bincount(rkey, weights=weights, minlength=months * n_r).reshape(
+                months, n_r
+            )
+        cm = c["month"]
+        ans_ph = phone & answered
+        for name, weights in (
+            ("phone", phone),
+            ("within", c["within"]),
+            ("answered_phone", ans_ph),
+            ("answered_phone_wait", np.where(ans_ph, c["wait_s"], 0.0)),
+            ("handle", c["handle_s"]),
+        ):
+            self.by_month[name] += np.bincount(cm, weights=weights, minlength=months)
+
+    def add_items(self, items: dict[str, np.ndarray], ctx: _Context) -> None:
+        """The work items opened by one month's contacts (whole journeys: every stage is drawn at once)."""
+        months, n_d = ctx.months, len(_DEPT_LIST)
+        bounds = ctx.bounds_ns
+        closed = ~items["left_nat"]
+        out_m = _month_index(items["out"][closed], bounds)
+        dept = items["dept"][closed].astype(np.int64)
+        key = out_m * n_d + dept
+        hours = ((items["out"][closed] - items["in"][closed]) // _NS).astype(float) / 3600
+        met = hours <= _STAGE_SLA_ARR[items["stage"][closed]]
+        flat = months * n_d
+        self.by_dept["stage_n"] += np.bincount(key, minlength=flat).reshape(months, n_d)
+        self.by_dept["stage_met"] += np.bincount(key, weights=met, minlength=flat).reshape(months, n_d)
+        self.by_dept["cycle_h"] += np.bincount(key, weights=hours, minlength=flat).reshape(months, n_d)
+        # backlog at each month end: stages entered before it and not left by it, with their age in hours
+        left = np.where(closed, items["out"], np.iinfo(np.int64).max)
+        for k in range(months):
+            end = bounds[k + 1]
+            open_ = (items["in"] < end) & (left >= end)
+            if open_.any():
+                d = items["dept"][open_]
+                self.by_dept["backlog_n"][k] += np.bincount(d, minlength=n_d)
+                ages = ((end - items["in"][open_]) // _NS).astype(float) / 3600
+                self.by_dept["backlog_h"][k] += np.bincount(d, weights=ages, minlength=n_d)
+        e2e = _journey_e2e(items, ctx)
+        self.e2e["n"] += np.bincount(e2e["month"], minlength=months)
+        self.e2e["met"] += np.bincount(e2e["month"], weights=e2e["met"], minlength=months)
+        for code in range(n_d):
+            touched = e2e["touched"][code]
+            self.e2e["dept_n"][code] += np.bincount(e2e["month"][touched], minlength=months)
+            self.e2e["dept_met"][code] += np.bincount(
+                e2e["month"][touched], weights=e2e["met"][touched], minlength=months
+            )
+
+
 # ------------------------------------------------------------------------------------------------ pieces
 def _month(values: pd.Series) -> pd.Series:
     """Month start of each timestamp (numpy datetime64[M] truncation; much faster than to_period)."""
@@ -629,35 +1008,61 @@ def _customer_ids(index: np.ndarray) -> pd.Series:
 
 
 def _customers(
-    rng: np.random.Generator, n: int, periods: pd.DatetimeIndex
-) -> tuple[pd.DataFrame, np.ndarray]:
-    segment = rng.choice(len(_SEGMENTS), n, p=[0.7, 0.2, 0.1])
-    product = rng.choice(len(_PRODUCTS), n, p=[0.4, 0.35, 0.25])
-    base = np.array([32.0, 22.0, 55.0])  # broadband, mobile, bundle
-    uplift = np.array([1.0, 1.6, 2.2])  # consumer, small_business, premium
-    revenue = base[product] * uplift[segment] * rng.lognormal(0.0, 0.15, n)
-    first = periods[0].to_datetime64()
+    stream: np.random.SeedSequence, n: int, periods: pd.DatetimeIndex, contact_rate: float
+) -> dict[str, np.ndarray]:
+    """Customer attributes as arrays, drawn in blocks of ``_CUSTOMER_BLOCK`` (one random stream per block).
+
+    ``segment``/``product`` codes, ``revenue``, ``start_ns`` (int64 ns) and ``rate`` (the customer's mean first
+    contacts per average month).
+    """
+    first = _ns(periods[0])
     # Most were customers before the window (up to 6 years); the others join during it, spread over the whole
     # window at about the rate the base churns (~1.3 %/month), so the base is steady. (A quarter joining in the
     # first half only made the base shrink all through the second: the last month was the quietest, with the
     # lowest occupancy, for every seed.) Tenured share f balances joins (1 − f)·n/months with churn f·n·rate.
-    tenured = rng.random(n) < 1.0 / (1.0 + _MONTHLY_CHURN * len(periods))
-    days_before = rng.integers(1, 6 * 365, n).astype("timedelta64[D]")
+    tenured_share = 1.0 / (1.0 + _MONTHLY_CHURN * len(periods))
     span_days = max(1, (periods[-1] + pd.offsets.MonthBegin(1) - periods[0]).days)
-    days_after = rng.integers(0, span_days, n).astype("timedelta64[D]")
-    start_date = np.where(tenured, first - days_before, first + days_after).astype("datetime64[ns]")
-    frame = pd.DataFrame(
+    base = np.array([32.0, 22.0, 55.0])  # broadband, mobile, bundle
+    uplift = np.array([1.0, 1.6, 2.2])  # consumer, small_business, premium
+    out: dict[str, np.ndarray] = {
+        "segment": np.empty(n, np.int8),
+        "product": np.empty(n, np.int8),
+        "revenue": np.empty(n),
+        "start_ns": np.empty(n, np.int64),
+        "rate": np.empty(n),
+    }
+    blocks = range(0, n, _CUSTOMER_BLOCK)
+    for lo, block_stream in zip(blocks, stream.spawn(len(blocks)), strict=True):
+        rng = np.random.default_rng(block_stream)
+        k = min(n, lo + _CUSTOMER_BLOCK) - lo
+        segment = rng.choice(len(_SEGMENTS), k, p=[0.7, 0.2, 0.1])
+        product = rng.choice(len(_PRODUCTS), k, p=[0.4, 0.35, 0.25])
+        revenue = base[product] * uplift[segment] * rng.lognormal(0.0, 0.15, k)
+        tenured = rng.random(k) < tenured_share
+        days_before = rng.integers(1, 6 * 365, k)
+        days_after = rng.integers(0, span_days, k)
+        sl = slice(lo, lo + k)
+        out["segment"][sl] = segment
+        out["product"][sl] = product
+        out["revenue"][sl] = np.round(revenue, 2)
+        out["start_ns"][sl] = first + np.where(tenured, -days_before, days_after) * _DAY_NS
+        out["rate"][sl] = contact_rate * rng.gamma(4.0, 0.25, k)
+    return out
+
+
+def _customers_frame(cust: dict[str, np.ndarray], churn_ns: np.ndarray, lo: int, hi: int) -> pd.DataFrame:
+    """Rows ``lo:hi`` of the public customers table."""
+    return pd.DataFrame(
         {
-            "customer_id": _sequential_ids("C", n, 7),
-            "segment": _labels(_SEGMENTS, segment),
-            "product": _labels(_PRODUCTS, product),
-            "start_date": start_date,
-            "monthly_revenue": np.round(revenue, 2),
-            "churn_date": pd.NaT,
+            "customer_id": _sequential_ids("C", hi - lo, 7, first=lo),
+            "segment": _labels(_SEGMENTS, cust["segment"][lo:hi]),
+            "product": _labels(_PRODUCTS, cust["product"][lo:hi]),
+            "start_date": cust["start_ns"][lo:hi].view("datetime64[ns]"),
+            "monthly_revenue": cust["revenue"][lo:hi],
+            "churn_date": churn_ns[lo:hi].view("datetime64[ns]"),
         },
         copy=False,
     )
-    return frame, segment
 
 
 def _employees(rng: np.random.Generator, n: int, periods: pd.DatetimeIndex) -> pd.DataFrame:
@@ -880,37 +1285,48 @@ def _time_order(ts_s: np.ndarray, month: np.ndarray, bounds_ns: np.ndarray) -> n
     return out
 
 
-def _contacts_frame(
-    c: dict[str, np.ndarray], staff: pd.DataFrame, customers: int, ctx: _Context
-) -> pd.DataFrame:
-    """The public contacts table: whole-second timestamps, stably sorted by time, string ids built once.
+def _emit_contacts(
+    sink: _MemorySink | _ParquetSink,
+    c: dict[str, np.ndarray],
+    employee_ids: np.ndarray,
+    cust_id_rows: np.ndarray | None,
+    ctx: _Context,
+    first_id: int,
+) -> int:
+    """Hand one month of contacts to ``sink`` as the public table: whole-second timestamps, stably sorted by time,
+    ids numbered on from ``first_id``; returns the number of rows.
 
-    The eleven columns are independent gathers / formatting passes over ~17 M rows at 1M customers; numpy's
-    gathers and arithmetic and Arrow's ``take`` release the GIL, so they are built on two threads (no random
-    draws here, so the result does not depend on the scheduling).
+    Strings are formatted ``_WRITE_ROWS`` rows at a time. The columns are independent gathers / formatting passes;
+    numpy's gathers and Arrow's ``take`` release the GIL, so they are built on two threads (no random draws here,
+    so the result does not depend on the scheduling).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     ts = c["ts"] - c["ts"] % _NS
     order = _time_order(ts, c["month"], ctx.bounds_ns)
-    employee_ids = staff["employee_id"].to_numpy()
-    builders = {
-        "contact_id": lambda: _sequential_ids("K", len(ts), 8),
-        "customer_id": lambda: _customer_ids_of(c["cidx"][order], customers),
-        "timestamp": lambda: ts[order].view("datetime64[ns]"),
-        "channel": lambda: _labels(_CHANNELS, c["channel"][order]),
-        "queue": lambda: _labels(_QUEUES, c["queue"][order]),
-        "reason": lambda: _labels(_REASON_LIST, c["reason"][order]),
-        "wait_s": lambda: c["wait_s"][order],
-        "handle_s": lambda: c["handle_s"][order],
-        "abandoned": lambda: c["abandoned"][order],
-        "resolved_first_contact": lambda: c["resolved"][order],
-        "agent_id": lambda: _labels(employee_ids, c["agent"][order]),
-    }
+    n = len(ts)
+
+    labels: dict[str, tuple[str, ...]] = {"channel": _CHANNELS, "queue": _QUEUES, "reason": _REASON_LIST}
+
+    def column(name: str, idx: np.ndarray, lo: int) -> pd.Series | np.ndarray:
+        if name == "contact_id":
+            return _sequential_ids("K", len(idx), 8, first=first_id + lo)
+        if name == "customer_id":
+            return _customer_ids_of(c["cidx"][idx], cust_id_rows)
+        if name == "timestamp":
+            return ts[idx].view("datetime64[ns]")
+        if name == "agent_id":
+            return _labels(employee_ids, c["agent"][idx])
+        if name in labels:
+            return _labels(labels[name], c[name][idx])
+        return c["resolved" if name == "resolved_first_contact" else name][idx]
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(build) for name, build in builders.items()}
-        columns = {name: future.result() for name, future in futures.items()}
-    return pd.DataFrame(columns, copy=False)
+        for lo in range(0, n, _WRITE_ROWS):
+            idx = order[lo : lo + _WRITE_ROWS]
+            futures = {name: pool.submit(column, name, idx, lo) for name in _CONTACT_COLUMNS}
+            sink.add("contacts", pd.DataFrame({name: f.result() for name, f in futures.items()}, copy=False))
+    return n
 
 
 def _work_items(rng: np.random.Generator, c: dict[str, np.ndarray], ctx: _Context) -> dict[str, np.ndarray]:
@@ -968,12 +1384,15 @@ def _work_items(rng: np.random.Generator, c: dict[str, np.ndarray], ctx: _Contex
     return items
 
 
-def _items_frame(items: dict[str, np.ndarray], customers: int) -> pd.DataFrame:
+def _items_frame(
+    items: dict[str, np.ndarray], cust_id_rows: np.ndarray | None, first_id: int
+) -> pd.DataFrame:
+    """The public work-items rows of one month's journeys, item ids numbered on from ``first_id``."""
     return pd.DataFrame(
         {
-            "item_id": _ids("W", items["item"], 7),
+            "item_id": _ids("W", items["item"] + first_id, 7),
             "stage": _labels(_STAGE_LIST, items["stage"]),
-            "customer_id": _customer_ids_of(items["cidx"], customers),
+            "customer_id": _customer_ids_of(items["cidx"], cust_id_rows),
             "journey": _labels(_JOURNEY_LIST, items["journey"]),
             "department": _labels(_DEPT_LIST, items["dept"]),
             "entered_at": items["in"].view("datetime64[ns]"),
@@ -983,27 +1402,34 @@ def _items_frame(items: dict[str, np.ndarray], customers: int) -> pd.DataFrame:
     )
 
 
-def _assign_back_office_calls(
-    rng: np.random.Generator, c: dict[str, np.ndarray], staff: pd.DataFrame, gaming: float
-) -> pd.Series:
-    """At peaks back-office staff take some billing/general calls; those who chase sales take fewer.
+@dataclass(frozen=True)
+class _BackOffice:
+    """Back-office staff who take calls at peaks (fewer if they chase sales) and the sales reps on the sales queue."""
 
-    Updates ``c["agent"]`` (staff row, −1 = none) in place; returns each back-office employee's sales focus.
-    """
-    bo = np.flatnonzero(staff["department"].isin(["billing", "fulfilment"]).to_numpy())
-    sales_focus = gaming * rng.uniform(0.0, 1.0, len(bo))
-    willingness = np.clip(1.0 - 0.8 * sales_focus, 0.05, 1.0)
-    agent = c["agent"]
-    general_or_billing = c["queue"] <= _QUEUES.index("billing")
-    phone_answered = np.flatnonzero((c["channel"] == 0) & (agent >= 0) & general_or_billing)
-    take = phone_answered[rng.random(len(phone_answered)) < 0.08]
-    who = rng.choice(len(bo), len(take), p=willingness / willingness.sum())
-    agent[take] = bo[who]
-    reps = np.flatnonzero((staff["role"] == "sales_rep").to_numpy())
-    sales_calls = np.flatnonzero((c["queue"] == _QUEUES.index("sales")) & (agent >= 0))
-    sales_calls = sales_calls[rng.random(len(sales_calls)) < 0.6]
-    agent[sales_calls] = reps[rng.integers(0, len(reps), len(sales_calls))]
-    return pd.Series(sales_focus, index=staff["employee_id"].to_numpy()[bo])
+    rows: np.ndarray  # staff rows of billing and fulfilment employees
+    p_take: np.ndarray  # probability that a taken call goes to each of them
+    reps: np.ndarray  # staff rows of the sales reps
+    sales_focus: pd.Series  # employee_id -> how hard they chase product sales (planted under siloed)
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, staff: pd.DataFrame, gaming: float) -> _BackOffice:
+        bo = np.flatnonzero(staff["department"].isin(["billing", "fulfilment"]).to_numpy())
+        sales_focus = gaming * rng.uniform(0.0, 1.0, len(bo))
+        willingness = np.clip(1.0 - 0.8 * sales_focus, 0.05, 1.0)
+        reps = np.flatnonzero((staff["role"] == "sales_rep").to_numpy())
+        focus = pd.Series(sales_focus, index=staff["employee_id"].to_numpy()[bo])
+        return cls(bo, willingness / willingness.sum(), reps, focus)
+
+    def assign(self, rng: np.random.Generator, c: dict[str, np.ndarray]) -> None:
+        """Hand some answered billing/general calls to back-office staff and sales calls to reps (in place)."""
+        agent = c["agent"]
+        general_or_billing = c["queue"] <= _QUEUES.index("billing")
+        phone_answered = np.flatnonzero((c["channel"] == 0) & (agent >= 0) & general_or_billing)
+        take = phone_answered[rng.random(len(phone_answered)) < 0.08]
+        agent[take] = self.rows[rng.choice(len(self.rows), len(take), p=self.p_take)]
+        sales_calls = np.flatnonzero((c["queue"] == _QUEUES.index("sales")) & (agent >= 0))
+        sales_calls = sales_calls[rng.random(len(sales_calls)) < 0.6]
+        agent[sales_calls] = self.reps[rng.integers(0, len(self.reps), len(sales_calls))]
 
 
 def _journey_e2e(items: dict[str, np.ndarray], ctx: _Context) -> dict[str, np.ndarray]:
@@ -1063,19 +1489,16 @@ def _monthly_churn(active: np.ndarray, churned: np.ndarray, periods: pd.Datetime
 
 def _employee_metrics(
     rng: np.random.Generator,
-    c: dict[str, np.ndarray],
     staff: pd.DataFrame,
     ctx: _Context,
     agent_quality: np.ndarray,
     agent_rows: np.ndarray,
-    items: dict[str, np.ndarray],
-    e2e: dict[str, np.ndarray],
+    totals: _Totals,
     active_n: np.ndarray,
     churned_n: np.ndarray,
     sales_focus: pd.Series,
 ) -> tuple[pd.DataFrame, float]:
     periods, push, gaming = ctx.periods, ctx.push, ctx.gaming
-    months = ctx.months
     covered = staff[staff["role"].isin(["agent", "billing_specialist", "fulfilment_specialist", "sales_rep"])]
     grid = pd.MultiIndex.from_product([periods, covered["employee_id"]], names=["period", "employee_id"])
     base = grid.to_frame(index=False).merge(
@@ -1091,31 +1514,9 @@ def _employee_metrics(
     pos = pd.Index(staff["employee_id"]).get_indexer(base["employee_id"])
     key = m_idx * n_staff + pos
 
-    # contact-based metrics per employee and month
-    handled = np.flatnonzero(c["agent"] >= 0)
-    mi = c["month"][handled].astype(np.int64)
-    rng_csat = rng.random(len(handled))
-    wait_pen = np.clip(c["wait_s"][handled] / 600.0, 0, 1)
-    origin = _REASON_DEPT[c["reason"][handled]]
-    signs = np.array([-1.0 if d in _MISALIGNED and gaming else 1.0 for d in _DEPT_LIST])
-    push_table = np.array([push[d] for d in _DEPT_LIST])
-    push_cs = signs[origin] * 0.05 * push_table[origin, mi]
-    resolved = c["resolved"][handled]
-    p_sat = np.clip(0.55 + 0.3 * resolved - 0.2 * wait_pen + push_cs, 0.02, 0.98)
-    satisfied = rng_csat < p_sat
-    responded = rng.random(len(handled)) < 0.3
-    hkey = mi * n_staff + c["agent"][handled]
-    size = months * n_staff
-
-    def per_employee(weights: np.ndarray | None) -> np.ndarray:
-        return np.bincount(hkey, weights=weights, minlength=size)[key].astype(float)
-
-    base["n"] = per_employee(None)
-    base["handle"] = per_employee(c["handle_s"][handled])
-    base["resolved"] = per_employee(resolved)
-    base["repeats"] = per_employee(c["is_repeat"][handled])
-    base["responses"] = per_employee(responded)
-    base["sat"] = per_employee(satisfied & responded)
+    # contact-based metrics per employee and month (summed month by month in _Totals.add_contacts)
+    for name in ("n", "handle", "resolved", "repeats", "responses", "sat"):
+        base[name] = totals.by_staff[name][key]
 
     # department-month context
     dept = base["department"].to_numpy()
@@ -1137,19 +1538,12 @@ def _employee_metrics(
         slope = float(np.polyfit(product_sales[is_bo], calls_taken[is_bo], 1)[0])
 
     # own SLA: contact centre = month's share of calls within 20 s; back office = own-stage items within stage SLA
-    phone = c["channel"] == 0
-    ph_month = c["month"][phone]
-    ph_n = np.bincount(ph_month, minlength=months)
-    ph_within = np.bincount(ph_month, weights=c["within"][phone], minlength=months)
+    ph_n, ph_within = totals.by_month["phone"], totals.by_month["within"]
     with np.errstate(invalid="ignore", divide="ignore"):
         cc_sl = np.where(ph_n > 0, ph_within / ph_n, np.nan)
     own = cc_sl[m_idx]
-    closed = ~items["left_nat"]
-    stage_met = _stage_met(items)[closed]
     n_d = len(_DEPT_LIST)
-    skey = _month_index(items["out"][closed], ctx.bounds_ns) * n_d + items["dept"][closed]
-    s_n = np.bincount(skey, minlength=months * n_d)
-    s_met = np.bincount(skey, weights=stage_met, minlength=months * n_d)
+    s_n, s_met = totals.by_dept["stage_n"].ravel(), totals.by_dept["stage_met"].ravel()
     dept_code = pd.Index(_DEPT_LIST).get_indexer(base["department"])
     bkey = m_idx * n_d + dept_code
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -1159,8 +1553,7 @@ def _employee_metrics(
     own = np.clip(own + rng.normal(0, 0.02, len(base)), 0, 1)
 
     # e2e resolution and churn of the customers each team serves (team-level values, shared by the team)
-    e_n = np.bincount(e2e["month"], minlength=months)
-    e_met = np.bincount(e2e["month"], weights=e2e["met"], minlength=months)
+    e_n, e_met = totals.e2e["n"], totals.e2e["met"]
     with np.errstate(invalid="ignore", divide="ignore"):
         e2e_by_period = np.where(e_n > 0, e_met / e_n, np.nan)
     e2e_val = np.clip(
@@ -1220,25 +1613,41 @@ def _employee_metrics(
     return out, slope
 
 
-def _stage_met(items: dict[str, np.ndarray]) -> np.ndarray:
-    """Whether each closed stage row finished within its stage SLA (open rows: False)."""
-    hours = ((items["out"] - items["in"]) // _NS).astype(float) / 3600
-    return ~items["left_nat"] & (hours <= _STAGE_SLA_ARR[items["stage"]])
+def _contact_satisfaction(
+    rng: np.random.Generator, c: dict[str, np.ndarray], ctx: _Context
+) -> dict[str, np.ndarray]:
+    """Survey answers of one month's handled contacts: ``handled`` (row positions), ``satisfied``, ``responded``.
+
+    Satisfaction rises with resolution, falls with the wait, and moves with the push of the department whose work
+    caused the contact (misaligned departments' pushes at the customer's expense); 30 % answer the survey.
+    """
+    handled = np.flatnonzero(c["agent"] >= 0)
+    mi = c["month"][handled].astype(np.int64)
+    rng_csat = rng.random(len(handled))
+    wait_pen = np.clip(c["wait_s"][handled] / 600.0, 0, 1)
+    origin = _REASON_DEPT[c["reason"][handled]]
+    signs = np.array([-1.0 if d in _MISALIGNED and ctx.gaming else 1.0 for d in _DEPT_LIST])
+    push_table = np.array([ctx.push[d] for d in _DEPT_LIST])
+    push_cs = signs[origin] * 0.05 * push_table[origin, mi]
+    resolved = c["resolved"][handled]
+    p_sat = np.clip(0.55 + 0.3 * resolved - 0.2 * wait_pen + push_cs, 0.02, 0.98)
+    satisfied = rng_csat < p_sat
+    responded = rng.random(len(handled)) < 0.3
+    return {"handled": handled, "satisfied": satisfied, "responded": responded}
 
 
 def _department_metrics(
     rng: np.random.Generator,
     emp_metrics: pd.DataFrame,
     staff: pd.DataFrame,
-    c: dict[str, np.ndarray],
+    totals: _Totals,
     intervals: pd.DataFrame,
-    items: dict[str, np.ndarray],
-    e2e: dict[str, np.ndarray],
     active_n: np.ndarray,
     churned_n: np.ndarray,
     ctx: _Context,
 ) -> pd.DataFrame:
-    """Team rows roll up employee metrics exactly; department rows come from contacts, intervals, items, customers."""
+    """Team rows roll up employee metrics exactly; department rows come from the contacts' and work items'
+    monthly totals, the intervals and the customers."""
     from cx_framework.config import load_config
 
     periods, push = ctx.periods, ctx.push
@@ -1297,30 +1706,20 @@ def _department_metrics(
     iv = intervals.groupby(month)[["offered", "answered_within_threshold", "abandoned", "answered"]].sum()
     add("contact_centre", "service_level", iv["answered_within_threshold"] / iv["offered"], iv["offered"])
     add("contact_centre", "abandon_rate", iv["abandoned"] / iv["offered"], iv["offered"])
-    # month x reason tables of the contacts (one pass each; every sum is of integers, hence exact)
-    cm = c["month"]
-    n_r = len(_REASON_LIST)
-    key = cm.astype(np.int64) * n_r + c["reason"]
-
-    def table(weights: np.ndarray | None = None) -> np.ndarray:
-        return np.bincount(key, weights=weights, minlength=months * n_r).reshape(months, n_r)
-
-    phone = c["channel"] == 0
-    answered = ~c["abandoned"]
-    ans_ph = phone & answered
-    ans_n = count(cm, ans_ph)
+    # month x reason tables of the contacts (summed month by month; every sum is of integers, hence exact)
+    ans_n = totals.by_month["answered_phone"]
     add(
         "contact_centre",
         "asa_s",
-        _per_period(pidx, ans_n, count(cm, np.where(ans_ph, c["wait_s"], 0.0))),
+        _per_period(pidx, ans_n, totals.by_month["answered_phone_wait"]),
         _per_period(pidx, ans_n),
     )
-    by_reason = table()
+    by_reason = totals.by_reason["all"]
     all_n = by_reason.sum(axis=1)
     size = _per_period(pidx, all_n)
     add("contact_centre", "offered_volume", size.astype(float))
     cost_hour = 28.0
-    handle_h = _per_period(pidx, all_n, count(cm, c["handle_s"]), mean=False) / 3600
+    handle_h = _per_period(pidx, all_n, totals.by_month["handle"], mean=False) / 3600
     add("contact_centre", "cost_per_contact", handle_h / 0.72 * cost_hour / size, size)
     staffed_h = intervals.groupby(month)["agents_staffed"].sum() * 0.5
     add("contact_centre", "occupancy", (handle_h / staffed_h).clip(upper=0.98), staffed_h)
@@ -1333,34 +1732,26 @@ def _department_metrics(
         attr[p] = 12 * left / max(head, 1)
     add("contact_centre", "agent_attrition", pd.Series(attr), float(len(cc)))
 
-    # back office: cycle time, backlog age and own-stage SLA from work items
-    closed = ~items["left_nat"]
-    hours = ((items["out"] - items["in"]) // _NS).astype(float) / 3600
-    bounds = ctx.bounds_ns
-    left_or_inf = np.where(closed, items["out"], np.iinfo(np.int64).max)
+    # back office: cycle time (stages left in the month) and backlog age (stages open at its end) from work items
     for d in ("billing", "fulfilment", "sales"):
-        mine_d = items["dept"] == _DEPT_LIST.index(d)
-        sel = mine_d & closed
-        sub_m = _month_index(items["out"][sel], bounds)
-        # pandas' grouped mean (compensated summation) on integer month codes, exactly as the grouped original
-        cyc = pd.Series(hours[sel]).groupby(sub_m).mean()
-        cyc.index = pidx[cyc.index.to_numpy()]
-        add(d, "backoffice_cycle_time_h", cyc, _per_period(pidx, count(sub_m)))
-        ent = items["in"][mine_d]
-        lft = left_or_inf[mine_d]
-        age = {}
-        for k, p in enumerate(periods):
-            end = bounds[k + 1]
-            open_ = (ent < end) & (lft >= end)
-            ages = pd.Series(((end - ent[open_]) // _NS).astype(float) / 3600)
-            age[p] = ages.mean() if len(ages) else np.nan
-        add(d, "backlog_age_h", pd.Series(age), 1.0)
+        code = _DEPT_LIST.index(d)
+        left_n = totals.by_dept["stage_n"][:, code]
+        add(
+            d,
+            "backoffice_cycle_time_h",
+            _per_period(pidx, left_n, totals.by_dept["cycle_h"][:, code]),
+            _per_period(pidx, left_n),
+        )
+        open_n = totals.by_dept["backlog_n"][:, code]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            age = np.where(open_n > 0, totals.by_dept["backlog_h"][:, code] / open_n, np.nan)
+        add(d, "backlog_age_h", pd.Series(age, index=periods), 1.0)
 
     # shared customer metrics per department: outcomes of the contacts and journeys each department causes/serves
-    answered_rd = _by_origin(table(answered))
-    resolved_rd = _by_origin(table(c["resolved"]))  # resolved implies answered
-    phone_rd = _by_origin(table(phone))
-    within_rd = _by_origin(table(c["within"]))  # within implies phone
+    answered_rd = _by_origin(totals.by_reason["answered"])
+    resolved_rd = _by_origin(totals.by_reason["resolved"])  # resolved implies answered
+    phone_rd = _by_origin(totals.by_reason["phone"])
+    within_rd = _by_origin(totals.by_reason["within"])  # within implies phone
     churn = _monthly_churn(active_n, churned_n, periods)
     active = pd.Series(active_n, index=periods)
     bill_codes = [_REASON_LIST.index("bill_query"), _REASON_LIST.index("billing_error")]
@@ -1382,10 +1773,12 @@ def _department_metrics(
             add(d, "service_level", ph_sl, _per_period(pidx, ph_n))
         csat = 0.55 + 0.3 * fcr - 0.1 * (1 - ph_sl) + sign * 0.03 * g + rng.normal(0, 0.005, len(periods))
         add(d, "csat", csat.clip(0, 1), mine_size * 0.3)
-        touched = e2e["touched"][code]
-        touched = touched if touched.any() else np.ones(len(touched), bool)
-        t_n = count(e2e["month"][touched])
-        e2e_d = _per_period(pidx, t_n, count(e2e["month"][touched], e2e["met"][touched])).reindex(periods)
+        # journeys the department worked on, completed in the month; all journeys when it works on none
+        if totals.e2e["dept_n"][code].any():
+            t_n, t_met = totals.e2e["dept_n"][code], totals.e2e["dept_met"][code]
+        else:
+            t_n, t_met = totals.e2e["n"], totals.e2e["met"]
+        e2e_d = _per_period(pidx, t_n, t_met).reindex(periods)
         add(d, "e2e_resolution", (e2e_d + sign * 0.03 * g).clip(0, 1), _per_period(pidx, t_n))
         add(d, "churn_rate", (churn * np.exp(-sign * 0.08 * g)).clip(0, 1), active)
         add(d, "nps", (100 * (0.62 * csat - 0.28) + sign * 3 * g).clip(-100, 100), 1.0)

@@ -136,7 +136,7 @@ def test_cx_report_writes_offline_html_and_workbook(data_dir, tmp_path):
     assert text.count("<section id=") == len(SECTIONS) == 11
     assert "about:blank" in text and "cdn.plot.ly" not in text
     wb = openpyxl.load_workbook(xlsx, read_only=True)
-    assert wb.sheetnames == ["summary", "siloed", "balanced", "shared_customer"]
+    assert wb.sheetnames == ["summary", "siloed", "balanced", "sales_retention", "shared_customer"]
 
 
 def test_missing_data_dir_is_one_red_line(tmp_path):

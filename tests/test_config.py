@@ -84,7 +84,7 @@ def _expect(
 # ----------------------------------------------------------------------------------------------- round trip
 def test_bundled_configs_load(config: CxConfig) -> None:
     assert len(config.metrics.metrics) == 25
-    assert sorted(config.schemes) == ["balanced", "shared_customer", "siloed"]
+    assert sorted(config.schemes) == ["balanced", "sales_retention", "shared_customer", "siloed"]
     assert config.organisation.department_ids == [
         "contact_centre",
         "billing",
@@ -218,7 +218,7 @@ def test_top_level_list_is_refused(cfg_dir: Path) -> None:
 
 def test_not_utf8(cfg_dir: Path) -> None:
     (cfg_dir / "organisation.yaml").write_bytes("name: Caf\u00e9\n".encode("latin-1"))
-    _expect(cfg_dir, "organisation.yaml", key=None, line=None, match="not UTF-8")
+    _expect(cfg_dir, "organisation.yaml", key=None, line=1, match="not UTF-8")
 
 
 # ----------------------------------------------------------------------------------------------- YAML syntax
@@ -1050,13 +1050,24 @@ def test_with_scheme_accepts_modified_scheme(config: CxConfig) -> None:
     data["id"] = "balanced_v2"
     data["components"][0]["target"] = 0.78  # fcr 0.65 < 0.78 <= 0.85
     updated = config.with_scheme(data)
-    assert sorted(updated.schemes) == ["balanced", "balanced_v2", "shared_customer", "siloed"]
+    assert sorted(updated.schemes) == [
+        "balanced",
+        "balanced_v2",
+        "sales_retention",
+        "shared_customer",
+        "siloed",
+    ]
     assert updated.schemes["balanced_v2"].components[0].target == 0.78
-    assert sorted(config.schemes) == ["balanced", "shared_customer", "siloed"]  # original untouched
+    assert sorted(config.schemes) == [
+        "balanced",
+        "sales_retention",
+        "shared_customer",
+        "siloed",
+    ]  # original untouched
     assert updated.metrics is config.metrics
-    # replacing an existing id keeps 3 schemes
+    # replacing an existing id keeps the number of schemes
     replaced = config.with_scheme(config.schemes["siloed"].model_copy(update={"cap_pct": 120.0}))
-    assert len(replaced.schemes) == 3
+    assert len(replaced.schemes) == len(config.schemes)
     assert replaced.schemes["siloed"].cap_pct == 120.0
 
 

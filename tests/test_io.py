@@ -179,7 +179,7 @@ def test_failed_write_preserves_old_file_and_removes_temp(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", broken_to_csv)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(CxError, match=r"work_items\.csv: No space left on device; the previous file"):
         write_table(_work_items().iloc[:1], path)
     assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []
@@ -193,7 +193,7 @@ def test_failed_replace_preserves_old_file(tmp_path: Path, monkeypatch: pytest.M
         raise PermissionError("locked by another process")
 
     monkeypatch.setattr(cxio.os, "replace", broken_replace)
-    with pytest.raises(PermissionError):
+    with pytest.raises(CxError, match="note.txt: locked by another process"):
         write_text_atomic(path, "new")
     assert path.read_text() == "old"
     assert _leftovers(tmp_path) == []
@@ -246,7 +246,7 @@ def test_empty_csv_file(tmp_path: Path) -> None:
 def test_header_only_csv_is_empty_table(tmp_path: Path) -> None:
     path = tmp_path / "work_items.csv"
     path.write_text("item_id,stage,customer_id,journey,department,entered_at,left_at\n")
-    with pytest.raises(DataValidationError, match=r"\(file .*work_items.csv\) is empty \(0 rows\)"):
+    with pytest.raises(DataValidationError, match=r"work_items.csv has a header line but no data rows"):
         read_table(path, "work_items")
 
 
@@ -312,8 +312,8 @@ def test_csv_with_bad_values_names_file_column_row_and_line(tmp_path: Path) -> N
             ("interval_start", "coerce to datetime", 4),
         ]
     )
-    assert "row 1 ('ten')" in message
-    assert "row 4 ('01/13/2024 25:99')" in message
+    assert "row 1 (line 3) ('ten')" in message  # row = 0-based data row, line = the CSV file's line
+    assert "row 4 (line 6) ('01/13/2024 25:99')" in message
 
 
 def test_unsupported_suffix_on_read(tmp_path: Path) -> None:

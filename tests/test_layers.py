@@ -34,6 +34,7 @@ LAYER_ORDER = ("foundation", "analyses", "plots", "analysis", "surfaces")
 LAYER_OF: dict[str, str] = {
     # data in: errors, config and contracts, reading/writing, engines and sources
     "errors": "foundation",
+    "_compat": "foundation",
     "_reexport": "foundation",
     "_display": "foundation",
     "config": "foundation",
@@ -41,6 +42,7 @@ LAYER_OF: dict[str, str] = {
     "io": "foundation",
     "engine": "foundation",
     "sources": "foundation",
+    "access": "foundation",  # who may read what: checked where data is read, by every layer above
     # pure analyses on validated frames (they may use one another, acyclically); the synthetic organisation sits
     # here because it plants graph elasticities at the levels the evidence estimator reads
     "synthetic": "analyses",
@@ -55,6 +57,8 @@ LAYER_OF: dict[str, str] = {
     "economics": "analyses",
     "evidence": "analyses",
     "actions": "analyses",
+    # every row-level step of the report on an engine (validate, aggregate, fit on aggregates)
+    "scale": "analyses",
     # figures of analysis results (one pure function per chart)
     "plots": "plots",
     # the one Analysis per data + config + assumptions
@@ -63,6 +67,8 @@ LAYER_OF: dict[str, str] = {
     "report": "surfaces",
     "cli": "surfaces",
     "app_support": "surfaces",
+    "scenarios": "surfaces",  # compensation administration: saved schemes, approvals, snapshots, audit
+    "statements": "surfaces",  # payee statements (HTML)
 }
 
 #: (from layer, to layer) pairs allowed upwards for lazy and typing imports only (see the module docstring).

@@ -203,3 +203,41 @@ def test_misaligned_departments_green_inside_red_outside(sample_org: SyntheticOr
     # sales (no declared contribution: judged on its whole shared card) is flagged by the scorecard itself
     assert per.loc["sales", "flagged"] >= months // 5, per
     assert per.loc[["contact_centre", "marketing"], "flagged"].eq(0).all(), per
+
+
+# ------------------------------------------------------------------------------------- streaming (issue 14.3)
+def test_written_organisation_equals_the_in_memory_one(tmp_path, tiny: SyntheticOrg, monkeypatch) -> None:
+    """``write_organisation`` (what ``cx generate`` runs) writes exactly the tables ``generate_organisation``
+    returns, in however many pieces the contacts are formatted, with microsecond Parquet timestamps (Spark)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import cx_framework.synthetic as synthetic
+
+    monkeypatch.setattr(synthetic, "_WRITE_ROWS", 997)  # many pieces per month, each its own row group
+    rows = synthetic.write_organisation(tmp_path, seed=7, customers=1_500, employees=80, months=6)
+    back = load_sample(tmp_path)
+    assert back.truth == tiny.truth
+    for name, frame in tiny.tables().items():
+        assert rows[name] == len(frame), name
+        pd.testing.assert_frame_equal(getattr(back, name), validate(name, frame), obj=name)
+        schema = pq.read_schema(tmp_path / f"{name}.parquet")
+        times = [f for f in schema if pa.types.is_timestamp(f.type)]
+        assert all(f.type.unit == "us" for f in times), (name, times)
+    assert pq.ParquetFile(tmp_path / "contacts.parquet").metadata.num_row_groups > 6
+    assert not list(tmp_path.glob(".*.tmp"))  # temporary files renamed into place
+
+
+def test_ids_widen_past_their_fixed_width() -> None:
+    """Ids keep ``zfill`` semantics when a run outgrows the width (the 100,000,000th contact of a big run)."""
+    from cx_framework.synthetic import _ids, _sequential_ids
+
+    numbers = np.array([0, 7, 99_999_999, 100_000_000, 123_456_789_012, 42])
+    expected = [f"K{n:08d}" for n in numbers]
+    assert _ids("K", numbers, 8).tolist() == expected
+    assert _sequential_ids("K", 4, 8, first=99_999_998).tolist() == [
+        "K99999998",
+        "K99999999",
+        "K100000000",
+        "K100000001",
+    ]

@@ -4,12 +4,14 @@ current scheme, which customer KPIs it pays people to hurt (and why), and what t
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import _access as access  # noqa: E402
 import _state as state  # noqa: E402
 import _ui as ui  # noqa: E402
 import numpy as np  # noqa: E402
@@ -18,6 +20,7 @@ import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from cx_framework import plots  # noqa: E402
+from cx_framework.access import restrict_payouts  # noqa: E402
 from cx_framework.conflicts.explain import (  # noqa: E402
     TOTAL_EFFECT_CONVENTION,
     TOTAL_EFFECT_LABEL,
@@ -25,14 +28,20 @@ from cx_framework.conflicts.explain import (  # noqa: E402
 )
 from cx_framework.errors import ConfigError, CxError  # noqa: E402
 from cx_framework.incentives import (  # noqa: E402
+    TIER_COLUMNS,
     reweight,
     scheme_from_table,
     scheme_to_table,
     scheme_to_yaml,
+    set_component_plan,
+    set_draw,
+    tiers_to_table,
     write_payout_workbook,
 )
 from cx_framework.plots._style import PALETTE  # noqa: E402
+from cx_framework.scenarios import DEFAULT_DB_NAME, ScenarioStore  # noqa: E402
 
+access.require("payouts")  # individual pay: hr and managers (their teams) only; refusal shown and logged
 src = ui.page(
     "Incentive modeller",
     "What does a bonus scheme pay people to do, what does it cost, and what does it do to the customer?",
@@ -101,6 +110,30 @@ with st.expander("Load a scheme from YAML, or re-weight one component", expanded
     if start_id in bases and st.button("Reset to the configured scheme", key="hr_reset"):
         bases.pop(start_id)
         st.rerun()
+
+# ---------------------------------------------------------------------------------------- saved scenarios
+store = ScenarioStore(os.environ.get("CX_COMP_DB") or Path(state.CONFIG_DIR) / DEFAULT_DB_NAME)
+signed_in = access.viewer()
+who = signed_in.user if signed_in is not None else "anonymous (access control off)"
+saved = store.list()
+with st.expander(f"Saved scenarios ({len(saved)}) — open one to edit it", expanded=False):
+    if saved.empty:
+        st.caption("No saved scenarios yet: edit a scheme below and save it.")
+    else:
+        o1, o2 = st.columns([3, 1])
+        open_name = o1.selectbox(
+            "Scenario",
+            saved["name"].tolist(),
+            format_func=lambda n: (
+                f"{n} · {saved.set_index('name').loc[n, 'status']} · revision "
+                f"{saved.set_index('name').loc[n, 'revision']}"
+            ),
+            key="hr_open_name",
+        )
+        if o2.button("Open in the editor", key="hr_open"):
+            bases[start_id] = scheme_to_yaml(store.load(open_name))
+            st.session_state["hr_scenario"] = open_name
+            st.rerun()
 
 # ---------------------------------------------------------------------------------------- editor
 st.subheader(f"Edit: {base.name}")
@@ -202,7 +235,176 @@ except ConfigError as exc:
     # keep the results on screen: they show the last valid version until the edit is fixed
     edited = state.scheme_from_yaml(last_valid.get(start_id, base_yaml))
     st.caption(f"The results below are for the last valid version of the scheme ({edited.name}).")
+    scheme_valid = False
 else:
+    scheme_valid = True
+# ---------------------------------------------------------------------------------------- plan mechanics
+with st.expander(
+    "Plan mechanics: tiers, quota proration, team crediting, clawbacks, draws, cap carry-forward, versions",
+    expanded=bool(base.draw or base.cap_carry_forward or base.versions)
+    or any(c.rate_table or c.clawback or c.credit or c.prorate for c in base.components),
+):
+    st.caption(
+        "A **rate table** replaces a component's curve: attainment = credited value ÷ quota (the component's "
+        "target); *marginal* tiers pay each slice of attainment at its own rate, *retroactive* tiers pay all of it "
+        "at the rate of the tier reached (rate > 1 accelerates, < 1 decelerates). **Prorate** measures attainment "
+        "against the quota × share of the period employed × FTE (joiners, leavers, part-timers). **Team** "
+        "crediting splits the team's total among its members. A **clawback** reverses a credited sale when its "
+        "customer churns within the window, charged in the month of the churn."
+    )
+    plan_metric = st.selectbox(
+        "Component",
+        [c.metric for c in edited.components],
+        format_func=ui.metric_label,
+        key=f"hr_plan_metric_{editor_key}",
+    )
+    comp_now = next(c for c in edited.components if c.metric == plan_metric)
+    p1, p2 = st.columns([3, 2])
+    with p1:
+        tiers_table = st.data_editor(
+            tiers_to_table(edited, plan_metric),
+            key=f"hr_tiers_{plan_metric}_{editor_key}",
+            num_rows="dynamic",
+            hide_index=True,
+            width="stretch",
+            column_order=list(TIER_COLUMNS),
+            column_config={
+                "from": st.column_config.NumberColumn("From (share of quota)", min_value=0.0, format="%.2f"),
+                "to": st.column_config.NumberColumn("To (blank = open)", min_value=0.0, format="%.2f"),
+                "rate": st.column_config.NumberColumn("Rate (× target share)", min_value=0.0, format="%.2f"),
+            },
+        )
+        tier_mode = st.radio(
+            "Tier mode",
+            ["marginal", "retroactive"],
+            index=0
+            if comp_now.rate_table is None
+            else ["marginal", "retroactive"].index(comp_now.rate_table.mode),
+            horizontal=True,
+            key=f"hr_tier_mode_{plan_metric}_{editor_key}",
+        )
+    with p2:
+        prorate = st.checkbox(
+            "Prorate the quota (joiners, leavers, part-timers)",
+            value=comp_now.prorate,
+            key=f"hr_prorate_{plan_metric}_{editor_key}",
+        )
+        credit = st.selectbox(
+            "Credited to",
+            ["individual", "team"],
+            index=1 if comp_now.credit is not None and comp_now.credit.basis == "team" else 0,
+            format_func={"individual": "the individual", "team": "the team, split among members"}.get,
+            key=f"hr_credit_{plan_metric}_{editor_key}",
+        )
+        split = st.selectbox(
+            "Team split",
+            ["equal", "fte"],
+            index=1 if comp_now.credit is not None and comp_now.credit.split == "fte" else 0,
+            format_func={"equal": "equal shares", "fte": "by FTE × time employed"}.get,
+            key=f"hr_split_{plan_metric}_{editor_key}",
+            disabled=credit != "team",
+        )
+        clawback_on = st.checkbox(
+            "Claw back sales whose customer churns",
+            value=comp_now.clawback is not None,
+            key=f"hr_claw_on_{plan_metric}_{editor_key}",
+        )
+        clawback_days = st.number_input(
+            "Clawback window (days after the sale)",
+            value=int(comp_now.clawback.window_days) if comp_now.clawback is not None else 90,
+            step=15,
+            key=f"hr_claw_days_{plan_metric}_{editor_key}",
+            disabled=not clawback_on,
+        )
+    st.markdown("**Draw and cap**")
+    q1, q2, q3, q4, q5 = st.columns(5)
+    draw_kinds = ["none", "recoverable", "non_recoverable"]
+    draw_kind = q1.selectbox(
+        "Draw",
+        draw_kinds,
+        index=draw_kinds.index(base.draw.kind) if base.draw else 0,
+        format_func={
+            "none": "no draw",
+            "recoverable": "recoverable",
+            "non_recoverable": "non-recoverable",
+        }.get,
+        key=f"hr_draw_kind_{editor_key}",
+    )
+    draw_pct = q2.number_input(
+        "Draw (% of target bonus)",
+        min_value=1.0,
+        max_value=500.0,
+        value=float(base.draw.amount_pct or 50.0) if base.draw else 50.0,
+        step=5.0,
+        key=f"hr_draw_pct_{editor_key}",
+        disabled=draw_kind == "none",
+    )
+    draw_periods = q3.number_input(
+        "Draw for the first N periods of employment (0 = always)",
+        min_value=0,
+        value=int(base.draw.periods or 0) if base.draw else 3,
+        key=f"hr_draw_periods_{editor_key}",
+        disabled=draw_kind == "none",
+    )
+    draw_share = q4.number_input(
+        "Recovery: share of pay above the draw",
+        min_value=0.05,
+        max_value=1.0,
+        value=float(base.draw.recovery.share_of_excess) if base.draw and base.draw.recovery else 1.0,
+        step=0.05,
+        key=f"hr_draw_share_{editor_key}",
+        disabled=draw_kind != "recoverable",
+    )
+    carry = q5.checkbox(
+        "Carry cap-withheld pay forward",
+        value=base.cap_carry_forward,
+        key=f"hr_carry_{editor_key}",
+        help="Pay above the cap is banked and paid in a later period with room under its cap.",
+    )
+    if base.versions:
+        st.markdown("**Effective-dated versions** (edit in the YAML; earlier periods keep the old rules)")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "From": str(v.effective_from),
+                        "To": str(v.effective_to or "open"),
+                        "Target bonus %": v.target_bonus_pct,
+                        "Cap %": v.cap_pct,
+                        "Components changed": "yes" if v.components else "no",
+                        "Note": v.note,
+                    }
+                    for v in base.versions
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    try:
+        edited = set_component_plan(
+            edited,
+            plan_metric,
+            tiers=tiers_table,
+            mode=tier_mode,
+            prorate=prorate,
+            credit=credit,
+            split=split,
+            clawback_days=int(clawback_days) if clawback_on else None,
+            config=cfg,
+        )
+        edited = set_draw(
+            edited,
+            None if draw_kind == "none" else draw_kind,
+            amount_pct=draw_pct,
+            periods=int(draw_periods) or None,
+            share_of_excess=draw_share,
+            cap_carry_forward=carry,
+        )
+    except ConfigError as exc:
+        st.error(f"**The plan mechanics are not valid yet** — {exc}", icon=":material/edit:")
+        st.stop()
+
+if scheme_valid:
     st.success(
         f"Scheme valid · {len(edited.components)} components (weights sum to {weight_sum:.2f}) · "
         f"{len(edited.gates)} gate(s) · cap {edited.cap_pct:g} % of target bonus",
@@ -213,6 +415,91 @@ edited_yaml = scheme_to_yaml(edited)
 
 # ---------------------------------------------------------------------------------------- live payouts
 cmp_ = state.compare_live(src, schemes[current_id], edited)  # library compare_schemes on cached payout grids
+
+# ---------------------------------------------------------------------------------------- scenario admin
+with st.expander(
+    "Save, approve and lock: scenarios, approvals, payout snapshots and the audit log", expanded=False
+):
+    st.caption(
+        f"Stored in {store.path.name} beside the configs. A scenario moves draft → proposed → approved (approved is "
+        "locked); a payout snapshot is an immutable, hashed record of one payout run; every change records who, "
+        f"when and the diff. You act as **{who}**."
+    )
+    s1, s2, s3 = st.columns([2, 2, 1])
+    save_name = s1.text_input(
+        "Scenario name", value=st.session_state.get("hr_scenario", ""), key="hr_save_name"
+    )
+    save_note = s2.text_input("Note (why this change)", key="hr_save_note")
+    existing = save_name.strip() in set(saved["name"])
+    if s3.button(
+        "Save revision" if existing else "Save scenario", key="hr_save", disabled=not save_name.strip()
+    ):
+        try:
+            rev = store.save(save_name, edited, user=who, note=save_note, overwrite=existing)
+        except CxError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state["hr_scenario"] = save_name.strip()
+            st.success(f"Saved '{save_name.strip()}' revision {rev}.")
+            saved = store.list()
+    if not saved.empty:
+        chosen = st.selectbox("Scenario to act on", saved["name"].tolist(), key="hr_admin_name")
+        status = store.status(chosen)
+        b1, b2, b3, b4 = st.columns(4)
+        moves = {
+            "draft": [("proposed", "Propose")],
+            "proposed": [("approved", "Approve"), ("draft", "Back to draft")],
+        }
+        for col, (target, label) in zip((b1, b2), moves.get(status, []), strict=False):
+            if col.button(label, key=f"hr_status_{target}"):
+                try:
+                    store.set_status(chosen, target, user=who)
+                except CxError as exc:
+                    st.error(str(exc))
+                else:
+                    st.rerun()
+        if b3.button("Lock a payout snapshot", key="hr_snapshot"):
+            run = state.compare_live(src, schemes[current_id], store.load(chosen)).payouts["edited"]
+            snap_id = store.snapshot(chosen, run, user=who, data_stamp=state.describe(src))
+            st.success(f"Snapshot {snap_id} locked ({len(run):,} employee-periods).")
+        st.caption(f"'{chosen}' is **{status}**.")
+        if len(saved) > 1:
+            other = st.selectbox(
+                "Compare with", [n for n in saved["name"] if n != chosen], key="hr_compare_name"
+            )
+            st.dataframe(store.compare(chosen, other), hide_index=True, width="stretch", key="hr_scn_diff")
+    snaps = store.snapshots()
+    if not snaps.empty:
+        st.markdown("**Payout snapshots**")
+        st.dataframe(snaps.drop(columns="content_hash"), hide_index=True, width="stretch", key="hr_snaps")
+        snap_pick = st.selectbox("Open snapshot", snaps["id"].tolist(), key="hr_snap_pick")
+        try:
+            snap = store.load_snapshot(int(snap_pick))
+        except CxError as exc:
+            st.error(str(exc), icon=":material/gpp_bad:")
+        else:
+            rows = restrict_payouts(snap.payouts, signed_in)
+            st.caption(
+                f"Snapshot {snap.id} of '{snap.scenario}' revision {snap.revision}, by {snap.created_by} at "
+                f"{snap.created_at}; content hash {snap.content_hash[:16]}… verified."
+            )
+            st.dataframe(rows, hide_index=True, width="stretch", key="hr_snap_rows")
+    log = store.audit()
+    if not log.empty:
+        st.markdown("**Audit log**")
+        st.dataframe(
+            log.assign(
+                diff=log["detail"].map(
+                    lambda d: (
+                        "; ".join(f"{x['key']}: {x['old']} → {x['new']}" for x in d.get("diff", []))
+                        or ", ".join(f"{k} {v}" for k, v in d.items() if k in ("snapshot", "rows"))
+                    )
+                )
+            ).drop(columns="detail"),
+            hide_index=True,
+            width="stretch",
+            key="hr_audit",
+        )
 payouts, baseline = cmp_.payouts["edited"], cmp_.payouts["current"]
 months = state.metric_months(src)
 budget = cfg.economics.annual_bonus_budget
@@ -362,6 +649,27 @@ ui.chart(
     key="hr_conflicts",
 )
 st.caption(TOTAL_EFFECT_CONVENTION)
+claw = payouts.attrs.get("clawback")
+clawed = [c for c in edited.components if c.clawback is not None]
+if clawed and isinstance(claw, dict):
+    st.markdown(
+        "**Retention clawback** — pay for a sale is taken back when the customer churns within "
+        + ", ".join(
+            f"{ui.metric_name(c.metric)}: {c.clawback.window_days} days" for c in clawed if c.clawback
+        )
+        + ", so the scheme no longer pays for sales that cost the customer relationship."
+    )
+    k1, k2, k3 = st.columns(3)
+    k1.metric("Credited sales reversed", f"{claw['reversed_sales']:,}")
+    k2.metric("Pay clawed back", ui.money(claw["clawback_total"]))
+    recovered = float(np.nansum(payouts["clawback_recovered"])) if "clawback_recovered" in payouts else 0.0
+    k3.metric(
+        "Clawed back and recovered",
+        ui.money(recovered),
+        help="Clawbacks are recovered from the churn month's pay and later months; pay never goes negative.",
+    )
+elif clawed:
+    st.info(f"Clawback not applied: {claw}")
 rows = conflict_rows(matrix, cfg)
 if rows.empty:
     st.success("No component pays for moving a shared customer KPI the wrong way.")

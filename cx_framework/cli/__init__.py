@@ -24,6 +24,7 @@ for _module in (
     "report_commands",
     "source_commands",
     "evidence_commands",
+    "comp_commands",
 ):
     try:
         importlib.import_module(f"cx_framework.cli.{_module}")

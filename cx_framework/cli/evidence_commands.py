@@ -49,12 +49,16 @@ def graph_evidence(
     evidence makes certain. The estimates are associations under the graph's assumptions."""
     import warnings
 
+    from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, require_dir, write_output
     from cx_framework.config import load_config
     from cx_framework.conflicts.evidence import estimate_graph
     from cx_framework.conflicts.uncertainty import conflict_intervals
     from cx_framework.errors import StatisticalWarning
-    from cx_framework.io import load_data_dir, write_table
+    from cx_framework.io import load_data_dir
 
+    require_dir(data_dir, "DATA_DIR")
+    in_range(draws, "--draws", low=1, high=1_000_000)
+    check_outputs({"--out": (out, TABLE_SUFFIXES)})
     config = load_config(configs)
     tables = load_data_dir(data_dir, tables=["department_metrics"])
     dm = tables["department_metrics"]
@@ -64,7 +68,7 @@ def graph_evidence(
         evidence = estimate_graph(dm, config, validate=False)
     conflicts = conflict_intervals(config.schemes, config, evidence, draws=draws, seed=seed)
     if out is not None:
-        write_table(evidence.edges, out)
+        write_output(evidence.edges, out)
     periods = pd.to_datetime(dm["period"])
     window = f"{periods.min():%Y-%m}..{periods.max():%Y-%m}"
     figures = _figures(evidence, conflicts, window)

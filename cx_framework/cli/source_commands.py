@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cx_framework.cli._app import command, console
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._options import check_outputs, one_of, require_file
 
 __all__ = ["import_command", "presets_command"]
 
@@ -27,22 +28,28 @@ def import_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")] = False,
 ) -> None:
     """Import raw exports / database tables through a sources.yaml mapping into validated contract tables."""
-    from cx_framework.errors import InputValueError
     from cx_framework.sources import import_sources
 
-    if fmt not in ("parquet", "csv"):
-        raise InputValueError(f"option '--format' must be parquet or csv; got {fmt!r}.", argument="format")
+    one_of(fmt, "--format", ("parquet", "csv"))
+    require_file(sources, "SOURCES", suffixes=(".yaml", ".yml"))
+    check_outputs({"--out": (out / "import_report.json", None)})
     data = import_sources(sources, out, fmt=fmt)
     if as_json:
         console.print_json(json.dumps({"out": str(out), **data.report.to_dict()}, default=str))
         return
     table = Table(
-        "table", "source", "read", "filtered out", "kept", "rejected", title=f"Imported {sources} → {out}"
+        "table",
+        "source",
+        "read",
+        "filtered out",
+        "kept",
+        "rejected",
+        title=f"Imported {lit(sources)} → {lit(out)}",
     )
     for r in data.report.tables.values():
         table.add_row(
-            r.table,
-            r.source,
+            lit(r.table),
+            lit(r.source),
             f"{r.rows_read:,}",
             f"{r.rows_filtered:,}",
             f"[green]{r.rows_kept:,}[/]",
@@ -55,9 +62,10 @@ def import_command(
                 f"  {r.table}: rejected {reason.rows:,} row(s) — {reason.column}: {reason.check} "
                 f"(e.g. {reason.examples})",
                 highlight=False,
+                markup=False,
             )
         for note in r.notes:
-            console.print(f"  {r.table}: {note}", highlight=False)
+            console.print(f"  {r.table}: {note}", highlight=False, markup=False)
     console.print(f"Import report: {out / 'import_report.json'}", highlight=False)
 
 

@@ -9,7 +9,14 @@ import yaml
 
 from cx_framework.errors import ConfigError
 
-__all__ = ["read_yaml", "line_of", "format_loc"]
+__all__ = ["read_yaml", "line_of", "format_loc", "MAX_CONFIG_BYTES", "MAX_CONFIG_VALUES"]
+
+#: Largest config file read (bytes). The bundled configs are a few kB; a real organisation with hundreds of
+#: teams stays far below. Beyond this PyYAML's pure-Python parser needs seconds and hundreds of MB.
+MAX_CONFIG_BYTES = 2_000_000
+#: Most values (scalars, lists, mappings) a config file may expand to once YAML aliases are resolved: stops
+#: "billion laughs" files (a few kB of nested aliases expanding to gigabytes) before they are built.
+MAX_CONFIG_VALUES = 200_000
 
 
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
@@ -32,10 +39,20 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     if not path.is_file():
         raise ConfigError("expected a YAML file, found a directory", file=str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(
+                f"file is {size / 1e6:.1f} MB; config files are limited to {MAX_CONFIG_BYTES / 1e6:g} MB. Is this "
+                "the right file?",
+                file=str(path),
+            )
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"file is not UTF-8 text (byte {exc.start}); save it as UTF-8", file=str(path)
+            "file is not UTF-8 text; save it as UTF-8",
+            file=str(path),
+            line=raw.count(b"\n", 0, exc.start) + 1,
         ) from None
     except OSError as exc:
         raise ConfigError(
@@ -45,6 +62,13 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     try:
         node = loader.get_single_node()
         if node is not None:
+            expanded = _expanded_size(node, {})
+            if expanded > MAX_CONFIG_VALUES:
+                raise ConfigError(
+                    f"file expands to {expanded:,} values once its YAML aliases (*name) are resolved; the limit is "
+                    f"{MAX_CONFIG_VALUES:,}. Write the values out instead of nesting aliases.",
+                    file=str(path),
+                )
             _check_duplicate_keys(node, (), path, set())
         data = loader.construct_document(node) if node is not None else None
     except yaml.constructor.ConstructorError as exc:
@@ -64,6 +88,28 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     if data is None:
         raise ConfigError('file is empty; it needs the keys described in DESIGN.md "Configs"', file=str(path))
     return data, node
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Number of values the node stands for with aliases expanded, computed without expanding (memoised on the
+    shared alias nodes, so a nested-alias bomb costs linear time); saturates just above the limit."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = MAX_CONFIG_VALUES + 1  # a node reached again while being counted: recursive alias
+    total = 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            total += _expanded_size(k, memo) + _expanded_size(v, memo)
+            if total > MAX_CONFIG_VALUES:
+                break
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            total += _expanded_size(item, memo)
+            if total > MAX_CONFIG_VALUES:
+                break
+    memo[key] = min(total, MAX_CONFIG_VALUES + 1)
+    return memo[key]
 
 
 def _check_duplicate_keys(node: yaml.Node, loc: tuple[Any, ...], path: Path, seen: set[int]) -> None:

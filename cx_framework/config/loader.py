@@ -23,6 +23,7 @@ from cx_framework.config._yaml import format_loc, line_of, read_yaml
 from cx_framework.config.models import (
     Assumptions,
     CausalGraph,
+    Component,
     Economics,
     FailureDemand,
     Metric,
@@ -33,9 +34,19 @@ from cx_framework.config.models import (
     Slas,
     _LocatedError,
 )
+from cx_framework.engine.settings import EngineSettings, load_engine_settings
 from cx_framework.errors import ConfigError
 
-__all__ = ["CxConfig", "load_config", "load_scheme", "parse_model", "check_order", "FILES"]
+__all__ = [
+    "CxConfig",
+    "load_config",
+    "load_scheme",
+    "as_scheme",
+    "parse_model",
+    "check_order",
+    "plan_problem",
+    "FILES",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -65,6 +76,8 @@ class CxConfig:
     directory: Path | None = None
     #: ``assumptions.yaml`` (optional file; defaults of :class:`Assumptions` when absent)
     assumptions: Assumptions = field(default_factory=Assumptions)
+    #: engine for the row-level steps (optional ``engine.yaml``; defaults: DuckDB, no explicit limits)
+    engine: EngineSettings = field(default_factory=lambda: EngineSettings())
 
     def metric(self, metric_id: str) -> Metric:
         """The catalogue entry for ``metric_id`` (ConfigError if unknown)."""
@@ -128,6 +141,36 @@ def parse_model(model: type[M], data: Any, *, file: str | None, node: yaml.Node 
         raise ConfigError(msg + more, file=file, key=key, line=line_of(node, loc)) from None
 
 
+def as_scheme(value: Any, *, argument: str = "scheme") -> Scheme:
+    """A :class:`Scheme` from a Scheme, a plain mapping (as written in YAML or edited in a UI) or a YAML path.
+
+    Every public function that takes a scheme goes through this, so a mapping works everywhere and anything
+    else is a clear error instead of an ``AttributeError`` deep inside.
+
+    Raises
+    ------
+    ConfigError
+        An invalid mapping or file (key path named).
+    InputValueError
+        Any other type.
+    """
+    from cx_framework.errors import InputValueError
+
+    if isinstance(value, Scheme):
+        return value
+    if isinstance(value, Mapping):
+        return parse_model(
+            Scheme, dict(value), file=f"{argument} (scheme '{str(value.get('id', '?'))[:60]}')"
+        )
+    if isinstance(value, str | Path) and str(value).lower().endswith((".yaml", ".yml")):
+        return load_scheme(value)
+    raise InputValueError(
+        f"argument '{argument}' must be a Scheme (config.schemes['id'], load_scheme(path)), a mapping with the "
+        f"scheme's keys, or a path to a scheme .yaml file; got {type(value).__name__}.",
+        argument=argument,
+    )
+
+
 def load_scheme(path: str | Path) -> Scheme:
     """Load one incentive scheme YAML (no cross-checks against the catalogue; see ``load_config``)."""
     path = Path(path)
@@ -186,7 +229,13 @@ def load_config(directory: str | Path = "configs") -> CxConfig:
                 key="current_scheme",
                 line=line_of(node, ("current_scheme",)),
             )
-    config = CxConfig(**parsed, schemes=schemes, directory=directory, assumptions=assumptions)
+    config = CxConfig(
+        **parsed,
+        schemes=schemes,
+        directory=directory,
+        assumptions=assumptions,
+        engine=load_engine_settings(directory),
+    )
     _cross_check(config, directory, nodes)
     for scheme_id, scheme in schemes.items():
         file, node = scheme_nodes[scheme_id]
@@ -340,6 +389,46 @@ def _check_scheme(scheme: Scheme, config: CxConfig, *, file: str | None, node: y
             )
         if (bad := _out_of_range(metrics[g.metric], {"min": g.min, "max": g.max})) is not None:
             fail(("gates", i, bad[0]), bad[1])
+    for i, c in enumerate(scheme.components):
+        if (bad := plan_problem(c, metrics[c.metric])) is not None:
+            fail(("components", i, bad[0]), bad[1])
+    for k, v in enumerate(scheme.versions):
+        for i, c in enumerate(v.components or []):
+            loc: tuple[Any, ...] = ("versions", k, "components", i)
+            if c.metric not in metrics:
+                fail(
+                    (*loc, "metric"),
+                    f"unknown metric '{c.metric}'; add it to metrics.yaml or use one of: {', '.join(sorted(metrics))}",
+                )
+            if (bad := _objective_problem(metrics[c.metric], c.threshold, c.target, c.stretch)) is not None:
+                fail((*loc, bad[0]), bad[1])
+            if (bad := plan_problem(c, metrics[c.metric])) is not None:
+                fail((*loc, bad[0]), bad[1])
+
+
+def plan_problem(component: Component, metric: Metric) -> tuple[str, str] | None:
+    """(key, message) when a component's plan mechanics do not suit its metric, else None."""
+    if component.rate_table is not None and metric.direction != "higher_is_better":
+        return (
+            "rate_table",
+            f"a rate table pays on attainment = value / quota, which needs a higher-is-better metric; "
+            f"'{metric.id}' is lower-is-better — use the payout curve (threshold/target/stretch) instead",
+        )
+    if component.prorate and metric.aggregation != "sum":
+        return (
+            "prorate",
+            f"proration scales a quota by time worked, which only suits additive (sum) metrics; '{metric.id}' "
+            f"aggregates by {metric.aggregation} — remove `prorate`",
+        )
+    if component.clawback is not None and (
+        metric.aggregation != "sum" or metric.direction != "higher_is_better"
+    ):
+        return (
+            "clawback",
+            f"a customer clawback reverses credited sales, so the metric must count them (sum, higher is better); "
+            f"'{metric.id}' does not",
+        )
+    return None
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
@@ -34,6 +34,13 @@ __all__ = [
     "Component",
     "Gate",
     "Scheme",
+    "Tier",
+    "RateTable",
+    "Crediting",
+    "Clawback",
+    "Draw",
+    "DrawRecovery",
+    "SchemeVersion",
     "Economics",
     "Reason",
     "FailureDemand",
@@ -43,7 +50,9 @@ __all__ = [
 
 WEIGHT_TOLERANCE = 1e-6
 Direction = Literal["higher_is_better", "lower_is_better"]
-Id = Annotated[str, Field(min_length=1, pattern=r"^[a-z][a-z0-9_]*$")]
+#: Longest id accepted (metric, department, team, role, scheme ids): ids appear in tables, file names and messages.
+MAX_ID_LENGTH = 64
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class _LocatedError(ValueError):
@@ -394,6 +403,178 @@ class Component(_Model):
     payout_at_threshold: float = Field(default=0.5, ge=0, le=1)
     payout_at_stretch: float = Field(default=1.5, ge=1, le=5)
     description: str = ""
+    rate_table: RateTable | None = None
+    prorate: bool = False
+    credit: Crediting | None = None
+    clawback: Clawback | None = None
+
+
+class Tier(_Model):
+    """One row of a rate table: attainment in ``[from, to)`` (shares of quota, 1.0 = 100 %) pays ``rate``.
+
+    ``to`` may be omitted on the last tier (open-ended). A rate above 1 is an accelerator, below 1 a decelerator.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    lower: float = Field(alias="from", ge=0)
+    upper: float | None = Field(default=None, alias="to")
+    rate: float = Field(ge=0, le=20)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Tier:
+        if self.upper is not None and self.upper <= self.lower:
+            raise _LocatedError(f"tier `to` ({self.upper:g}) must be above `from` ({self.lower:g})", ("to",))
+        return self
+
+
+class RateTable(_Model):
+    """Tiered rates on attainment = credited value / quota (the component's ``target``, prorated if asked).
+
+    ``mode: marginal`` pays each slice of attainment at its own tier's rate (Σ rateᵢ × attainment inside tier ᵢ);
+    ``mode: retroactive`` pays the whole attainment at the rate of the tier it ends in (rate(a) × a). The result
+    is the multiplier of the component's share of the target bonus, like a curve point. Tiers must start at 0 and
+    follow each other without gaps or overlaps; attainment above a closed last tier earns nothing more.
+    """
+
+    mode: Literal["marginal", "retroactive"] = "marginal"
+    tiers: list[Tier] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _contiguous(self) -> RateTable:
+        tiers = self.tiers
+        if tiers[0].lower != 0:
+            raise _LocatedError(
+                f"the first tier must start at 0 (got from: {tiers[0].lower:g}); attainment below it would have "
+                "no rate",
+                ("tiers", 0, "from"),
+            )
+        for i in range(1, len(tiers)):
+            prev_upper = tiers[i - 1].upper
+            if prev_upper is None:
+                raise _LocatedError(
+                    f"tier {i - 1} is open-ended (no `to`) but tier {i} follows it; only the last tier may omit "
+                    "`to`",
+                    ("tiers", i - 1, "to"),
+                )
+            lower = tiers[i].lower
+            if lower < prev_upper:
+                raise _LocatedError(
+                    f"overlapping tiers: tier {i} starts at {lower:g}, before tier {i - 1} ends at "
+                    f"{prev_upper:g}; set from: {prev_upper:g}",
+                    ("tiers", i, "from"),
+                )
+            if lower > prev_upper:
+                raise _LocatedError(
+                    f"gap in the tier table: tier {i - 1} ends at {prev_upper:g} but tier {i} starts at {lower:g}; "
+                    f"attainment in between would have no rate; set from: {prev_upper:g}",
+                    ("tiers", i, "from"),
+                )
+        return self
+
+
+class Crediting(_Model):
+    """Who is credited with a result. ``basis: team`` credits each member with the team's result: for additive
+    (``sum``) metrics the team total is split by ``split`` (``equal`` shares, or ``fte`` = FTE × share of the period
+    employed); for other metrics every member is credited with the team mean."""
+
+    basis: Literal["individual", "team"] = "team"
+    split: Literal["equal", "fte"] = "equal"
+
+
+class Clawback(_Model):
+    """Reverse a credited sale when its customer churns within ``window_days`` of the sale.
+
+    The clawback is the difference between what the sale's period paid and what it would have paid without the
+    reversed sales; it is charged in the period the customer churns and recovered against that and later
+    earnings.
+    """
+
+    window_days: int
+    basis: Literal["customer_churn"] = "customer_churn"
+
+    @field_validator("window_days")
+    @classmethod
+    def _non_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError(
+                f"the clawback window is negative ({v} days); give the number of days after the sale within which "
+                "a churn reverses it, e.g. 90"
+            )
+        return v
+
+
+class DrawRecovery(_Model):
+    """How an outstanding recoverable draw is recovered from later earnings.
+
+    ``share_of_excess`` of the earnings above the draw (while a draw is paid) or of all earnings (after the draw
+    period) is taken each period until the balance is repaid, starting in the employee's ``start_period``-th
+    period in the plan (1 = at once). While the draw is still paid, recovery never takes pay below the draw.
+    """
+
+    share_of_excess: float = Field(default=1.0, gt=0, le=1)
+    start_period: int = Field(default=1, ge=1)
+
+
+class Draw(_Model):
+    """A guaranteed minimum payment per period (a draw against incentive earnings).
+
+    Exactly one of ``amount`` (currency per period) or ``amount_pct`` (percent of the period's target bonus). A
+    ``recoverable`` draw turns each top-up into a balance owed that ``recovery`` takes back from later earnings; a
+    ``non_recoverable`` draw is a guarantee that is never taken back. ``periods`` limits the draw to each
+    employee's first N periods of employment, counting the period of the hire date as 1 (the usual new-hire
+    draw; omit: every period).
+    """
+
+    kind: Literal["recoverable", "non_recoverable"]
+    amount: float | None = Field(default=None, gt=0)
+    amount_pct: float | None = Field(default=None, gt=0, le=500)
+    periods: int | None = Field(default=None, ge=1)
+    recovery: DrawRecovery | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> Draw:
+        if (self.amount is None) == (self.amount_pct is None):
+            raise _LocatedError(
+                "a draw needs exactly one of `amount` (currency) or `amount_pct`", ("amount",)
+            )
+        if self.kind == "recoverable" and self.recovery is None:
+            raise _LocatedError(
+                "a recoverable draw needs a recovery rule, e.g. `recovery: {share_of_excess: 1.0}`; or make it "
+                "`kind: non_recoverable`",
+                ("recovery",),
+            )
+        if self.kind == "non_recoverable" and self.recovery is not None:
+            raise _LocatedError(
+                "a non-recoverable draw is never recovered; remove `recovery` or make it `kind: recoverable`",
+                ("recovery",),
+            )
+        return self
+
+
+class SchemeVersion(_Model):
+    """An effective-dated version of a scheme: from ``effective_from`` (a period start) to ``effective_to``
+    (inclusive; omit = open) the listed keys replace the scheme's own; periods outside every version keep the base
+    rules."""
+
+    effective_from: date
+    effective_to: date | None = None
+    note: str = ""
+    target_bonus_pct: float | None = Field(default=None, gt=0, le=200)
+    components: list[Component] | None = Field(default=None, min_length=1)
+    gates: list[Gate] | None = None
+    cap_pct: float | None = Field(default=None, gt=0, le=1000)
+
+    @model_validator(mode="after")
+    def _check(self) -> SchemeVersion:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise _LocatedError(
+                f"effective_to {self.effective_to} is before effective_from {self.effective_from}",
+                ("effective_to",),
+            )
+        if self.components is not None:
+            _weights_sum_to_one([c.weight for c in self.components], ("components",))
+            _no_duplicates([c.metric for c in self.components], ("components",), "metric")
+        return self
 
 
 class Gate(_Model):
@@ -412,6 +593,10 @@ class Gate(_Model):
         return self
 
 
+Component.model_rebuild()
+SchemeVersion.model_rebuild()
+
+
 class Scheme(_Model):
     """An incentive scheme. ``target_bonus_pct`` is percent of base salary per year (10 = 10 %);
     ``cap_pct`` is percent of the period's target bonus (150 = payout capped at 1.5 × target bonus)."""
@@ -425,11 +610,32 @@ class Scheme(_Model):
     components: list[Component] = Field(min_length=1)
     gates: list[Gate] = Field(default_factory=list)
     cap_pct: float = Field(default=200.0, gt=0, le=1000)
+    cap_carry_forward: bool = False
+    draw: Draw | None = None
+    versions: list[SchemeVersion] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _weights(self) -> Scheme:
         _weights_sum_to_one([c.weight for c in self.components], ("components",))
         _no_duplicates([c.metric for c in self.components], ("components",), "metric")
+        step = 12 // self.periods_per_year
+        for i, v in enumerate(self.versions):
+            if v.effective_from.day != 1 or (v.effective_from.month - 1) % step:
+                raise _LocatedError(
+                    f"effective_from {v.effective_from} is not the start of a {self.period}; versions change the "
+                    f"rules from a period start (e.g. {_period_start(v.effective_from, step)})",
+                    ("versions", i, "effective_from"),
+                )
+        order = sorted(range(len(self.versions)), key=lambda k: self.versions[k].effective_from)
+        for a, b in zip(order, order[1:], strict=False):
+            first, second = self.versions[a], self.versions[b]
+            if first.effective_to is None or first.effective_to >= second.effective_from:
+                raise _LocatedError(
+                    f"version {b} (effective_from {second.effective_from}) overlaps version {a} "
+                    f"(effective {first.effective_from} to {first.effective_to or 'open'}); end version {a} before "
+                    f"{second.effective_from} with `effective_to`",
+                    ("versions", b, "effective_from"),
+                )
         return self
 
     @property
@@ -536,6 +742,11 @@ class FailureDemand(_Model):
 
 
 # --------------------------------------------------------------------------------------------- helpers
+def _period_start(day: date, step_months: int) -> date:
+    """Start of the month (step 1) or quarter (step 3) holding ``day``."""
+    return date(day.year, day.month - (day.month - 1) % step_months, 1)
+
+
 def _weights_sum_to_one(weights: list[float], loc: tuple[str | int, ...]) -> None:
     total = sum(weights)
     if abs(total - 1.0) > WEIGHT_TOLERANCE:

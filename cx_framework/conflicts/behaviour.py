@@ -271,8 +271,10 @@ def simulate_behaviour(
     DataValidationError
         A needed column is missing or a table breaks the data contract (``err.failures`` lists the rows).
     """
+    from cx_framework.config.loader import as_scheme
     from cx_framework.incentives import compute_payouts
 
+    scheme = as_scheme(scheme)
     if baseline_periods < 1:
         raise InputValueError(
             f"baseline_periods must be >= 1, got {baseline_periods}", argument="baseline_periods"

@@ -158,7 +158,7 @@ class StaffingBudgetGap:
         frame = self.intervals[["interval_start", "offered"]].assign(
             answered_within_threshold=self.intervals["offered"] * self.intervals["service_level"]
         )
-        daily = aggregate_service_level(frame, by="day")
+        daily = aggregate_service_level(frame, by="day", validate=False)  # built here from validated rows
         assert isinstance(daily, pd.DataFrame)  # a grouping was given
         daily = daily.drop(columns="answered_within_threshold").rename(columns={"denominator": "offered"})
         daily["meets_target"] = daily["service_level"] >= self.target
@@ -191,6 +191,11 @@ class StaffingBudgetGap:
         from cx_framework.plots.staffing import budget_sl_by_day_figure
 
         return budget_sl_by_day_figure(self)
+
+
+def _describe(value: object) -> str:
+    """A cell as the user wrote it: ``-5.0``, not ``np.float64(-5.0)``; missing as ``<missing>``."""
+    return "<missing>" if pd.isna(value) else str(value)
 
 
 def staffing_budget_gap(
@@ -269,6 +274,14 @@ def staffing_budget_gap(
             argument="allocation",
         )
     table = "intervals_forecast"
+    from cx_framework.schemas import validate
+
+    # the forecast has the intervals table's columns (queue optional): same types, ranges and keys
+    present = set(intervals_forecast.columns) if isinstance(intervals_forecast, pd.DataFrame) else set()
+    columns = ["interval_start", "offered", "aht_s", *(["queue"] if "queue" in present else [])]
+    intervals_forecast = validate(
+        "intervals", intervals_forecast, columns=columns, argument="intervals_forecast"
+    )
     missing = [c for c in ("interval_start", "offered", "aht_s") if c not in intervals_forecast.columns]
     if missing:
         raise DataValidationError(
@@ -288,7 +301,7 @@ def staffing_budget_gap(
             rows = np.flatnonzero(bad)
             raise DataValidationError(
                 f"table '{table}': column '{column}' must be {rule}; {len(rows)} row(s) fail, first row {rows[0]} "
-                f"= {intervals_forecast[column].iloc[rows[0]]!r}. See error.failures.",
+                f"= {_describe(intervals_forecast[column].iloc[rows[0]])}.",
                 failures=pd.DataFrame(
                     {
                         "table": table,

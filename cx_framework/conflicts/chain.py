@@ -639,7 +639,9 @@ def required_tightening(
 
 
 # ------------------------------------------------------------------------------------------------ fitting
-def fit_stage_distributions(work_items: pd.DataFrame, *, min_items: int = 20) -> pd.DataFrame:
+def fit_stage_distributions(
+    work_items: pd.DataFrame, *, min_items: int = 20, validate: bool = True
+) -> pd.DataFrame:
     """Fit a gamma lead-time distribution per (journey, stage) by maximum likelihood, with a KS check.
 
     Parameters
@@ -649,6 +651,9 @@ def fit_stage_distributions(work_items: pd.DataFrame, *, min_items: int = 20) ->
         ``left_at`` missing are ignored).
     min_items : int
         Groups with fewer completed items are reported with NaN parameters and a StatisticalWarning.
+    validate : bool, default True
+        Validate ``work_items`` against the data contract first (the columns used and any other contract
+        column present); False only for a frame that :func:`cx_framework.schemas.validate` already checked.
 
     Returns
     -------
@@ -663,6 +668,18 @@ def fit_stage_distributions(work_items: pd.DataFrame, *, min_items: int = 20) ->
         Missing columns or ``left_at`` before ``entered_at``; ``failures`` lists the rows.
     """
     needed = ["journey", "stage", "entered_at", "left_at"]
+    if isinstance(min_items, bool) or not isinstance(min_items, int | np.integer) or min_items < 2:
+        raise InputValueError(
+            f"argument 'min_items' must be a whole number >= 2; got {str(min_items)[:40]}.",
+            argument="min_items",
+        )
+    if validate:
+        from cx_framework.schemas import column_kinds
+        from cx_framework.schemas import validate as _validate
+
+        present = set(work_items.columns) if isinstance(work_items, pd.DataFrame) else set()
+        columns = [c for c in column_kinds("work_items") if c in present or c in needed]
+        work_items = _validate("work_items", work_items, columns=columns, argument="work_items")
     missing = [c for c in needed if c not in work_items.columns]
     if missing:
         raise DataValidationError(

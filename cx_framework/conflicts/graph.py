@@ -150,7 +150,11 @@ def _strong_components(values: np.ndarray) -> np.ndarray:
     return labels
 
 
-def _check_convergent(a: pd.DataFrame) -> None:
+def divergent_loop(a: pd.DataFrame) -> tuple[list[str], float, float] | None:
+    """``(cycle, loop gain, spectral radius)`` of the first feedback loop that makes the graph diverge, else None.
+
+    ``cycle`` lists metric ids with the first repeated at the end (``[a, b, a]``).
+    """
     values = a.to_numpy()
     labels = _strong_components(values)
     for label in np.unique(labels):
@@ -162,13 +166,22 @@ def _check_convergent(a: pd.DataFrame) -> None:
         if radius >= 1.0 - 1e-12:
             cycle = find_cycle(a, among=[a.index[i] for i in idx]) or [a.index[idx[0]]]
             gains = [a.loc[s, t] for s, t in zip(cycle[:-1], cycle[1:], strict=True)]
-            raise ConfigError(
-                f"the feedback loop {ARROW.join(cycle)} (loop gain {np.prod(gains):+.3g}) makes the graph "
-                f"diverge: spectral radius {radius:.3g} >= 1, so a 1% push grows without bound. Reduce the "
-                "elasticities on this loop so their product is well below 1 in magnitude",
-                file="causal_graph.yaml",
-                key="edges",
-            )
+            return [str(c) for c in cycle], float(np.prod(gains)), radius
+    return None
+
+
+def divergence_message(cycle: list[str], gain: float, radius: float) -> str:
+    return (
+        f"the feedback loop {ARROW.join(cycle)} (loop gain {gain:+.3g}) makes the graph diverge: spectral radius "
+        f"{radius:.3g} >= 1, so a 1% push grows without bound. Reduce the elasticities on this loop so their "
+        "product is well below 1 in magnitude"
+    )
+
+
+def _check_convergent(a: pd.DataFrame, file: str = "causal_graph.yaml") -> None:
+    found = divergent_loop(a)
+    if found is not None:
+        raise ConfigError(divergence_message(*found), file=file, key="edges")
 
 
 def total_effects(graph: CausalGraph | CxConfig) -> pd.DataFrame:
@@ -267,19 +280,22 @@ def strongest_path(
 
 
 def _schemes_of(schemes: Scheme | Mapping[str, Scheme] | Sequence[Scheme]) -> list[Scheme]:
+    from cx_framework.config.loader import as_scheme
+
     if isinstance(schemes, Scheme):
         return [schemes]
     if isinstance(schemes, Mapping):
-        return list(schemes.values())
-    out = list(schemes)
-    bad = [i for i, s in enumerate(out) if not isinstance(s, Scheme)]
-    if bad:
+        # a dict id -> scheme, or one scheme written as a plain mapping
+        if "components" in schemes and "id" in schemes:
+            return [as_scheme(schemes, argument="schemes")]
+        return [as_scheme(s, argument=f"schemes[{k!r}]") for k, s in schemes.items()]
+    if isinstance(schemes, str | bytes) or not isinstance(schemes, Iterable):
         raise InputValueError(
-            f"schemes[{bad[0]}] is not a Scheme; pass Scheme objects (config.schemes) or a dict id -> Scheme",
+            f"argument 'schemes' must be a Scheme, a dict id -> Scheme or a list of Schemes; got "
+            f"{type(schemes).__name__}.",
             argument="schemes",
-            index=bad[0],
         )
-    return out
+    return [as_scheme(s, argument=f"schemes[{i}]") for i, s in enumerate(schemes)]
 
 
 def _pair_frame(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from cx_framework.config.loader import CxConfig
+from cx_framework.config.loader import CxConfig, as_scheme
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.errors import ConfigError, InputValueError
 from cx_framework.incentives.payouts import (
@@ -90,11 +90,8 @@ def _as_mapping(schemes: Sequence[Scheme] | Mapping[str, Scheme]) -> dict[str, S
     if not items:
         raise InputValueError("pass at least one scheme to compare", argument="schemes")
     out: dict[str, Scheme] = {}
-    for s in items:
-        if not isinstance(s, Scheme):
-            raise InputValueError(
-                f"schemes must be Scheme objects, got {type(s).__name__}", argument="schemes"
-            )
+    for i, item in enumerate(items):
+        s = as_scheme(item, argument=f"schemes[{i}]")
         if s.id in out:
             raise ConfigError(f"scheme id '{s.id}' appears twice; give each scheme its own id", key="id")
         out[s.id] = s
@@ -110,6 +107,8 @@ def compare_schemes(
     budget: float | None = None,
     validate: bool = True,
     cache: dict[tuple[tuple[str, ...], str], PayoutInputs] | None = None,
+    sales: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
 ) -> SchemeComparison:
     """Run several schemes on the same data and compare them (the first is the baseline).
 
@@ -130,6 +129,8 @@ def compare_schemes(
         Prepared grids keyed by (sorted roles, period), filled on first use and reused on later calls — pass the
         same dict (e.g. from the app's session state) with the same tables so a what-if edit only re-evaluates
         the schemes. Do not reuse it with different tables.
+    sales, customers : pandas.DataFrame, optional
+        Credited sales and customers for schemes with customer clawbacks (see :func:`prepare_payouts`).
 
     Returns
     -------
@@ -160,7 +161,13 @@ def compare_schemes(
         key = _grid_key(scheme)
         if key not in prepared:
             prepared[key] = prepare_payouts(
-                employee_metrics, employees, scheme, config=catalogue, validate=False
+                employee_metrics,
+                employees,
+                scheme,
+                config=catalogue,
+                validate=False,
+                sales=sales,
+                customers=customers,
             )
         payouts[sid] = evaluate_payouts(prepared[key], scheme)
 

@@ -44,16 +44,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cx_framework.config.loader import CxConfig, check_order
-from cx_framework.config.models import Component, Metric, MetricCatalogue, Scheme
+from cx_framework.config.loader import CxConfig, as_scheme, check_order, plan_problem
+from cx_framework.config.models import Component, Metric, MetricCatalogue, Scheme, SchemeVersion
 from cx_framework.errors import ConfigError, DataValidationError, InputValueError
+from cx_framework.incentives.ledger import LEDGER_COLUMNS, settle
+from cx_framework.incentives.plan import component_multiplier, prorated_value, team_credit
 
 __all__ = [
     "PayoutInputs",
+    "SalesLinks",
     "prepare_payouts",
     "evaluate_payouts",
     "compute_payouts",
     "payout_curve_values",
+    "scheme_for_period",
+    "plan_problem",
     "payout_summary",
     "round_money",
     "MONEY_COLUMNS",
@@ -85,6 +90,12 @@ class PayoutInputs:
         Metric catalogue used for directions and aggregation (None when no config was given).
     excluded_by_role : dict of str to int
         Employees not covered by the scheme's roles, counted per role.
+    fte : numpy.ndarray or None
+        Full-time equivalent per row (0–1] from the optional ``employees.fte`` column (None = all full time).
+    sales : SalesLinks or None
+        Credited sales linked to grid rows and to their customers' churn (for customer clawbacks).
+    tenure_period : numpy.ndarray or None
+        Period of employment of each row (1 = the period of the hire date), used by draws for new hires.
     """
 
     roles: tuple[str, ...]
@@ -93,6 +104,9 @@ class PayoutInputs:
     values: dict[str, np.ndarray]
     catalogue: MetricCatalogue | None
     excluded_by_role: dict[str, int] = field(default_factory=dict)
+    fte: np.ndarray | None = None
+    sales: SalesLinks | None = None
+    tenure_period: np.ndarray | None = None
 
     @property
     def excluded_employees(self) -> int:
@@ -102,6 +116,32 @@ class PayoutInputs:
     def covers(self, scheme: Scheme) -> bool:
         """True when ``scheme`` has the same roles and period, so :func:`evaluate_payouts` can reuse this grid."""
         return _grid_key(scheme) == (self.roles, self.period)
+
+
+@dataclass(frozen=True, eq=False)
+class SalesLinks:
+    """Credited sales tied to the payout grid (see :func:`prepare_payouts` ``sales=``).
+
+    Attributes
+    ----------
+    sale_row : numpy.ndarray
+        Grid row (period of the sale, employee) of each sale; -1 when the employee-period is not in the grid.
+    charge_row : numpy.ndarray
+        Grid row (period of the customer's churn, same employee); -1 when not in the grid (employee gone, or the
+        churn falls after the data).
+    days_to_churn : numpy.ndarray
+        Days from sale to the customer's churn (NaN: customer has not churned).
+    units : numpy.ndarray
+        Units credited by each sale.
+    sales : pandas.DataFrame
+        The sales table as given (sale_id, employee_id, customer_id, sold_at, units).
+    """
+
+    sale_row: np.ndarray
+    charge_row: np.ndarray
+    days_to_churn: np.ndarray
+    units: np.ndarray
+    sales: pd.DataFrame
 
 
 def _grid_key(scheme: Scheme) -> tuple[tuple[str, ...], str]:
@@ -135,6 +175,8 @@ def prepare_payouts(
     *,
     config: CxConfig | MetricCatalogue | None = None,
     validate: bool = True,
+    sales: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
 ) -> PayoutInputs:
     """Validate the tables and build the (period, employee) grid for ``scheme``'s roles and period.
 
@@ -153,6 +195,11 @@ def prepare_payouts(
     validate : bool, default True
         Validate both tables with :func:`cx_framework.schemas.validate`. Pass False only for frames that
         already passed validation (e.g. from :func:`cx_framework.io.load_data_dir`).
+    sales : pandas.DataFrame, optional
+        Credited sales ``sale_id, employee_id, customer_id, sold_at`` (timestamp) and optional ``units``
+        (default 1) — needed for customer clawbacks (``components[i].clawback``), together with ``customers``.
+    customers : pandas.DataFrame, optional
+        DESIGN.md ``customers`` (``customer_id``, ``churn_date``).
 
     Returns
     -------
@@ -166,6 +213,7 @@ def prepare_payouts(
     InputValueError
         A quarter scheme without a metric catalogue.
     """
+    scheme = as_scheme(scheme)
     catalogue = _catalogue(config)
     if validate:
         from cx_framework.schemas import validate as _validate
@@ -287,6 +335,10 @@ def prepare_payouts(
         }
     )
     values = {m: matrix[j][sel] for j, m in enumerate(metric_ids)}
+    fte = _fte(employees)
+    links = None
+    if sales is not None or customers is not None:
+        links = _link_sales(sales, customers, rows, scheme.period)
     return PayoutInputs(
         roles=roles,
         period=scheme.period,
@@ -294,6 +346,105 @@ def prepare_payouts(
         values=values,
         catalogue=catalogue,
         excluded_by_role=excluded_by_role,
+        fte=None if fte is None else fte[src],
+        sales=links,
+        tenure_period=_tenure_period(hire[emp_of_row], period_months[per_of_row], step),
+    )
+
+
+def _tenure_period(hire_day: np.ndarray, period_month: np.ndarray, step: int) -> np.ndarray:
+    """1 for the period holding the hire date, 2 for the next, ... (scheme periods of ``step`` months)."""
+    hire_month = hire_day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    hire_month = hire_month - hire_month % step
+    return np.asarray((period_month - hire_month) // step + 1, dtype=np.int64)
+
+
+def _fte(employees: pd.DataFrame) -> np.ndarray | None:
+    """The optional ``employees.fte`` column (0–1], NaN -> 1 (full time); DataValidationError outside (0, 1]."""
+    if "fte" not in employees.columns:
+        return None
+    fte = pd.to_numeric(employees["fte"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    fte = np.where(np.isnan(fte), 1.0, fte)
+    bad = ~((fte > 0) & (fte <= 1))
+    if bad.any():
+        from cx_framework.schemas import _failures
+
+        rows = np.flatnonzero(bad)
+        raise DataValidationError(
+            f"Table 'employees', column 'fte': {len(rows)} row(s) outside (0, 1] (rows "
+            f"{', '.join(map(str, rows[:10]))}); fte is the full-time-equivalent share (1 = full time, 0.5 = half).",
+            failures=_failures("employees", "fte", "0 < fte <= 1", rows, fte[rows]),
+            table="employees",
+        )
+    return fte
+
+
+def _missing_columns(df: pd.DataFrame, table: str, needed: tuple[str, ...]) -> None:
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise DataValidationError(
+            f"Table '{table}': missing column(s) {', '.join(missing)}; needed for customer clawbacks "
+            f"(columns: {', '.join(needed)}).",
+            table=table,
+        )
+
+
+def _link_sales(
+    sales: pd.DataFrame | None, customers: pd.DataFrame | None, rows: pd.DataFrame, period: str
+) -> SalesLinks:
+    """Tie each credited sale to the grid row it was credited in and the row its customer's churn is charged to."""
+    if sales is None or customers is None:
+        raise InputValueError(
+            "customer clawbacks need both sales= (sale_id, employee_id, customer_id, sold_at) and customers= "
+            "(customer_id, churn_date)",
+            argument="sales" if sales is None else "customers",
+        )
+    _missing_columns(sales, "sales", ("sale_id", "employee_id", "customer_id", "sold_at"))
+    _missing_columns(customers, "customers", ("customer_id", "churn_date"))
+    sold = pd.to_datetime(sales["sold_at"]).to_numpy().astype("datetime64[D]")
+    churn_by_customer = pd.Series(
+        pd.to_datetime(customers["churn_date"]).to_numpy(),
+        index=customers["customer_id"].astype(str).to_numpy(),
+    )
+    known = pd.Index(churn_by_customer.index).get_indexer(sales["customer_id"].astype(str).to_numpy())
+    if (known < 0).any():
+        from cx_framework.schemas import _failures
+
+        bad_rows = np.flatnonzero(known < 0)
+        bad = sales["customer_id"].to_numpy(dtype=object)[bad_rows]
+        raise DataValidationError(
+            f"Table 'sales', column 'customer_id': {len(bad_rows)} sale(s) name customers not in table "
+            f"'customers' (first rows {', '.join(map(str, bad_rows[:10]))}); add the customers or drop the sales.",
+            failures=_failures("sales", "customer_id", "customer_id in customers", bad_rows, bad),
+            table="sales",
+        )
+    churn = churn_by_customer.to_numpy().astype("datetime64[D]")[known]
+    days = (churn - sold).astype("timedelta64[D]").astype(np.float64)
+    days[np.isnat(churn)] = np.nan
+
+    def _period_start(day: np.ndarray) -> pd.DatetimeIndex:
+        month = day.astype("datetime64[M]").astype(np.int64)
+        if period == "quarter":
+            month = month - month % 3
+        return pd.DatetimeIndex(month.astype("datetime64[M]").astype("datetime64[ns]"))
+
+    grid = pd.MultiIndex.from_arrays([pd.DatetimeIndex(rows["period"]), rows["employee_id"].astype(str)])
+    employee = sales["employee_id"].astype(str).to_numpy()
+    sale_row = grid.get_indexer(pd.MultiIndex.from_arrays([_period_start(sold), employee]))
+    churn_safe = np.where(np.isnat(churn), sold, churn)
+    charge_row = grid.get_indexer(pd.MultiIndex.from_arrays([_period_start(churn_safe), employee]))
+    charge_row[np.isnat(churn)] = -1
+    if "units" in sales.columns:
+        units = pd.to_numeric(sales["units"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        units = np.where(np.isnan(units), 1.0, units)
+    else:
+        units = np.ones(len(sales))
+    return SalesLinks(
+        sale_row=np.asarray(sale_row, dtype=np.int64),
+        charge_row=np.asarray(charge_row, dtype=np.int64),
+        days_to_churn=days,
+        units=units,
+        sales=sales,
     )
 
 
@@ -400,7 +551,26 @@ def _check_scheme(scheme: Scheme, catalogue: MetricCatalogue | None) -> dict[str
                 file=where,
                 key=f"gates[{i}].metric",
             )
+    for i, c in enumerate(scheme.components):
+        if (problem := plan_problem(c, known[c.metric])) is not None:
+            raise ConfigError(problem[1], file=where, key=f"components[{i}].{problem[0]}")
+    for k, v in enumerate(scheme.versions):
+        for i, c in enumerate(v.components or []):
+            if c.metric not in known:
+                raise ConfigError(
+                    f"unknown metric '{c.metric}'; use one of: {', '.join(sorted(known))}",
+                    file=where,
+                    key=f"versions[{k}].components[{i}].metric",
+                )
+            if (problem := plan_problem(c, known[c.metric])) is not None:
+                raise ConfigError(problem[1], file=where, key=f"versions[{k}].components[{i}].{problem[0]}")
     return known
+
+
+def _aggregation(metric: str, catalogue: MetricCatalogue | None) -> str:
+    if catalogue is not None and metric in catalogue.by_id:
+        return catalogue.by_id[metric].aggregation
+    return "sum"
 
 
 # ------------------------------------------------------------------------------------------------ evaluate
@@ -432,8 +602,155 @@ def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
             file=f"scheme '{scheme.id}'",
             key="roles",
         )
+    _check_scheme(scheme, inputs.catalogue)
+    out = _versioned(inputs, scheme, inputs.values)
+    clawed = [c for c in _all_components(scheme) if c.clawback is not None]
+    clawback: np.ndarray | None = None
+    if clawed:
+        if inputs.sales is None:
+            out.attrs["clawback"] = (
+                "not applied: no sales table (pass sales= and customers= to prepare_payouts)"
+            )
+        else:
+            clawback, claw_stats = _clawbacks(inputs, scheme, out, clawed)
+            out.attrs["clawback"] = claw_stats
+    if clawback is not None or scheme.draw is not None or scheme.cap_carry_forward:
+        settled = settle(
+            out,
+            clawback=np.zeros(len(out)) if clawback is None else clawback,
+            carry_forward=scheme.cap_carry_forward,
+            draw=scheme.draw,
+            tenure_period=inputs.tenure_period,
+        )
+        for name in LEDGER_COLUMNS:
+            out[name] = settled[name]
+        out["payout"] = settled["payout"]
+        target = out["target_bonus"].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["attainment"] = np.where(target > 0, out["earned"].to_numpy() / target, np.nan)
+        out.attrs["money_columns"] = [
+            *out.attrs["money_columns"],
+            *(c for c in LEDGER_COLUMNS if c not in out.attrs["money_columns"]),
+        ]
+    return out
+
+
+def _all_components(scheme: Scheme) -> list[Component]:
+    """The base components and every version's (a metric may appear in several)."""
+    out = list(scheme.components)
+    for v in scheme.versions:
+        out.extend(v.components or [])
+    return out
+
+
+def scheme_for_period(scheme: Scheme, period: Any) -> Scheme:
+    """The rules in force for ``period`` (a period start): the base scheme with the matching version's keys.
+
+    Examples
+    --------
+    >>> scheme_for_period(scheme, "2025-07-01").target_bonus_pct  # doctest: +SKIP
+    """
+    day = pd.Timestamp(period).date()
+    for v in scheme.versions:
+        if v.effective_from <= day and (v.effective_to is None or day <= v.effective_to):
+            return _version_scheme(scheme, v)
+    return scheme
+
+
+def _version_scheme(scheme: Scheme, version: SchemeVersion) -> Scheme:
+    update = {
+        k: getattr(version, k)
+        for k in ("target_bonus_pct", "components", "gates", "cap_pct")
+        if getattr(version, k) is not None
+    }
+    # each version's keys were validated with the version; model_copy keeps the base's roles and period
+    return scheme.model_copy(update={**update, "versions": []})
+
+
+def _versioned(inputs: PayoutInputs, scheme: Scheme, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Per-period rules, each period under the plan version in force at its start."""
+    if not scheme.versions:
+        return _evaluate_rules(inputs, scheme, values)
+    day = inputs.rows["period"].to_numpy().astype("datetime64[D]")
+    label = np.full(len(day), "base", dtype=object)
+    parts = []
+    covered = np.zeros(len(day), dtype=bool)
+    for v in scheme.versions:
+        start = np.datetime64(v.effective_from, "D")
+        mask = day >= start
+        if v.effective_to is not None:
+            mask &= day <= np.datetime64(v.effective_to, "D")
+        label[mask] = str(v.effective_from)
+        covered |= mask
+        parts.append((mask, _evaluate_rules(inputs, _version_scheme(scheme, v), values)))
+    parts.insert(0, (~covered, _evaluate_rules(inputs, scheme, values)))
+    frames = [frame.loc[mask] for mask, frame in parts if mask.any()]
+    out = pd.concat(frames).sort_index() if frames else parts[0][1].iloc[:0]
+    out["plan_version"] = label
+    components: dict[str, None] = {}
+    money: dict[str, None] = {}
+    for _, frame in parts:
+        components.update(dict.fromkeys(frame.attrs["components"]))
+        money.update(dict.fromkeys(frame.attrs["money_columns"]))
+    out.attrs.update(parts[0][1].attrs)
+    out.attrs.update(
+        {
+            "components": list(components),
+            "money_columns": list(money),
+            "withheld_rows": int(out["withheld"].sum()),
+            "versions": ["base", *(str(v.effective_from) for v in scheme.versions)],
+        }
+    )
+    return out
+
+
+def _clawbacks(
+    inputs: PayoutInputs, scheme: Scheme, gross: pd.DataFrame, clawed: list[Component]
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Clawback charged per grid row: what each sale period paid minus what it would have paid without the sales
+    whose customer churned within the window, charged to the churn period in proportion to the reversed units."""
+    links = inputs.sales
+    assert links is not None
+    n = len(inputs.rows)
+    windows = {c.metric: c.clawback.window_days for c in clawed if c.clawback is not None}
+    restated = dict(inputs.values)
+    reversed_any = np.zeros(len(links.units), dtype=bool)
+    for metric, window in windows.items():
+        rev = (links.sale_row >= 0) & (links.days_to_churn >= 0) & (links.days_to_churn <= window)
+        reversed_any |= rev
+        units = np.bincount(links.sale_row[rev], weights=links.units[rev], minlength=n)
+        if metric in restated:
+            restated[metric] = np.where(
+                np.isnan(restated[metric]), np.nan, np.maximum(restated[metric] - units, 0.0)
+            )
+    net = _versioned(inputs, scheme, restated)
+    # clawback per sale period: a restated period pays less (or the same); withheld periods paid nothing
+    lost = np.nan_to_num(gross["payout"].to_numpy() - net["payout"].to_numpy())
+    lost = np.maximum(lost, 0.0)
+    rev_units_per_row = np.bincount(
+        links.sale_row[reversed_any], weights=links.units[reversed_any], minlength=n
+    )
+    sale_row = links.sale_row[reversed_any]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        per_sale = lost[sale_row] * links.units[reversed_any] / rev_units_per_row[sale_row]
+    per_sale = np.nan_to_num(per_sale)
+    charge_row = links.charge_row[reversed_any]
+    collectable = charge_row >= 0
+    charged = np.bincount(charge_row[collectable], weights=per_sale[collectable], minlength=n)
+    stats = {
+        "reversed_sales": int(reversed_any.sum()),
+        "reversed_units": float(links.units[reversed_any].sum()),
+        "clawback_total": float(per_sale.sum()),
+        "clawback_charged": float(charged.sum()),
+        "clawback_uncharged": float(per_sale[~collectable].sum()),
+        "window_days": windows,
+    }
+    return charged, stats
+
+
+def _evaluate_rules(inputs: PayoutInputs, scheme: Scheme, values: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """One set of rules (curves or tiers, crediting, proration, gates, cap) over every row of the grid."""
     catalogue = inputs.catalogue
-    _check_scheme(scheme, catalogue)
     rows = inputs.rows
     n = len(rows)
     nan = np.full(n, np.nan)
@@ -445,11 +762,26 @@ def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
     raw = np.zeros(n)
     missing: dict[str, np.ndarray] = {}
     money = list(MONEY_COLUMNS)
+    fte = inputs.fte if inputs.fte is not None else np.ones(n)
     for c in scheme.components:
-        value = inputs.values.get(c.metric, nan)
-        curve = payout_curve_values(value, c, sign=_direction(c, catalogue))
+        value = values.get(c.metric, nan)
+        sign = _direction(c, catalogue)
+        own = value
+        if c.credit is not None and c.credit.basis == "team":
+            value = team_credit(
+                value, rows, fte, c.credit, additive=_aggregation(c.metric, catalogue) == "sum"
+            )
+        if c.prorate:
+            value = prorated_value(value, rows["employed_share"].to_numpy(), fte)
+        curve, attainment = component_multiplier(
+            value, c, sign=sign, curve=payout_curve_values(value, c, sign=sign)
+        )
         amount = target_bonus * c.weight * curve
         columns[f"{c.metric}_value"] = value
+        if value is not own:
+            columns[f"{c.metric}_own_value"] = own
+        if attainment is not None:
+            columns[f"{c.metric}_attainment"] = attainment
         columns[f"{c.metric}_curve"] = curve
         columns[c.metric] = amount
         money.append(c.metric)
@@ -457,7 +789,7 @@ def evaluate_payouts(inputs: PayoutInputs, scheme: Scheme) -> pd.DataFrame:
         missing[c.metric] = np.isnan(value)
     gates_passed = np.ones(n, dtype=bool)
     for g in scheme.gates:
-        value = inputs.values.get(g.metric, nan)
+        value = values.get(g.metric, nan)
         ok = np.ones(n, dtype=bool)
         if g.min is not None:
             ok &= value >= g.min
@@ -537,6 +869,8 @@ def compute_payouts(
     *,
     config: CxConfig | MetricCatalogue | None = None,
     validate: bool = True,
+    sales: pd.DataFrame | None = None,
+    customers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Payout per (period, employee_id) under ``scheme`` (DESIGN.md "Payout curve"; semantics in module doc).
 
@@ -581,7 +915,16 @@ def compute_payouts(
     >>> df = compute_payouts(org.employee_metrics, org.employees, cfg.schemes["siloed"], config=cfg)  # doctest: +SKIP
     >>> df["payout"].sum()  # doctest: +SKIP
     """
-    inputs = prepare_payouts(employee_metrics, employees, scheme, config=config, validate=validate)
+    scheme = as_scheme(scheme)
+    inputs = prepare_payouts(
+        employee_metrics,
+        employees,
+        scheme,
+        config=config,
+        validate=validate,
+        sales=sales,
+        customers=customers,
+    )
     return evaluate_payouts(inputs, scheme)
 
 

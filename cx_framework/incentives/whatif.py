@@ -30,7 +30,15 @@ __all__ = [
     "scheme_to_yaml",
     "COMPONENT_COLUMNS",
     "GATE_COLUMNS",
+    "PLAN_KEYS",
+    "TIER_COLUMNS",
+    "set_component_plan",
+    "set_draw",
+    "tiers_to_table",
 ]
+
+#: Columns of a rate-table editor (attainment shares of quota; ``to`` blank on an open last tier).
+TIER_COLUMNS: tuple[str, ...] = ("from", "to", "rate")
 
 COMPONENT_COLUMNS: tuple[str, ...] = (
     "metric",
@@ -42,6 +50,8 @@ COMPONENT_COLUMNS: tuple[str, ...] = (
     "payout_at_stretch",
 )
 GATE_COLUMNS: tuple[str, ...] = ("metric", "min", "max")
+#: Component keys beyond the curve table that a table edit keeps (matched by metric).
+PLAN_KEYS: tuple[str, ...] = ("rate_table", "prorate", "credit", "clawback")
 
 
 def _rebuild(
@@ -255,7 +265,14 @@ def scheme_from_table(
                 {k: _cell(record.get(k), where, f"gates[{len(gate_rows)}].{k}") for k in GATE_COLUMNS}
             )
     data = scheme.model_dump(by_alias=True)
-    data["components"] = [{k: v for k, v in row.items() if v is not None} for row in comp_rows]
+    # plan mechanics not shown in the table (tiers, crediting, clawback) stay with their metric's component
+    kept = {
+        c["metric"]: {k: c[k] for k in PLAN_KEYS if c.get(k) not in (None, False)} for c in data["components"]
+    }
+    data["components"] = [
+        {**kept.get(str(row.get("metric")), {}), **{k: v for k, v in row.items() if v is not None}}
+        for row in comp_rows
+    ]
     data["gates"] = gate_rows
     data.update(changes)
     return _rebuild(scheme, data, config, "table edit")
@@ -279,4 +296,96 @@ def scheme_to_yaml(scheme: Scheme) -> str:
     """The scheme as YAML in the format of ``configs/incentives/<id>.yaml`` (round-trips through
     :func:`cx_framework.config.load_scheme`)."""
     data = scheme.model_dump(by_alias=True, mode="json")
+    # plan mechanics appear only where used, so a plain scheme writes exactly the keys it always had
+    for key, unused in (("cap_carry_forward", False), ("draw", None), ("versions", [])):
+        if data.get(key) == unused:
+            data.pop(key, None)
+    for comp in [
+        *data["components"],
+        *(c for v in data.get("versions", []) for c in v.get("components") or []),
+    ]:
+        for key, unused in (("rate_table", None), ("prorate", False), ("credit", None), ("clawback", None)):
+            if comp.get(key) == unused:
+                comp.pop(key, None)
+    for version in data.get("versions", []):
+        for key in [k for k, v in version.items() if v is None]:
+            version.pop(key)
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+
+
+# ------------------------------------------------------------------------------------------------ plan mechanics
+def tiers_to_table(scheme: Scheme, metric: str) -> pd.DataFrame:
+    """The rate table of component ``metric`` as a frame (:data:`TIER_COLUMNS`; empty when it uses the curve)."""
+    component = scheme.components[_component_index(scheme, metric)]
+    tiers = component.rate_table.tiers if component.rate_table is not None else []
+    return pd.DataFrame(
+        [{"from": t.lower, "to": t.upper, "rate": t.rate} for t in tiers], columns=list(TIER_COLUMNS)
+    ).astype("float64")
+
+
+def set_component_plan(
+    scheme: Scheme,
+    metric: str,
+    *,
+    tiers: pd.DataFrame | None = None,
+    mode: str = "marginal",
+    prorate: bool = False,
+    credit: str = "individual",
+    split: str = "equal",
+    clawback_days: int | None = None,
+    config: CxConfig | MetricCatalogue | None = None,
+) -> Scheme:
+    """Set the plan mechanics of one component: rate table (``tiers`` rows with from/to/rate; None or no rows =
+    the payout curve), quota proration, team crediting and the customer clawback window (None = no clawback).
+
+    Raises
+    ------
+    ConfigError
+        Overlapping tiers, gaps, a negative window, a mechanic that does not suit the metric (key path named,
+        e.g. ``components[1].rate_table.tiers[2].from``).
+    """
+    i = _component_index(scheme, metric)
+    where = f"scheme '{scheme.id}' (plan edit)"
+    data = scheme.model_dump(by_alias=True)
+    comp = data["components"][i]
+    rows: list[dict[str, Any]] = []
+    if tiers is not None:
+        for record in tiers.to_dict("records"):
+            if all(_blank(record.get(k)) for k in TIER_COLUMNS):
+                continue
+            key = f"components[{i}].rate_table.tiers[{len(rows)}]"
+            row = {k: _cell(record.get(k), where, f"{key}.{k}") for k in TIER_COLUMNS}
+            if row["from"] is None or row["rate"] is None:
+                raise ConfigError("each tier needs `from` and `rate`", file=where, key=key)
+            rows.append({k: v for k, v in row.items() if v is not None})
+    comp["rate_table"] = {"mode": mode, "tiers": rows} if rows else None
+    comp["prorate"] = bool(prorate)
+    comp["credit"] = {"basis": credit, "split": split} if credit == "team" else None
+    comp["clawback"] = None if clawback_days is None else {"window_days": int(clawback_days)}
+    return _rebuild(scheme, data, config, "plan edit")
+
+
+def set_draw(
+    scheme: Scheme,
+    kind: str | None,
+    *,
+    amount_pct: float | None = None,
+    amount: float | None = None,
+    periods: int | None = None,
+    share_of_excess: float = 1.0,
+    start_period: int = 1,
+    cap_carry_forward: bool | None = None,
+) -> Scheme:
+    """Set (``kind`` recoverable / non_recoverable) or remove (``kind=None``) the draw, and optionally the cap
+    carry-forward flag."""
+    data = scheme.model_dump(by_alias=True)
+    if kind is None:
+        data["draw"] = None
+    else:
+        draw: dict[str, Any] = {"kind": kind, "amount": amount, "amount_pct": amount_pct, "periods": periods}
+        if kind == "recoverable":
+            draw["recovery"] = {"share_of_excess": share_of_excess, "start_period": start_period}
+        data["draw"] = draw
+    if cap_carry_forward is not None:
+        data["cap_carry_forward"] = bool(cap_carry_forward)
+    return _rebuild(scheme, data, None, "draw")

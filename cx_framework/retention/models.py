@@ -576,8 +576,6 @@ def fit_retention(
     """
     # targeted imports: statsmodels.api pulls in tsa/graphics/scipy.signal (~2 s on first use)
     from statsmodels.discrete.discrete_model import Logit
-    from statsmodels.genmod.families import Binomial
-    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
     if model not in ("logit", "cox"):
@@ -668,42 +666,8 @@ def fit_retention(
             )
         categorical.append((column, levels))
         control_values[column] = codes
-    knot_values: tuple[float, ...] = ()
-    if dose == "spline":
-        if not 3 <= knots <= 7:
-            raise InputValueError(
-                f"argument 'knots' must be between 3 and 7; got {knots!r}.", argument="knots"
-            )
-        probs = {
-            3: (0.10, 0.5, 0.90),
-            4: (0.05, 0.35, 0.65, 0.95),
-            5: (0.05, 0.275, 0.5, 0.725, 0.95),
-            6: (0.05, 0.23, 0.41, 0.59, 0.77, 0.95),
-            7: (0.025, 0.1833, 0.3417, 0.5, 0.6583, 0.8167, 0.975),
-        }
-        # Harrell's quantile knots, taken over the *distinct* exposure values: customer-month SL is lumpy
-        # (0, 1/2, 1 from one or two calls), so quantiles of the raw values would collapse onto 0 and 1
-        knot_values = tuple(float(v) for v in np.unique(np.quantile(np.unique(x), probs[knots])))
-        if len(knot_values) < 3:
-            raise ModelError(
-                f"'{exposure}' takes too few distinct values for a spline with {knots} knots (quantile knots "
-                f"{list(knot_values)}); use dose='binned' or dose='linear'."
-            )
-    bin_edges: tuple[float, ...] = ()
-    if dose == "binned":
-        bin_edges = tuple(float(b) for b in bins)
-        if len(bin_edges) < 3 or np.any(np.diff(bin_edges) <= 0):
-            raise InputValueError(
-                f"argument 'bins' must be >= 3 increasing edges; got {list(bins)!r}.", argument="bins"
-            )
-    design = _Design(
-        exposure=exposure,
-        dose=dose,
-        intercept=model == "logit",
-        knots=knot_values,
-        bins=bin_edges,
-        numeric_controls=tuple(numeric),
-        categorical_controls=tuple(categorical),
+    design = _make_design(
+        exposure, dose, model == "logit", x, knots, bins, tuple(numeric), tuple(categorical)
     )
     names = design.names()
 
@@ -740,14 +704,7 @@ def fit_retention(
                 xg = design.matrix(reps[0], dict(zip(controls, reps[1:], strict=True)))
                 trials = np.bincount(gid).astype(np.float64)
                 successes = np.bincount(gid, weights=y)
-                _check_design(xg, names, trials)
-                fit = GLM(np.column_stack([successes, trials - successes]), xg, family=Binomial()).fit(
-                    tol=1e-12, maxiter=100
-                )
-                beta = fit.params
-                bread = fit.cov_params()
-                p_g = fit.fittedvalues
-                _check_separation(p_g, successes, trials, names, xg)
+                beta, bread, p_g = _fit_grouped(xg, names, trials, successes)
                 if clusters is not None:
                     resid = y - p_g[gid]
                     score = np.column_stack(
@@ -803,6 +760,81 @@ def fit_retention(
         None,
         n_periods,
     )
+
+
+def _make_design(
+    exposure: str,
+    dose: str,
+    intercept: bool,
+    x: np.ndarray,
+    knots: int,
+    bins: Sequence[float],
+    numeric: tuple[str, ...],
+    categorical: tuple[tuple[str, tuple[str, ...]], ...],
+) -> _Design:
+    """The design coding: spline knots from the distinct exposure values ``x``, checked bin edges."""
+    knot_values: tuple[float, ...] = ()
+    if dose == "spline":
+        if not 3 <= knots <= 7:
+            raise InputValueError(
+                f"argument 'knots' must be between 3 and 7; got {knots!r}.", argument="knots"
+            )
+        probs = {
+            3: (0.10, 0.5, 0.90),
+            4: (0.05, 0.35, 0.65, 0.95),
+            5: (0.05, 0.275, 0.5, 0.725, 0.95),
+            6: (0.05, 0.23, 0.41, 0.59, 0.77, 0.95),
+            7: (0.025, 0.1833, 0.3417, 0.5, 0.6583, 0.8167, 0.975),
+        }
+        # Harrell's quantile knots, taken over the *distinct* exposure values: customer-month SL is lumpy
+        # (0, 1/2, 1 from one or two calls), so quantiles of the raw values would collapse onto 0 and 1
+        knot_values = tuple(float(v) for v in np.unique(np.quantile(np.unique(x), probs[knots])))
+        if len(knot_values) < 3:
+            raise ModelError(
+                f"'{exposure}' takes too few distinct values for a spline with {knots} knots (quantile knots "
+                f"{list(knot_values)}); use dose='binned' or dose='linear'."
+            )
+    bin_edges: tuple[float, ...] = ()
+    if dose == "binned":
+        bin_edges = tuple(float(b) for b in bins)
+        if len(bin_edges) < 3 or np.any(np.diff(bin_edges) <= 0):
+            raise InputValueError(
+                f"argument 'bins' must be >= 3 increasing edges; got {list(bins)!r}.", argument="bins"
+            )
+    return _Design(
+        exposure=exposure,
+        dose=dose,
+        intercept=intercept,
+        knots=knot_values,
+        bins=bin_edges,
+        numeric_controls=numeric,
+        categorical_controls=categorical,
+    )
+
+
+def _fit_grouped(
+    xg: np.ndarray, names: list[str], trials: np.ndarray, successes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Binomial GLM on (events, trials) per distinct design row: coefficients, model covariance (the sandwich's
+    bread) and fitted probability per row. Raises ModelError on a singular design or separation."""
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
+
+    _check_design(xg, names, trials)
+    # fit on the groups in one canonical order (sorted design rows), so the estimates do not depend on the order
+    # the rows (or an engine's GROUP BY) produced them in: pandas, DuckDB and Spark give the same fit
+    order = np.lexsort(xg.T[::-1])
+    fit = GLM(
+        np.column_stack([successes[order], (trials - successes)[order]]), xg[order], family=Binomial()
+    ).fit(tol=1e-12, maxiter=100)
+    p_g = np.empty(order.size)
+    p_g[order] = np.asarray(fit.fittedvalues)
+    _check_separation(p_g, successes, trials, names, xg)
+    # model covariance = inverse Fisher information at the estimate (statsmodels' cov_params uses the weights of
+    # the last IRLS iteration, i.e. of the previous step, which depends on the path to convergence)
+    weight = trials * p_g * (1.0 - p_g)
+    bread = np.linalg.pinv(xg.T @ (weight[:, None] * xg))
+    return np.asarray(fit.params), bread, p_g
 
 
 def _check_design(x: np.ndarray, names: list[str], weight: np.ndarray) -> None:
@@ -874,7 +906,11 @@ def _fit_cox(
     entry = panel["tenure_months"].to_numpy(dtype=np.float64)[idx]
     xr = design.matrix(x, control_values)
     _check_design(np.column_stack([np.ones(len(x)), xr]), ["Intercept", *names], np.ones(len(x)))
-    fit = PHReg(entry + 1.0, xr, status=y, entry=entry, ties="breslow").fit(groups=clusters)
+    # Row (t, t+1] of a customer-month. statsmodels counts a row in the risk set of an event at time s when
+    # entry <= s (not entry < s), so with entry = t a survivor's *next* row (entry t+1) would also sit in the
+    # risk set of the events at t+1 and every risk set would be too large. Only the order of times enters the
+    # partial likelihood, so entering at t + 1/2 gives exactly the (t, t+1] risk sets.
+    fit = PHReg(entry + 1.0, xr, status=y, entry=entry + 0.5, ties="breslow").fit(groups=clusters)
     beta = np.asarray(fit.params)
     if not np.all(np.isfinite(beta)) or np.any(np.abs(beta) > 50):
         raise ModelError(_separation_message(names))

@@ -104,6 +104,7 @@ def build_customer_panel(
     period: str = "M",
     repeat_window_days: float = 7.0,
     end: str | pd.Timestamp | None = None,
+    validate: bool = True,
 ) -> pd.DataFrame:
     """Build the customer × month panel of experienced service and next-month churn.
 
@@ -125,6 +126,9 @@ def build_customer_panel(
         many days before it (the 7-day window of the failure-demand configuration).
     end : str or Timestamp, optional
         Last month of data. Default: the latest month seen in contact timestamps, start dates and churn dates.
+    validate : bool, default True
+        Validate both frames against the data contract first (the columns used); False only for frames that
+        :func:`cx_framework.schemas.validate` already checked.
 
     Returns
     -------
@@ -176,11 +180,17 @@ def build_customer_panel(
         raise InputValueError(
             f"argument 'period' must be 'M' (calendar months); got {period!r}.", argument="period"
         )
-    if not np.isfinite(threshold_s) or threshold_s < 0:
-        raise InputValueError(
-            f"argument 'threshold_s' must be a finite number of seconds >= 0; got {threshold_s!r}.",
-            argument="threshold_s",
-        )
+    from cx_framework.staffing._arrays import check_scalar
+
+    threshold_s = check_scalar("threshold_s", threshold_s, low=0.0, high=1e7, open_low=False, open_high=False)
+    repeat_window_days = check_scalar(
+        "repeat_window_days", repeat_window_days, low=0.0, high=36_500, open_low=False, open_high=False
+    )
+    if validate:
+        from cx_framework.schemas import validate as _validate
+
+        customers = _validate("customers", customers, columns=_CUSTOMER_COLUMNS, argument="customers")
+        contacts = _validate("contacts", contacts, columns=_CONTACT_COLUMNS, argument="contacts")
     _require(customers, _CUSTOMER_COLUMNS, "customers")
     _require(contacts, _CONTACT_COLUMNS, "contacts")
 

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from cx_framework._compat import PANDAS_3, as_text
 from cx_framework.config.models import Metric
 from cx_framework.errors import DataValidationError
 
@@ -153,8 +154,8 @@ def _level(frame: pd.DataFrame, level: str) -> pd.DataFrame:
                 out[col] = np.nan
         elif col not in out.columns:
             out[col] = pd.Series(np.nan, index=out.index, dtype="str")
-        elif out[col].dtype != "str":
-            out[col] = out[col].astype("str")
+        elif not (PANDAS_3 and out[col].dtype == "str"):
+            out[col] = as_text(out[col])
     return out
 
 
@@ -194,7 +195,7 @@ def build_values(
         dm["volume"] = np.nan
     dm["source_table"] = "department_metrics"
     dm["source_row"] = np.arange(len(dm))
-    dm["team"] = dm["team"].astype("str")
+    dm["team"] = as_text(dm["team"])
     dm["source"] = "reported"
     dm["note"] = ""
 

@@ -11,22 +11,14 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from cx_framework.engine.aggregates import CONTACT_METRICS
+from cx_framework.engine.aggregates import long_metrics as _long
 from cx_framework.errors import DataValidationError, InputValueError
 
 __all__ = ["contact_metrics", "CONTACT_METRICS", "contact_aggregation_sql"]
 
-#: metric id -> (numerator expression, volume column) of the aggregated frame
-CONTACT_METRICS: dict[str, tuple[str, str | None]] = {
-    "service_level": ("answered_within_threshold / offered_phone", "offered_phone"),
-    "abandon_rate": ("abandoned_phone / offered_phone", "offered_phone"),
-    "asa_s": ("wait_answered_s / answered_phone", "answered_phone"),
-    "aht_s": ("handle_s / handled", "handled"),
-    "fcr": ("resolved_first_contact / handled", "handled"),
-    "offered_volume": ("offered", "offered"),
-}
 _REQUIRED = ("timestamp", "channel", "queue", "wait_s", "handle_s", "abandoned", "resolved_first_contact")
 
 
@@ -147,33 +139,3 @@ def contact_metrics(
     finally:
         con.close()
     return _long(wide)
-
-
-def _long(wide: pd.DataFrame) -> pd.DataFrame:
-    """Wide per-(period, department) sums -> long ``department_metrics`` rows (one small frame per metric)."""
-    frames = []
-    for metric, (expr, volume_col) in CONTACT_METRICS.items():
-        num, _, den = expr.partition(" / ")
-        numerator = wide[num].to_numpy(float)
-        if den:
-            denominator = wide[den].to_numpy(float)
-            keep = denominator > 0
-            value = np.divide(numerator, denominator, out=np.full_like(numerator, np.nan), where=keep)
-        else:
-            keep = np.ones(len(wide), bool)
-            value = numerator
-        frames.append(
-            pd.DataFrame(
-                {
-                    "period": wide["period"].to_numpy()[keep],
-                    "department": wide["department"].astype(str).to_numpy()[keep],
-                    "team": None,
-                    "metric": metric,
-                    "value": value[keep],
-                    "volume": wide[volume_col].to_numpy(float)[keep] if volume_col else np.nan,
-                }
-            )
-        )
-    out = pd.concat(frames, ignore_index=True)
-    out["period"] = pd.to_datetime(out["period"]).astype("datetime64[ns]")
-    return out.sort_values(["period", "department", "metric"]).reset_index(drop=True)

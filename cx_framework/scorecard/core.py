@@ -13,7 +13,7 @@ import pandas as pd
 
 from cx_framework.config.loader import CxConfig
 from cx_framework.config.models import Objective
-from cx_framework.errors import InputValueError
+from cx_framework.errors import DataValidationError, InputValueError
 from cx_framework.maturity import INCOMPLETE, incomplete_mask
 from cx_framework.scorecard.aggregate import ORGANISATION, build_values
 from cx_framework.scorecard.alignment import alignment_table, green_inside_red_outside
@@ -128,6 +128,30 @@ def _objectives(cfg: CxConfig, data_departments: list[str]) -> pd.DataFrame:
     return out
 
 
+def _check_departments(dm: pd.DataFrame, data_departments: list[str], cfg: Any) -> None:
+    """A department in the data that organisation.yaml does not know would be scored silently (typo, renamed
+    department): name the rows instead."""
+    known = set(cfg.organisation.department_ids)
+    unknown = [d for d in data_departments if d not in known]
+    if not unknown:
+        return
+    from cx_framework.schemas import _failures
+
+    bad = dm["department"].astype(str).isin(unknown).to_numpy()
+    rows = np.flatnonzero(bad)  # positions in the frame as passed (validate keeps the row order)
+    first = ", ".join(repr(d)[:40] for d in unknown[:5])
+    where = f" (configs {cfg.directory}/organisation.yaml)" if getattr(cfg, "directory", None) else ""
+    raise DataValidationError(
+        f"Table 'department_metrics': column 'department' has {len(unknown)} department id(s) that "
+        f"organisation.yaml does not define{where}: {first}; first at row {int(rows[0])}. Known departments: "
+        f"{', '.join(sorted(known))}. Fix the ids or add the departments to organisation.yaml.",
+        failures=_failures(
+            "department_metrics", "department", "known department", rows, dm["department"].to_numpy()[rows]
+        ),
+        table="department_metrics",
+    )
+
+
 def score(
     department_metrics: pd.DataFrame,
     config: CxConfig | str | os.PathLike[str],
@@ -222,6 +246,7 @@ def score(
         em = _validate("employee_metrics", em) if em is not None else None
         emp = _validate("employees", emp) if emp is not None else None
 
+    _check_departments(dm, sorted(set(dm["department"].astype(str)) - {ORGANISATION}), cfg)
     catalogue = cfg.metrics.by_id
     dm, em = _drop_unknown_metrics(dm, em, catalogue)
 

@@ -163,9 +163,10 @@ def find_exceptions(
             "metric": red["metric"].to_numpy(),
             "card": red["card"].to_numpy(),
             "rule": "threshold",
-            "description": np.where(sign > 0, "below threshold", "above threshold")
+            # object arrays: numpy < 2 has no "+" for fixed-width unicode arrays
+            "description": np.where(sign > 0, "below threshold", "above threshold").astype(object)
             + " on the "
-            + red["card"].to_numpy()
+            + red["card"].to_numpy(dtype=object)
             + " card",
             "value": red["value"].to_numpy(float),
             "expected_low": np.where(sign > 0, red["threshold"].to_numpy(float), -np.inf),

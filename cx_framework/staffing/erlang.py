@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from cx_framework.staffing._arrays import ArrayLike, broadcast_inputs, check_scalar
+from cx_framework.staffing._arrays import ArrayLike, broadcast_inputs, check_scalar, check_traffic
 
 __all__ = [
     "traffic_intensity",
@@ -256,6 +256,7 @@ def service_level(
     (c, h, n), wrap = broadcast_inputs(
         [("calls", calls, False), ("aht_s", aht_s, True), ("agents", agents, False)]
     )
+    check_traffic(c * h / interval_s, calls)
     return wrap(_sl_core(c, h, n, answer_s, interval_s))
 
 
@@ -295,6 +296,7 @@ def asa(
         [("calls", calls, False), ("aht_s", aht_s, True), ("agents", agents, False)]
     )
     traffic = c * h / interval_s
+    check_traffic(traffic, calls)
     pw = _erlang_c_core(traffic, n)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(n > traffic, pw * h / (n - traffic), np.inf)
@@ -319,6 +321,7 @@ def occupancy(calls: ArrayLike, aht_s: ArrayLike, agents: ArrayLike, *, interval
         [("calls", calls, False), ("aht_s", aht_s, True), ("agents", agents, False)]
     )
     traffic = c * h / interval_s
+    check_traffic(traffic, calls)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(n > 0, np.minimum(traffic / np.where(n > 0, n, 1.0), 1.0), 1.0)
     out = np.where(traffic == 0.0, 0.0, out)
@@ -410,6 +413,7 @@ def agents_needed(
     c = arrays[0].ravel()
     h = arrays[1].ravel()
     traffic = c * h / interval_s
+    check_traffic(traffic, calls)
     result = np.zeros(c.shape, dtype=float)
     busy = c > 0
     if busy.any():

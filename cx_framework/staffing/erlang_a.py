@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from cx_framework.staffing._arrays import ArrayLike, broadcast_inputs, check_scalar
+from cx_framework.staffing._arrays import ArrayLike, broadcast_inputs, check_scalar, check_traffic
 from cx_framework.staffing.erlang import log_erlang_b_any
 
 __all__ = ["ErlangAResult", "erlang_a"]
@@ -238,6 +238,7 @@ def erlang_a(
             ("patience_s", patience_s, True),
         ]
     )
+    check_traffic(c * h / interval_s, calls)
     shape = c.shape
     res = _erlang_a_core(c.ravel(), h.ravel(), n.ravel(), p.ravel(), answer_s, interval_s, with_asa=True)
     return ErlangAResult(**{k: wrap(v.reshape(shape)) for k, v in res.items()})

@@ -37,6 +37,16 @@ def _require_columns(frame: pd.DataFrame, columns: Sequence[str], *, table: str,
         )
 
 
+def _validated(intervals: object, needed: Sequence[str]) -> pd.DataFrame:
+    """Validate the ``intervals`` argument at the edge: the ``needed`` columns and every other contract column
+    present (types, ranges, cross-column rules, keys) via :func:`cx_framework.schemas.validate`."""
+    from cx_framework.schemas import column_kinds, validate
+
+    present = set(intervals.columns) if isinstance(intervals, pd.DataFrame) else set()
+    columns = [c for c in column_kinds("intervals") if c in present or c in needed]
+    return validate("intervals", intervals, columns=columns, argument="intervals")  # type: ignore[arg-type]
+
+
 def _check_counts(frame: pd.DataFrame, columns: Sequence[str], *, table: str) -> None:
     """Counts must be finite and >= 0, and answered_within_threshold <= answered <= offered when present."""
     rows = []
@@ -90,6 +100,7 @@ def aggregate_service_level(
     by: str | Sequence[str] | None = None,
     *,
     definition: Definition = "offered",
+    validate: bool = True,
 ) -> float | pd.DataFrame:
     """Volume-weighted service level over any grouping — never the mean of interval percentages.
 
@@ -117,6 +128,9 @@ def aggregate_service_level(
         ``"queue"`` is an ordinary column. None aggregates the whole table to one number.
     definition : {"offered", "answered", "excl_short_abandons"}
         Denominator of the service level.
+    validate : bool, default True
+        Validate ``intervals`` against the data contract first (the columns used and any other contract column
+        present); pass False only for a frame that :func:`cx_framework.schemas.validate` already checked.
 
     Returns
     -------
@@ -153,6 +167,8 @@ def aggregate_service_level(
             argument="definition",
         )
     needed = ["answered_within_threshold", *denominator_cols]
+    if validate:
+        intervals = _validated(intervals, [c for c in needed if c != "short_abandons"])
     _require_columns(intervals, needed, table=table, why=f"for definition='{definition}'")
     _check_counts(intervals, needed, table=table)
     frame, keys = _group_keys(intervals, by, table=table)
@@ -199,6 +215,7 @@ def required_agents(
     *,
     interval_s: float = 1800.0,
     patience_s: float | None = None,
+    validate: bool = True,
 ) -> pd.DataFrame:
     """Required vs staffed agents per interval, from the Erlang C (or Erlang A) model.
 
@@ -224,6 +241,8 @@ def required_agents(
         Interval length (seconds).
     patience_s : float or None
         Mean caller patience (seconds) to use Erlang A; None for Erlang C.
+    validate : bool, default True
+        Validate ``intervals`` against the data contract first; False only for an already validated frame.
 
     Returns
     -------
@@ -238,6 +257,8 @@ def required_agents(
     if answer_s is not None:
         answer_s = check_scalar("answer_s", answer_s, low=0.0, open_low=False)
     table = "intervals"
+    if validate:
+        intervals = _validated(intervals, ["offered", "aht_s"])
     _require_columns(intervals, ["offered", "aht_s"], table=table, why="to compute required agents")
     _check_counts(intervals, ["offered"], table=table)
     offered = intervals["offered"].to_numpy(dtype=float)

@@ -248,7 +248,7 @@ def test_bad_upload_in_chromium_shows_message_not_traceback(app_url, browser):
     bad = Path(tempfile.mkdtemp(prefix="cx_browser_")) / "customers.csv"
     bad.write_text("customer_id,segment,product,start_date,monthly_revenue\nc1,consumer,bb,2024-01-01,-5\n")
     uploaders = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"]')
-    assert len(uploaders) == 7
+    assert len(uploaders) == 8  # one per contract table + the mapping wizard's raw-export uploader
     customers = [u for u in uploaders if u.text.startswith("customers")]
     assert len(customers) == 1
     customers[0].find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(bad))

@@ -1,0 +1,184 @@
+"""``cx statements``, ``cx hash-password`` and ``cx scenarios``: payee statements, access-file passwords and the
+compensation database."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cx_framework.cli._app import command, console
+from cx_framework.errors import CxError, InputValueError
+
+__all__ = ["statements_command", "hash_password_command", "scenarios_command"]
+
+
+def _viewer(configs: Path, user: str | None) -> Any:  # Viewer | None
+    """The signed-in viewer when an access file is configured (password from CX_PASSWORD or a hidden prompt);
+    None when access control is off."""
+    from cx_framework.access import AccessError, find_access_file, load_access
+    from cx_framework.config import load_config
+
+    path = find_access_file(configs)
+    if path is None:
+        console.print("[yellow]Access control is off[/] (no access.yaml): individual pay is not protected.")
+        return None
+    policy = load_access(path, organisation=load_config(configs).organisation)
+    if policy.authentication == "oidc":
+        raise AccessError(
+            f"{path} signs users in through an identity provider (authentication: oidc); the command line cannot "
+            "do that — use the app, or ask HR for the statements"
+        )
+    user = user or os.environ.get("CX_USER")
+    if not user:
+        raise InputValueError("access control is on: pass --user (or set CX_USER)", argument="--user")
+    password = os.environ.get("CX_PASSWORD")
+    if password is None:
+        password = typer.prompt(f"Password for {user}", hide_input=True)
+    viewer = policy.authenticate(user, password)
+    return viewer
+
+
+def _data(data_dir: Path, needs_sales: bool) -> dict[str, Any]:
+    import pandas as pd
+
+    from cx_framework.io import load_data_dir
+
+    if not data_dir.is_dir():
+        raise InputValueError(f"DATA_DIR {data_dir} is not a directory", argument="DATA_DIR")
+    tables = ["employees", "employee_metrics", *(["contacts", "customers"] if needs_sales else [])]
+    data = load_data_dir(data_dir, tables=tables)
+    for suffix in (".parquet", ".csv"):
+        if (data_dir / f"sales{suffix}").is_file():  # optional credited-sales ledger (not a contract table)
+            frame = (
+                pd.read_parquet(data_dir / "sales.parquet")
+                if suffix == ".parquet"
+                else pd.read_csv(
+                    data_dir / "sales.csv", dtype={"sale_id": str, "employee_id": str, "customer_id": str}
+                )
+            )
+            data["sales"] = frame
+            break
+    return data
+
+
+@command("statements")
+def statements_command(
+    data_dir: Annotated[
+        Path, typer.Argument(help="Directory with employees and employee_metrics (.parquet/.csv).")
+    ],
+    scheme: Annotated[
+        str, typer.Option("--scheme", help="Scheme id (configs/incentives) or a scheme .yaml path.")
+    ],
+    period: Annotated[
+        str, typer.Option("--period", help="Period to state, YYYY-MM (any month of a quarter).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the HTML statements (one per employee).")],
+    proposed: Annotated[
+        str | None,
+        typer.Option("--proposed", help="Show the change under this proposed scheme (id or .yaml)."),
+    ] = None,
+    configs: Annotated[Path, typer.Option("--configs", help="Config directory.")] = Path("configs"),
+    user: Annotated[
+        str | None, typer.Option("--user", help="Signed-in user when access.yaml is configured.")
+    ] = None,
+) -> None:
+    """Write one self-contained HTML pay statement per employee for PERIOD under SCHEME (atomic writes)."""
+    from cx_framework.access import restrict_tables
+    from cx_framework.cli.incentive_commands import _resolve_scheme
+    from cx_framework.config import load_config
+    from cx_framework.incentives import compute_payouts, credited_sales
+    from cx_framework.statements import statement_period, write_statements
+
+    if out.exists() and not out.is_dir():
+        raise InputValueError(f"--out {out} exists and is not a directory", argument="--out")
+    viewer = _viewer(configs, user)
+    from cx_framework.access import authorize
+
+    authorize(viewer, "statements")  # refuse before reading any pay
+    config = load_config(configs)
+    chosen = _resolve_scheme(config, scheme)
+    alternative = _resolve_scheme(config, proposed) if proposed else None
+    needs_sales = any(
+        c.clawback is not None for s in (chosen, alternative) if s is not None for c in s.components
+    )
+    data = restrict_tables(_data(data_dir, needs_sales), viewer)
+    kw: dict[str, Any] = {"config": config, "validate": False}
+    if needs_sales:
+        kw.update(sales=credited_sales(data), customers=data["customers"])
+    payouts = compute_payouts(data["employee_metrics"], data["employees"], chosen, **kw)
+    statement_period(payouts, period, quarterly=chosen.period == "quarter")  # clear error before writing
+    alt = (
+        compute_payouts(data["employee_metrics"], data["employees"], alternative, **kw)
+        if alternative
+        else None
+    )
+    written = write_statements(
+        payouts,
+        chosen,
+        period,
+        out,
+        catalogue=config.metrics,
+        currency=config.economics.currency,
+        proposed=alternative,
+        proposed_payouts=alt,
+        viewer=viewer,
+    )
+    console.print(f"Wrote {len(written)} statement(s) to {out}", markup=False)
+
+
+@command("hash-password")
+def hash_password_command() -> None:
+    """Print an Argon2id hash of a password (asked twice, hidden) for access.yaml `password_hash`."""
+    from cx_framework.access import hash_password
+
+    password = os.environ.get("CX_NEW_PASSWORD")
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    console.print(hash_password(password), markup=False, highlight=False)
+
+
+@command("scenarios")
+def scenarios_command(
+    configs: Annotated[
+        Path, typer.Option("--configs", help="Config directory (holds compensation.sqlite).")
+    ] = Path("configs"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check the audit chain and every snapshot hash.")
+    ] = False,
+) -> None:
+    """List saved scenarios (status, revision, who and when) and snapshots of the compensation database."""
+    from cx_framework.scenarios import DEFAULT_DB_NAME, ScenarioStore
+
+    path = configs / DEFAULT_DB_NAME
+    if not path.is_file():
+        raise CxError(
+            f"{path}: no compensation database yet; save a scenario from the Incentive modeller first"
+        )
+    store = ScenarioStore(path)
+    if verify:
+        store.verify()
+    scenarios, snapshots = store.list(), store.snapshots()
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "scenarios": scenarios.to_dict("records"),
+                    "snapshots": snapshots.to_dict("records"),
+                    "verified": verify,
+                },
+                default=str,
+            )
+        )
+        return
+    console.print(scenarios.to_string(index=False) if len(scenarios) else "no scenarios", markup=False)
+    console.print(
+        snapshots.drop(columns="content_hash").to_string(index=False) if len(snapshots) else "no snapshots",
+        markup=False,
+    )
+    if verify:
+        console.print("audit chain and snapshot hashes verified", markup=False)

@@ -1,0 +1,248 @@
+"""The service-level ↔ churn logit of :func:`fit_retention` on a customer panel that stays in an engine.
+
+The panel (:func:`cx_framework.engine.customer_panel`) lives in DuckDB or Spark; the grouped binomial logit
+needs only aggregates of it:
+
+1. the sample (at-risk customer-months with a known exposure) is grouped by distinct design row in the engine:
+   (exposure, controls) → trials, events — the logit likelihood depends on the data only through these, so the
+   point estimates are exactly those of the row-level fit;
+2. statsmodels fits the GLM on those few thousand groups (:func:`cx_framework.retention.models._fit_grouped`,
+   shared with the pandas path);
+3. the customer-clustered sandwich needs, per customer, the score Σ x_g (y − p_g) over the customer's rows. The
+   fitted p_g and design rows x_g (G small rows) go back into the engine, are joined to the sample rows by group,
+   summed per customer and multiplied out there: only the K × K "meat" Σ_c s_c s_cᵀ comes back. With the same
+   small-sample correction G/(G−1)·(N−1)/(N−K) this is the covariance statsmodels' ``cov_type="cluster"`` gives.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import pandas as pd
+
+from cx_framework.engine.core import Engine
+from cx_framework.engine.panel import month_index
+from cx_framework.errors import DataValidationError, InputValueError, ModelError, StatisticalWarning
+
+if TYPE_CHECKING:
+    import ibis.expr.types as ir
+
+    from cx_framework.retention.models import RetentionResult
+
+__all__ = ["fit_retention_engine"]
+
+
+def fit_retention_engine(
+    engine: Engine,
+    panel: ir.Table,
+    *,
+    exposure: str = "service_level",
+    controls: Sequence[str] = ("segment", "tenure_months"),
+    model: Literal["logit"] = "logit",
+    lag: int = 0,
+    dose: Literal["linear", "spline", "binned"] = "linear",
+    cluster: str | None = "customer_id",
+    bins: Sequence[float] | None = None,
+    knots: int = 4,
+) -> RetentionResult:
+    """:func:`cx_framework.retention.fit_retention` (logit) on a panel that stays in the engine.
+
+    Same parameters and result as ``fit_retention(panel)`` with ``grouped=True``; only the groups
+    (distinct design rows) and the K × K cluster meat reach pandas. ``model="cox"`` needs row-level data: use
+    the pandas engine for it.
+
+    Raises
+    ------
+    InputValueError
+        ``model`` other than ``"logit"``, negative ``lag``, bad ``dose``/``bins``/``knots``.
+    ModelError
+        As for ``fit_retention`` (no events, no variation, singular design, separation).
+    """
+    import ibis
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
+
+    from cx_framework.retention.models import (
+        DEFAULT_BINS,
+        _finish,
+        _fit_grouped,
+        _make_design,
+        _separation_message,
+    )
+
+    if model != "logit":
+        raise InputValueError(
+            f"the engine fits model='logit' only; model={model!r} needs row-level data (use engine 'pandas').",
+            argument="model",
+        )
+    if dose not in ("linear", "spline", "binned"):
+        raise InputValueError(
+            f"argument 'dose' must be 'linear', 'spline' or 'binned'; got {dose!r}.", argument="dose"
+        )
+    if not isinstance(lag, int | np.integer) or lag < 0:
+        raise InputValueError(
+            f"argument 'lag' must be an integer >= 0 (months); got {lag!r}.", argument="lag"
+        )
+    controls = tuple(controls)
+    needed = ["customer_id", "period", "churned", exposure, *controls] + ([cluster] if cluster else [])
+    missing = [col for col in dict.fromkeys(needed) if col not in panel.columns]
+    if missing:
+        raise DataValidationError(
+            f"panel is missing column(s) {missing} (available: {list(panel.columns)}).",
+            table="customer_panel",
+        )
+    x = panel[exposure].cast("float64")
+    if lag:
+        w = ibis.window(group_by=panel.customer_id, order_by=panel.period)
+        same = month_index(panel.period) - month_index(panel.period.lag(lag).over(w)) == lag
+        x = ibis.ifelse(same, panel[exposure].lag(lag).over(w).cast("float64"), ibis.null().cast("float64"))
+    t = panel.mutate(__x=x)
+    keep = t.__x.notnull() & ~t.__x.isnan()
+    if "at_risk" in t.columns:
+        keep = keep & t.at_risk
+    for col in controls:
+        keep = keep & t[col].notnull()
+    sample = engine.cache(t.filter(keep))
+    keys = ["__x", *controls]
+    numeric = [
+        col for col in controls if sample[col].type().is_numeric() and not sample[col].type().is_boolean()
+    ]
+    groups = engine.execute(
+        sample.group_by(keys).aggregate(__trials=sample.count(), __events=sample.churned.cast("int64").sum())
+    )
+    totals = engine.execute(
+        sample.aggregate(
+            n_periods=sample.period.nunique(),
+            n_clusters=(sample[cluster].nunique() if cluster else sample.count()),
+        )
+    ).iloc[0]
+    trials = groups["__trials"].to_numpy(dtype=np.float64)
+    successes = groups["__events"].to_numpy(dtype=np.float64)
+    n, events = int(trials.sum()), int(successes.sum())
+    xs = groups["__x"].to_numpy(dtype=np.float64)
+    if n == 0:
+        raise ModelError(
+            f"no customer-months to fit: no at-risk rows have a known '{exposure}'"
+            + (f" {lag} month(s) earlier" if lag else "")
+            + ". Check that customers made phone calls and that the panel covers more than one month."
+        )
+    if events == 0:
+        raise ModelError(
+            f"no churn events among the {n:,} customer-months in the sample, so there is nothing to explain; "
+            "use a longer period or more customers."
+        )
+    if events == n:
+        raise ModelError(
+            f"every one of the {n:,} customer-months in the sample churned; the model needs some stayers."
+        )
+    if np.ptp(xs) == 0:
+        raise ModelError(
+            f"'{exposure}' has the same value ({xs[0]:.3g}) in every customer-month of the sample, so its effect on "
+            "churn cannot be estimated; the data need customers who experienced different service levels."
+        )
+    control_values: dict[str, np.ndarray] = {}
+    categorical = []
+    for col in controls:
+        if col in numeric:
+            control_values[col] = groups[col].to_numpy(dtype=np.float64)
+            continue
+        labels = groups[col].astype(str).to_numpy(dtype=object)
+        levels = tuple(sorted(set(labels)))
+        if len(levels) == 1:
+            warnings.warn(
+                f"control '{col}' has a single level ({levels[0]!r}) in the sample, so it adjusts for nothing; it is "
+                "left out of the design.",
+                StatisticalWarning,
+                stacklevel=2,
+            )
+        code_of = {level: i for i, level in enumerate(levels)}
+        control_values[col] = np.array([code_of[v] for v in labels], dtype=np.int64)
+        categorical.append((col, levels))
+    design = _make_design(
+        exposure,
+        dose,
+        True,
+        xs,
+        knots,
+        DEFAULT_BINS if bins is None else bins,
+        tuple(numeric),
+        tuple(categorical),
+    )
+    names = design.names()
+    xg = design.matrix(xs, control_values)
+    n_clusters = int(totals["n_clusters"])
+    if cluster and n_clusters < 2:
+        raise ModelError(
+            f"clustered standard errors need at least 2 values of '{cluster}' in the sample; found {n_clusters}. "
+            "Pass cluster=None for model-based standard errors."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        try:
+            beta, bread, p_g = _fit_grouped(xg, names, trials, successes)
+        except (PerfectSeparationError, PerfectSeparationWarning) as exc:
+            raise ModelError(_separation_message(names)) from exc
+        except np.linalg.LinAlgError as exc:
+            raise ModelError(
+                f"the design is singular ({exc}); a control may be constant or duplicate another column "
+                f"({names}). Drop that control."
+            ) from exc
+    k = xg.shape[1]
+    if cluster:
+        meat = _cluster_meat(engine, sample, groups[keys], xg, p_g, cluster)
+        correction = n_clusters / (n_clusters - 1) * (n - 1) / (n - k)
+        cov = correction * bread @ meat @ bread
+    else:
+        cov = bread
+    params = pd.Series(beta, index=names)
+    cov_df = pd.DataFrame(cov, index=names, columns=names)
+    return _finish(
+        "logit",
+        design,
+        params,
+        cov_df,
+        "cluster" if cluster else "nonrobust",
+        n,
+        events,
+        n_clusters if cluster else n,
+        xg.shape[0],
+        "grouped",
+        controls,
+        int(lag),
+        xg,
+        trials,
+        xs,
+        None,
+        int(totals["n_periods"]),
+    )
+
+
+def _cluster_meat(
+    engine: Engine, sample: ir.Table, keys: pd.DataFrame, xg: np.ndarray, p_g: np.ndarray, cluster: str
+) -> np.ndarray:
+    """Σ_c s_c s_cᵀ with s_c = Σ_{rows of c} x_g (y − p_g), computed in the engine (exact)."""
+    import ibis
+
+    k = xg.shape[1]
+    table = keys.copy()
+    for j in range(k):
+        table[f"__g{j}"] = xg[:, j]
+    table["__p"] = p_g
+    small = ibis.memtable(table)
+    cols = list(keys.columns)
+    rows = sample.select(*cols, __c=sample[cluster], __y=sample.churned.cast("float64"))
+    joined = rows.join(small, cols)
+    resid = joined.__y - joined.__p
+    scores = joined.group_by("__c").aggregate(
+        **{f"__s{j}": (joined[f"__g{j}"] * resid).sum() for j in range(k)}
+    )
+    pairs = [(a, b) for a in range(k) for b in range(a, k)]
+    out = engine.execute(
+        scores.aggregate(**{f"m{a}_{b}": (scores[f"__s{a}"] * scores[f"__s{b}"]).sum() for a, b in pairs})
+    )
+    meat = np.zeros((k, k))
+    for a, b in pairs:
+        meat[a, b] = meat[b, a] = float(out[f"m{a}_{b}"].iloc[0])
+    return meat

@@ -1,0 +1,85 @@
+"""Access control in the app (issue 16 items 4-5, AppTest part): sign-in gate, role-based pages, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from cx_framework.access import Viewer, hash_password  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "apps" / "streamlit_app.py"
+HR_PAGE = REPO / "apps" / "views" / "incentives.py"
+
+
+@pytest.fixture(scope="module")
+def access_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("access") / "access.yaml"
+    path.write_text(
+        "users:\n"
+        f"  - {{user: hr, role: hr, password_hash: '{hash_password('hr-pass')}'}}\n"
+        f"  - {{user: lead, role: leadership, password_hash: '{hash_password('lead-pass')}'}}\n"
+        "denied_log: denied.jsonl\n"
+    )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch):
+    monkeypatch.delenv("CX_DATA_DIR", raising=False)
+    monkeypatch.delenv("CX_CONFIG_DIR", raising=False)
+    monkeypatch.delenv("CX_ACCESS_FILE", raising=False)
+
+
+def _texts(at: AppTest) -> str:
+    return " ".join(
+        [m.value for m in at.markdown]
+        + [t.value for t in at.title]
+        + [c.value for c in at.caption]
+        + [e.value for e in at.error]
+        + [w.value for w in at.warning]
+    )
+
+
+def test_without_access_file_the_app_says_access_control_is_off():
+    at = AppTest.from_file(str(APP), default_timeout=240).run()
+    assert not at.exception
+    assert any("Access control is off" in w.value for w in at.sidebar.warning)
+
+
+def test_visitor_sees_only_the_sign_in_form_and_wrong_password_is_refused(access_file, monkeypatch):
+    monkeypatch.setenv("CX_ACCESS_FILE", str(access_file))
+    at = AppTest.from_file(str(APP), default_timeout=240).run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert not at.metric and not at.dataframe  # nothing but the form
+    at.text_input(key="cx_login_user").input("hr")
+    at.text_input(key="cx_login_password").input("wrong")
+    at.button[0].click().run()
+    assert any("Sign-in refused" in e.value for e in at.error)
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert "wrong" not in (access_file.parent / "denied.jsonl").read_text()  # the password is never logged
+    assert '"what": "login"' in (access_file.parent / "denied.jsonl").read_text()
+
+
+def test_leadership_is_refused_on_the_hr_page_even_when_opened_directly(access_file, monkeypatch):
+    monkeypatch.setenv("CX_ACCESS_FILE", str(access_file))
+    at = AppTest.from_file(str(HR_PAGE), default_timeout=240)
+    at.session_state["cx_viewer"] = Viewer(user="lead", role="leadership")
+    at.run()
+    assert not at.exception
+    assert any("Access denied" in e.value for e in at.error)
+    assert not at.dataframe and not at.metric
+
+
+def test_hr_login_reaches_the_hr_page(access_file, monkeypatch):
+    monkeypatch.setenv("CX_ACCESS_FILE", str(access_file))
+    at = AppTest.from_file(str(HR_PAGE), default_timeout=240)
+    at.session_state["cx_viewer"] = Viewer(user="hr", role="hr")
+    at.run()
+    assert not at.exception
+    assert any(m.label == "Annual payout cost (edited)" for m in at.metric)
