@@ -263,7 +263,7 @@ FILE_CASES: list[tuple[str, bytes, str]] = [
     ("empty", b"", "empty"),
     ("header only", b"interval_start,queue,offered\n", "no data rows"),
     ("not a CSV", b'{"intervals": [1, 2, 3]}\n', "does not look like a CSV"),
-    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\x00", "line 1 is not UTF-8"),
+    ("binary", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe\x00", "is not a CSV text file: it looks like a PNG image"),
     (
         "latin-1 in line 3",
         "interval_start,queue\nx,y\nCaf\u00e9,z\n".encode("latin-1"),

@@ -354,6 +354,11 @@ class Analysis:
         self._data_stamp = data_stamp
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.viewer = viewer
+        # individual pay is guarded by the access rules unless the caller brings its own check
+        if authorize is None:
+            from cx_framework.access import authorize as _access_authorize
+
+            authorize = _access_authorize
         self._authorize = authorize
         self.truth = truth
         #: the data directory when opened with :meth:`from_data_dir` (engines that read files directly use it)

@@ -19,6 +19,21 @@ MAX_CONFIG_BYTES = 2_000_000
 MAX_CONFIG_VALUES = 200_000
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a date-like scalar that is not a real date (``2024-13-45``) stays the text
+    written instead of raising a bare ``ValueError``: the config model then names the key and says what it expects."""
+
+
+def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+
+
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Read a YAML file with the safe loader; return (data, node tree for line look-ups).
 
@@ -58,7 +73,7 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         raise ConfigError(
             f"cannot read file ({exc.strerror}); check its permissions", file=str(path)
         ) from None
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is not None:

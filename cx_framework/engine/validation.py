@@ -176,18 +176,22 @@ def _coerce(kind: str, col: Any) -> tuple[Any, Any]:
 
 def _value_check(check: Any, value: Any) -> tuple[str, Any]:
     """(label, ok) for a pandera column check; labels match :func:`cx_framework.schemas._nice_check`."""
+    import ibis
+
     from cx_framework.schemas import _nice_check
 
     stats = check.statistics or {}
     name = check.name
+    # an infinite value is reported once, as 'finite', and not again against a bound (as schemas.validate does)
+    infinite = value.isinf() if value.type().is_floating() else ibis.literal(False)
     if name == "greater_than_or_equal_to":
-        return _nice_check(f"{name}({stats['min_value']})"), value >= stats["min_value"]
+        return _nice_check(f"{name}({stats['min_value']})"), infinite | (value >= stats["min_value"])
     if name == "greater_than":
-        return _nice_check(f"{name}({stats['min_value']})"), value > stats["min_value"]
+        return _nice_check(f"{name}({stats['min_value']})"), infinite | (value > stats["min_value"])
     if name == "less_than_or_equal_to":
-        return _nice_check(f"{name}({stats['max_value']})"), value <= stats["max_value"]
+        return _nice_check(f"{name}({stats['max_value']})"), infinite | (value <= stats["max_value"])
     if name == "less_than":
-        return _nice_check(f"{name}({stats['max_value']})"), value < stats["max_value"]
+        return _nice_check(f"{name}({stats['max_value']})"), infinite | (value < stats["max_value"])
     if name == "isin":
         return _nice_check(f"{name}({list(stats['allowed_values'])})"), value.isin(
             list(stats["allowed_values"])
