@@ -416,7 +416,23 @@ def _per_period(
 
 
 # ------------------------------------------------------------------------------------------------ generator
-_GENERATOR_DOC_PARAMS = """
+def generate_organisation(
+    seed: int = 0,
+    customers: int = 20_000,
+    employees: int = 400,
+    months: int = 24,
+    *,
+    start: str = "2024-01-01",
+    scheme: str = "siloed",
+    contact_rate: float = 0.8,
+    sl_churn_log_odds: float = -2.0,
+    plant_graph: bool | object = False,
+    progress: object | None = None,
+) -> SyntheticOrg:
+    """Generate a synthetic organisation with planted effects, in memory.
+
+    Parameters
+    ----------
     seed : int
         Seed of the random streams; the same seed gives identical tables (in memory and written).
     customers : int
@@ -442,27 +458,7 @@ _GENERATOR_DOC_PARAMS = """
         ``False`` (default) leaves the tables exactly as without the option (the committed sample).
     progress : callable, optional
         ``progress(step: str, fraction: float)`` called as the generator advances (the CLI shows a bar).
-"""
 
-
-def generate_organisation(
-    seed: int = 0,
-    customers: int = 20_000,
-    employees: int = 400,
-    months: int = 24,
-    *,
-    start: str = "2024-01-01",
-    scheme: str = "siloed",
-    contact_rate: float = 0.8,
-    sl_churn_log_odds: float = -2.0,
-    plant_graph: bool | object = False,
-    progress: object | None = None,
-) -> SyntheticOrg:
-    """Generate a synthetic organisation with planted effects, in memory.
-
-    Parameters
-    ----------
-    {params}
     Returns
     -------
     SyntheticOrg
@@ -516,7 +512,9 @@ def write_organisation(
     ----------
     directory : str or path-like
         Output folder (created).
-    {params}    compression_level : int, optional
+    seed, customers, employees, months, start, scheme, contact_rate, sl_churn_log_odds, plant_graph, progress
+        As in :func:`generate_organisation`.
+    compression_level : int, optional
         zstd level; default 19 up to 100k customers (the small committed sample), 3 above (fast for big runs).
 
     Returns
@@ -545,14 +543,6 @@ def write_organisation(
         sink.abort()
         raise
     return sink.close(truth)
-
-
-generate_organisation.__doc__ = (generate_organisation.__doc__ or "").replace(
-    "    {params}\n", _GENERATOR_DOC_PARAMS.lstrip("\n")
-)
-write_organisation.__doc__ = (write_organisation.__doc__ or "").replace(
-    "    {params}", _GENERATOR_DOC_PARAMS.lstrip("\n")
-)
 
 
 # ------------------------------------------------------------------------------------------------ sinks
