@@ -66,6 +66,7 @@ def fit_retention_engine(
 
     from cx_framework.retention.models import (
         DEFAULT_BINS,
+        _check_fit_data,
         _finish,
         _fit_grouped,
         _make_design,
@@ -122,26 +123,7 @@ def fit_retention_engine(
     successes = groups["__events"].to_numpy(dtype=np.float64)
     n, events = int(trials.sum()), int(successes.sum())
     xs = groups["__x"].to_numpy(dtype=np.float64)
-    if n == 0:
-        raise ModelError(
-            f"no customer-months to fit: no at-risk rows have a known '{exposure}'"
-            + (f" {lag} month(s) earlier" if lag else "")
-            + ". Check that customers made phone calls and that the panel covers more than one month."
-        )
-    if events == 0:
-        raise ModelError(
-            f"no churn events among the {n:,} customer-months in the sample, so there is nothing to explain; "
-            "use a longer period or more customers."
-        )
-    if events == n:
-        raise ModelError(
-            f"every one of the {n:,} customer-months in the sample churned; the model needs some stayers."
-        )
-    if np.ptp(xs) == 0:
-        raise ModelError(
-            f"'{exposure}' has the same value ({xs[0]:.3g}) in every customer-month of the sample, so its effect on "
-            "churn cannot be estimated; the data need customers who experienced different service levels."
-        )
+    _check_fit_data(n, events, xs, exposure, lag)
     control_values: dict[str, np.ndarray] = {}
     categorical = []
     for col in controls:

@@ -506,6 +506,30 @@ def _lagged(panel: pd.DataFrame, column: str, lag: int, cluster_codes: np.ndarra
     return out
 
 
+def _check_fit_data(n: int, events: int, x: np.ndarray, exposure: str, lag: int) -> None:
+    """Plain-language ModelErrors for data a churn model cannot be fitted on (shared by the pandas and engine fits)."""
+    if n == 0:
+        raise ModelError(
+            f"no customer-months to fit: no at-risk rows have a known '{exposure}'"
+            + (f" {lag} month(s) earlier" if lag else "")
+            + ". Check that customers made phone calls and that the panel covers more than one month."
+        )
+    if events == 0:
+        raise ModelError(
+            f"no churn events among the {n:,} customer-months in the sample, so there is nothing to explain; "
+            "use a longer period or more customers."
+        )
+    if events == n:
+        raise ModelError(
+            f"every one of the {n:,} customer-months in the sample churned; the model needs some stayers."
+        )
+    if np.ptp(x) == 0:
+        raise ModelError(
+            f"'{exposure}' has the same value ({x[0]:.3g}) in every customer-month of the sample, so its effect on "
+            "churn cannot be estimated; the data need customers who experienced different service levels."
+        )
+
+
 def fit_retention(
     panel: pd.DataFrame,
     *,
@@ -626,26 +650,7 @@ def fit_retention(
     n_periods = int(pd.unique(panel["period"].to_numpy()[idx]).size)
 
     # ---------------------------------------------------------------- plain-language model errors
-    if n == 0:
-        raise ModelError(
-            f"no customer-months to fit: no at-risk rows have a known '{exposure}'"
-            + (f" {lag} month(s) earlier" if lag else "")
-            + ". Check that customers made phone calls and that the panel covers more than one month."
-        )
-    if events == 0:
-        raise ModelError(
-            f"no churn events among the {n:,} customer-months in the sample, so there is nothing to explain; "
-            "use a longer period or more customers."
-        )
-    if events == n:
-        raise ModelError(
-            f"every one of the {n:,} customer-months in the sample churned; the model needs some stayers."
-        )
-    if np.ptp(x) == 0:
-        raise ModelError(
-            f"'{exposure}' has the same value ({x[0]:.3g}) in every customer-month of the sample, so its effect on "
-            "churn cannot be estimated; the data need customers who experienced different service levels."
-        )
+    _check_fit_data(n, events, x, exposure, lag)
 
     # ---------------------------------------------------------------- design
     numeric, categorical = [], []
