@@ -247,8 +247,13 @@ def test_bad_upload_in_chromium_shows_message_not_traceback(app_url, browser):
     _wait_until_done(browser, PAGES["data"])
     bad = Path(tempfile.mkdtemp(prefix="cx_browser_")) / "customers.csv"
     bad.write_text("customer_id,segment,product,start_date,monthly_revenue\nc1,consumer,bb,2024-01-01,-5\n")
+    # one uploader per contract table + the mapping wizard's raw-export uploader; the wizard renders last, so wait
+    # for all of them rather than counting the first paint
+    WebDriverWait(browser, 30).until(
+        lambda b: len(b.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"]')) >= 8
+    )
     uploaders = browser.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"]')
-    assert len(uploaders) == 8  # one per contract table + the mapping wizard's raw-export uploader
+    assert len(uploaders) == 8
     customers = [u for u in uploaders if u.text.startswith("customers")]
     assert len(customers) == 1
     customers[0].find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(bad))
