@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["PANDAS_3", "TEXT_DTYPE", "as_text", "is_text_dtype"]
+__all__ = ["PANDAS_3", "TEXT_DTYPE", "ARROW_TEXT_DTYPE", "as_text", "is_text_dtype"]
 
 _VERSION = tuple(int(p) for p in pd.__version__.split(".")[:2] if p.isdigit())
 PANDAS_3: bool = _VERSION >= (3, 0)
@@ -19,6 +19,11 @@ PANDAS_3: bool = _VERSION >= (3, 0)
 #: Arrow-backed text with NaN as the missing value (pandas 3's ``str``) where pandas has it (>= 2.3);
 #: plain ``object`` before that.
 TEXT_DTYPE: object = pd.StringDtype("pyarrow", na_value=np.nan) if _VERSION >= (2, 3) else np.dtype(object)
+#: Arrow-backed text with NaN as the missing value on every supported version (pandas 2.1/2.2 call it
+#: ``"pyarrow_numpy"``): the generator builds its text columns from Arrow buffers in this dtype.
+ARROW_TEXT_DTYPE: pd.StringDtype = (
+    pd.StringDtype("pyarrow", na_value=np.nan) if _VERSION >= (2, 3) else pd.StringDtype("pyarrow_numpy")
+)
 
 
 def as_text(series: pd.Series) -> pd.Series:

@@ -44,6 +44,8 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats
 
+from cx_framework._compat import ARROW_TEXT_DTYPE
+
 __all__ = [
     "SyntheticOrg",
     "Truth",
@@ -274,7 +276,7 @@ def _agents_for_target(calls: np.ndarray, aht_s: np.ndarray, target: float = 0.8
 _NS = 1_000_000_000
 _DAY_NS = 86_400 * _NS
 _NAT = np.iinfo(np.int64).min
-_STR = pd.StringDtype("pyarrow", na_value=np.nan)
+_STR = ARROW_TEXT_DTYPE
 _REASON_LIST = tuple(_REASONS)
 _REASON_PROB = np.array([v[0] for v in _REASONS.values()])
 _REASON_QUEUE = np.array([_QUEUES.index(v[1]) for v in _REASONS.values()], dtype=np.int8)

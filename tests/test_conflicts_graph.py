@@ -96,6 +96,36 @@ def test_divergent_cycle_is_a_config_error_naming_the_loop():
     assert "a →" not in msg and "→ e" not in msg  # the DAG part is not blamed
 
 
+def test_divergent_loop_fails_at_load_config_naming_file_edge_and_line(tmp_path):
+    """Root cause 6 of issue 13: an explosive loop used to pass load_config / cx validate and fail in cx conflicts."""
+    import shutil
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from cx_framework.cli import app
+
+    configs = tmp_path / "configs"
+    shutil.copytree(CONFIGS, configs)
+    path = configs / "causal_graph.yaml"
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    doc["edges"].append({"from": "repeat_contact_rate", "to": "aht_s", "elasticity": 4.0})
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(configs)
+    msg = str(err.value)
+    assert str(path) in msg and "edges[0].elasticity" in msg and "line" in msg
+    assert "aht_s → fcr → repeat_contact_rate → aht_s" in msg and "spectral radius" in msg
+    result = CliRunner().invoke(
+        app, ["validate", str(CONFIGS.parent / "data" / "sample"), "--configs", str(configs)]
+    )
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    # the same loop at a safe gain (|product| < 1) loads
+    doc["edges"][-1]["elasticity"] = 2.0
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    assert load_config(configs).causal_graph.edges[-1].elasticity == 2.0
+
+
 def test_find_cycle_returns_none_on_a_dag_and_a_closed_walk_otherwise():
     dag = elasticity_matrix(_graph([("a", "b", 0.2), ("b", "c", 0.3)]))
     assert find_cycle(dag) is None

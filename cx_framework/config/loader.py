@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from cx_framework.config._yaml import format_loc, line_of, read_yaml
+from cx_framework.config.loops import direct_effects, divergence_message, divergent_loop
 from cx_framework.config.models import (
     Assumptions,
     CausalGraph,
@@ -344,6 +345,12 @@ def _cross_check(config: CxConfig, directory: Path, nodes: dict[str, yaml.Node |
     for i, e in enumerate(config.causal_graph.edges):
         known_metric("causal_graph", ("edges", i, "from"), e.source)
         known_metric("causal_graph", ("edges", i, "to"), e.target)
+    found = divergent_loop(direct_effects(config.causal_graph))
+    if found is not None:
+        cycle = found[0]
+        on_loop = set(zip(cycle[:-1], cycle[1:], strict=True))
+        first = next(i for i, e in enumerate(config.causal_graph.edges) if (e.source, e.target) in on_loop)
+        fail("causal_graph", ("edges", first, "elasticity"), divergence_message(*found))
     if config.slas.contact_centre is not None:
         o = config.slas.contact_centre
         m = known_metric("slas", ("contact_centre", "metric"), o.metric)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cx_framework.config.loops import ARROW, direct_effects, divergence_message, divergent_loop, find_cycle
 from cx_framework.config.models import CausalGraph, Scheme
 from cx_framework.errors import ConfigError, InputValueError
 
@@ -42,7 +43,6 @@ __all__ = [
     "sla_conflicts",
 ]
 
-ARROW = " → "
 _CONFLICT_COLUMNS = [
     "component",
     "component_weight",
@@ -84,98 +84,7 @@ def elasticity_matrix(graph: CausalGraph | CxConfig) -> pd.DataFrame:
         Square frame indexed and columned by metric id (graph order of first appearance); entry ``[i, j]`` is the
         elasticity of edge i → j (% change of j per 1 % change of i), 0 where there is no edge.
     """
-    g = _graph_of(graph)
-    nodes = g.nodes
-    pos = {n: i for i, n in enumerate(nodes)}
-    a = np.zeros((len(nodes), len(nodes)))
-    rows = np.fromiter((pos[e.source] for e in g.edges), dtype=int, count=len(g.edges))
-    cols = np.fromiter((pos[e.target] for e in g.edges), dtype=int, count=len(g.edges))
-    a[rows, cols] = [e.elasticity for e in g.edges]
-    return pd.DataFrame(a, index=pd.Index(nodes, name="cause"), columns=pd.Index(nodes, name="effect"))
-
-
-def find_cycle(a: pd.DataFrame, *, among: Iterable[str] | None = None) -> list[str] | None:
-    """A directed cycle over the nonzero entries of ``a`` (depth-first search), or None for a DAG.
-
-    Parameters
-    ----------
-    a : pandas.DataFrame
-        Square elasticity matrix (row = cause, column = effect).
-    among : iterable of str, optional
-        Restrict the search to these metrics (e.g. one strongly connected component).
-
-    Returns
-    -------
-    list of str or None
-        The cycle as metric ids with the first repeated at the end (``[x, y, z, x]``), or None.
-    """
-    names = list(a.index)
-    allowed = set(names if among is None else among)
-    values = a.to_numpy()
-    succ = {
-        n: [names[j] for j in np.flatnonzero(values[i]) if names[j] in allowed]
-        for i, n in enumerate(names)
-        if n in allowed
-    }
-    colour: dict[str, int] = dict.fromkeys(succ, 0)  # 0 unseen, 1 on the stack, 2 done
-    for root in succ:
-        if colour[root]:
-            continue
-        stack: list[tuple[str, int]] = [(root, 0)]
-        path: list[str] = [root]
-        colour[root] = 1
-        while stack:
-            node, k = stack[-1]
-            if k < len(succ[node]):
-                stack[-1] = (node, k + 1)
-                nxt = succ[node][k]
-                if colour[nxt] == 1:
-                    return [*path[path.index(nxt) :], nxt]
-                if colour[nxt] == 0:
-                    colour[nxt] = 1
-                    stack.append((nxt, 0))
-                    path.append(nxt)
-            else:
-                colour[node] = 2
-                stack.pop()
-                path.pop()
-    return None
-
-
-def _strong_components(values: np.ndarray) -> np.ndarray:
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    _, labels = connected_components(csr_matrix(values != 0), directed=True, connection="strong")
-    return labels
-
-
-def divergent_loop(a: pd.DataFrame) -> tuple[list[str], float, float] | None:
-    """``(cycle, loop gain, spectral radius)`` of the first feedback loop that makes the graph diverge, else None.
-
-    ``cycle`` lists metric ids with the first repeated at the end (``[a, b, a]``).
-    """
-    values = a.to_numpy()
-    labels = _strong_components(values)
-    for label in np.unique(labels):
-        idx = np.flatnonzero(labels == label)
-        sub = values[np.ix_(idx, idx)]
-        if len(idx) == 1 and sub[0, 0] == 0:
-            continue
-        radius = float(np.max(np.abs(np.linalg.eigvals(sub))))
-        if radius >= 1.0 - 1e-12:
-            cycle = find_cycle(a, among=[a.index[i] for i in idx]) or [a.index[idx[0]]]
-            gains = [a.loc[s, t] for s, t in zip(cycle[:-1], cycle[1:], strict=True)]
-            return [str(c) for c in cycle], float(np.prod(gains)), radius
-    return None
-
-
-def divergence_message(cycle: list[str], gain: float, radius: float) -> str:
-    return (
-        f"the feedback loop {ARROW.join(cycle)} (loop gain {gain:+.3g}) makes the graph diverge: spectral radius "
-        f"{radius:.3g} >= 1, so a 1% push grows without bound. Reduce the elasticities on this loop so their "
-        "product is well below 1 in magnitude"
-    )
+    return direct_effects(_graph_of(graph))
 
 
 def _check_convergent(a: pd.DataFrame, file: str = "causal_graph.yaml") -> None:
