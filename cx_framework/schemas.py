@@ -942,9 +942,9 @@ def validate(
         if dup.any():
             rows = np.flatnonzero(dup)
             sub = work.iloc[rows]
-            text = sub[key[0]].astype("str").fillna("<missing>")
+            text = as_text(sub[key[0]]).fillna("<missing>")
             for c in key[1:]:
-                text = text + ", " + sub[c].astype("str").fillna("<missing>")
+                text = text + ", " + as_text(sub[c]).fillna("<missing>")
             values = (
                 text.to_numpy(dtype=object) if len(key) == 1 else ("(" + text + ")").to_numpy(dtype=object)
             )

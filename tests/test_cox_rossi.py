@@ -34,9 +34,9 @@ def _person_periods(rossi: pd.DataFrame) -> pd.DataFrame:
     out = rows[COVARIATES].reset_index(drop=True)
     out["customer_id"] = rows.index.astype(str).to_numpy()
     out["tenure_months"] = tenure
-    out["period"] = pd.PeriodIndex.from_fields(
-        year=2000 + tenure // 12, month=tenure % 12 + 1, freq="M"
-    ).start_time
+    out["period"] = pd.to_datetime(
+        pd.DataFrame({"year": 2000 + tenure // 12, "month": tenure % 12 + 1, "day": 1})
+    )
     out["churned"] = (rows["arrest"].to_numpy() == 1) & (tenure + 1 == rows["week"].to_numpy())
     return out
 

@@ -331,8 +331,32 @@ def test_full_spill_disk_names_the_spill_setting(tmp_path):
         pytest.raises(EngineError) as err,
     ):
         engine.execute(_big_grouping())
+    import duckdb
+
+    if int(duckdb.__version__.split(".")[0]) < 2:
+        # DuckDB 1.x cannot offload this aggregate's hash table: it stops at the memory limit, and says so
+        assert err.value.setting == "engine.memory_limit" and "64MB" in str(err.value)
+        return
     assert err.value.setting == "engine.spill_dir"
     assert str(tmp_path / "spill") in str(err.value) and "engine.spill_dir" in str(err.value)
+
+
+def test_spill_space_messages_name_the_spill_setting(tmp_path):
+    """DuckDB's own wording when the temp directory is full (1.x and 2.x) maps to engine.spill_dir."""
+    from cx_framework.engine.core import translate_error
+    from cx_framework.engine.settings import EngineSettings
+
+    settings = EngineSettings(kind="duckdb", spill_dir=tmp_path / "spill")
+    for text in (
+        "Out of Memory Error: failed to offload data block of size 256.0 KiB (1.0 MiB/1.0 MiB used). This limit "
+        "was set by the 'max_temp_directory_size' setting.",
+        'IO Error: Could not write file "/x/duckdb_temp_storage-0.tmp": No space left on device',
+    ):
+        err = translate_error(RuntimeError(text), settings)
+        assert err.setting == "engine.spill_dir" and str(tmp_path / "spill") in str(err)
+    assert translate_error(RuntimeError("Out of Memory Error: failed to pin block"), settings).setting == (
+        "engine.memory_limit"
+    )
 
 
 def test_unusable_spill_dir_and_unknown_engine(tmp_path):

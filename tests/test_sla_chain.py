@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
+from scipy.integrate import trapezoid
 
 from cx_framework.config import load_config
 from cx_framework.conflicts.chain import (
@@ -211,7 +212,7 @@ def test_density_plot_and_cli(cfg, tmp_path):
     r = journey_chain(cfg.slas.journey("billing_dispute"))
     d = r.density
     # the plotted density integrates to ≈ P(E2E ≤ 99.99 % quantile)
-    assert np.trapezoid(d["density"], d["hours"]) == pytest.approx(1.0, abs=2e-3)
+    assert trapezoid(d["density"], d["hours"]) == pytest.approx(1.0, abs=2e-3)
     fig = r.plot()
     assert any(getattr(s, "x0", None) == 168.0 for s in fig.layout.shapes)
     out = tmp_path / "chain.parquet"
