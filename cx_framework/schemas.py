@@ -742,7 +742,11 @@ def _pandera_failures(table: str, exc: pa.errors.SchemaErrors) -> pd.DataFrame:
             "value": cases["failure_case"].astype(object),
         }
     )
-    return out
+    # row order within each check, whatever order the installed pandera lists its failure cases in
+    # (0.24 returns them partly shuffled); checks keep pandera's order
+    check_order = pd.factorize(out["column"].astype(str) + "\0" + out["check"])[0]
+    order = np.lexsort((out["row"].to_numpy(dtype="float64", na_value=np.inf), check_order))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def validate(
