@@ -6,7 +6,7 @@ PORT ?= 8501
 STAMP := $(VENV)/.installed-dev
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: demo test lint bench docs venv install install-dev sample clean
+.PHONY: demo test test-lowest lint bench docs venv install install-dev sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ lint: install-dev
 
 test: lint
 	$(BIN)/pytest -n 2 --dist loadfile -q -p no:cacheprovider
+
+# the suite at the lowest direct dependency versions pyproject.toml declares (separate venv .venv-lowest; CI runs it)
+test-lowest:
+	PYTHON=$(PYTHON) bash .ci/lowest.sh
 
 # the documentation site, offline; warnings are errors and every how-to is executed (a failing example fails the build)
 $(DOCS_STAMP): pyproject.toml $(STAMP)
