@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cx_framework.cli._app import console, err_console
+from cx_framework.cli._app import console, lit
 
 __all__ = [
     "CacheOption",
@@ -45,12 +45,17 @@ def open_analysis(
     data_dir: Path | None,
     configs: Path,
     *,
+    sources: Path | None = None,
     cache: bool = True,
     tables: Mapping[str, Any] | None = None,
     economics: Mapping[str, Any] | None = None,
     **assumptions: Any,
 ) -> Any:
-    """The Analysis of ``data_dir`` (or of the given ``tables``) under ``configs``.
+    """The Analysis of ``data_dir``, of the tables read through ``sources`` (a sources.yaml), or of the given
+    ``tables``, under ``configs``.
+
+    Through ``sources`` every mapped table is read and validated at once; a contract table the sources file does
+    not provide makes only the sections that need it unavailable (they say which table is missing).
 
     ``economics`` overrides economics.yaml values (e.g. a ``--target`` option) and ``assumptions`` overrides
     assumptions.yaml values; both are validated and shown in the footer, so an override is never silent.
@@ -71,6 +76,11 @@ def open_analysis(
     cache_dir = default_cache_dir() if cache else None
     if tables is not None:
         analysis = Analysis(tables, config, cache_dir=cache_dir)
+    elif sources is not None:
+        from cx_framework.cli._inputs import read_source_tables
+
+        frames, problems, stamp = read_source_tables(sources)
+        analysis = Analysis(frames, config, table_problems=problems, data_stamp=stamp, cache_dir=cache_dir)
     else:
         assert data_dir is not None
         analysis = Analysis.from_data_dir(data_dir, config, cache_dir=cache_dir)
@@ -83,7 +93,7 @@ def figures_table(figures: Iterable[Any], title: str = "Headline figures") -> Ta
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("period", no_wrap=True)
     for f in figures:
-        table.add_row(f.label, f.formatted(), f.period or "all data")
+        table.add_row(lit(f.label), lit(f.formatted()), lit(f.period or "all data"))
     return table
 
 
@@ -102,17 +112,20 @@ def print_assumptions(analysis: Any) -> None:
         + f". Figures {analysis.age_text()}.",
         style="dim",
         highlight=False,
+        markup=False,
     )
 
 
 def print_unavailable(analysis: Any, names: Iterable[str]) -> None:
     for _name, reason in analysis.unavailable(*names).items():
-        console.print(f"[yellow]not available:[/] {reason}", highlight=False)
+        console.print(f"[yellow]not available:[/] {lit(reason)}", highlight=False)
 
 
 def print_notes(notes: Iterable[str]) -> None:
-    for note in notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    """Notes on stderr, silenced by ``--quiet`` (see :mod:`cx_framework.cli._progress`)."""
+    from cx_framework.cli._progress import print_notes as _print
+
+    _print(notes)
 
 
 def emit_json(

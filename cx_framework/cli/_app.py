@@ -30,11 +30,28 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+#: progress bars and ``note:`` lines (stderr); ``--quiet`` silences this console only, never errors or results
+info_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: Longest error line the CLI prints; longer messages are cut (the API keeps the full text).
 MAX_ERROR_CHARS = 400
+
+
+def set_quiet(quiet: bool) -> None:
+    """Silence (or restore) progress and notes for this invocation; errors and results are never silenced."""
+    info_console.quiet = bool(quiet)
+
+
+@app.callback()
+def _global_options(
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bars or notes on stderr (errors and results still shown)."
+    ),
+) -> None:
+    """cx_framework: see where your organisation's structure hurts its customers."""
+    set_quiet(quiet)
 
 
 def lit(value: object) -> str:

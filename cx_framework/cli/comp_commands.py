@@ -10,7 +10,16 @@ from typing import Annotated, Any
 
 import typer
 
-from cx_framework.cli._app import command, console
+from cx_framework.cli._app import command, console, info_console
+from cx_framework.cli._inputs import (
+    DEFAULT_CONFIGS,
+    ConfigsOption,
+    DataDirArgument,
+    SourcesOption,
+    check_configs,
+    check_inputs,
+)
+from cx_framework.cli._options import check_outputs, parse_month
 from cx_framework.errors import CxError, InputValueError
 
 __all__ = ["statements_command", "hash_password_command", "scenarios_command"]
@@ -24,7 +33,9 @@ def _viewer(configs: Path, user: str | None) -> Any:  # Viewer | None
 
     path = find_access_file(configs)
     if path is None:
-        console.print("[yellow]Access control is off[/] (no access.yaml): individual pay is not protected.")
+        info_console.print(
+            "[yellow]Access control is off[/] (no access.yaml): individual pay is not protected."
+        )
         return None
     policy = load_access(path, organisation=load_config(configs).organisation)
     if policy.authentication == "oidc":
@@ -34,7 +45,7 @@ def _viewer(configs: Path, user: str | None) -> Any:  # Viewer | None
         )
     user = user or os.environ.get("CX_USER")
     if not user:
-        raise InputValueError("access control is on: pass --user (or set CX_USER)", argument="--user")
+        raise InputValueError("--user: access control is on: pass --user (or set CX_USER)", argument="--user")
     password = os.environ.get("CX_PASSWORD")
     if password is None:
         password = typer.prompt(f"Password for {user}", hide_input=True)
@@ -42,16 +53,17 @@ def _viewer(configs: Path, user: str | None) -> Any:  # Viewer | None
     return viewer
 
 
-def _data(data_dir: Path, needs_sales: bool) -> dict[str, Any]:
+def _data(inputs: Any, needs_sales: bool) -> dict[str, Any]:
     import pandas as pd
 
-    from cx_framework.io import load_data_dir
+    from cx_framework.cli._inputs import read_tables
 
-    if not data_dir.is_dir():
-        raise InputValueError(f"DATA_DIR {data_dir} is not a directory", argument="DATA_DIR")
     tables = ["employees", "employee_metrics", *(["contacts", "customers"] if needs_sales else [])]
-    data = load_data_dir(data_dir, tables=tables)
+    data = read_tables(inputs, tables)
+    data_dir = inputs.data_dir
     for suffix in (".parquet", ".csv"):
+        if data_dir is None:  # through --sources: the credited-sales ledger is not a contract table
+            break
         if (data_dir / f"sales{suffix}").is_file():  # optional credited-sales ledger (not a contract table)
             frame = (
                 pd.read_parquet(data_dir / "sales.parquet")
@@ -67,9 +79,6 @@ def _data(data_dir: Path, needs_sales: bool) -> dict[str, Any]:
 
 @command("statements")
 def statements_command(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Directory with employees and employee_metrics (.parquet/.csv).")
-    ],
     scheme: Annotated[
         str, typer.Option("--scheme", help="Scheme id (configs/incentives) or a scheme .yaml path.")
     ],
@@ -77,24 +86,30 @@ def statements_command(
         str, typer.Option("--period", help="Period to state, YYYY-MM (any month of a quarter).")
     ],
     out: Annotated[Path, typer.Option("--out", help="Directory for the HTML statements (one per employee).")],
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
     proposed: Annotated[
         str | None,
         typer.Option("--proposed", help="Show the change under this proposed scheme (id or .yaml)."),
     ] = None,
-    configs: Annotated[Path, typer.Option("--configs", help="Config directory.")] = Path("configs"),
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     user: Annotated[
         str | None, typer.Option("--user", help="Signed-in user when access.yaml is configured.")
     ] = None,
 ) -> None:
-    """Write one self-contained HTML pay statement per employee for PERIOD under SCHEME (atomic writes)."""
+    """Write one self-contained HTML pay statement per employee for PERIOD under SCHEME (atomic writes).
+
+    Needs employees and employee_metrics (DATA_DIR or --sources)."""
     from cx_framework.access import restrict_tables
     from cx_framework.cli.incentive_commands import _resolve_scheme
     from cx_framework.config import load_config
     from cx_framework.incentives import compute_payouts, credited_sales
     from cx_framework.statements import statement_period, write_statements
 
-    if out.exists() and not out.is_dir():
-        raise InputValueError(f"--out {out} exists and is not a directory", argument="--out")
+    month = parse_month(period, "--period")
+    assert month is not None
+    check_outputs({"--out": (out / ".statement.html", None)})
+    inputs = check_inputs(data_dir, sources, configs)
     viewer = _viewer(configs, user)
     from cx_framework.access import authorize
 
@@ -105,12 +120,13 @@ def statements_command(
     needs_sales = any(
         c.clawback is not None for s in (chosen, alternative) if s is not None for c in s.components
     )
-    data = restrict_tables(_data(data_dir, needs_sales), viewer)
+    data = restrict_tables(_data(inputs, needs_sales), viewer)
     kw: dict[str, Any] = {"config": config, "validate": False}
     if needs_sales:
         kw.update(sales=credited_sales(data), customers=data["customers"])
     payouts = compute_payouts(data["employee_metrics"], data["employees"], chosen, **kw)
-    statement_period(payouts, period, quarterly=chosen.period == "quarter")  # clear error before writing
+    # a month without payouts is a clear error before anything is written
+    statement_period(payouts, f"{month:%Y-%m}", quarterly=chosen.period == "quarter")
     alt = (
         compute_payouts(data["employee_metrics"], data["employees"], alternative, **kw)
         if alternative
@@ -119,7 +135,7 @@ def statements_command(
     written = write_statements(
         payouts,
         chosen,
-        period,
+        f"{month:%Y-%m}",
         out,
         catalogue=config.metrics,
         currency=config.economics.currency,
@@ -127,7 +143,7 @@ def statements_command(
         proposed_payouts=alt,
         viewer=viewer,
     )
-    console.print(f"Wrote {len(written)} statement(s) to {out}", markup=False)
+    console.print(f"Wrote {len(written)} statement(s) to {out}", markup=False, highlight=False)
 
 
 @command("hash-password")
@@ -154,6 +170,7 @@ def scenarios_command(
     """List saved scenarios (status, revision, who and when) and snapshots of the compensation database."""
     from cx_framework.scenarios import DEFAULT_DB_NAME, ScenarioStore
 
+    check_configs(configs)
     path = configs / DEFAULT_DB_NAME
     if not path.is_file():
         raise CxError(

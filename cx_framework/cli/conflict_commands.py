@@ -18,7 +18,16 @@ from cx_framework.cli._analysis import (
     print_assumptions,
     print_figures,
 )
-from cx_framework.cli._app import command, console, err_console
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._inputs import (
+    DEFAULT_CONFIGS,
+    ConfigsOption,
+    DataDirArgument,
+    SourcesOption,
+    check_inputs,
+)
+from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, one_of, write_output
+from cx_framework.cli._progress import print_notes
 from cx_framework.conflicts.explain import TOTAL_EFFECT_CONVENTION
 from cx_framework.errors import InputValueError
 
@@ -49,7 +58,7 @@ def _conflict_table(frame: pd.DataFrame, owner: str, title: str, top: int, confi
             *[
                 f"{cells[c]:+.3f}"
                 if c == TOTAL_EFFECT_LABEL
-                else (f"{cells[c]:.3f}" if c == "Severity" else str(cells[c]))
+                else (f"{cells[c]:.3f}" if c == "Severity" else lit(cells[c]))
                 for c in labels
             ]
         )
@@ -58,13 +67,9 @@ def _conflict_table(frame: pd.DataFrame, owner: str, title: str, top: int, confi
 
 @command("conflicts")
 def conflicts(
-    data_dir: Annotated[
-        Path,
-        typer.Argument(
-            help="Directory with employee_metrics, employees, customers, intervals, department_metrics."
-        ),
-    ],
-    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     scheme: Annotated[
         list[str] | None, typer.Option("--scheme", help="Scheme id (repeatable); default: every scheme.")
     ] = None,
@@ -90,11 +95,23 @@ def conflicts(
     """Which bonus components and department objectives fight the shared customer KPIs, and what each scheme
     would do to KPIs, churn and value (behaviour simulation) compared with the scheme in force.
 
-    Total effects are per 1 % rise of the component's metric (elasticities summed over every causal path)."""
+    Total effects are per 1 % rise of the component's metric (elasticities summed over every causal path).
+    Needs employee_metrics, employees, customers, intervals and department_metrics (DATA_DIR or --sources)."""
     from cx_framework.conflicts.graph import sla_conflicts
-    from cx_framework.io import write_table
 
-    analysis = open_analysis(data_dir, configs, cache=cache, effort_budget=effort_budget, seed=seed)
+    in_range(effort_budget, "--effort-budget", low=0, high=1, low_inclusive=False)
+    in_range(seed, "--seed", low=0, high=2**63 - 1)
+    in_range(top, "--top", low=0, high=100_000)
+    check_outputs({"--out": (out, TABLE_SUFFIXES)})
+    inputs = check_inputs(data_dir, sources, configs)
+    analysis = open_analysis(
+        inputs.data_dir,
+        inputs.configs,
+        sources=inputs.sources,
+        cache=cache,
+        effort_budget=effort_budget,
+        seed=seed,
+    )
     config = analysis.config
     ids = list(scheme) if scheme else list(config.schemes)
     unknown = [s for s in ids if s not in config.schemes]
@@ -114,7 +131,7 @@ def conflicts(
 
     figures = [f for f in analysis.figures(*names) if wanted(f.id)]
     if out is not None:
-        path = write_table(matrix, out)
+        path = write_output(matrix, out)
     if as_json:
         doc_extra: dict[str, object] = {"conflicts": matrix[matrix["conflict"]], "sign_convention": _SIGN}
         rows = analysis.frames("behaviour")["summary"]
@@ -154,7 +171,7 @@ def conflicts(
         r = behaviour[sid]
         k = r.kpis.set_index("metric")["pct_change"]
         sim.add_row(
-            config.schemes[sid].name,
+            lit(config.schemes[sid].name),
             f"{r.payout_cost['baseline']:,.0f}",
             f"{r.payout_cost['scheme']:,.0f}",
             f"{r.customer_kpi_index:+.2%}",
@@ -171,21 +188,22 @@ def conflicts(
     )
     print_figures(figures)
     if out is not None:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {lit(path)}")
     print_assumptions(analysis)
 
 
 @command("sla-chain")
 def sla_chain_command(
-    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     data: Annotated[
         Path | None,
         typer.Option(
             "--data",
             help="Data directory: stage lead times fitted from work_items (assumptions.yaml sla_lead_times: data). "
-            "Without it the lead times of slas.yaml are used.",
+            "Without it (and without --sources) the lead times of slas.yaml are used.",
         ),
     ] = None,
+    sources: SourcesOption = None,
     journey: Annotated[str | None, typer.Option("--journey", help="Only this journey id.")] = None,
     method: Annotated[str, typer.Option("--method", help="convolution or monte_carlo.")] = "convolution",
     out: Annotated[
@@ -196,16 +214,14 @@ def sla_chain_command(
 ) -> None:
     """Do the departmental SLAs add up to the customer promise? Every department green, customer red."""
     from cx_framework.conflicts.chain import journey_chain, required_tightening
-    from cx_framework.io import write_table
 
-    if method not in ("convolution", "monte_carlo"):
-        raise InputValueError(
-            f"option '--method' must be convolution or monte_carlo; got {method!r}.", argument="method"
-        )
-    if data is None:
+    one_of(method, "--method", ("convolution", "monte_carlo"))
+    check_outputs({"--out": (out, TABLE_SUFFIXES)})
+    inputs = check_inputs(data, sources, configs, required=False, data_option="--data")
+    if not inputs.given:
         analysis = open_analysis(None, configs, cache=cache, tables={}, sla_lead_times="config")
     else:
-        analysis = open_analysis(data, configs, cache=cache)
+        analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources, cache=cache)
     config = analysis.config
     journeys = config.slas.journeys
     if journey is not None:
@@ -226,19 +242,18 @@ def sla_chain_command(
         chains[j.id].stages.assign(journey=j.id, p_within_promise=chains[j.id].p_within_promise)
         for j in journeys
     ]
-    path = write_table(pd.concat(frames, ignore_index=True), out) if out is not None and frames else None
+    path = write_output(pd.concat(frames, ignore_index=True), out) if out is not None and frames else None
     if as_json:
         extra = {"method": method, "stages": pd.concat(frames, ignore_index=True)}
         if path is not None:
             extra["written"] = str(path)
         emit_json(analysis, ["sla_chain"], extra, figures=figures)
         return
-    for note in sec.notes:
-        err_console.print(f"[yellow]note:[/] {note}", highlight=False, soft_wrap=True)
+    print_notes(sec.notes)
     for j in journeys:
         result = chains[j.id]
         table = Table(
-            title=f"{j.name}: promise {result.promise_h:g} h for {j.promise.percent:.0%}",
+            title=f"{lit(j.name)}: promise {result.promise_h:g} h for {j.promise.percent:.0%}",
             title_justify="left",
         )
         for name in ("step", "department", "SLA h", "P(≤ SLA)", "target", "mean h", "share of miss"):
@@ -252,7 +267,7 @@ def sla_chain_command(
                 step_name = "hand-off wait before " + step_name.replace(" (hand-off)", "")
             table.add_row(
                 step_name[:1].upper() + step_name[1:],
-                dept_names.get(str(r.department), str(r.department or "")),
+                lit(dept_names.get(str(r.department), str(r.department or ""))),
                 "–" if math.isnan(r.sla_h) else f"{r.sla_h:g}",
                 f"[{colour}]{own}[/]" if colour else own,
                 "–" if math.isnan(r.sla_percent) else f"{r.sla_percent:.0%}",
@@ -272,11 +287,15 @@ def sla_chain_command(
                 console.print(
                     f"To keep the promise, {str(t['stage']).replace('_', ' ')} "
                     f"({dept_names.get(str(t['department']), t['department'])}) must cut its lead time by "
-                    f"{t['reduction']:.0%}: SLA {t['current_sla_h']:g} h → {t['required_sla_h']:.1f} h."
+                    f"{t['reduction']:.0%}: SLA {t['current_sla_h']:g} h → {t['required_sla_h']:.1f} h.",
+                    markup=False,
                 )
             else:
-                console.print(f"No single-stage fix: even an instant {t['stage']} cannot keep the promise.")
+                console.print(
+                    f"No single-stage fix: even an instant {t['stage']} cannot keep the promise.",
+                    markup=False,
+                )
     print_figures(figures)
     if path is not None:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {lit(path)}")
     print_assumptions(analysis)

@@ -11,7 +11,18 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from cx_framework.cli._app import command, console
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._inputs import (
+    DEFAULT_CONFIGS,
+    ConfigsOption,
+    DataDirArgument,
+    QuietOption,
+    SourcesOption,
+    check_inputs,
+    read_tables,
+)
+from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, write_output
+from cx_framework.cli._progress import progress, quiet_for
 
 __all__ = ["graph_evidence"]
 
@@ -34,8 +45,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 @command("graph-evidence")
 def graph_evidence(
-    data_dir: Annotated[Path, typer.Argument(help="Directory with department_metrics (parquet or csv).")],
-    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the JSON contract instead of tables.")
     ] = False,
@@ -44,29 +56,35 @@ def graph_evidence(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the per-edge evidence to .csv or .parquet (atomic).")
     ] = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Estimate every causal-graph edge from history (elasticity, 95 % CI, verdict) and show which conflicts the
-    evidence makes certain. The estimates are associations under the graph's assumptions."""
+    evidence makes certain. The estimates are associations under the graph's assumptions.
+
+    Needs department_metrics (DATA_DIR or --sources)."""
     import warnings
 
-    from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, require_dir, write_output
     from cx_framework.config import load_config
     from cx_framework.conflicts.evidence import estimate_graph
     from cx_framework.conflicts.uncertainty import conflict_intervals
     from cx_framework.errors import StatisticalWarning
-    from cx_framework.io import load_data_dir
 
-    require_dir(data_dir, "DATA_DIR")
     in_range(draws, "--draws", low=1, high=1_000_000)
+    in_range(seed, "--seed", low=0, high=2**63 - 1)
     check_outputs({"--out": (out, TABLE_SUFFIXES)})
-    config = load_config(configs)
-    tables = load_data_dir(data_dir, tables=["department_metrics"])
-    dm = tables["department_metrics"]
-    with warnings.catch_warnings():
-        # every caveat is in the verdicts and notes shown below; no duplicate warning lines on stderr
-        warnings.simplefilter("ignore", StatisticalWarning)
-        evidence = estimate_graph(dm, config, validate=False)
-    conflicts = conflict_intervals(config.schemes, config, evidence, draws=draws, seed=seed)
+    inputs = check_inputs(data_dir, sources, configs)
+    silent = quiet_for(quiet, as_json)
+    with progress(4, "reading the configuration", enabled=not silent) as step:
+        config = load_config(inputs.configs)
+        step("reading department_metrics")
+        dm = read_tables(inputs, ["department_metrics"])["department_metrics"]
+        step("estimating every edge from history")
+        with warnings.catch_warnings():
+            # every caveat is in the verdicts and notes shown below; no duplicate warning lines on stderr
+            warnings.simplefilter("ignore", StatisticalWarning)
+            evidence = estimate_graph(dm, config, validate=False)
+        step(f"conflict intervals ({draws:,} parameter draws)")
+        conflicts = conflict_intervals(config.schemes, config, evidence, draws=draws, seed=seed)
     if out is not None:
         write_output(evidence.edges, out)
     periods = pd.to_datetime(dm["period"])
@@ -111,7 +129,7 @@ def graph_evidence(
         }
         typer.echo(json.dumps(payload, indent=2, default=str))
         return
-    console.print(f"[italic]{evidence.assumption}[/]", soft_wrap=True)
+    console.print(f"[italic]{lit(evidence.assumption)}[/]", soft_wrap=True)
     table = Table(title=f"Causal-graph edges against history ({window})")
     for name in ("edge", "configured", "estimated [95 % CI]", "n", "verdict", "why"):
         table.add_column(name, justify="right" if name in ("configured", "n") else "left")
@@ -123,16 +141,16 @@ def graph_evidence(
             else f"{r.estimate:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]"
         )
         table.add_row(
-            f"{r.source} → {r.target}",
+            lit(f"{r.source} → {r.target}"),
             f"{r.configured:+.2f}",
             est,
             str(r.n),
             f"[{colour[r.verdict]}]{r.verdict}[/]",
-            r.reason or f"{r.level}, {r.fixed_effects}, {r.se_type}",
+            lit(r.reason or f"{r.level}, {r.fixed_effects}, {r.se_type}"),
         )
     console.print(table)
     counts = evidence.verdict_counts
-    console.print(", ".join(f"{k}: {v}" for k, v in counts.items()))
+    console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)
     shown = conflicts[conflicts["conflict"] | conflicts["estimated_conflict"]]
     ctable = Table(title="Conflicts: configured graph vs evidence (interval from parameter draws)")
     for name in (
@@ -147,13 +165,13 @@ def graph_evidence(
         ctable.add_column(name)
     for r in shown.sort_values("conflict_probability", ascending=False).itertuples(index=False):
         ctable.add_row(
-            str(r.scheme),
-            str(r.component),
-            str(r.kpi),
+            lit(r.scheme),
+            lit(r.component),
+            lit(r.kpi),
             f"{r.total_effect:+.3f}",
             f"{r.estimated_total_effect:+.3f} [{r.total_effect_low:+.3f}, {r.total_effect_high:+.3f}]",
             f"{r.conflict_probability:.0%}",
-            str(r.status),
+            lit(r.status),
         )
     console.print(ctable)
     if len(evidence.candidates):
@@ -162,8 +180,8 @@ def graph_evidence(
             cand.add_column(name)
         for c in evidence.candidates.head(15).itertuples(index=False):
             cand.add_row(
-                f"{c.metric_a} ~ {c.metric_b}",
-                str(c.level),
+                lit(f"{c.metric_a} ~ {c.metric_b}"),
+                lit(c.level),
                 f"{c.correlation:+.2f}",
                 f"{c.elasticity:+.3f} [{c.ci_low:+.3f}, {c.ci_high:+.3f}]",
                 str(c.n),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,7 +17,15 @@ from cx_framework.cli._analysis import (
     print_assumptions,
     print_figures,
 )
-from cx_framework.cli._app import command, console
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._inputs import (
+    DEFAULT_CONFIGS,
+    ConfigsOption,
+    DataDirArgument,
+    SourcesOption,
+    check_inputs,
+)
+from cx_framework.cli._options import in_range, one_of
 from cx_framework.errors import StatisticalWarning
 
 __all__ = ["failure_demand"]
@@ -28,12 +35,20 @@ def _money(value: float, currency: str) -> str:
     return "–" if not math.isfinite(value) else f"{currency} {value:,.0f}"
 
 
+_PERIODS = ("D", "W", "M", "Q", "Y")
+
+
 @command("failure-demand")
 def failure_demand(
-    data_dir: Annotated[Path, typer.Argument(help="Directory with contacts.parquet or contacts.csv.")],
-    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     period: Annotated[
-        str, typer.Option("--period", help="Period of the summary (pandas alias: M, W, Q).")
+        str,
+        typer.Option(
+            "--period",
+            help="Period of the summary: D, W, M (default), Q or Y (day, week, month, quarter, year).",
+        ),
     ] = "M",
     fix: Annotated[
         str | None,
@@ -49,10 +64,17 @@ def failure_demand(
     as_json: JsonOption = False,
     cache: CacheOption = True,
 ) -> None:
-    """Which contacts are caused by another department's failure, what they cost, and who should pay."""
+    """Which contacts are caused by another department's failure, what they cost, and who should pay.
+
+    Needs the contacts table (DATA_DIR or --sources)."""
     from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
 
-    analysis = open_analysis(data_dir, configs, cache=cache)
+    one_of(period, "--period", _PERIODS)
+    in_range(fix_cost, "--fix-cost", low=0, high=1e15)
+    in_range(reduction, "--reduction", low=0, high=1)
+    in_range(horizon, "--horizon", low=1, high=1_200)
+    inputs = check_inputs(data_dir, sources, configs)
+    analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources, cache=cache)
     sec = analysis.section("failure_demand")
     config = analysis.config
     result = analysis.result("failure_demand")
@@ -97,7 +119,7 @@ def failure_demand(
         emit_json(analysis, ["failure_demand"], extra)
         return
 
-    console.print(result.summary_text(), highlight=False)
+    console.print(result.summary_text(), highlight=False, markup=False)
 
     pareto = Table(title=f"Failure demand (FD) by originating department, Pareto; cost in {currency}")
     headers = ("department", "failure", "repeat", "FD % of all", "cum. %", "FD cost")
@@ -106,7 +128,7 @@ def failure_demand(
     for row in result.by_department.itertuples(index=False):
         cost = float(row.failure_cost)
         pareto.add_row(
-            str(row.originating_department),
+            lit(row.originating_department),
             f"{row.failure:,}",
             f"{row.repeat:,}",
             f"{row.failure_demand_share:.1%}",
@@ -122,7 +144,7 @@ def failure_demand(
         )
     for row in result.charge_back.itertuples(index=False):
         charge.add_row(
-            str(row.department),
+            lit(row.department),
             f"{row.failure_contacts:,}",
             f"{row.repeat_contacts:,}",
             f"{row.handle_hours:,.1f}",
@@ -136,10 +158,10 @@ def failure_demand(
         unknown.add_column("reason")
         unknown.add_column("contacts", justify="right")
         for row in result.unclassified_reasons.itertuples(index=False):
-            unknown.add_row(str(row.reason), f"{row.contacts:,}")
+            unknown.add_row(lit(row.reason), f"{row.contacts:,}")
         console.print(unknown, style="yellow")
 
     if decision is not None:
-        console.print(decision.summary(), highlight=False)
+        console.print(decision.summary(), highlight=False, markup=False)
     print_figures(sec.figures)
     print_assumptions(analysis)

@@ -17,18 +17,18 @@ from cx_framework.cli._analysis import (
     print_assumptions,
     print_figures,
 )
-from cx_framework.cli._app import command, console
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._inputs import (
+    DEFAULT_CONFIGS,
+    ConfigsOption,
+    DataDirArgument,
+    SourcesOption,
+    check_inputs,
+)
+from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, write_output
 from cx_framework.errors import ConfigError
 
 __all__ = ["payouts_command", "compare_schemes_command"]
-
-# the two commands read the same inputs
-_DataDir = Annotated[
-    Path, typer.Argument(help="Directory with employees and employee_metrics (.parquet/.csv).")
-]
-_Configs = Annotated[
-    Path, typer.Option("--configs", help="Config directory (metrics.yaml, incentives/*.yaml, ...).")
-]
 
 
 def _money(value: float, *, decimals: int = 2) -> str:
@@ -74,11 +74,12 @@ def _figures_of(analysis: Any, schemes: list[str], *, baseline: str | None) -> l
 
 @command("payouts")
 def payouts_command(
-    data_dir: _DataDir,
     scheme: Annotated[
         str, typer.Option("--scheme", help="Scheme id (configs/incentives) or a scheme .yaml path.")
     ],
-    configs: _Configs = Path("configs"),
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write every employee-period to .csv or .parquet (atomic).")
     ] = None,
@@ -89,11 +90,15 @@ def payouts_command(
     as_json: JsonOption = False,
     cache: CacheOption = True,
 ) -> None:
-    """Compute what SCHEME pays each covered employee per period (curves, weights, gates, cap, proration)."""
-    from cx_framework.incentives import compute_payouts, payout_summary, round_money
-    from cx_framework.io import write_table
+    """Compute what SCHEME pays each covered employee per period (curves, weights, gates, cap, proration).
 
-    analysis = open_analysis(data_dir, configs, cache=cache)
+    Needs employees and employee_metrics (DATA_DIR or --sources)."""
+    from cx_framework.incentives import compute_payouts, payout_summary, round_money
+
+    in_range(periods, "--periods", low=1, high=10_000)
+    check_outputs({"--out": (out, TABLE_SUFFIXES), "--xlsx": (xlsx, (".xlsx",))})
+    inputs = check_inputs(data_dir, sources, configs)
+    analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources, cache=cache)
     config = analysis.config
     chosen = _resolve_scheme(config, scheme)
     figures: list[Any] = []
@@ -113,11 +118,11 @@ def payouts_command(
     if as_json:
         extra: dict[str, Any] = {"scheme": chosen.id, "periods": summary}
         if out is not None:
-            extra["written"] = str(write_table(round_money(payouts), out))
+            extra["written"] = str(write_output(round_money(payouts), out))
         emit_json(analysis, ["payouts"], extra, figures=figures)
         return
 
-    table = Table(title=f"Payouts — {chosen.id} (per {chosen.period}, {cur})", title_justify="left")
+    table = Table(title=f"Payouts — {lit(chosen.id)} (per {chosen.period}, {lit(cur)})", title_justify="left")
     for col in ("period", "staff", "paid", "withheld", "target bonus", "payout", "attain."):
         table.add_column(col, justify="left" if col == "period" else "right", no_wrap=True)
     for row in summary.tail(periods).itertuples(index=False):
@@ -149,23 +154,24 @@ def payouts_command(
     excluded = payouts.attrs.get("excluded_by_role", {})
     if excluded:
         roles = ", ".join(f"{role} {n}" for role, n in sorted(excluded.items()))
-        console.print(f"Excluded (role not in scheme): {sum(excluded.values())} employee(s) — {roles}")
+        console.print(f"Excluded (role not in scheme): {sum(excluded.values())} employee(s) — {lit(roles)}")
     withheld = payouts.loc[payouts["withheld"], "withheld_reason"].value_counts()
     for reason, n in withheld.head(5).items():
-        console.print(f"[yellow]Withheld[/] {n} employee-period(s): {reason}")
+        console.print(f"[yellow]Withheld[/] {n} employee-period(s): {lit(reason)}")
     if out is not None:
-        console.print(f"Wrote {write_table(round_money(payouts), out)}")
+        console.print(f"Wrote {lit(write_output(round_money(payouts), out))}")
     if xlsx is not None:
         from cx_framework.report import build_payout_workbook
 
-        console.print(f"Wrote {build_payout_workbook({chosen.id: payouts}, xlsx, currency=cur)}")
+        console.print(f"Wrote {lit(build_payout_workbook({chosen.id: payouts}, xlsx, currency=cur))}")
     print_figures(figures)
     print_assumptions(analysis)
 
 
 @command("compare-schemes")
 def compare_schemes_command(
-    data_dir: _DataDir,
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
     schemes: Annotated[
         str | None,
         typer.Option(
@@ -174,7 +180,7 @@ def compare_schemes_command(
             "(assumptions.yaml current_scheme) when listed, else the first.",
         ),
     ] = None,
-    configs: _Configs = Path("configs"),
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     budget: Annotated[
         float | None, typer.Option("--budget", help="Annual bonus budget (default: economics.yaml).")
     ] = None,
@@ -186,11 +192,20 @@ def compare_schemes_command(
 ) -> None:
     """Compare schemes on the same people and months: cost vs budget, attainment, winners/losers, customer share.
 
-    The baseline is the scheme in force (assumptions.yaml current_scheme)."""
+    The baseline is the scheme in force (assumptions.yaml current_scheme). Needs employees and employee_metrics
+    (DATA_DIR or --sources)."""
     from cx_framework.incentives import compare_schemes
-    from cx_framework.io import write_table
 
-    analysis = open_analysis(data_dir, configs, cache=cache, economics={"annual_bonus_budget": budget})
+    in_range(budget, "--budget", low=0, high=1e15)
+    check_outputs({"--out": (out, TABLE_SUFFIXES)})
+    inputs = check_inputs(data_dir, sources, configs)
+    analysis = open_analysis(
+        inputs.data_dir,
+        inputs.configs,
+        sources=inputs.sources,
+        cache=cache,
+        economics={"annual_bonus_budget": budget},
+    )
     config = analysis.config
     current = analysis.assumptions_dict()["current_scheme"]
     ids = [s.strip() for s in schemes.split(",") if s.strip()] if schemes else list(config.schemes)
@@ -220,13 +235,13 @@ def compare_schemes_command(
             "winners_losers": result.winners_losers,
         }
         if out is not None:
-            extra["written"] = str(write_table(merged, out))
+            extra["written"] = str(write_output(merged, out))
         emit_json(analysis, ["payouts"], extra, figures=figures)
         return
     cur = f", {result.currency}" if result.currency else ""
 
     table = Table(
-        title=f"Scheme comparison — baseline {result.baseline}{cur} per year; customer = share of pay on customer-centric metrics",
+        title=f"Scheme comparison — baseline {lit(result.baseline)}{lit(cur)} per year; customer = share of pay on customer-centric metrics",
         title_justify="left",
     )
     for col in ("scheme", "cost/yr", "vs base", "budget", "median", "customer"):
@@ -234,7 +249,7 @@ def compare_schemes_command(
     for row in merged.itertuples(index=False):
         used = _pct(row.budget_share)
         table.add_row(
-            row.scheme,
+            lit(row.scheme),
             _money(row.annualised_cost, decimals=0),
             _money(row.vs_baseline, decimals=0),
             f"[red]{used}[/]" if row.over_budget else used,
@@ -247,7 +262,7 @@ def compare_schemes_command(
         spread.add_column(col, justify="left" if col == "scheme" else "right", no_wrap=True)
     for row in merged.itertuples(index=False):
         spread.add_row(
-            row.scheme,
+            lit(row.scheme),
             *(
                 _pct(v)
                 for v in (
@@ -264,15 +279,15 @@ def compare_schemes_command(
     console.print(spread)
     for sid, part in result.winners_losers.groupby("scheme", sort=False):
         wl = Table(
-            title=f"{sid} vs {result.baseline}: winners and losers (n/a = always withheld under one scheme)",
+            title=f"{lit(sid)} vs {lit(result.baseline)}: winners and losers (n/a = always withheld under one scheme)",
             title_justify="left",
         )
         for col in ("department", "role", "staff", "winners", "losers", "n/a", "mean change"):
             wl.add_column(col, justify="left" if col in {"department", "role"} else "right")
         for row in part.itertuples(index=False):
             wl.add_row(
-                row.department,
-                row.role,
+                lit(row.department),
+                lit(row.role),
                 str(row.employees),
                 f"[green]{row.winners}[/]",
                 f"[red]{row.losers}[/]",
@@ -281,6 +296,6 @@ def compare_schemes_command(
             )
         console.print(wl)
     if out is not None:
-        console.print(f"Wrote {write_table(merged, out)}")
+        console.print(f"Wrote {lit(write_output(merged, out))}")
     print_figures(figures)
     print_assumptions(analysis)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cx_framework.cli._analysis import (
@@ -19,7 +16,17 @@ from cx_framework.cli._analysis import (
     print_assumptions,
     print_figures,
 )
-from cx_framework.cli._app import command, console, err_console
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._inputs import (
+    DEFAULT_CONFIGS,
+    ConfigsOption,
+    DataDirArgument,
+    QuietOption,
+    SourcesOption,
+    check_inputs,
+)
+from cx_framework.cli._options import check_outputs, in_range
+from cx_framework.cli._progress import Step, caveats, compute_sections, progress, quiet_for
 
 __all__ = ["actions_command", "report_command"]
 
@@ -40,59 +47,13 @@ _SECTION_NAMES = (
 _REPORT_STEPS = 10
 
 
-@contextmanager
-def _progress(total: int, first: str) -> Iterator[Callable[[str], None]]:
-    """A rich progress bar on stderr; yields the callback that advances it by one labelled step."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("[progress.description]{task.description:<28}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(first, total=total)
-        seen = {"n": 0}
-
-        def advance(label: str) -> None:
-            if seen["n"]:
-                bar.advance(task)
-            seen["n"] += 1
-            bar.update(task, description=label, total=max(total, seen["n"]))
-
-        yield advance
-        bar.update(task, completed=max(total, seen["n"]))
-
-
-@contextmanager
-def caveats() -> Iterator[None]:
-    """Collect the warnings raised inside (statistical caveats, assumptions the library had to make) and print each
-    once, as one readable ``note:`` line on stderr — never Python's ``file:line: Warning`` format."""
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        yield
-    for message in dict.fromkeys(str(w.message).strip() for w in caught):
-        err_console.print(f"[yellow]note:[/] {message}", highlight=False, soft_wrap=True, markup=True)
-
-
-def _plan(analysis: Any, step: Callable[[str], None], top: int) -> Any:
+def _plan(analysis: Any, step: Step, top: int) -> Any:
     """The Analysis' action plan (each section computed once, reported as a progress step), first ``top``."""
     import dataclasses
 
-    from cx_framework.analysis import SECTIONS
     from cx_framework.analysis.core import headline_sections
-    from cx_framework.errors import CxError
 
-    for name in headline_sections():
-        step(SECTIONS[name].label)
-        try:
-            analysis.section(name)
-        except CxError:
-            if name == "actions":
-                raise
+    compute_sections(analysis, headline_sections(), step, required=["actions"])
     plan = analysis.result("actions")
     return dataclasses.replace(plan, actions=plan.actions.head(top))
 
@@ -132,12 +93,12 @@ def _actions_table(plan: Any, title: str, config: Any = None) -> Table:
             span = f"{r.value_low:,.0f} to {r.value_high:,.0f}"
         table.add_row(
             str(r.rank),
-            ("[green]●[/] " if r.customer_centric else "") + str(r.title),
-            names.get(str(r.owner_department), str(r.owner_department)),
+            ("[green]●[/] " if r.customer_centric else "") + lit(r.title),
+            lit(names.get(str(r.owner_department), str(r.owner_department))),
             value,
             span,
             *[_money_cell(float(getattr(r, c))) for c in parts],
-            str(r.effort),
+            lit(r.effort),
         )
     return table
 
@@ -145,10 +106,10 @@ def _actions_table(plan: Any, title: str, config: Any = None) -> Table:
 def _print_plan(plan: Any, title: str, config: Any = None) -> None:
     console.print(_actions_table(plan, title, config))
     for r in plan.actions.itertuples(index=False):
-        console.print(f"[bold]{r.rank}.[/] {r.rationale}", highlight=False)
+        console.print(f"[bold]{r.rank}.[/] {lit(r.rationale)}", highlight=False)
         trade_off = getattr(r, "trade_off", "")
         if isinstance(trade_off, str) and trade_off:
-            console.print(f"   [yellow]trade-off:[/] {trade_off}", highlight=False)
+            console.print(f"   [yellow]trade-off:[/] {lit(trade_off)}", highlight=False)
     console.print(
         "Value parts (per year, + = gain): customers = retained customer value; staffing = staffing or "
         "contact-handling cost saved; payouts = bonus payout saved; other = one-off costs such as a fix.",
@@ -159,14 +120,15 @@ def _print_plan(plan: Any, title: str, config: Any = None) -> None:
 
 def _unavailable_lines(plan: Any) -> None:
     for name, reason in plan.unavailable.items():
-        console.print(f"[yellow]not available:[/] {name} — {reason}", highlight=False)
+        console.print(f"[yellow]not available:[/] {lit(name)} — {lit(reason)}", highlight=False)
 
 
 @command("actions")
 def actions_command(
-    data_dir: Annotated[Path, typer.Argument(help="Directory with every input table (.parquet or .csv).")],
-    top: Annotated[int, typer.Option("--top", min=1, help="Number of actions shown.")] = 10,
-    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
+    top: Annotated[int, typer.Option("--top", help="Number of actions shown.")] = 10,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     current_scheme: Annotated[
         str | None, typer.Option("--current-scheme", help="Bonus scheme in force today (scheme id).")
     ] = None,
@@ -180,12 +142,25 @@ def actions_command(
     ] = False,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    quiet: QuietOption = False,
 ) -> None:
-    """What to do first: ranked actions with expected annual value, owner, effort and the evidence."""
+    """What to do first: ranked actions with expected annual value, owner, effort and the evidence.
+
+    Reads every table it finds (DATA_DIR or --sources); an analysis whose table is missing is left out and named."""
     from cx_framework.report import export_table
 
-    analysis = open_analysis(data_dir, configs, cache=cache, current_scheme=current_scheme)
-    with caveats(), _progress(_ENGINE_STEPS, "starting") as step:
+    in_range(top, "--top", low=1, high=10_000)
+    check_outputs({"--csv": (csv, (".csv", ".xlsx"))})
+    inputs = check_inputs(data_dir, sources, configs)
+    silent = quiet_for(quiet, as_json)
+    with caveats(), progress(_ENGINE_STEPS, "reading the data", enabled=not silent) as step:
+        analysis = open_analysis(
+            inputs.data_dir,
+            inputs.configs,
+            sources=inputs.sources,
+            cache=cache,
+            current_scheme=current_scheme,
+        )
         plan = _plan(analysis, step, top)
     written = None
     if csv is not None:
@@ -208,23 +183,24 @@ def actions_command(
         style="dim",
     )
     if written is not None:
-        console.print(f"wrote {written}")
+        console.print(f"wrote {lit(written)}")
     print_figures(analysis.figures("actions"))
     print_assumptions(analysis)
 
 
 @command("report")
 def report_command(
-    data_dir: Annotated[Path, typer.Argument(help="Directory with every input table (.parquet or .csv).")],
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
     out: Annotated[
         Path, typer.Option("--out", help="HTML report to write (self-contained, offline).")
     ] = Path("report.html"),
-    configs: Annotated[Path, typer.Option("--configs", help="Configuration directory.")] = Path("configs"),
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     keep_ids: Annotated[
         bool,
         typer.Option("--keep-ids", help="Show customer ids as recorded (default: keyed-hash pseudonyms)."),
     ] = False,
-    top: Annotated[int, typer.Option("--top", min=1, help="Actions in the executive summary.")] = 10,
+    top: Annotated[int, typer.Option("--top", help="Actions in the executive summary.")] = 10,
     current_scheme: Annotated[
         str | None, typer.Option("--current-scheme", help="Bonus scheme in force today (scheme id).")
     ] = None,
@@ -233,17 +209,29 @@ def report_command(
     ] = None,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    quiet: QuietOption = False,
 ) -> None:
     """Write the leadership briefing: ranked actions and the evidence behind them, in one offline HTML file.
 
     Sections: executive summary, shared scorecard, department alignment, exceptions, incentive conflicts, SLA
     chains, staffing vs budget, service level vs retention and value, failure demand. With --xlsx also the HR
-    payout workbook (one sheet per scheme).
+    payout workbook (one sheet per scheme). Reads DATA_DIR or --sources.
     """
     from cx_framework.report import build_payout_workbook, build_report
 
-    analysis = open_analysis(data_dir, configs, cache=cache, current_scheme=current_scheme)
-    with caveats(), _progress(_ENGINE_STEPS + _REPORT_STEPS, "starting") as step:
+    in_range(top, "--top", low=1, high=10_000)
+    # both outputs are checked before anything is computed or written: a wrong --xlsx never costs the report
+    check_outputs({"--out": (out, (".html", ".htm")), "--xlsx": (xlsx, (".xlsx",))})
+    inputs = check_inputs(data_dir, sources, configs)
+    silent = quiet_for(quiet, as_json)
+    with caveats(), progress(_ENGINE_STEPS + _REPORT_STEPS, "reading the data", enabled=not silent) as step:
+        analysis = open_analysis(
+            inputs.data_dir,
+            inputs.configs,
+            sources=inputs.sources,
+            cache=cache,
+            current_scheme=current_scheme,
+        )
         plan = _plan(analysis, step, top)
         path = build_report(
             analysis.tables,
@@ -265,10 +253,13 @@ def report_command(
         emit_json(analysis, list(_SECTION_NAMES), extra)
         return
     _print_plan(plan, "Executive summary: top actions (● = customer-centric)", analysis.config)
-    console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, opens offline in any browser)")
+    console.print(
+        f"wrote {lit(path)} ({path.stat().st_size / 1e6:.1f} MB, opens offline in any browser)",
+        highlight=False,
+    )
     if xlsx is not None:
         if workbook is None:
             console.print("[yellow]payout workbook not written:[/] no incentive schemes could be evaluated")
         else:
-            console.print(f"wrote {workbook}")
+            console.print(f"wrote {lit(workbook)}", highlight=False)
     print_assumptions(analysis)

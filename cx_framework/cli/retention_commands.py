@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,20 +16,27 @@ from cx_framework.cli._analysis import (
     print_assumptions,
     print_figures,
 )
-from cx_framework.cli._app import command, console
-from cx_framework.errors import CxError, InputValueError, StatisticalWarning
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._inputs import (
+    DEFAULT_CONFIGS,
+    ConfigsOption,
+    DataDirArgument,
+    QuietOption,
+    SourcesOption,
+    check_inputs,
+)
+from cx_framework.cli._options import in_range, one_of
+from cx_framework.cli._progress import compute_sections, print_notes, progress, quiet_for
+from cx_framework.errors import CxError, StatisticalWarning
 
 __all__ = ["retention"]
 
 
 @command("retention")
 def retention(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Directory with contacts, customers and intervals tables.")
-    ],
-    configs: Annotated[
-        Path, typer.Option("--configs", help="Configuration directory (economics.yaml, assumptions.yaml).")
-    ] = Path("configs"),
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     model: Annotated[
         str | None, typer.Option("--model", help="logit or cox (default: assumptions.yaml retention_model).")
     ] = None,
@@ -55,29 +61,48 @@ def retention(
     ] = True,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    quiet: QuietOption = False,
 ) -> None:
     """Fit next-month churn on the service level each customer experienced; value a point of SL; find the SL target
-    that maximises retained value minus staffing cost over the forecast window of assumptions.yaml."""
+    that maximises retained value minus staffing cost over the forecast window of assumptions.yaml.
+
+    Needs the contacts, customers and intervals tables (DATA_DIR or --sources)."""
     from cx_framework.retention import sl_retention_by_period
 
-    if model is not None and model not in ("logit", "cox"):
-        raise InputValueError(f"option '--model' must be logit or cox; got {model!r}.", argument="model")
-    if dose is not None and dose not in ("linear", "spline", "binned"):
-        raise InputValueError(
-            f"option '--dose' must be linear, spline or binned; got {dose!r}.", argument="dose"
+    if model is not None:
+        one_of(model, "--model", ("logit", "cox"))
+    if dose is not None:
+        one_of(dose, "--dose", ("linear", "spline", "binned"))
+    in_range(lag, "--lag", low=0, high=12)
+    in_range(draws, "--draws", low=20, high=5_000)
+    inputs = check_inputs(data_dir, sources, configs)
+    silent = quiet_for(quiet, as_json)
+    with progress(3, "reading the data", enabled=not silent) as step:
+        analysis = open_analysis(
+            inputs.data_dir,
+            inputs.configs,
+            sources=inputs.sources,
+            cache=cache,
+            retention_model=model,
+            retention_dose=dose,
+            retention_lag=lag,
+            sl_draws=draws,
         )
-    analysis = open_analysis(
-        data_dir,
-        configs,
-        cache=cache,
-        retention_model=model,
-        retention_dose=dose,
-        retention_lag=lag,
-        sl_draws=draws,
-    )
-    sec = analysis.section("retention")
-    bundle = analysis.result("retention")
-    result, value, opt = bundle.fit, bundle.value, bundle.optimum
+        compute_sections(analysis, ["retention"], step, required=["retention"])
+        sec = analysis.section("retention")
+        bundle = analysis.result("retention")
+        result, value, opt = bundle.fit, bundle.value, bundle.optimum
+        monthly, monthly_problem = None, None
+        if not as_json:
+            step("aggregate view by month")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", StatisticalWarning)
+                try:
+                    monthly = sl_retention_by_period(
+                        analysis.tables["intervals"], analysis.tables["customers"]
+                    )
+                except CxError as exc:  # the aggregate view is optional context; say why it is missing
+                    monthly_problem = str(exc)
     if as_json:
         extra: dict[str, object] = {
             "coefficients": result.summary().reset_index(names="term"),
@@ -95,37 +120,32 @@ def retention(
     for term, row in summary.iterrows():
         ratio = row["odds_ratio"] if "odds_ratio" in summary.columns else row["hazard_ratio"]
         table.add_row(
-            str(term),
+            lit(term),
             f"{row['coef']:+.3f}",
             f"{row['lower']:+.3f} to {row['upper']:+.3f}",
             f"{row['p_value']:.3g}",
             f"{ratio:.3f}",
         )
     console.print(table)
-    console.print(result.explain(), highlight=False)
-    for note in sec.notes:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(result.explain(), highlight=False, markup=False)
+    print_notes(sec.notes)
 
     vt = Table(title="What +1 point of service level is worth (95% CI)")
     for name in ("quantity", "estimate", "lower", "upper", "unit"):
         vt.add_column(name, justify="left" if name in ("quantity", "unit") else "right")
     for quantity, row in value.iterrows():
         vt.add_row(
-            str(quantity).replace("_", " "),
+            lit(str(quantity).replace("_", " ")),
             _number(row["estimate"]),
             _number(row["lower"]),
             _number(row["upper"]),
-            row["unit"],
+            lit(row["unit"]),
         )
     console.print(vt)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", StatisticalWarning)
-        try:
-            monthly = sl_retention_by_period(analysis.tables["intervals"], analysis.tables["customers"])
-            console.print("[bold]Aggregate view[/] " + monthly.explain(), highlight=False)
-        except CxError as exc:  # the aggregate view is optional context; say why it is missing
-            console.print(f"[yellow]aggregate view skipped:[/] {exc}", highlight=False)
+    if monthly is not None:
+        console.print("[bold]Aggregate view[/] " + lit(monthly.explain()), highlight=False)
+    else:
+        console.print(f"[yellow]aggregate view skipped:[/] {lit(monthly_problem)}", highlight=False)
 
     if economics:
         window = analysis.assumptions_dict()["forecast_window"]
@@ -153,7 +173,7 @@ def retention(
                 style=style,
             )
         console.print(ot)
-        console.print(opt.explain(), highlight=False)
+        console.print(opt.explain(), highlight=False, markup=False)
     print_figures(sec.figures)
     print_assumptions(analysis)
 

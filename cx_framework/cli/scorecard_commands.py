@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -19,7 +18,16 @@ from cx_framework.cli._analysis import (
     print_figures,
     print_notes,
 )
-from cx_framework.cli._app import command, console
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._inputs import (
+    DEFAULT_CONFIGS,
+    ConfigsOption,
+    DataDirArgument,
+    SourcesOption,
+    check_inputs,
+)
+from cx_framework.cli._options import in_range, parse_month
+from cx_framework.errors import InputValueError
 
 __all__ = ["score_command"]
 
@@ -37,16 +45,9 @@ def _status(status: object) -> str:
 
 @command("score")
 def score_command(
-    data_dir: Annotated[
-        Path,
-        typer.Argument(
-            help="Directory with department_metrics (.parquet or .csv); employee_metrics + employees are used "
-            "when present."
-        ),
-    ],
-    configs: Annotated[
-        Path, typer.Option("--configs", help="Config directory (metrics.yaml, scorecard.yaml, ...).")
-    ] = Path("configs"),
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     period: Annotated[
         str | None,
         typer.Option(
@@ -59,12 +60,29 @@ def score_command(
     as_json: JsonOption = False,
     cache: CacheOption = True,
 ) -> None:
-    """Score every department on the shared customer scorecard and its own card; list the top exceptions."""
-    analysis = open_analysis(data_dir, configs, cache=cache, as_of=period)
+    """Score every department on the shared customer scorecard and its own card; list the top exceptions.
+
+    Needs department_metrics; employee_metrics and employees are used when present (DATA_DIR or --sources)."""
+    month = parse_month(period, "--period")
+    in_range(top, "--top", low=0, high=100_000)
+    inputs = check_inputs(data_dir, sources, configs)
+    analysis = open_analysis(
+        inputs.data_dir,
+        inputs.configs,
+        sources=inputs.sources,
+        cache=cache,
+        as_of=None if month is None else f"{month:%Y-%m}",
+    )
     sec = analysis.section("scorecard")
     result = analysis.result("scorecard")
     ts = pd.Timestamp(analysis.assumptions_dict()["as_of"] + "-01")
     if ts not in set(result.periods):
+        if month is not None:
+            first, last = min(result.periods), max(result.periods)
+            raise InputValueError(
+                f"--period: {month:%Y-%m} has no scorecard data; the data cover {first:%Y-%m} to {last:%Y-%m}.",
+                argument="--period",
+            )
         ts = max(result.periods)
     shared = result.shared_scores[result.shared_scores["period"].eq(ts)].set_index("department")
     local = result.department_scores[result.department_scores["period"].eq(ts)].set_index("department")
@@ -113,7 +131,7 @@ def score_command(
             if np.isfinite(a["empirical_r"]):
                 r_cell = f"{a['empirical_r']:+.2f} ({a['n_periods']})"
         table.add_row(
-            dept,
+            lit(dept),
             f"{_fmt(s['composite'])} {_status(s['status'])}",
             f"{s['coverage']:.0%}",
             own_card,
@@ -134,11 +152,11 @@ def score_command(
             f">= {lo:.4g}" if np.isinf(hi) else (f"<= {hi:.4g}" if np.isinf(lo) else f"{lo:.4g} .. {hi:.4g}")
         )
         extable.add_row(
-            str(rec["severity"]),
-            str(rec["department"]),
-            "-" if pd.isna(rec["team"]) else str(rec["team"]),
-            str(rec["metric"]) + (" *" if rec["customer_centric"] else ""),
-            str(rec["rule"]),
+            lit(rec["severity"]),
+            lit(rec["department"]),
+            "-" if pd.isna(rec["team"]) else lit(rec["team"]),
+            lit(rec["metric"]) + (" *" if rec["customer_centric"] else ""),
+            lit(rec["rule"]),
             f"{rec['value']:.4g}",
             expected,
         )

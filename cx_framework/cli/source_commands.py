@@ -11,7 +11,9 @@ import typer
 from rich.table import Table
 
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._options import check_outputs, one_of, require_file
+from cx_framework.cli._inputs import DataDirArgument, QuietOption, SourcesOption, check_inputs
+from cx_framework.cli._options import check_outputs, in_range, one_of, require_file
+from cx_framework.cli._progress import print_notes, progress, quiet_for
 
 __all__ = ["import_command", "presets_command"]
 
@@ -26,6 +28,7 @@ def import_command(
     ],
     fmt: Annotated[str, typer.Option("--format", help="parquet (default) or csv.")] = "parquet",
     as_json: Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Import raw exports / database tables through a sources.yaml mapping into validated contract tables."""
     from cx_framework.sources import import_sources
@@ -33,9 +36,11 @@ def import_command(
     one_of(fmt, "--format", ("parquet", "csv"))
     require_file(sources, "SOURCES", suffixes=(".yaml", ".yml"))
     check_outputs({"--out": (out / "import_report.json", None)})
-    data = import_sources(sources, out, fmt=fmt)
+    silent = quiet_for(quiet, as_json)
+    with progress(4, "reading the sources file", enabled=not silent) as step:
+        data = import_sources(sources, out, fmt=fmt, progress=step)
     if as_json:
-        console.print_json(json.dumps({"out": str(out), **data.report.to_dict()}, default=str))
+        print(json.dumps({"out": str(out), **data.report.to_dict()}, indent=1, default=str))
         return
     table = Table(
         "table",
@@ -64,9 +69,8 @@ def import_command(
                 highlight=False,
                 markup=False,
             )
-        for note in r.notes:
-            console.print(f"  {r.table}: {note}", highlight=False, markup=False)
-    console.print(f"Import report: {out / 'import_report.json'}", highlight=False)
+    print_notes(f"{r.table}: {note}" for r in data.report.tables.values() for note in r.notes)
+    console.print(f"Import report: {out / 'import_report.json'}", highlight=False, markup=False)
 
 
 @command("presets")
@@ -91,13 +95,8 @@ def presets_command() -> None:
 
 @command("model-fit")
 def model_fit_command(
-    data_dir: Annotated[
-        Path | None,
-        typer.Argument(help="Data folder with intervals (and contacts for the patience estimate)."),
-    ] = None,
-    sources: Annotated[
-        Path | None, typer.Option("--sources", help="Read the tables through this sources.yaml instead.")
-    ] = None,
+    data_dir: DataDirArgument = None,
+    sources: SourcesOption = None,
     patience_s: Annotated[
         float | None, typer.Option("--patience-s", help="Mean caller patience (s) instead of estimating it.")
     ] = None,
@@ -107,62 +106,16 @@ def model_fit_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the calibration as JSON.")] = False,
 ) -> None:
     """Erlang C vs Erlang A on the observed intervals: patience, calibration (MAE, bias by hour), recommended model."""
-    from cx_framework.errors import InputValueError
-    from cx_framework.io import load_data_dir
-    from cx_framework.staffing.calibration import MODELS, fit_queue_models
+    from cx_framework.cli._inputs import read_tables
+    from cx_framework.cli.staffing_commands import model_fit_json, model_fit_table
+    from cx_framework.staffing.calibration import fit_queue_models
 
-    if (data_dir is None) == (sources is None):
-        raise InputValueError("give a DATA_DIR or --sources sources.yaml (one of them).", argument="sources")
-    if sources is not None:
-        from cx_framework.sources import read_sources
-
-        tables = read_sources(sources).tables
-    else:
-        assert data_dir is not None
-        from cx_framework.io import _find_table_files
-
-        wanted = ["intervals"] + (
-            ["contacts"] if "contacts" in _find_table_files(data_dir, ["contacts"]) else []
-        )
-        tables = load_data_dir(data_dir, tables=wanted)
-    if "intervals" not in tables:
-        raise InputValueError(
-            "the sources file has no 'intervals' table (add `intervals: {derive: contacts}`).",
-            argument="sources",
-        )
+    in_range(patience_s, "--patience-s", low=0, high=1e7, low_inclusive=False)
+    inputs = check_inputs(data_dir, sources, None, configs_needed=False)
+    tables = read_tables(inputs, ["intervals"], optional=["contacts"])
     fit = fit_queue_models(tables["intervals"], contacts=tables.get("contacts"), patience_s=patience_s)
     if as_json:
-        payload = {
-            "recommended": fit.recommended,
-            "patience_s": {k: (None if v == float("inf") else v) for k, v in fit.patience_s.items()},
-            "agents_estimated": fit.agents_estimated,
-            "interval_s": fit.interval_s,
-            "calibration": json.loads(fit.calibration.to_json(orient="records")),
-        }
-        console.print_json(json.dumps(payload))
+        print(json.dumps(model_fit_json(fit), indent=1, allow_nan=False))
         return
-    rows = fit.calibration if by_hour else fit.calibration[fit.calibration["hour"] == "all"]
-    table = Table(
-        "model",
-        "hour",
-        "intervals",
-        "offered",
-        "SL MAE (pts)",
-        "SL bias (pts)",
-        "abandon MAE (pts)",
-        "abandon bias (pts)",
-        title="Erlang C vs Erlang A against observed intervals (offered-weighted; bias = predicted − observed)",
-    )
-    for r in rows.itertuples(index=False):
-        table.add_row(
-            MODELS[r.model],
-            str(r.hour),
-            f"{r.intervals:,}",
-            f"{r.offered:,}",
-            f"{r.sl_mae * 100:.1f}",
-            f"{r.sl_bias * 100:+.1f}",
-            f"{r.abandonment_mae * 100:.1f}",
-            f"{r.abandonment_bias * 100:+.1f}",
-        )
-    console.print(table)
-    console.print(fit.summary(), highlight=False)
+    console.print(model_fit_table(fit, by_hour=by_hour))
+    console.print(fit.summary(), highlight=False, markup=False)

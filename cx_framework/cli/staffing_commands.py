@@ -1,9 +1,10 @@
-"""``cx staffing INTERVALS_FILE``: service level achieved, agents required vs staffed, and the budget gap."""
+"""``cx staffing INTERVALS_FILE``: service level achieved, agents required vs staffed, the budget gap, and how well
+Erlang C and Erlang A describe the observed intervals (calibration, recommended model)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -18,10 +19,11 @@ from cx_framework.cli._analysis import (
     print_figures,
     print_notes,
 )
-from cx_framework.cli._app import command, console
-from cx_framework.errors import InputValueError
+from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._inputs import DEFAULT_CONFIGS, ConfigsOption, SourcesOption, check_inputs
+from cx_framework.cli._options import in_range, one_of, require_file
 
-__all__ = ["staffing"]
+__all__ = ["staffing", "agents_estimated", "model_fit_json", "model_fit_table"]
 
 _GROUPINGS = ("day", "week", "month", "queue")
 _SL_TEXT = {
@@ -34,11 +36,15 @@ _SL_TEXT = {
 @command("staffing")
 def staffing(
     intervals_file: Annotated[
-        Path, typer.Argument(help="intervals table (.parquet or .csv), or a data directory holding one.")
-    ],
-    configs: Annotated[
-        Path, typer.Option("--configs", help="Configuration directory (economics.yaml, assumptions.yaml).")
-    ] = Path("configs"),
+        Path | None,
+        typer.Argument(
+            metavar="[INTERVALS_FILE | DATA_DIR]",
+            help="intervals table (.parquet or .csv), or a data directory holding one (or give --sources).",
+            show_default=False,
+        ),
+    ] = None,
+    sources: SourcesOption = None,
+    configs: ConfigsOption = DEFAULT_CONFIGS,
     target: Annotated[
         float | None,
         typer.Option("--target", help="Service-level target, share 0-1 (default: economics.yaml)."),
@@ -67,31 +73,45 @@ def staffing(
     as_json: JsonOption = False,
     cache: CacheOption = True,
 ) -> None:
-    """Realised service level, agents required vs staffed, and what the funded FTE would buy.
+    """Realised service level, agents required vs staffed, what the funded FTE would buy, and which queueing model
+    (Erlang C or Erlang A) describes the observed intervals.
 
     Headline figures cover the forecast window of assumptions.yaml (the months up to the reporting month); the
     table covers every interval of the file.
     """
     from cx_framework.conflicts.budget_gap import staffing_budget_gap
-    from cx_framework.io import read_table
+    from cx_framework.io import SUPPORTED_SUFFIXES, read_table
     from cx_framework.staffing import aggregate_service_level, required_agents
     from cx_framework.staffing.intervals import _group_keys
 
-    if by not in _GROUPINGS:
-        raise InputValueError(
-            f"option '--by' must be one of {', '.join(_GROUPINGS)}; got {by!r}.", argument="by"
-        )
+    one_of(by, "--by", _GROUPINGS)
+    in_range(target, "--target", low=0, high=1, low_inclusive=False, high_inclusive=False)
+    in_range(answer_s, "--answer-s", low=0, high=3_600)
+    in_range(shrinkage, "--shrinkage", low=0, high=1, high_inclusive=False)
+    in_range(budget_fte, "--budget-fte", low=0, high=1e7)
+    in_range(hours_per_fte, "--hours-per-fte", low=0, high=80, low_inclusive=False)
+    in_range(interval_s, "--interval-s", low=0, high=86_400, low_inclusive=False)
+    in_range(patience_s, "--patience-s", low=0, high=1e7, low_inclusive=False)
+    single_file = intervals_file is not None and not intervals_file.is_dir()
+    if single_file:
+        require_file(intervals_file, "INTERVALS_FILE", suffixes=SUPPORTED_SUFFIXES)
+    inputs = check_inputs(
+        None if single_file else intervals_file, sources, configs, data_option="INTERVALS_FILE"
+    )
     overrides = {
         "service_level_target": target,
         "answer_s": answer_s,
         "shrinkage": shrinkage,
         "hours_per_fte_week": hours_per_fte,
     }
-    if intervals_file.is_dir():
-        analysis = open_analysis(intervals_file, configs, cache=cache, economics=overrides)
-    else:
+    if single_file:
+        assert intervals_file is not None
         tables = {"intervals": read_table(intervals_file, "intervals")}
         analysis = open_analysis(None, configs, cache=cache, tables=tables, economics=overrides)
+    else:
+        analysis = open_analysis(
+            inputs.data_dir, configs, sources=inputs.sources, cache=cache, economics=overrides
+        )
     econ = analysis.config.economics
     sec = analysis.section("staffing")
     intervals = analysis.tables["intervals"]
@@ -128,13 +148,23 @@ def staffing(
             hours_per_fte=econ.hours_per_fte_week,
             interval_s=interval_s,
         )
+    estimated = agents_estimated(intervals)
+    fit, fit_problem = _model_fit(analysis, patience_s)
     if as_json:
         rows = sl.assign(
             required_agent_hours=agg["required_hours"].to_numpy(),
             staffed_agent_hours=agg["staffed_hours"].to_numpy(),
             intervals_short=agg["short"].to_numpy().astype(int),
         )
-        extra: dict[str, object] = {"by": by, "table": rows, "overall_service_level_all_intervals": overall}
+        extra: dict[str, object] = {
+            "by": by,
+            "table": rows,
+            "overall_service_level_all_intervals": overall,
+            "agents_staffed_estimated": estimated,
+            "model_fit": model_fit_json(fit) if fit is not None else None,
+        }
+        if fit_problem is not None:
+            extra["model_fit_unavailable"] = fit_problem
         if gap is not None:
             extra["budget_gap"] = {
                 "budget_fte": gap.fte_budget,
@@ -145,15 +175,16 @@ def staffing(
         emit_json(analysis, ["staffing"], extra)
         return
 
+    staffed = "staffed agent-h (estimated)" if estimated else "staffed agent-h"
     table = Table(title=f"Realised service level and staffing by {by} (SL = {_SL_TEXT[definition]})")
-    for name in (by, "offered", "realised SL", "required agent-h", "staffed agent-h", "intervals short"):
+    for name in (by, "offered", "realised SL", "required agent-h", staffed, "intervals short"):
         table.add_column(name, justify="left" if name == by else "right")
     for i, row in enumerate(sl.itertuples(index=False)):
         label = getattr(row, by)
         label = (
             label.strftime("%Y-%m-%d" if by != "month" else "%Y-%m")
             if hasattr(label, "strftime")
-            else str(label)
+            else lit(label)
         )
         status = "green" if row.service_level >= econ.service_level_target else "red"
         table.add_row(
@@ -168,8 +199,9 @@ def staffing(
     console.print(
         f"Realised service level {overall:.1%} over every interval of the file (volume-weighted) against a target "
         f"of {econ.service_level_target:.0%} in {econ.answer_s:g} s; {int(req['short'].sum())} of {len(req)} "
-        f"intervals staffed below the Erlang {'A' if patience_s else 'C'} requirement. Rostered need = on-phone "
-        f"agents / (1 - {econ.shrinkage:g}) shrinkage.",
+        f"intervals {'(agents staffed ESTIMATED from call records) ' if estimated else ''}staffed below the "
+        f"Erlang {'A' if patience_s else 'C'} requirement. Rostered need = on-phone agents / "
+        f"(1 - {econ.shrinkage:g}) shrinkage.",
         highlight=False,
     )
     print_figures(sec.figures, f"Staffing, forecast window {analysis.assumptions_dict()['forecast_window']}")
@@ -184,5 +216,87 @@ def staffing(
                 row.day.strftime("%Y-%m-%d"), f"{row.offered:,.0f}", f"[{status}]{row.service_level:.1%}[/]"
             )
         console.print(daily)
+    if fit is not None:
+        console.print(model_fit_table(fit, by_hour=False))
+        console.print(fit.summary(), highlight=False, markup=False)
+    else:
+        console.print(f"[yellow]model fit not available:[/] {lit(fit_problem)}", highlight=False)
     print_notes(sec.notes)
     print_assumptions(analysis)
+
+
+def agents_estimated(intervals: pd.DataFrame) -> bool:
+    """Whether ``agents_staffed`` was estimated from call records (intervals derived from contacts, no logins)."""
+    column = intervals.get("agents_staffed_estimated")
+    return bool(column is not None and column.fillna(False).astype(bool).any())
+
+
+def _model_fit(analysis: Any, patience_s: float | None) -> tuple[Any, str | None]:
+    """Erlang C vs Erlang A on the analysis' intervals (patience from its contacts when present), or why not."""
+    from cx_framework.errors import CxError
+    from cx_framework.staffing.calibration import fit_queue_models
+
+    tables = analysis.tables
+    contacts = tables.get("contacts")
+    try:
+        return fit_queue_models(tables["intervals"], contacts=contacts, patience_s=patience_s), None
+    except CxError as exc:
+        return None, str(exc).splitlines()[0]
+
+
+def model_fit_json(fit: Any) -> dict[str, Any]:
+    """The calibration of a :class:`~cx_framework.staffing.calibration.ModelFit` as JSON-ready data (the same
+    document ``cx model-fit --json`` prints, and ``model_fit`` of ``cx staffing --json``)."""
+    import json
+    import math
+
+    overall = fit.overall
+    return {
+        "recommended": fit.recommended,
+        "patience_s": {
+            str(k): (None if not math.isfinite(v) else float(v)) for k, v in fit.patience_s.items()
+        },
+        "agents_estimated": bool(fit.agents_estimated),
+        "interval_s": float(fit.interval_s),
+        "models": [
+            {
+                "model": str(model),
+                "sl_mae": float(r.sl_mae),
+                "sl_bias": float(r.sl_bias),
+                "abandonment_mae": float(r.abandonment_mae),
+                "abandonment_bias": float(r.abandonment_bias),
+                "intervals": int(r.intervals),
+            }
+            for model, r in overall.iterrows()
+        ],
+        "calibration": json.loads(fit.calibration.to_json(orient="records")),
+    }
+
+
+def model_fit_table(fit: Any, *, by_hour: bool) -> Table:
+    """The calibration table (MAE and bias per model, overall or also by hour of day) in percentage points."""
+    from cx_framework.staffing.calibration import MODELS
+
+    rows = fit.calibration if by_hour else fit.calibration[fit.calibration["hour"] == "all"]
+    note = "; agents staffed ESTIMATED from call records" if fit.agents_estimated else ""
+    columns = ["model", *(["hour"] if by_hour else []), "intervals", "offered"]
+    columns += ["SL MAE", "SL bias", "abandon MAE", "abandon bias"]
+    table = Table(
+        *columns,
+        title="Erlang C vs Erlang A against observed intervals (percentage points, offered-weighted; bias = "
+        f"predicted − observed{note})",
+    )
+    for r in rows.itertuples(index=False):
+        recommended = " *" if r.model == fit.recommended else ""
+        table.add_row(
+            MODELS[r.model] + recommended,
+            *([str(r.hour)] if by_hour else []),
+            f"{r.intervals:,}",
+            f"{r.offered:,}",
+            f"{r.sl_mae * 100:.1f}",
+            f"{r.sl_bias * 100:+.1f}",
+            f"{r.abandonment_mae * 100:.1f}",
+            f"{r.abandonment_bias * 100:+.1f}",
+        )
+    table.caption = f"* recommended model: {MODELS[fit.recommended]}"
+    return table

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,13 +107,17 @@ def _as_config(sources: str | os.PathLike[str] | SourcesConfig) -> SourcesConfig
     return sources if isinstance(sources, SourcesConfig) else load_sources(sources)
 
 
-def read_sources(sources: str | os.PathLike[str] | SourcesConfig) -> SourcesData:
+def read_sources(
+    sources: str | os.PathLike[str] | SourcesConfig, *, progress: Callable[[str], None] | None = None
+) -> SourcesData:
     """Read every table of a sources file through its mapping (derived tables last).
 
     Parameters
     ----------
     sources : path or SourcesConfig
         ``sources.yaml`` (relative paths inside are relative to its folder) or a parsed config.
+    progress : callable, optional
+        Called with a short label (``"reading contacts"``) before each table is read or derived.
 
     Returns
     -------
@@ -135,6 +140,8 @@ def read_sources(sources: str | os.PathLike[str] | SourcesConfig) -> SourcesData
     for name, source in cfg.tables.items():
         if source.derive is not None:
             continue
+        if progress is not None:
+            progress(f"reading {name}")
         mapped: MappedTable = read_table_source(name, source, cfg)
         tables[name] = mapped.frame
         reports[name] = TableReport(
@@ -150,6 +157,8 @@ def read_sources(sources: str | os.PathLike[str] | SourcesConfig) -> SourcesData
     for name, source in cfg.tables.items():
         if source.derive is None:
             continue
+        if progress is not None:
+            progress(f"deriving {name} from contacts")
         frame, notes = derive_intervals_from_source(tables["contacts"], source, cfg)
         tables[name] = frame
         reports[name] = TableReport(
@@ -166,18 +175,25 @@ def read_sources(sources: str | os.PathLike[str] | SourcesConfig) -> SourcesData
 
 
 def import_sources(
-    sources: str | os.PathLike[str] | SourcesConfig, out_dir: str | os.PathLike[str], *, fmt: str = "parquet"
+    sources: str | os.PathLike[str] | SourcesConfig,
+    out_dir: str | os.PathLike[str],
+    *,
+    fmt: str = "parquet",
+    progress: Callable[[str], None] | None = None,
 ) -> SourcesData:
     """Read a sources file and write ``<table>.parquet`` (or ``.csv``) per table plus ``import_report.json``.
 
     Every table is read and validated before the first file is written; each file is written atomically.
+    ``progress`` is called with a short label before each table is read, derived or written.
     """
     from cx_framework.io import write_table, write_text_atomic
 
-    data = read_sources(sources)
+    data = read_sources(sources, progress=progress)
     out = Path(out_dir)
     suffix = ".csv" if fmt == "csv" else ".parquet"
     for name, frame in data.tables.items():
+        if progress is not None:
+            progress(f"writing {name}{suffix}")
         write_table(frame, out / f"{name}{suffix}")
     write_text_atomic(out / REPORT_FILE, json.dumps(data.report.to_dict(), indent=2, default=str) + "\n")
     return data
