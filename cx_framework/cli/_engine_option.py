@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cx_framework.engine.settings import ENGINES
 from cx_framework.errors import InputValueError
 
 if TYPE_CHECKING:
@@ -28,6 +27,8 @@ ENGINE_OPTION = Annotated[
 
 def engine_kind(value: str | None, config: CxConfig | None) -> str:
     """The engine name to use: the option if given (checked), else the config's ``engine.kind``."""
+    from cx_framework.engine.settings import ENGINES
+
     if value is None:
         return config.engine.kind if config is not None else "duckdb"
     if value not in ENGINES:

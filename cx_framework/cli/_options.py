@@ -5,6 +5,9 @@ missing folder fails in a second with one clear line — never after minutes of 
 output was already overwritten. Each helper raises :class:`~cx_framework.errors.InputValueError` (a
 :class:`~cx_framework.errors.CxError`) whose message starts with the option's name.
 
+Commands import their engines (scipy, the analyses) only after these checks, so a mistake is reported before
+the heavy modules load.
+
 Typical use::
 
     from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, parse_month, require_dir

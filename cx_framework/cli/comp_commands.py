@@ -100,16 +100,16 @@ def statements_command(
     """Write one self-contained HTML pay statement per employee for PERIOD under SCHEME (atomic writes).
 
     Needs employees and employee_metrics (DATA_DIR or --sources)."""
+    month = parse_month(period, "--period")
+    assert month is not None
+    check_outputs({"--out": (out / ".statement.html", None)})
+    inputs = check_inputs(data_dir, sources, configs)
     from cx_framework.access import restrict_tables
     from cx_framework.cli.incentive_commands import _resolve_scheme
     from cx_framework.config import load_config
     from cx_framework.incentives import compute_payouts, credited_sales
     from cx_framework.statements import statement_period, write_statements
 
-    month = parse_month(period, "--period")
-    assert month is not None
-    check_outputs({"--out": (out / ".statement.html", None)})
-    inputs = check_inputs(data_dir, sources, configs)
     viewer = _viewer(configs, user)
     from cx_framework.access import authorize
 

@@ -28,13 +28,17 @@ from cx_framework.cli._inputs import (
 )
 from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, one_of, write_output
 from cx_framework.cli._progress import print_notes
-from cx_framework.conflicts.explain import TOTAL_EFFECT_CONVENTION
 from cx_framework.errors import InputValueError
 
 __all__ = ["conflicts", "sla_chain_command"]
 
-#: the one sign convention of total effects (heatmap, tables, CLI and report say the same)
-_SIGN = TOTAL_EFFECT_CONVENTION
+
+def _sign_convention() -> str:
+    """The one sign convention of total effects (heatmap, tables, CLI and report say the same); imported when
+    used, so that ``cx --help`` and option errors do not wait for the conflicts engine to load."""
+    from cx_framework.conflicts.explain import TOTAL_EFFECT_CONVENTION
+
+    return TOTAL_EFFECT_CONVENTION
 
 
 def _pct(value: float) -> str:
@@ -97,13 +101,13 @@ def conflicts(
 
     Total effects are per 1 % rise of the component's metric (elasticities summed over every causal path).
     Needs employee_metrics, employees, customers, intervals and department_metrics (DATA_DIR or --sources)."""
-    from cx_framework.conflicts.graph import sla_conflicts
-
     in_range(effort_budget, "--effort-budget", low=0, high=1, low_inclusive=False)
     in_range(seed, "--seed", low=0, high=2**63 - 1)
     in_range(top, "--top", low=0, high=100_000)
     check_outputs({"--out": (out, TABLE_SUFFIXES)})
     inputs = check_inputs(data_dir, sources, configs)
+    from cx_framework.conflicts.graph import sla_conflicts
+
     analysis = open_analysis(
         inputs.data_dir,
         inputs.configs,
@@ -133,7 +137,10 @@ def conflicts(
     if out is not None:
         path = write_output(matrix, out)
     if as_json:
-        doc_extra: dict[str, object] = {"conflicts": matrix[matrix["conflict"]], "sign_convention": _SIGN}
+        doc_extra: dict[str, object] = {
+            "conflicts": matrix[matrix["conflict"]],
+            "sign_convention": _sign_convention(),
+        }
         rows = analysis.frames("behaviour")["summary"]
         doc_extra["behaviour"] = rows[rows["scheme"].isin(ids)]
         if out is not None:
@@ -149,7 +156,7 @@ def conflicts(
             departments, "department", "Department objectives that fight shared customer KPIs", top, config
         )
     )
-    console.print(_SIGN, style="dim")
+    console.print(_sign_convention(), style="dim")
 
     currency = config.economics.currency
     budget = analysis.assumptions.effort_budget
@@ -213,11 +220,11 @@ def sla_chain_command(
     cache: CacheOption = True,
 ) -> None:
     """Do the departmental SLAs add up to the customer promise? Every department green, customer red."""
-    from cx_framework.conflicts.chain import journey_chain, required_tightening
-
     one_of(method, "--method", ("convolution", "monte_carlo"))
     check_outputs({"--out": (out, TABLE_SUFFIXES)})
     inputs = check_inputs(data, sources, configs, required=False, data_option="--data")
+    from cx_framework.conflicts.chain import journey_chain, required_tightening
+
     if not inputs.given:
         analysis = open_analysis(None, configs, cache=cache, tables={}, sla_lead_times="config")
     else:

@@ -64,15 +64,15 @@ def graph_evidence(
     Needs department_metrics (DATA_DIR or --sources)."""
     import warnings
 
+    in_range(draws, "--draws", low=1, high=1_000_000)
+    in_range(seed, "--seed", low=0, high=2**63 - 1)
+    check_outputs({"--out": (out, TABLE_SUFFIXES)})
+    inputs = check_inputs(data_dir, sources, configs)
     from cx_framework.config import load_config
     from cx_framework.conflicts.evidence import estimate_graph
     from cx_framework.conflicts.uncertainty import conflict_intervals
     from cx_framework.errors import StatisticalWarning
 
-    in_range(draws, "--draws", low=1, high=1_000_000)
-    in_range(seed, "--seed", low=0, high=2**63 - 1)
-    check_outputs({"--out": (out, TABLE_SUFFIXES)})
-    inputs = check_inputs(data_dir, sources, configs)
     silent = quiet_for(quiet, as_json)
     with progress(4, "reading the configuration", enabled=not silent) as step:
         config = load_config(inputs.configs)

@@ -67,13 +67,13 @@ def failure_demand(
     """Which contacts are caused by another department's failure, what they cost, and who should pay.
 
     Needs the contacts table (DATA_DIR or --sources)."""
-    from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
-
     one_of(period, "--period", _PERIODS)
     in_range(fix_cost, "--fix-cost", low=0, high=1e15)
     in_range(reduction, "--reduction", low=0, high=1)
     in_range(horizon, "--horizon", low=1, high=1_200)
     inputs = check_inputs(data_dir, sources, configs)
+    from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
+
     analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources, cache=cache)
     sec = analysis.section("failure_demand")
     config = analysis.config

@@ -93,11 +93,11 @@ def payouts_command(
     """Compute what SCHEME pays each covered employee per period (curves, weights, gates, cap, proration).
 
     Needs employees and employee_metrics (DATA_DIR or --sources)."""
-    from cx_framework.incentives import compute_payouts, payout_summary, round_money
-
     in_range(periods, "--periods", low=1, high=10_000)
     check_outputs({"--out": (out, TABLE_SUFFIXES), "--xlsx": (xlsx, (".xlsx",))})
     inputs = check_inputs(data_dir, sources, configs)
+    from cx_framework.incentives import compute_payouts, payout_summary, round_money
+
     analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources, cache=cache)
     config = analysis.config
     chosen = _resolve_scheme(config, scheme)
@@ -194,11 +194,11 @@ def compare_schemes_command(
 
     The baseline is the scheme in force (assumptions.yaml current_scheme). Needs employees and employee_metrics
     (DATA_DIR or --sources)."""
-    from cx_framework.incentives import compare_schemes
-
     in_range(budget, "--budget", low=0, high=1e15)
     check_outputs({"--out": (out, TABLE_SUFFIXES)})
     inputs = check_inputs(data_dir, sources, configs)
+    from cx_framework.incentives import compare_schemes
+
     analysis = open_analysis(
         inputs.data_dir,
         inputs.configs,

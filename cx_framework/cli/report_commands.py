@@ -147,11 +147,11 @@ def actions_command(
     """What to do first: ranked actions with expected annual value, owner, effort and the evidence.
 
     Reads every table it finds (DATA_DIR or --sources); an analysis whose table is missing is left out and named."""
-    from cx_framework.report import export_table
-
     in_range(top, "--top", low=1, high=10_000)
     check_outputs({"--csv": (csv, (".csv", ".xlsx"))})
     inputs = check_inputs(data_dir, sources, configs)
+    from cx_framework.report import export_table
+
     silent = quiet_for(quiet, as_json)
     with caveats(), progress(_ENGINE_STEPS, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(
@@ -217,12 +217,12 @@ def report_command(
     chains, staffing vs budget, service level vs retention and value, failure demand. With --xlsx also the HR
     payout workbook (one sheet per scheme). Reads DATA_DIR or --sources.
     """
-    from cx_framework.report import build_payout_workbook, build_report
-
     in_range(top, "--top", low=1, high=10_000)
     # both outputs are checked before anything is computed or written: a wrong --xlsx never costs the report
     check_outputs({"--out": (out, (".html", ".htm")), "--xlsx": (xlsx, (".xlsx",))})
     inputs = check_inputs(data_dir, sources, configs)
+    from cx_framework.report import build_payout_workbook, build_report
+
     silent = quiet_for(quiet, as_json)
     with caveats(), progress(_ENGINE_STEPS + _REPORT_STEPS, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(

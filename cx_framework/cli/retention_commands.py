@@ -67,8 +67,6 @@ def retention(
     that maximises retained value minus staffing cost over the forecast window of assumptions.yaml.
 
     Needs the contacts, customers and intervals tables (DATA_DIR or --sources)."""
-    from cx_framework.retention import sl_retention_by_period
-
     if model is not None:
         one_of(model, "--model", ("logit", "cox"))
     if dose is not None:
@@ -76,6 +74,8 @@ def retention(
     in_range(lag, "--lag", low=0, high=12)
     in_range(draws, "--draws", low=20, high=5_000)
     inputs = check_inputs(data_dir, sources, configs)
+    from cx_framework.retention import sl_retention_by_period
+
     silent = quiet_for(quiet, as_json)
     with progress(3, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(

@@ -21,7 +21,8 @@ from cx_framework.cli._analysis import (
 )
 from cx_framework.cli._app import command, console, lit
 from cx_framework.cli._inputs import DEFAULT_CONFIGS, ConfigsOption, SourcesOption, check_inputs
-from cx_framework.cli._options import in_range, one_of, require_file
+from cx_framework.cli._options import TABLE_SUFFIXES, in_range, one_of, require_file
+from cx_framework.errors import InputValueError
 
 __all__ = ["staffing", "agents_estimated", "model_fit_json", "model_fit_table"]
 
@@ -79,11 +80,6 @@ def staffing(
     Headline figures cover the forecast window of assumptions.yaml (the months up to the reporting month); the
     table covers every interval of the file.
     """
-    from cx_framework.conflicts.budget_gap import staffing_budget_gap
-    from cx_framework.io import SUPPORTED_SUFFIXES, read_table
-    from cx_framework.staffing import aggregate_service_level, required_agents
-    from cx_framework.staffing.intervals import _group_keys
-
     one_of(by, "--by", _GROUPINGS)
     in_range(target, "--target", low=0, high=1, low_inclusive=False, high_inclusive=False)
     in_range(answer_s, "--answer-s", low=0, high=3_600)
@@ -92,12 +88,22 @@ def staffing(
     in_range(hours_per_fte, "--hours-per-fte", low=0, high=80, low_inclusive=False)
     in_range(interval_s, "--interval-s", low=0, high=86_400, low_inclusive=False)
     in_range(patience_s, "--patience-s", low=0, high=1e7, low_inclusive=False)
+    if intervals_file is not None and not intervals_file.exists():
+        raise InputValueError(
+            f"INTERVALS_FILE: {intervals_file} does not exist; give an intervals file or a data folder.",
+            argument="INTERVALS_FILE",
+        )
     single_file = intervals_file is not None and not intervals_file.is_dir()
     if single_file:
-        require_file(intervals_file, "INTERVALS_FILE", suffixes=SUPPORTED_SUFFIXES)
+        require_file(intervals_file, "INTERVALS_FILE", suffixes=TABLE_SUFFIXES)
     inputs = check_inputs(
         None if single_file else intervals_file, sources, configs, data_option="INTERVALS_FILE"
     )
+    from cx_framework.conflicts.budget_gap import staffing_budget_gap
+    from cx_framework.io import read_table
+    from cx_framework.staffing import aggregate_service_level, required_agents
+    from cx_framework.staffing.intervals import _group_keys
+
     overrides = {
         "service_level_target": target,
         "answer_s": answer_s,
