@@ -205,12 +205,14 @@ def staffing(
     console.print(
         f"Realised service level {overall:.1%} over every interval of the file (volume-weighted) against a target "
         f"of {econ.service_level_target:.0%} in {econ.answer_s:g} s; {int(req['short'].sum())} of {len(req)} "
-        f"intervals {'(agents staffed ESTIMATED from call records) ' if estimated else ''}staffed below the "
-        f"Erlang {'A' if patience_s else 'C'} requirement. Rostered need = on-phone agents / "
-        f"(1 - {econ.shrinkage:g}) shrinkage.",
+        f"intervals staffed below the Erlang {'A' if patience_s else 'C'} requirement"
+        f"{' (agents staffed ESTIMATED from call records)' if estimated else ''}. Rostered need = on-phone "
+        f"agents / (1 - {econ.shrinkage:g}) shrinkage.",
         highlight=False,
     )
-    print_figures(sec.figures, f"Staffing, forecast window {analysis.assumptions_dict()['forecast_window']}")
+    window = analysis.assumptions_dict()["forecast_window"]
+    caveat = "; FTE funded = agents staffed, ESTIMATED from call records" if estimated else ""
+    print_figures(sec.figures, f"Staffing, forecast window {window}{caveat}")
     if gap is not None:
         console.print(gap.summary(), highlight=False)
         daily = Table(title=f"Service level {gap.fte_budget:g} funded FTE would buy, by day")
