@@ -393,6 +393,18 @@ def tiny(tmp_path_factory) -> Path:
     return folder
 
 
+def test_staffing_reads_a_single_intervals_file(tiny: Path, tmp_path: Path):
+    result = runner.invoke(app, ["staffing", str(tiny / "intervals.parquet"), "--json", "--no-cache"])
+    assert result.exit_code == 0, result.stderr
+    import json
+
+    assert json.loads(result.stdout)["by"] == "month"
+    sources = tmp_path / "s.yaml"
+    sources.write_text("tables: {}\n")
+    both = runner.invoke(app, ["staffing", str(tiny / "intervals.parquet"), "--sources", str(sources)])
+    _assert_one_line_error(both, "--sources", "not both")
+
+
 def _fuzz_outcome(result) -> None:
     assert result.exit_code in (0, 2), (result.exit_code, result.stderr[-800:], repr(result.exception))
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)

@@ -146,7 +146,7 @@ def check_inputs(
     if required and data_dir is None and sources is None:
         raise _error(
             data_option,
-            f"no data given; give a {data_option} or --sources sources.yaml (one of them).",
+            f"no data given; give {data_option} or --sources sources.yaml (one of them).",
             "run `cx generate DATA_DIR` for a synthetic organisation, or `cx import` for your own exports.",
         )
     if data_dir is not None:

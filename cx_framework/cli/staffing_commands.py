@@ -96,8 +96,16 @@ def staffing(
     single_file = intervals_file is not None and not intervals_file.is_dir()
     if single_file:
         require_file(intervals_file, "INTERVALS_FILE", suffixes=TABLE_SUFFIXES)
+    if single_file and sources is not None:
+        raise InputValueError(
+            "--sources: give either INTERVALS_FILE or --sources sources.yaml, not both.", argument="--sources"
+        )
     inputs = check_inputs(
-        None if single_file else intervals_file, sources, configs, data_option="INTERVALS_FILE"
+        None if single_file else intervals_file,
+        sources,
+        configs,
+        required=not single_file,
+        data_option="INTERVALS_FILE",
     )
     from cx_framework.conflicts.budget_gap import staffing_budget_gap
     from cx_framework.io import read_table
