@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from cx_framework.cli._app import console, lit
+from cx_framework.cli._inputs import CONFIGS_DIR, DataInput
 
 __all__ = [
     "CacheOption",
@@ -42,8 +43,8 @@ CacheOption = Annotated[
 
 
 def open_analysis(
-    data_dir: Path | None,
-    configs: Path,
+    data_dir: Path | DataInput | None,
+    configs: Path | None = None,
     *,
     sources: Path | None = None,
     cache: bool = True,
@@ -57,7 +58,8 @@ def open_analysis(
     Through ``sources`` every mapped table is read and validated at once; a contract table the sources file does
     not provide makes only the sections that need it unavailable (they say which table is missing).
 
-    ``economics`` overrides economics.yaml values (e.g. a ``--target`` option) and ``assumptions`` overrides
+    ``data_dir`` may be the checked :class:`~cx_framework.cli._inputs.DataInput` of the command (its folder or
+    sources file and its configs). ``economics`` overrides economics.yaml values (e.g. a ``--target`` option) and ``assumptions`` overrides
     assumptions.yaml values; both are validated and shown in the footer, so an override is never silent.
     """
     import dataclasses
@@ -67,7 +69,10 @@ def open_analysis(
     from cx_framework.config.loader import parse_model
     from cx_framework.config.models import Economics
 
-    config = load_config(configs)
+    if isinstance(data_dir, DataInput):
+        checked = data_dir
+        data_dir, sources, configs = checked.data_dir, checked.sources, checked.configs
+    config = load_config(configs if configs is not None else CONFIGS_DIR)
     changes = {k: v for k, v in (economics or {}).items() if v is not None}
     if changes:
         data = {**config.economics.model_dump(), **changes}

@@ -9,8 +9,8 @@ the command, before anything is computed or written; :func:`read_tables` and
 Typical use::
 
     @command("thing")
-    def thing(data_dir: DataDirArgument = None, sources: SourcesOption = None,
-              configs: ConfigsOption = DEFAULT_CONFIGS) -> None:
+    def thing(data_dir: DataDir = None, sources: Sources = None,
+              configs: Configs = CONFIGS_DIR) -> None:
         inputs = check_inputs(data_dir, sources, configs)
         ...
         analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources)
@@ -31,24 +31,25 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
-    "DataDirArgument",
-    "SourcesOption",
-    "ConfigsOption",
-    "QuietOption",
-    "DEFAULT_CONFIGS",
+    "DataDir",
+    "Sources",
+    "Configs",
+    "Quiet",
+    "CONFIGS_DIR",
     "SOURCES_SUFFIXES",
     "DataInput",
     "check_inputs",
+    "override_option",
     "check_configs",
     "read_tables",
     "read_source_tables",
 ]
 
-DEFAULT_CONFIGS = Path("configs")
+CONFIGS_DIR = Path("configs")
 SOURCES_SUFFIXES: tuple[str, ...] = (".yaml", ".yml")
 
 #: ``DATA_DIR`` (optional: ``--sources`` may give the data instead).
-DataDirArgument = Annotated[
+DataDir = Annotated[
     Path | None,
     typer.Argument(
         metavar="[DATA_DIR]",
@@ -57,7 +58,7 @@ DataDirArgument = Annotated[
     ),
 ]
 #: ``--sources sources.yaml`` (mutually exclusive with ``DATA_DIR``).
-SourcesOption = Annotated[
+Sources = Annotated[
     Path | None,
     typer.Option(
         "--sources",
@@ -67,7 +68,7 @@ SourcesOption = Annotated[
     ),
 ]
 #: ``--configs DIR``.
-ConfigsOption = Annotated[
+Configs = Annotated[
     Path,
     typer.Option(
         "--configs",
@@ -75,12 +76,21 @@ ConfigsOption = Annotated[
     ),
 ]
 #: ``--quiet`` on a command (``cx --quiet CMD`` works for every command).
-QuietOption = Annotated[
+Quiet = Annotated[
     bool,
     typer.Option(
         "--quiet", "-q", help="No progress bars or notes on stderr (errors and results still shown)."
     ),
 ]
+
+
+def override_option(flag: str, what: str, default_from: str) -> Any:
+    """A ``typer.Option`` for a value that overrides the configuration; its help says where the default is read.
+
+    Use as ``target: Annotated[float | None, override_option("--target", "Service-level target", "economics.yaml")]
+    = None``.
+    """
+    return typer.Option(flag, help=f"{what} (default: {default_from}).")
 
 
 @dataclass(frozen=True)
@@ -153,7 +163,7 @@ def check_inputs(
         require_dir(data_dir, data_option)
     if sources is not None:
         require_file(sources, "--sources", suffixes=SOURCES_SUFFIXES)
-    folder = check_configs(configs) if configs_needed else Path(configs or DEFAULT_CONFIGS)
+    folder = check_configs(configs) if configs_needed else Path(configs or CONFIGS_DIR)
     return DataInput(data_dir, sources, folder)
 
 

@@ -11,14 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from cx_framework.cli._app import command, console, info_console
-from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
-    ConfigsOption,
-    DataDirArgument,
-    SourcesOption,
-    check_configs,
-    check_inputs,
-)
+from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_configs, check_inputs
 from cx_framework.cli._options import check_outputs, parse_month
 from cx_framework.errors import CxError, InputValueError
 
@@ -86,13 +79,13 @@ def statements_command(
         str, typer.Option("--period", help="Period to state, YYYY-MM (any month of a quarter).")
     ],
     out: Annotated[Path, typer.Option("--out", help="Directory for the HTML statements (one per employee).")],
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
+    data_dir: DataDir = None,
+    sources: Sources = None,
     proposed: Annotated[
         str | None,
         typer.Option("--proposed", help="Show the change under this proposed scheme (id or .yaml)."),
     ] = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    configs: Configs = CONFIGS_DIR,
     user: Annotated[
         str | None, typer.Option("--user", help="Signed-in user when access.yaml is configured.")
     ] = None,

@@ -19,13 +19,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
-    ConfigsOption,
-    DataDirArgument,
-    SourcesOption,
-    check_inputs,
-)
+from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_inputs, override_option
 from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, one_of, write_output
 from cx_framework.cli._progress import print_notes
 from cx_framework.errors import InputValueError
@@ -71,22 +65,20 @@ def _conflict_table(frame: pd.DataFrame, owner: str, title: str, top: int, confi
 
 @command("conflicts")
 def conflicts(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    data_dir: DataDir = None,
+    sources: Sources = None,
+    configs: Configs = CONFIGS_DIR,
     scheme: Annotated[
         list[str] | None, typer.Option("--scheme", help="Scheme id (repeatable); default: every scheme.")
     ] = None,
     effort_budget: Annotated[
         float | None,
-        typer.Option(
-            "--effort-budget",
-            help="Max sum of % changes per employee (share, 0.10 = 10 %; default: assumptions.yaml).",
+        override_option(
+            "--effort-budget", "Max sum of % changes per employee (share, 0.10 = 10 %)", "assumptions.yaml"
         ),
     ] = None,
     seed: Annotated[
-        int | None,
-        typer.Option("--seed", help="Seed of the responsiveness draws (default: assumptions.yaml)."),
+        int | None, override_option("--seed", "Seed of the responsiveness draws", "assumptions.yaml")
     ] = None,
     top: Annotated[int, typer.Option("--top", help="Conflicts shown per table.")] = 15,
     out: Annotated[
@@ -109,9 +101,7 @@ def conflicts(
     from cx_framework.conflicts.graph import sla_conflicts
 
     analysis = open_analysis(
-        inputs.data_dir,
-        inputs.configs,
-        sources=inputs.sources,
+        inputs,
         cache=cache,
         effort_budget=effort_budget,
         seed=seed,
@@ -201,7 +191,7 @@ def conflicts(
 
 @command("sla-chain")
 def sla_chain_command(
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    configs: Configs = CONFIGS_DIR,
     data: Annotated[
         Path | None,
         typer.Option(
@@ -210,7 +200,7 @@ def sla_chain_command(
             "Without it (and without --sources) the lead times of slas.yaml are used.",
         ),
     ] = None,
-    sources: SourcesOption = None,
+    sources: Sources = None,
     journey: Annotated[str | None, typer.Option("--journey", help="Only this journey id.")] = None,
     method: Annotated[str, typer.Option("--method", help="convolution or monte_carlo.")] = "convolution",
     out: Annotated[
@@ -228,7 +218,7 @@ def sla_chain_command(
     if not inputs.given:
         analysis = open_analysis(None, configs, cache=cache, tables={}, sla_lead_times="config")
     else:
-        analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources, cache=cache)
+        analysis = open_analysis(inputs, cache=cache)
     config = analysis.config
     journeys = config.slas.journeys
     if journey is not None:

@@ -18,11 +18,11 @@ from rich.table import Table
 from cx_framework.cli._app import command, console, info_console, lit
 from cx_framework.cli._engine_option import ENGINE_OPTION, engine_kind, open_engine
 from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
+    CONFIGS_DIR,
     SOURCES_SUFFIXES,
-    DataDirArgument,
-    QuietOption,
-    SourcesOption,
+    DataDir,
+    Quiet,
+    Sources,
     check_configs,
     check_inputs,
 )
@@ -53,7 +53,7 @@ def generate(
             "metrics; recorded in truth.json (graph_elasticities).",
         ),
     ] = False,
-    quiet: QuietOption = False,
+    quiet: Quiet = False,
 ) -> None:
     """Generate a synthetic organisation with planted ground truth.
 
@@ -108,13 +108,11 @@ def progress_bar(*, enabled: bool) -> Iterator[Callable[[str, float], None]]:
 
 @command("validate")
 def validate_dir(
-    data_dir: DataDirArgument = None,
-    configs: Annotated[
-        Path, typer.Option("--configs", help="Config folder to check as well.")
-    ] = DEFAULT_CONFIGS,
-    sources: SourcesOption = None,
+    data_dir: DataDir = None,
+    configs: Annotated[Path, typer.Option("--configs", help="Config folder to check as well.")] = CONFIGS_DIR,
+    sources: Sources = None,
     engine: ENGINE_OPTION = None,
-    quiet: QuietOption = False,
+    quiet: Quiet = False,
 ) -> None:
     """Validate every table of a data folder (and the configs) and print a per-table report.
 

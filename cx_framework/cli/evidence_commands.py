@@ -12,15 +12,7 @@ import typer
 from rich.table import Table
 
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
-    ConfigsOption,
-    DataDirArgument,
-    QuietOption,
-    SourcesOption,
-    check_inputs,
-    read_tables,
-)
+from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Quiet, Sources, check_inputs, read_tables
 from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, write_output
 from cx_framework.cli._progress import progress, quiet_for
 
@@ -45,9 +37,9 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 @command("graph-evidence")
 def graph_evidence(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    data_dir: DataDir = None,
+    sources: Sources = None,
+    configs: Configs = CONFIGS_DIR,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the JSON contract instead of tables.")
     ] = False,
@@ -56,7 +48,7 @@ def graph_evidence(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the per-edge evidence to .csv or .parquet (atomic).")
     ] = None,
-    quiet: QuietOption = False,
+    quiet: Quiet = False,
 ) -> None:
     """Estimate every causal-graph edge from history (elasticity, 95 % CI, verdict) and show which conflicts the
     evidence makes certain. The estimates are associations under the graph's assumptions.

@@ -18,13 +18,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
-    ConfigsOption,
-    DataDirArgument,
-    SourcesOption,
-    check_inputs,
-)
+from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_inputs
 from cx_framework.cli._options import in_range, one_of
 from cx_framework.errors import StatisticalWarning
 
@@ -40,9 +34,9 @@ _PERIODS = ("D", "W", "M", "Q", "Y")
 
 @command("failure-demand")
 def failure_demand(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    data_dir: DataDir = None,
+    sources: Sources = None,
+    configs: Configs = CONFIGS_DIR,
     period: Annotated[
         str,
         typer.Option(
@@ -74,7 +68,7 @@ def failure_demand(
     inputs = check_inputs(data_dir, sources, configs)
     from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
 
-    analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources, cache=cache)
+    analysis = open_analysis(inputs, cache=cache)
     sec = analysis.section("failure_demand")
     config = analysis.config
     result = analysis.result("failure_demand")

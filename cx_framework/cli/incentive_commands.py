@@ -18,13 +18,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
-    ConfigsOption,
-    DataDirArgument,
-    SourcesOption,
-    check_inputs,
-)
+from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_inputs, override_option
 from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, write_output
 from cx_framework.errors import ConfigError
 
@@ -77,9 +71,9 @@ def payouts_command(
     scheme: Annotated[
         str, typer.Option("--scheme", help="Scheme id (configs/incentives) or a scheme .yaml path.")
     ],
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    data_dir: DataDir = None,
+    sources: Sources = None,
+    configs: Configs = CONFIGS_DIR,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write every employee-period to .csv or .parquet (atomic).")
     ] = None,
@@ -98,7 +92,7 @@ def payouts_command(
     inputs = check_inputs(data_dir, sources, configs)
     from cx_framework.incentives import compute_payouts, payout_summary, round_money
 
-    analysis = open_analysis(inputs.data_dir, inputs.configs, sources=inputs.sources, cache=cache)
+    analysis = open_analysis(inputs, cache=cache)
     config = analysis.config
     chosen = _resolve_scheme(config, scheme)
     figures: list[Any] = []
@@ -170,8 +164,8 @@ def payouts_command(
 
 @command("compare-schemes")
 def compare_schemes_command(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
+    data_dir: DataDir = None,
+    sources: Sources = None,
     schemes: Annotated[
         str | None,
         typer.Option(
@@ -180,9 +174,9 @@ def compare_schemes_command(
             "(assumptions.yaml current_scheme) when listed, else the first.",
         ),
     ] = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    configs: Configs = CONFIGS_DIR,
     budget: Annotated[
-        float | None, typer.Option("--budget", help="Annual bonus budget (default: economics.yaml).")
+        float | None, override_option("--budget", "Annual bonus budget", "economics.yaml")
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the per-scheme summary to .csv or .parquet (atomic).")
@@ -200,9 +194,7 @@ def compare_schemes_command(
     from cx_framework.incentives import compare_schemes
 
     analysis = open_analysis(
-        inputs.data_dir,
-        inputs.configs,
-        sources=inputs.sources,
+        inputs,
         cache=cache,
         economics={"annual_bonus_budget": budget},
     )

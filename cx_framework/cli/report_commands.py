@@ -17,14 +17,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
-    ConfigsOption,
-    DataDirArgument,
-    QuietOption,
-    SourcesOption,
-    check_inputs,
-)
+from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Quiet, Sources, check_inputs
 from cx_framework.cli._options import check_outputs, in_range
 from cx_framework.cli._progress import Step, caveats, compute_sections, progress, quiet_for
 
@@ -125,10 +118,10 @@ def _unavailable_lines(plan: Any) -> None:
 
 @command("actions")
 def actions_command(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
+    data_dir: DataDir = None,
+    sources: Sources = None,
     top: Annotated[int, typer.Option("--top", help="Number of actions shown.")] = 10,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    configs: Configs = CONFIGS_DIR,
     current_scheme: Annotated[
         str | None, typer.Option("--current-scheme", help="Bonus scheme in force today (scheme id).")
     ] = None,
@@ -142,7 +135,7 @@ def actions_command(
     ] = False,
     as_json: JsonOption = False,
     cache: CacheOption = True,
-    quiet: QuietOption = False,
+    quiet: Quiet = False,
 ) -> None:
     """What to do first: ranked actions with expected annual value, owner, effort and the evidence.
 
@@ -155,9 +148,7 @@ def actions_command(
     silent = quiet_for(quiet, as_json)
     with caveats(), progress(_ENGINE_STEPS, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(
-            inputs.data_dir,
-            inputs.configs,
-            sources=inputs.sources,
+            inputs,
             cache=cache,
             current_scheme=current_scheme,
         )
@@ -190,12 +181,12 @@ def actions_command(
 
 @command("report")
 def report_command(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
+    data_dir: DataDir = None,
+    sources: Sources = None,
     out: Annotated[
         Path, typer.Option("--out", help="HTML report to write (self-contained, offline).")
     ] = Path("report.html"),
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    configs: Configs = CONFIGS_DIR,
     keep_ids: Annotated[
         bool,
         typer.Option("--keep-ids", help="Show customer ids as recorded (default: keyed-hash pseudonyms)."),
@@ -209,7 +200,7 @@ def report_command(
     ] = None,
     as_json: JsonOption = False,
     cache: CacheOption = True,
-    quiet: QuietOption = False,
+    quiet: Quiet = False,
 ) -> None:
     """Write the leadership briefing: ranked actions and the evidence behind them, in one offline HTML file.
 
@@ -226,9 +217,7 @@ def report_command(
     silent = quiet_for(quiet, as_json)
     with caveats(), progress(_ENGINE_STEPS + _REPORT_STEPS, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(
-            inputs.data_dir,
-            inputs.configs,
-            sources=inputs.sources,
+            inputs,
             cache=cache,
             current_scheme=current_scheme,
         )

@@ -18,12 +18,13 @@ from cx_framework.cli._analysis import (
 )
 from cx_framework.cli._app import command, console, lit
 from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
-    ConfigsOption,
-    DataDirArgument,
-    QuietOption,
-    SourcesOption,
+    CONFIGS_DIR,
+    Configs,
+    DataDir,
+    Quiet,
+    Sources,
     check_inputs,
+    override_option,
 )
 from cx_framework.cli._options import in_range, one_of
 from cx_framework.cli._progress import compute_sections, print_notes, progress, quiet_for
@@ -31,37 +32,32 @@ from cx_framework.errors import CxError, StatisticalWarning
 
 __all__ = ["retention"]
 
+ASSUMED = "assumptions.yaml"
+
 
 @command("retention")
 def retention(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    data_dir: DataDir = None,
+    sources: Sources = None,
+    configs: Configs = CONFIGS_DIR,
     model: Annotated[
-        str | None, typer.Option("--model", help="logit or cox (default: assumptions.yaml retention_model).")
+        str | None, override_option("--model", "logit or cox", f"{ASSUMED} retention_model")
     ] = None,
     dose: Annotated[
-        str | None,
-        typer.Option("--dose", help="linear, spline or binned (default: assumptions.yaml retention_dose)."),
+        str | None, override_option("--dose", "linear, spline or binned", f"{ASSUMED} retention_dose")
     ] = None,
     lag: Annotated[
-        int | None,
-        typer.Option(
-            "--lag", help="Months between the service and the churn month (default: assumptions.yaml)."
-        ),
+        int | None, override_option("--lag", "Months between the service and the churn month", ASSUMED)
     ] = None,
     draws: Annotated[
-        int | None,
-        typer.Option(
-            "--draws", help="Parameter draws for the optimum's uncertainty (default: assumptions.yaml)."
-        ),
+        int | None, override_option("--draws", "Parameter draws for the optimum's uncertainty", ASSUMED)
     ] = None,
     economics: Annotated[
         bool, typer.Option("--economics/--no-economics", help="Also show the profit-maximising SL target.")
     ] = True,
     as_json: JsonOption = False,
     cache: CacheOption = True,
-    quiet: QuietOption = False,
+    quiet: Quiet = False,
 ) -> None:
     """Fit next-month churn on the service level each customer experienced; value a point of SL; find the SL target
     that maximises retained value minus staffing cost over the forecast window of assumptions.yaml.
@@ -79,9 +75,7 @@ def retention(
     silent = quiet_for(quiet, as_json)
     with progress(3, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(
-            inputs.data_dir,
-            inputs.configs,
-            sources=inputs.sources,
+            inputs,
             cache=cache,
             retention_model=model,
             retention_dose=dose,

@@ -19,13 +19,7 @@ from cx_framework.cli._analysis import (
     print_notes,
 )
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import (
-    DEFAULT_CONFIGS,
-    ConfigsOption,
-    DataDirArgument,
-    SourcesOption,
-    check_inputs,
-)
+from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_inputs
 from cx_framework.cli._options import in_range, parse_month
 from cx_framework.errors import InputValueError
 
@@ -45,9 +39,9 @@ def _status(status: object) -> str:
 
 @command("score")
 def score_command(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    data_dir: DataDir = None,
+    sources: Sources = None,
+    configs: Configs = CONFIGS_DIR,
     period: Annotated[
         str | None,
         typer.Option(
@@ -67,9 +61,7 @@ def score_command(
     in_range(top, "--top", low=0, high=100_000)
     inputs = check_inputs(data_dir, sources, configs)
     analysis = open_analysis(
-        inputs.data_dir,
-        inputs.configs,
-        sources=inputs.sources,
+        inputs,
         cache=cache,
         as_of=None if month is None else f"{month:%Y-%m}",
     )

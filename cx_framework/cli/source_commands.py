@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import DataDirArgument, QuietOption, SourcesOption, check_inputs
+from cx_framework.cli._inputs import DataDir, Quiet, Sources, check_inputs
 from cx_framework.cli._options import check_outputs, in_range, one_of, require_file
 from cx_framework.cli._progress import print_notes, progress, quiet_for
 
@@ -28,7 +28,7 @@ def import_command(
     ],
     fmt: Annotated[str, typer.Option("--format", help="parquet (default) or csv.")] = "parquet",
     as_json: Annotated[bool, typer.Option("--json", help="Print the import report as JSON.")] = False,
-    quiet: QuietOption = False,
+    quiet: Quiet = False,
 ) -> None:
     """Import raw exports / database tables through a sources.yaml mapping into validated contract tables."""
     from cx_framework.sources import import_sources
@@ -95,8 +95,8 @@ def presets_command() -> None:
 
 @command("model-fit")
 def model_fit_command(
-    data_dir: DataDirArgument = None,
-    sources: SourcesOption = None,
+    data_dir: DataDir = None,
+    sources: Sources = None,
     patience_s: Annotated[
         float | None, typer.Option("--patience-s", help="Mean caller patience (s) instead of estimating it.")
     ] = None,

@@ -20,13 +20,14 @@ from cx_framework.cli._analysis import (
     print_notes,
 )
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import DEFAULT_CONFIGS, ConfigsOption, SourcesOption, check_inputs
+from cx_framework.cli._inputs import CONFIGS_DIR, Configs, Sources, check_inputs, override_option
 from cx_framework.cli._options import TABLE_SUFFIXES, in_range, one_of, require_file
 from cx_framework.errors import InputValueError
 
 __all__ = ["staffing", "agents_estimated", "model_fit_json", "model_fit_table"]
 
 _GROUPINGS = ("day", "week", "month", "queue")
+ECON = "economics.yaml"
 _SL_TEXT = {
     "offered": "answered within threshold / offered",
     "answered": "answered within threshold / answered",
@@ -44,27 +45,23 @@ def staffing(
             show_default=False,
         ),
     ] = None,
-    sources: SourcesOption = None,
-    configs: ConfigsOption = DEFAULT_CONFIGS,
+    sources: Sources = None,
+    configs: Configs = CONFIGS_DIR,
     target: Annotated[
-        float | None,
-        typer.Option("--target", help="Service-level target, share 0-1 (default: economics.yaml)."),
+        float | None, override_option("--target", "Service-level target, share 0-1", ECON)
     ] = None,
     answer_s: Annotated[
-        float | None,
-        typer.Option("--answer-s", help="Answer-time threshold in seconds (default: economics.yaml)."),
+        float | None, override_option("--answer-s", "Answer-time threshold (s)", ECON)
     ] = None,
     shrinkage: Annotated[
-        float | None,
-        typer.Option("--shrinkage", help="Share of paid time off the phones (default: economics.yaml)."),
+        float | None, override_option("--shrinkage", "Share of paid time off the phones", ECON)
     ] = None,
     budget_fte: Annotated[
         float | None,
         typer.Option("--budget-fte", help="Funded FTE to evaluate instead of the FTE staffed in the window."),
     ] = None,
     hours_per_fte: Annotated[
-        float | None,
-        typer.Option("--hours-per-fte", help="Paid hours per FTE per week (default: economics.yaml)."),
+        float | None, override_option("--hours-per-fte", "Paid hours per FTE per week", ECON)
     ] = None,
     by: Annotated[str, typer.Option("--by", help="Grouping: day, week, month or queue.")] = "month",
     interval_s: Annotated[float, typer.Option("--interval-s", help="Interval length (seconds).")] = 1800.0,
@@ -123,9 +120,7 @@ def staffing(
         tables = {"intervals": read_table(intervals_file, "intervals")}
         analysis = open_analysis(None, configs, cache=cache, tables=tables, economics=overrides)
     else:
-        analysis = open_analysis(
-            inputs.data_dir, configs, sources=inputs.sources, cache=cache, economics=overrides
-        )
+        analysis = open_analysis(inputs, cache=cache, economics=overrides)
     econ = analysis.config.economics
     sec = analysis.section("staffing")
     intervals = analysis.tables["intervals"]
