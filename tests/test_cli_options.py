@@ -294,6 +294,22 @@ def test_bad_value_is_named(tmp_path: Path, monkeypatch, args, needles):
     assert not any(tmp_path.iterdir())  # nothing written
 
 
+def test_period_outside_the_data_names_the_option(tmp_path: Path):
+    periods = pd.date_range("2024-01-01", periods=4, freq="MS")
+    pd.DataFrame(
+        {
+            "period": periods,
+            "department": "billing",
+            "team": None,
+            "metric": "fcr",
+            "value": 0.7,
+            "volume": 100.0,
+        }
+    ).to_parquet(tmp_path / "department_metrics.parquet")
+    result, _ = _invoke(["score", tmp_path, "--period", "2030-01", "--no-cache"])
+    _assert_one_line_error(result, "--period", "2030-01", "2024-01")
+
+
 # ---------------------------------------------------------------------------------------------- literal text
 def test_markup_in_a_path_is_shown_literally(tmp_path: Path):
     odd = tmp_path / "d[red]x[/red][bold]"

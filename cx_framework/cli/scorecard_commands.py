@@ -65,7 +65,16 @@ def score_command(
         cache=cache,
         as_of=None if month is None else f"{month:%Y-%m}",
     )
-    sec = analysis.section("scorecard")
+    try:
+        sec = analysis.section("scorecard")
+    except InputValueError as exc:
+        if month is None or exc.argument != "as_of":
+            raise
+        # the month came from --period: say so (the library speaks of the as_of assumption)
+        detail = str(exc).split(";", 1)[-1].strip()
+        raise InputValueError(
+            f"--period: {month:%Y-%m} has no scorecard data; {detail}.", argument="--period"
+        ) from None
     result = analysis.result("scorecard")
     ts = pd.Timestamp(analysis.assumptions_dict()["as_of"] + "-01")
     if ts not in set(result.periods):
