@@ -151,7 +151,7 @@ def conflicts(
     currency = config.economics.currency
     budget = analysis.assumptions.effort_budget
     sim = Table(
-        title=f"Behaviour simulation per month vs today's behaviour under {current} ({currency}; effort budget {budget:.0%})"
+        title=f"Behaviour simulation per month vs today's behaviour under {lit(current)} ({lit(currency)}; effort budget {budget:.0%})"
     )
     for name in (
         "scheme",

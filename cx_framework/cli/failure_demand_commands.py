@@ -26,7 +26,7 @@ __all__ = ["failure_demand"]
 
 
 def _money(value: float, currency: str) -> str:
-    return "–" if not math.isfinite(value) else f"{currency} {value:,.0f}"
+    return "–" if not math.isfinite(value) else f"{lit(currency)} {value:,.0f}"
 
 
 _PERIODS = ("D", "W", "M", "Q", "Y")
@@ -115,7 +115,7 @@ def failure_demand(
 
     console.print(result.summary_text(), highlight=False, markup=False)
 
-    pareto = Table(title=f"Failure demand (FD) by originating department, Pareto; cost in {currency}")
+    pareto = Table(title=f"Failure demand (FD) by originating department, Pareto; cost in {lit(currency)}")
     headers = ("department", "failure", "repeat", "FD % of all", "cum. %", "FD cost")
     for name in headers:
         pareto.add_column(name, justify="left" if name == "department" else "right", no_wrap=True)
