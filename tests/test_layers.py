@@ -37,6 +37,7 @@ LAYER_OF: dict[str, str] = {
     "_compat": "foundation",
     "_reexport": "foundation",
     "_display": "foundation",
+    "figures": "foundation",  # the figure registry (ids, labels, units, formats): every layer renders from it
     "config": "foundation",
     "schemas": "foundation",
     "io": "foundation",

@@ -20,7 +20,7 @@ from cx_framework.analysis.core import (
     load_available_tables,
     section,
 )
-from cx_framework.analysis.figures import (
+from cx_framework.figures import (
     FIGURES,
     FORMATS,
     Figure,

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from cx_framework.analysis.figures import Figure
+from cx_framework.figures import Figure
 from cx_framework.errors import CxError, InputValueError, StatisticalWarning
 
 if TYPE_CHECKING:

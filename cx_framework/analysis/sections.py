@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from cx_framework.analysis import figures as F
+from cx_framework import figures as F
 from cx_framework.analysis.core import SectionResult, _Unavailable, section
 
 if TYPE_CHECKING:

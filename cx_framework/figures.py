@@ -1,5 +1,8 @@
 """The figure registry: one id, label, unit, format and definition per headline figure, used by every surface.
 
+It sits in the foundation layer (it needs only :mod:`cx_framework.errors`), so analysis results can show their key
+figures with the registry's labels and formats in a notebook (``_repr_html_``) as the Analysis, app, CLI and report do.
+
 A :class:`FigureSpec` is declared once (module level, :func:`register_figure`); an analysis section turns it into a
 :class:`Figure` with a value and a period (:meth:`FigureSpec.figure`). Surfaces never write their own label or
 format for a registered figure: the app shows ``figure.label`` / ``figure.formatted()``, the CLI prints the same
