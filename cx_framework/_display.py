@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["html_card", "DEFAULT_ROWS"]
+__all__ = ["html_card", "figure_rows", "DEFAULT_ROWS"]
 
 #: Rows shown of a result's table; the card says how many more there are.
 DEFAULT_ROWS = 10
@@ -56,6 +56,7 @@ def _table(frame: pd.DataFrame, max_rows: int) -> str:
 def html_card(
     title: str,
     *,
+    text: str | None = None,
     figures: Iterable[tuple[str, str]] = (),
     table: pd.DataFrame | None = None,
     table_title: str | None = None,
@@ -68,6 +69,8 @@ def html_card(
     ----------
     title : str
         What the result is, e.g. ``"Scorecard, 2025-11"``.
+    text : str, optional
+        A sentence under the title (a verdict or a definition).
     figures : iterable of (label, formatted value)
         Key figures with their units already in the formatted value (``("Realised service level", "74.3 %")``).
     table : pandas.DataFrame, optional
@@ -88,6 +91,8 @@ def html_card(
         f"<div style='{_STYLE}'>",
         f"<div style='font-weight:600;font-size:15px'>{html.escape(title)}</div>",
     ]
+    if text:
+        parts.append(f"<div style='margin-top:4px;color:#333'>{html.escape(text)}</div>")
     rows = "".join(
         f"<tr><td style='padding:1px 12px 1px 0;color:#444'>{html.escape(label)}</td>"
         f"<td style='padding:1px 0;font-weight:600'>{html.escape(value)}</td></tr>"
@@ -104,3 +109,9 @@ def html_card(
         parts.append(f"<ul style='margin:6px 0 0 0;padding-left:18px;color:#555'>{items}</ul>")
     parts.append("</div>")
     return "".join(parts)
+
+
+def figure_rows(figures: Iterable[Any]) -> list[tuple[str, str]]:
+    """``(label, formatted value)`` of registry figures (:class:`cx_framework.figures.Figure`) for
+    :func:`html_card`: the same text the app, CLI and report show."""
+    return [(str(f.label), str(f.formatted())) for f in figures]

@@ -203,6 +203,44 @@ class ActionPlan:
             lines.append(f"(not available: {name} — {reason})")
         return "\n".join(lines)
 
+    def key_figures(self) -> list[Any]:
+        """Registry figures: the total expected value of the monetised actions and the action to do first."""
+        from cx_framework import figures as F
+
+        acts = self.actions
+        monetised = acts.loc[acts["monetised"].astype(bool), "expected_annual_value"].astype(float)
+        return [
+            F.ACTIONS_TOTAL.figure(float(monetised[monetised > 0].sum()), currency=self.currency),
+            F.ACTIONS_TOP.figure(str(acts["title"].iloc[0]) if len(acts) else None, currency=self.currency),
+        ]
+
+    def _repr_html_(self) -> str:
+        from cx_framework import figures as F
+        from cx_framework._display import figure_rows, html_card
+
+        acts = self.actions
+        value = [
+            F.format_value(v, "money_per_year", currency=self.currency) if m else "not monetised"
+            for v, m in zip(acts["expected_annual_value"], acts["monetised"].astype(bool), strict=True)
+        ]
+        table = pd.DataFrame(
+            {
+                "Rank": acts["rank"],
+                "Action": acts["title"],
+                "Owner": acts["owner_department"],
+                "Expected value": value,
+                "Effort": acts["effort"],
+                "Why": acts["rationale"],
+            }
+        )
+        return html_card(
+            "Recommended actions",
+            figures=figure_rows(self.key_figures()),
+            table=table,
+            table_title="Ranked, do first at the top",
+            caveats=[f"Not available: {name} — {reason}" for name, reason in self.unavailable.items()],
+        )
+
     def plot(self) -> go.Figure:
         """Horizontal bars of expected annual value with the low/high range (see ``plots.actions_chart``)."""
         from cx_framework.plots.actions import actions_chart as chart

@@ -68,6 +68,53 @@ class OptimalServiceLevel:
     horizon_months: float
     currency: str
 
+    def key_figures(self, *, period: str | None = None) -> list[Any]:
+        """Registry figures: the profit-maximising target with its 95 % bounds and its gain vs the 80/20
+        convention (as the Analysis's retention section shows them)."""
+        from cx_framework import figures as F
+
+        c = self.currency
+        return [
+            F.OPTIMAL_SL.figure(float(self.optimum), period=period, currency=c),
+            F.OPTIMAL_SL_LOW.figure(float(self.optimum_lower), period=period, currency=c),
+            F.OPTIMAL_SL_HIGH.figure(float(self.optimum_upper), period=period, currency=c),
+            F.GAIN_VS_CONVENTION.figure(float(self.net_gain_vs_convention), period=period, currency=c),
+        ]
+
+    def _repr_html_(self) -> str:
+        from cx_framework._display import figure_rows, html_card
+
+        cols = [
+            c
+            for c in ("target", "fte", "staffing_cost", "retained_value", "net_value", "p_best")
+            if c in self.curve
+        ]
+        # every fifth point of the grid, the optimum and the convention
+        target = self.curve["target"].astype(float)
+        keep = ((target * 100).round() % 5).eq(0) | target.sub(self.optimum).abs().lt(1e-9)
+        keep |= target.sub(self.convention).abs().lt(1e-9)
+        table = self.curve.loc[keep, cols].rename(
+            columns={
+                "target": "Target",
+                "fte": "FTE",
+                "staffing_cost": f"Staffing cost ({self.currency})",
+                "retained_value": f"Retained value ({self.currency})",
+                "net_value": f"Net value ({self.currency})",
+                "p_best": "P(best)",
+            }
+        )
+        return html_card(
+            "Optimal service level",
+            figures=figure_rows(self.key_figures()),
+            table=table,
+            table_title="Value by target",
+            max_rows=25,
+            caveats=[
+                f"Cost and value over a {self.horizon_months:g}-month forecast; retained value vs the lowest target; "
+                "bounds are 95 % over draws of the retention model's parameters."
+            ],
+        )
+
     def plot(self) -> Any:
         """Value curve with the optimum and the 80/20 convention (:func:`cx_framework.plots.sl_value_curve_figure`)."""
         from cx_framework.plots.retention import sl_value_curve_figure

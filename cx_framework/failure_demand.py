@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
     from cx_framework.config.loader import CxConfig
+    from cx_framework.figures import Figure
 
 __all__ = [
     "DEMAND_TYPES",
@@ -194,6 +195,64 @@ class FailureDemandResult:
         """The Pareto table (:attr:`by_department`); here for symmetry with other result objects."""
         return self.by_department
 
+    def key_figures(self, names: dict[str, str] | None = None) -> list[Figure]:
+        """Registry figures: failure-demand share, cost per month and the largest source (``names`` maps
+        department ids to display names) — as the Analysis's failure-demand section shows them."""
+        from cx_framework import figures as F
+
+        periods = self.classification["period"]
+        period = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
+        monthly = float(self.totals.get("failure_cost", np.nan)) / max(self.months_observed, 1)
+        by = self.by_department
+        top = by[by["originating_department"].astype(str).ne("unclassified")]
+        top_name = None
+        if len(top) and float(top["failure_demand"].iloc[0]) > 0:
+            dep = str(top["originating_department"].iloc[0])
+            top_name = (names or {}).get(dep, dep)
+        c = self.currency
+        return [
+            F.FD_SHARE.figure(float(self.totals["failure_demand_share"]), period=period, currency=c),
+            F.FD_MONTHLY_COST.figure(monthly, period=period, currency=c),
+            F.FD_TOP_SOURCE.figure(top_name, period=period, currency=c),
+        ]
+
+    def _repr_html_(self) -> str:
+        from cx_framework._display import figure_rows, html_card
+
+        cols = [
+            "originating_department",
+            "failure",
+            "repeat",
+            "failure_demand",
+            "failure_demand_share",
+            "failure_cost",
+            "cumulative_share",
+        ]
+        table = self.by_department[[c for c in cols if c in self.by_department]].rename(
+            columns={
+                "originating_department": "Caused by",
+                "failure": "Failure contacts",
+                "repeat": "Repeats",
+                "failure_demand": "Failure demand",
+                "failure_demand_share": "Share of all contacts",
+                "failure_cost": f"Cost ({self.currency})",
+                "cumulative_share": "Cumulative share",
+            }
+        )
+        caveats = [self.summary_text().splitlines()[0]]
+        if len(self.unclassified_reasons):
+            caveats.append(
+                "Reasons missing from the reason map (add them to failure_demand.yaml): "
+                + ", ".join(self.unclassified_reasons["reason"].astype(str))
+            )
+        return html_card(
+            "Failure demand by originating department",
+            figures=figure_rows(self.key_figures()),
+            table=table,
+            table_title="Pareto",
+            caveats=caveats,
+        )
+
     def plot(self) -> go.Figure:
         """Pareto chart of failure demand by originating department."""
         from cx_framework.plots.failure_demand import failure_demand_pareto
@@ -281,6 +340,32 @@ class FixVsAbsorbResult:
                 else ""
             )
             + f"); it {when}."
+        )
+
+    def _repr_html_(self) -> str:
+        from cx_framework import figures as F
+        from cx_framework._display import html_card
+
+        c = self.currency
+        parts = self.value_parts()
+        figures = [
+            ("NPV of fixing vs absorbing", F.format_value(self.npv, "money", currency=c)),
+            ("Break-even month", "never" if self.break_even_month is None else str(self.break_even_month)),
+            (
+                "Handling cost saved (present value)",
+                F.format_value(parts["handling_cost_saved"], "money", currency=c),
+            ),
+            (
+                "Retention value (present value)",
+                F.format_value(parts["retention_value"], "money", currency=c),
+            ),
+            ("Fix cost", F.format_value(parts["fix_cost"], "money", currency=c)),
+        ]
+        return html_card(
+            f"Fix vs absorb: {self.source}",
+            text=self.summary(),
+            figures=figures,
+            caveats=[f"{k}: {v}" for k, v in self.assumptions.items()][:6],
         )
 
     def plot(self) -> go.Figure:

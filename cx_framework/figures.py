@@ -33,6 +33,7 @@ __all__ = [
     "format_value",
     "register_figure",
     "figure_spec",
+    "with_catalogue_format",
 ]
 
 #: Formats a figure can have, with what they show (``value`` is always the unrounded number).
@@ -157,6 +158,21 @@ class Figure:
             "formatted": self.formatted(),
         }
 
+    def _repr_html_(self) -> str:
+        """The figure as a notebook card: label, formatted value, period, unit, id and definition."""
+        from cx_framework._display import html_card
+
+        return html_card(
+            self.label,
+            text=self.definition,
+            figures=[
+                ("Value", self.formatted()),
+                ("Period", self.period or "all data"),
+                ("Unit", self.unit),
+                ("Id", self.id),
+            ],
+        )
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any], *, fmt: str | None = None, currency: str = "GBP") -> Figure:
         """Inverse of :meth:`to_json` (the format comes from the registry when not given)."""
@@ -261,6 +277,22 @@ def figure_spec(figure_id: str) -> FigureSpec:
         if candidate.fields and _template_regex(candidate.id).fullmatch(figure_id):
             return candidate
     raise InputValueError(f"unknown figure id {figure_id!r}", argument="figure_id")
+
+
+def with_catalogue_format(fig: Figure, unit: str) -> Figure:
+    """``fig`` in the format of a metric-catalogue unit (``share …`` → percent, ``seconds``, ``hours``,
+    ``currency …`` → money, else a plain number)."""
+    from dataclasses import replace
+
+    if unit.startswith("share"):
+        return replace(fig, unit=unit, format="percent")
+    if unit == "seconds":
+        return replace(fig, unit=unit, format="seconds")
+    if unit == "hours":
+        return replace(fig, unit=unit, format="hours")
+    if unit.startswith("currency"):
+        return replace(fig, unit=unit, format="money")
+    return replace(fig, unit=unit, format="number")
 
 
 def _template_regex(template: str) -> re.Pattern[str]:

@@ -20,6 +20,7 @@ from cx_framework.analysis.core import (
     load_available_tables,
     section,
 )
+from cx_framework.config.models import Assumptions
 from cx_framework.figures import (
     FIGURES,
     FORMATS,
@@ -29,7 +30,6 @@ from cx_framework.figures import (
     format_value,
     register_figure,
 )
-from cx_framework.config.models import Assumptions
 
 __all__ = [
     "Analysis",

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from cx_framework.figures import Figure
 from cx_framework.errors import CxError, InputValueError, StatisticalWarning
+from cx_framework.figures import Figure
 
 if TYPE_CHECKING:
     from cx_framework.config.loader import CxConfig
@@ -845,6 +845,49 @@ class Analysis:
             with contextlib.suppress(CxError):
                 self.section(name)
         return self.unavailable(*(names or ()))
+
+    def _repr_html_(self) -> str:
+        """Notebook card: the headline figures of the sections computed so far (nothing is computed for the
+        display), the sections that could not run and why, and the assumptions once data is loaded."""
+        from cx_framework._display import figure_rows, html_card
+
+        figures: list[Figure] = []
+        done = []
+        for name in headline_sections():
+            sec = self._sections.get(name)
+            if sec is not None:
+                figures.extend(sec.figures)
+                done.append(self._spec(name).label)
+        pending = [
+            self._spec(n).label
+            for n in headline_sections()
+            if n not in self._sections and n not in self._failed
+        ]
+        caveats = [f"{self._spec(n).label}: {why}" for n, why in self._failed.items() if n in SECTIONS]
+        notes = [note for n in headline_sections() if n in self._sections for note in self._sections[n].notes]
+        caveats += notes
+        text = (
+            f"Sections computed: {', '.join(done)}."
+            if done
+            else "No section computed yet: call .compute_all(), .figures() or .result(name)."
+        )
+        if pending and done:
+            text += f" Not computed yet: {', '.join(pending)}."
+        table = None
+        if self._sections:
+            pairs = [line.split(": ", 1) for line in self.assumptions_lines()]
+            table = pd.DataFrame(
+                {"Assumption": [p[0] for p in pairs], "Value": [p[1] if len(p) > 1 else "" for p in pairs]}
+            )
+        return html_card(
+            "Analysis",
+            text=text,
+            figures=figure_rows(figures),
+            table=table,
+            table_title="Assumptions",
+            max_rows=20,
+            caveats=caveats,
+        )
 
     def __repr__(self) -> str:
         done = ", ".join(self._sections) or "none yet"

@@ -191,35 +191,8 @@ def _scorecard(a: Analysis) -> SectionResult:
                 argument="as_of",
             )
         period = max(result.periods)
-    cur = a.config.economics.currency
-    figures = []
-    org = result.shared_scores[
-        result.shared_scores["department"].eq("organisation") & result.shared_scores["period"].eq(period)
-    ]
-    if len(org):
-        figures.append(
-            F.SCORECARD_COMPOSITE.figure(float(org["composite"].iloc[0]), period=_month(period), currency=cur)
-        )
+    figures = result.key_figures(period)
     ms = result.metric_scores
-    shared = ms[ms["card"].eq("shared") & ms["department"].eq("organisation") & ms["period"].eq(period)]
-    for row in shared.itertuples(index=False):
-        metric = a.config.metrics.by_id.get(row.metric)
-        if metric is None:
-            continue
-        spec = F.SCORECARD_METRIC
-        fig = spec.figure(
-            float(row.value) if pd.notna(row.value) else None,
-            period=_month(period),
-            currency=cur,
-            metric=row.metric,
-            metric_name=metric.name,
-            metric_definition=metric.definition.rstrip("."),
-        )
-        figures.append(_with_metric_format(fig, metric.unit))
-    d = result.department_scores[result.department_scores["period"].eq(period)]
-    figures.append(
-        F.SCORECARD_GIRO.figure(int(d["green_inside_red_outside"].sum()), period=_month(period), currency=cur)
-    )
     frames = {
         "metric_scores": ms,
         "department_scores": result.department_scores,
@@ -228,21 +201,6 @@ def _scorecard(a: Analysis) -> SectionResult:
         "exceptions": result.exceptions,
     }
     return SectionResult(result=result, figures=figures, frames=frames)
-
-
-def _with_metric_format(fig: F.Figure, unit: str) -> F.Figure:
-    """A catalogue metric's figure in the catalogue unit's format."""
-    from dataclasses import replace
-
-    if unit.startswith("share"):
-        return replace(fig, unit=unit, format="percent")
-    if unit == "seconds":
-        return replace(fig, unit=unit, format="seconds")
-    if unit == "hours":
-        return replace(fig, unit=unit, format="hours")
-    if unit.startswith("currency"):
-        return replace(fig, unit=unit, format="money")
-    return replace(fig, unit=unit, format="number")
 
 
 # ------------------------------------------------------------------------------------------------ payouts
@@ -261,30 +219,7 @@ def _payouts(a: Analysis) -> SectionResult:
     comparison = compare_schemes(
         t["employee_metrics"], t["employees"], ordered, config=a.config, validate=False
     )
-    cur = a.config.economics.currency
-    periods = comparison.cost["period"] if "period" in comparison.cost else pd.Series(dtype="datetime64[ns]")
-    period = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
-    figures = []
-    budget = comparison.budget.set_index("scheme")
-    share = comparison.customer_share.set_index("scheme")
-    for sid in ordered:
-        parts = {"scheme": sid, "scheme_name": scheme_name(a, sid)}
-        figures.append(
-            F.PAYOUT_ANNUAL_COST.figure(
-                float(budget.loc[sid, "annualised_cost"]), period=period, currency=cur, **parts
-            )
-        )
-        if sid != current:
-            figures.append(
-                F.PAYOUT_VS_CURRENT.figure(
-                    float(budget.loc[sid, "vs_baseline"]), period=period, currency=cur, **parts
-                )
-            )
-        figures.append(
-            F.PAYOUT_CUSTOMER_SHARE.figure(
-                float(share.loc[sid, "customer_centric_share"]), period=period, currency=cur, **parts
-            )
-        )
+    figures = comparison.key_figures({sid: scheme_name(a, sid) for sid in ordered})
     summary = comparison.budget.merge(comparison.attainment, on="scheme").merge(
         comparison.customer_share, on="scheme"
     )
@@ -515,10 +450,7 @@ def _retention(a: Analysis) -> SectionResult:
     cur = econ.currency
     figures = [
         F.CHURN_PER_POINT.figure(float(fit.marginal_effect.estimate), currency=cur),
-        F.OPTIMAL_SL.figure(float(optimum.optimum), period=window, currency=cur),
-        F.OPTIMAL_SL_LOW.figure(float(optimum.optimum_lower), period=window, currency=cur),
-        F.OPTIMAL_SL_HIGH.figure(float(optimum.optimum_upper), period=window, currency=cur),
-        F.GAIN_VS_CONVENTION.figure(float(optimum.net_gain_vs_convention), period=window, currency=cur),
+        *optimum.key_figures(period=window),
     ]
     frames = {"curve": optimum.curve, "value": value.reset_index()}
     return SectionResult(result=RetentionSection(panel, fit, value, optimum), figures=figures, frames=frames)
@@ -581,24 +513,12 @@ def _failure_demand(a: Analysis) -> SectionResult:
     from cx_framework.failure_demand import attribute_failure_demand
 
     result = attribute_failure_demand(a.tables["contacts"], a.config, economics=a.config.economics)
-    totals = result.totals
-    cur = a.config.economics.currency
-    periods = result.classification["period"]
-    period = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
-    monthly = float(totals.get("failure_cost", math.nan)) / max(result.months_observed, 1)
-    by = result.by_department
-    top = by[by["originating_department"].astype(str).ne("unclassified")]
-    top_name = None
-    if len(top) and float(top["failure_demand"].iloc[0]) > 0:
-        dep = str(top["originating_department"].iloc[0])
-        names = {d.id: d.name for d in a.config.organisation.departments}
-        top_name = names.get(dep, dep)
-    figures = [
-        F.FD_SHARE.figure(float(totals["failure_demand_share"]), period=period, currency=cur),
-        F.FD_MONTHLY_COST.figure(monthly, period=period, currency=cur),
-        F.FD_TOP_SOURCE.figure(top_name, period=period, currency=cur),
-    ]
-    frames = {"by_department": by, "charge_back": result.charge_back, "summary": result.summary}
+    figures = result.key_figures({d.id: d.name for d in a.config.organisation.departments})
+    frames = {
+        "by_department": result.by_department,
+        "charge_back": result.charge_back,
+        "summary": result.summary,
+    }
     return SectionResult(result=result, figures=figures, frames=frames)
 
 
@@ -725,13 +645,7 @@ def _actions(a: Analysis) -> SectionResult:
         },
         precomputed=precomputed,
     )
-    cur = a.config.economics.currency
-    acts = plan.actions
-    monetised = acts.loc[acts["monetised"].astype(bool), "expected_annual_value"].astype(float)
-    figures = [
-        F.ACTIONS_TOTAL.figure(float(monetised[monetised > 0].sum()), currency=cur),
-        F.ACTIONS_TOP.figure(str(acts["title"].iloc[0]) if len(acts) else None, currency=cur),
-    ]
-    frames = {"actions": acts.drop(columns=["evidence"], errors="ignore")}
+    figures = plan.key_figures()
+    frames = {"actions": plan.actions.drop(columns=["evidence"], errors="ignore")}
     notes = [f"{name}: {reason}" for name, reason in plan.unavailable.items()]
     return SectionResult(result=plan, figures=figures, frames=frames, notes=notes)

@@ -136,6 +136,54 @@ class BehaviourResult:
         )
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        from cx_framework import figures as F
+        from cx_framework._display import figure_rows, html_card
+
+        currency = str(self.assumptions.get("currency", "GBP"))
+        kpi = F.BEHAVIOUR_KPI_INDEX.figure(
+            float(self.customer_kpi_index),
+            currency=currency,
+            scheme=self.scheme_id,
+            scheme_name=self.scheme_id,
+        )
+        figures = [
+            *figure_rows([kpi]),
+            (
+                "Payout cost per month (baseline → scheme)",
+                f"{F.format_value(float(self.payout_cost['baseline']), 'money_per_month', currency=currency)} → "
+                f"{F.format_value(float(self.payout_cost['scheme']), 'money_per_month', currency=currency)}",
+            ),
+            (
+                "Extra churned customers per month",
+                F.format_value(self.extra_churned_customers, "signed"),
+            ),
+            (
+                "Net value of the scheme per month (vs baseline behaviour)",
+                F.format_value(float(self.net_value), "money_per_month", currency=currency),
+            ),
+        ]
+        table = self.kpis[["metric", "before", "after", "pct_change", "better"]].rename(
+            columns={
+                "metric": "KPI",
+                "before": "Before",
+                "after": "After",
+                "pct_change": "Change (share)",
+                "better": "Moved in its good direction",
+            }
+        )
+        return html_card(
+            f"Behaviour under scheme {self.scheme_id}",
+            text="What people would do to earn this scheme's bonus, pushed through the causal graph to the "
+            "shared customer KPIs, churn and money.",
+            figures=figures,
+            table=table,
+            table_title="Shared KPIs",
+            caveats=[f"{k}: {v}" for k, v in self.assumptions.items() if isinstance(v, str | int | float)][
+                :6
+            ],
+        )
+
     def plot(self) -> go.Figure:
         """Waterfall of the monthly value (see ``plots.behaviour_waterfall``)."""
         from cx_framework.plots.conflicts import behaviour_waterfall

@@ -53,6 +53,8 @@ from cx_framework.staffing._arrays import check_scalar
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
+    from cx_framework.figures import Figure
+
 __all__ = ["StaffingBudgetGap", "staffing_budget_gap", "understaffed_intervals"]
 
 
@@ -185,6 +187,45 @@ class StaffingBudgetGap:
                 f"where the calls were) and {residual * 100:+.1f} points the model does not explain."
             )
         return text
+
+    def key_figures(self, *, currency: str = "GBP") -> list[Figure]:
+        """Registry figures: FTE funded, needed and the gap, the service level the funded FTE would buy, and
+        (with actual staffing) the realised service level."""
+        from cx_framework import figures as F
+
+        out = [
+            F.FUNDED_FTE.figure(float(self.fte_budget), currency=currency),
+            F.NEEDED_FTE.figure(float(self.fte_needed), currency=currency),
+            F.FTE_GAP.figure(float(self.fte_gap), currency=currency),
+            F.BUDGET_SL.figure(float(self.achieved_service_level), currency=currency),
+        ]
+        if self.realised_service_level is not None:
+            out.append(F.REALISED_SL.figure(float(self.realised_service_level), currency=currency))
+        return out
+
+    def _repr_html_(self) -> str:
+        from cx_framework._display import figure_rows, html_card
+
+        daily = self.by_day()
+        table = daily.assign(day=pd.to_datetime(daily["day"]).dt.strftime("%Y-%m-%d")).rename(
+            columns={
+                "day": "Day",
+                "offered": "Offered",
+                "service_level": "Service level (funded FTE)",
+                "meets_target": "Meets target",
+            }
+        )
+        return html_card(
+            f"Staffing budget gap: {self.target:.0%} answered within {self.answer_s:g} s",
+            text=self.summary(),
+            figures=figure_rows(self.key_figures()),
+            table=table,
+            table_title="By day",
+            caveats=[
+                f"Model: {self.model}; shrinkage {self.shrinkage:.0%}; {self.hours_per_fte:g} paid hours per FTE "
+                f"per week; horizon {self.horizon_weeks:.1f} weeks."
+            ],
+        )
 
     def plot(self) -> go.Figure:
         """Achieved service level by day with the target line (see ``plots.budget_sl_by_day_figure``)."""

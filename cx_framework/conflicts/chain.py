@@ -165,6 +165,68 @@ class SlaChainResult:
             )
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        from cx_framework import figures as F
+        from cx_framework._display import html_card
+
+        stages = self.stages[self.stages["kind"].eq("stage")] if "kind" in self.stages else self.stages
+        met = stages["meets_sla"].dropna().astype(bool)
+        figures = [
+            (
+                f"P(end-to-end ≤ {self.promise_h:g} h promise)",
+                F.format_value(self.p_within_promise, "percent"),
+            ),
+        ]
+        if self.promise_percent is not None:
+            figures.append(("Promised share", F.format_value(self.promise_percent, "percent")))
+        if len(met):
+            figures.append(("Stages meeting their own SLA", F.format_value(float(met.mean()), "percent")))
+        if len(stages):
+            figures.append(("Stage contributing most to the miss", self.binding_stage))
+        verdict = None
+        if self.promise_percent is not None and len(met):
+            if self.every_stage_green and not self.meets_promise:
+                verdict = "Every department is green on its own SLA, yet the customer promise is missed."
+            else:
+                verdict = "The customer promise is " + ("kept." if self.meets_promise else "missed.")
+        table = self.stages[
+            [
+                c
+                for c in (
+                    "component",
+                    "kind",
+                    "department",
+                    "sla_h",
+                    "p_within_sla",
+                    "meets_sla",
+                    "mean_h",
+                    "contribution_to_miss",
+                )
+                if c in self.stages
+            ]
+        ].rename(
+            columns={
+                "component": "Component",
+                "kind": "Kind",
+                "department": "Department",
+                "sla_h": "SLA (h)",
+                "p_within_sla": "P(≤ own SLA)",
+                "meets_sla": "Meets SLA",
+                "mean_h": "Mean (h)",
+                "contribution_to_miss": "Contribution to miss",
+            }
+        )
+        return html_card(
+            "SLA chain: stages vs the customer promise",
+            text=verdict,
+            figures=figures,
+            table=table,
+            table_title="Stages and hand-offs, in journey order",
+            caveats=[
+                f"End-to-end distribution by {self.method.replace('_', ' ')} (step {self.grid_step_h:.3g} h)."
+            ],
+        )
+
     def plot(self) -> go.Figure:
         """Density of the end-to-end time with the promise line (see ``plots.sla_chain_density``)."""
         from cx_framework.plots.conflicts import sla_chain_density

@@ -177,6 +177,37 @@ class GraphEvidence:
         counts = self.edges["verdict"].value_counts()
         return {v: int(counts.get(v, 0)) for v in VERDICTS}
 
+    def _repr_html_(self) -> str:
+        from cx_framework._display import html_card
+
+        figures = [("Edges tested", f"{len(self.edges):,}")]
+        figures += [(f"Edges {verdict}", f"{count:,}") for verdict, count in self.verdict_counts.items()]
+        if len(self.candidates):
+            figures.append(("Associations to review (not in the graph)", f"{len(self.candidates):,}"))
+        cols = ["source", "target", "configured", "estimate", "ci_low", "ci_high", "n", "verdict", "reason"]
+        table = self.edges[[c for c in cols if c in self.edges]].rename(
+            columns={
+                "source": "From",
+                "target": "To",
+                "configured": "Configured elasticity",
+                "estimate": "Estimated",
+                "ci_low": f"{self.confidence:.0%} CI low",
+                "ci_high": f"{self.confidence:.0%} CI high",
+                "n": "Unit-months",
+                "verdict": "Verdict",
+                "reason": "Why",
+            }
+        )
+        return html_card(
+            "Causal-graph evidence",
+            text=self.assumption,
+            figures=figures,
+            table=table,
+            table_title="Edges",
+            max_rows=25,
+            caveats=list(self.notes),
+        )
+
     def summary(self) -> str:
         """A plain-text table of the edges with their verdicts, preceded by the assumption sentence."""
         lines = [self.assumption, ""]

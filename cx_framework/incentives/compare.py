@@ -7,11 +7,12 @@ The first scheme passed is the **baseline** ("what we pay today"); winners and l
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from cx_framework import figures as F
 from cx_framework.config.loader import CxConfig, as_scheme
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.errors import ConfigError, InputValueError
@@ -60,6 +61,8 @@ class SchemeComparison:
         Per scheme: ``customer_centric_payout``, ``local_payout`` and ``customer_centric_share`` (share 0–1 of
         the money, after gates and cap, earned on metrics the catalogue marks ``customer_centric``).
     currency : str
+    names : dict of str to str
+        Scheme id -> the scheme's display name.
     """
 
     baseline: str
@@ -70,6 +73,71 @@ class SchemeComparison:
     winners_losers: pd.DataFrame
     customer_share: pd.DataFrame
     currency: str = ""
+    names: dict[str, str] = field(default_factory=dict)
+
+    def key_figures(self, names: dict[str, str] | None = None) -> list[F.Figure]:
+        """Registry figures per scheme (annual cost, cost vs the baseline, share earned on customer metrics), as
+        the Analysis's payouts section shows them; ``names`` maps scheme ids to display names (default
+        :attr:`names`)."""
+        names = {**self.names, **(names or {})}
+        periods = self.cost["period"] if "period" in self.cost else pd.Series(dtype="datetime64[ns]")
+        period = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
+        budget = self.budget.set_index("scheme")
+        share = self.customer_share.set_index("scheme")
+        currency = self.currency or "GBP"
+        out: list[F.Figure] = []
+        for sid in budget.index:
+            parts = {"scheme": sid, "scheme_name": names.get(sid, sid)}
+            out.append(
+                F.PAYOUT_ANNUAL_COST.figure(
+                    float(budget.loc[sid, "annualised_cost"]), period=period, currency=currency, **parts
+                )
+            )
+            if sid != self.baseline:
+                out.append(
+                    F.PAYOUT_VS_CURRENT.figure(
+                        float(budget.loc[sid, "vs_baseline"]), period=period, currency=currency, **parts
+                    )
+                )
+            if sid in share.index:
+                out.append(
+                    F.PAYOUT_CUSTOMER_SHARE.figure(
+                        float(share.loc[sid, "customer_centric_share"]),
+                        period=period,
+                        currency=currency,
+                        **parts,
+                    )
+                )
+        return out
+
+    def _repr_html_(self) -> str:
+        from cx_framework._display import figure_rows, html_card
+
+        figures = self.key_figures()
+        table = self.summary().rename(
+            columns={
+                "scheme": "Scheme",
+                "annualised_cost": f"Annual cost ({self.currency or 'GBP'})",
+                "budget_share": "Share of budget",
+                "vs_baseline": "vs baseline",
+                "mean": "Mean attainment",
+                "p50": "Median attainment",
+                "share_capped": "Share capped",
+                "customer_centric_share": "Earned on customer metrics",
+            }
+        )
+        period = figures[0].period if figures else None
+        return html_card(
+            f"Scheme comparison ({len(self.budget)} schemes" + (f", {period})" if period else ")"),
+            text=f"Baseline (the scheme in force): {self.names.get(self.baseline, self.baseline)}. Winners and losers are per employee vs the "
+            "baseline (see .winners_losers).",
+            figures=figure_rows(figures),
+            table=table,
+            table_title="Schemes",
+            caveats=[
+                "Annual cost = total paid over the data × 12 / months covered; attainment = payout / target bonus."
+            ],
+        )
 
     def summary(self) -> pd.DataFrame:
         """One row per scheme: annualised cost, budget share, median attainment, customer-centric share."""
@@ -242,6 +310,7 @@ def compare_schemes(
         else pd.DataFrame(columns=wl_columns),
         customer_share=pd.DataFrame(share_rows),
         currency=currency,
+        names={sid: scheme.name for sid, scheme in by_id.items()},
     )
 
 

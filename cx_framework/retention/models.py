@@ -221,6 +221,41 @@ class RetentionResult:
         repr=False, default=None
     )  # Cox: log one-month baseline hazard
 
+    def _repr_html_(self) -> str:
+        from cx_framework import figures as F
+        from cx_framework._display import figure_rows, html_card
+
+        me = self.marginal_effect
+        effect = F.CHURN_PER_POINT.figure(float(me.estimate))
+        figures = [
+            *figure_rows([effect]),
+            (
+                "95 % confidence interval",
+                f"{F.format_value(me.lower, 'pp')} to {F.format_value(me.upper, 'pp')}",
+            ),
+            ("Baseline churn per month", F.format_value(self.baseline_churn, "percent")),
+            ("Mean service level experienced", F.format_value(self.exposure_mean, "percent")),
+            ("Customer-months / churn events", f"{self.nobs:,} / {self.n_events:,}"),
+        ]
+        name = (
+            "discrete-time logit of next-month churn" if self.model == "logit" else "Cox proportional hazards"
+        )
+        table = self.summary().reset_index().rename(columns={"index": "term"})
+        caveats = [
+            f"{self.dose} dose of {self.exposure}, lag {self.lag} month(s); controls: "
+            + (", ".join(self.controls) or "none")
+            + f"; {self.cov_type} standard errors over {self.n_clusters:,} customers.",
+            "An association estimated from observational data: it is causal only if the controls capture why "
+            "customers got different service.",
+        ]
+        return html_card(
+            f"Retention model: {name}",
+            figures=figures,
+            table=table,
+            table_title="Coefficients",
+            caveats=caveats,
+        )
+
     # ---------------------------------------------------------------- coefficients
     @property
     def bse(self) -> pd.Series:

@@ -287,6 +287,106 @@ class ScorecardResult:
             )
         return "\n".join(lines)
 
+    def _repr_period(self) -> pd.Timestamp | None:
+        """The latest period whose organisation composite is complete (else the latest period)."""
+        org = self.shared_scores[self.shared_scores["department"].eq(ORGANISATION)]
+        complete = org.loc[org["status"].ne(INCOMPLETE), "period"]
+        if len(complete):
+            return pd.Timestamp(complete.max())
+        return max(self.periods) if self.periods else None
+
+    def key_figures(self, period: Any = None) -> list[Any]:
+        """The registry figures of this scorecard for ``period`` (default: the latest complete month): the
+        organisation's customer composite, each shared metric's value and the green-inside-red-outside count —
+        the figures the Analysis's scorecard section shows."""
+        from cx_framework import figures as F
+
+        ts = self._period(period) if period is not None else self._repr_period()
+        if ts is None:
+            return []
+        month = f"{ts:%Y-%m}"
+        currency = self.config.economics.currency
+        out: list[Any] = []
+        org = self.shared_scores[
+            self.shared_scores["department"].eq(ORGANISATION) & self.shared_scores["period"].eq(ts)
+        ]
+        if len(org):
+            out.append(
+                F.SCORECARD_COMPOSITE.figure(float(org["composite"].iloc[0]), period=month, currency=currency)
+            )
+        ms = self.metric_scores
+        shared = ms[ms["card"].eq("shared") & ms["department"].eq(ORGANISATION) & ms["period"].eq(ts)]
+        for row in shared.itertuples(index=False):
+            metric = self.config.metrics.by_id.get(row.metric)
+            if metric is None:
+                continue
+            fig = F.SCORECARD_METRIC.figure(
+                float(row.value) if pd.notna(row.value) else None,
+                period=month,
+                currency=currency,
+                metric=row.metric,
+                metric_name=metric.name,
+                metric_definition=metric.definition.rstrip("."),
+            )
+            out.append(F.with_catalogue_format(fig, metric.unit))
+        d = self.department_scores[self.department_scores["period"].eq(ts)]
+        out.append(
+            F.SCORECARD_GIRO.figure(int(d["green_inside_red_outside"].sum()), period=month, currency=currency)
+        )
+        return out
+
+    def _repr_html_(self) -> str:
+        from cx_framework._display import figure_rows, html_card
+
+        ts = self._repr_period()
+        if ts is None:
+            return html_card("Scorecard (no periods)")
+        names = {d.id: d.name for d in self.config.organisation.departments}
+        d = self.department_scores[self.department_scores["period"].eq(ts)]
+        s = self.shared_scores[self.shared_scores["period"].eq(ts)]
+        table = s[["department", "composite", "status"]].merge(
+            d[["department", "composite", "status", "green_inside_red_outside"]],
+            on="department",
+            how="left",
+            suffixes=("_shared", "_local"),
+        )
+        table = table.assign(_org=table["department"].ne(ORGANISATION)).sort_values(["_org", "department"])
+        table = pd.DataFrame(
+            {
+                "Department": table["department"].map(
+                    lambda x: "Whole organisation" if x == ORGANISATION else names.get(x, x)
+                ),
+                "Shared customer score": table["composite_shared"].round(1),
+                "Shared status": table["status_shared"],
+                "Own (local) score": table["composite_local"].round(1),
+                "Local status": table["status_local"],
+                "Green inside, red outside": table["green_inside_red_outside"].map(
+                    lambda x: "yes" if pd.notna(x) and bool(x) else ""
+                ),
+            }
+        )
+        caveats = []
+        if self.periods and ts != max(self.periods):
+            caveats.append(
+                f"{max(self.periods):%Y-%m} is incomplete (its later data, such as next-month churn, is not observed "
+                f"yet); the card shows {ts:%Y-%m}."
+            )
+        ex = (
+            self.exceptions[self.exceptions["period"].eq(ts)]
+            if "period" in self.exceptions
+            else self.exceptions
+        )
+        caveats.append(
+            f"{len(ex):,} exceptions in {ts:%Y-%m} (see .exceptions); scores 0 at threshold, 100 at target, 120 at stretch."
+        )
+        return html_card(
+            f"Scorecard, {ts:%Y-%m}",
+            figures=figure_rows(self.key_figures(ts)),
+            table=table,
+            table_title="Departments",
+            caveats=caveats,
+        )
+
     def plot(self, kind: str = "heatmap", **kwargs: Any) -> go.Figure:
         """Figure of this result: ``"heatmap"``, ``"alignment"``, ``"trend"`` (``metric=``), ``"drill_down"``."""
         from cx_framework.plots import scorecard as charts

@@ -134,6 +134,40 @@ class ModelFit:
 
         return model_fit_figure(self)
 
+    def _repr_html_(self) -> str:
+        from cx_framework import figures as F
+        from cx_framework._display import html_card
+
+        o = self.overall
+        figures = [
+            ("Recommended model", MODELS[self.recommended]),
+            ("Mean caller patience", F.format_value(float(self.patience_s["(all)"]), "seconds")),
+        ]
+        table = pd.DataFrame(
+            {
+                "Model": [MODELS.get(m, m) for m in o.index],
+                "Intervals": o["intervals"].astype(int).to_numpy(),
+                "Service-level MAE (pts)": (o["sl_mae"] * 100).round(2).to_numpy(),
+                "Service-level bias (pts)": (o["sl_bias"] * 100).round(2).to_numpy(),
+                "Abandonment MAE (pts)": (o["abandonment_mae"] * 100).round(2).to_numpy(),
+                "Abandonment bias (pts)": (o["abandonment_bias"] * 100).round(2).to_numpy(),
+            }
+        )
+        caveats = [
+            "Bias = predicted − observed, offered-weighted; patience = total waiting time / abandoned calls."
+        ]
+        if self.agents_estimated:
+            caveats.append(
+                "Agents staffed were estimated from call records (a lower bound): both models lean pessimistic."
+            )
+        return html_card(
+            "Erlang C vs Erlang A against what happened",
+            figures=figures,
+            table=table,
+            table_title="Calibration over all intervals",
+            caveats=caveats,
+        )
+
     def summary(self) -> str:
         """A few lines: patience, MAE and bias per model, the recommendation and its caveat."""
         o = self.overall
