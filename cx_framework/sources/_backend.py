@@ -217,6 +217,14 @@ def _table_or_query(
             with backend.raw_sql(f'CREATE TEMPORARY VIEW "{view}" AS {source.query}'):  # type: ignore[attr-defined]
                 pass
             return backend.table(view)
+        if backend.name == "duckdb":
+            # ibis 12's DuckDB .sql() calls a method duckdb 2.0 removed (fetch_arrow_table); a temporary view
+            # (allowed on a read-only database) is equivalent
+            import uuid
+
+            view = f"cx_query_{uuid.uuid4().hex[:12]}"
+            backend.con.execute(f'CREATE TEMPORARY VIEW "{view}" AS {source.query}')  # type: ignore[attr-defined]
+            return backend.table(view)
         return backend.sql(source.query)
     except Exception as exc:  # SQL errors come from the database driver
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

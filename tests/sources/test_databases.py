@@ -131,6 +131,22 @@ def test_duckdb_file_equals_file(write_sources, tmp_path, from_csv):
     pd.testing.assert_frame_equal(read_sources(path).tables["contacts"], from_csv)
 
 
+def test_duckdb_file_query_equals_file(write_sources, tmp_path, from_csv):
+    import duckdb
+
+    db = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.register("rows", ROWS)
+        con.execute("CREATE SCHEMA acd; CREATE TABLE acd.calls AS SELECT * FROM rows")
+    query = {"duckdb": "warehouse.duckdb", "query": "SELECT * FROM acd.calls ORDER BY call_id"}
+    path = write_sources({"tables": {"contacts": _contacts(query)}})
+    pd.testing.assert_frame_equal(read_sources(path).tables["contacts"], from_csv)
+    # a failing query names the key and the database file
+    bad = write_sources({"tables": {"contacts": _contacts({**query, "query": "SELECT * FROM acd.nope"})}})
+    with pytest.raises(ConfigError, match=r"tables.contacts.query.*query failed in DuckDB file"):
+        read_sources(bad)
+
+
 def test_wrong_credentials(write_sources, pg_url):
     bad = (
         pg_url.replace("://cx:", "://cx:not-the-password-", 1)
