@@ -173,7 +173,7 @@ def relation(source: TableSource | AgentSessions, cfg: SourcesConfig, *, key: st
         where = f"DuckDB file {cfg.path(source.duckdb)}"
     else:
         assert source.connection is not None
-        url = cfg.connections[source.connection].resolved_url(source.connection)
+        url = cfg.connections[source.connection].resolved_url(source.connection, file=cfg.file)
         backend = connect(url, key=f"connections.{source.connection}", file=cfg.file)
         where = f"connection '{source.connection}' ({_redact(url)})"
     return Relation(_table_or_query(backend, source, cfg, key, where), backend, where)

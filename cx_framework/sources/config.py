@@ -238,8 +238,8 @@ class Connection(_Model):
             raise ValueError("give exactly one of 'url' or 'url_env'")
         return self
 
-    def resolved_url(self, name: str) -> str:
-        """The URL, reading ``url_env`` from the environment (ConfigError if unset)."""
+    def resolved_url(self, name: str, *, file: str | None = None) -> str:
+        """The URL, reading ``url_env`` from the environment (ConfigError naming ``file`` and the key if unset)."""
         if self.url is not None:
             return self.url
         assert self.url_env is not None
@@ -249,6 +249,7 @@ class Connection(_Model):
                 f"environment variable {self.url_env} is not set; export it with the database URL "
                 "(e.g. postgresql://user:password@host:5432/db)",
                 key=f"connections.{name}.url_env",
+                file=file,
             )
         return value
 

@@ -221,5 +221,6 @@ def test_unset_url_env(write_sources, monkeypatch):
             "tables": {"contacts": _contacts({"connection": "w", "table": "x"})},
         }
     )
-    with pytest.raises(ConfigError, match=r"connections.w.url_env.*CX_NOT_SET_URL"):
+    with pytest.raises(ConfigError, match=r"connections.w.url_env.*CX_NOT_SET_URL") as caught:
         read_sources(path)
+    assert str(path) in str(caught.value)  # the sources file is named too
