@@ -366,7 +366,9 @@ def _connect_duckdb(settings: EngineSettings) -> Engine:
         backend = ibis.duckdb.connect(**config)
         # the month of a timestamp must not depend on the machine's time zone
         backend.raw_sql("SET TimeZone = 'UTC'")
-        backend.raw_sql("SET enable_progress_bar = false")
+        # off by default inside Jupyter, where DuckDB refuses to change it at all without ipywidgets
+        if backend.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
+            backend.raw_sql("SET enable_progress_bar = false")
     except Exception as exc:
         raise EngineError(
             f"cannot start DuckDB with {config}: {_first_line(exc)}", setting="engine"
