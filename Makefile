@@ -42,7 +42,9 @@ $(DOCS_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev,docs]"
 	touch $(DOCS_STAMP)
 
+# mkdocs-jupyter caches executed notebooks by their own text only: clear it, so a library change re-runs every how-to
 docs: $(DOCS_STAMP)
+	rm -rf .cache/mkdocs-jupyter
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 bench: install-dev

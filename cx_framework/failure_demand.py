@@ -200,7 +200,7 @@ class FailureDemandResult:
         department ids to display names) — as the Analysis's failure-demand section shows them."""
         from cx_framework import figures as F
 
-        periods = self.classification["period"]
+        periods = self.summary["period"]  # the summary holds every period with a contact
         period = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
         monthly = float(self.totals.get("failure_cost", np.nan)) / max(self.months_observed, 1)
         by = self.by_department

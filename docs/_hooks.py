@@ -1,6 +1,7 @@
 """MkDocs hooks: pages generated from the library itself, so the docs cannot drift from the code.
 
-* ``glossary.md`` — every headline figure of the figure registry (id, label, unit, format, definition).
+* ``glossary.md`` — every headline figure of the figure registry (id, label, unit, definition) with a link to the
+  concept page citing its sources, and the metric catalogue with its cited definitions.
 * ``reference/api.md`` — one mkdocstrings entry per public name in ``cx_framework._EXPORTS``, grouped by module.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 GLOSSARY_MARK = "<!-- glossary -->"
@@ -37,9 +39,27 @@ def _escape(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+#: Concept page (relative to the glossary) where the practitioner definitions behind a figure section are cited.
+_CONCEPT_OF_SECTION = {
+    "scorecard": "concepts/scorecard.md",
+    "payouts": "concepts/incentives.md",
+    "conflicts": "concepts/conflicts.md",
+    "behaviour": "concepts/conflicts.md",
+    "evidence": "concepts/conflicts.md",
+    "sla_chain": "concepts/sla-chain.md",
+    "staffing": "concepts/staffing.md",
+    "retention": "concepts/retention.md",
+    "failure_demand": "concepts/failure-demand.md",
+    "actions": "concepts/actions.md",
+}
+
+_ROOT = Path(__file__).resolve().parents[1]
+
+
 def glossary_markdown() -> str:
-    """The glossary table, built from ``cx_framework.analysis.FIGURES`` (every registered figure spec)."""
-    from cx_framework.analysis import FIGURES
+    """The glossary tables: every registered figure spec (``cx_framework.figures.FIGURES``), grouped by section
+    with a link to the concept page that cites its definitions, then the metric catalogue of ``configs/``."""
+    from cx_framework.figures import FIGURES
 
     specs = sorted(FIGURES.values(), key=lambda s: s.id)
     by_section: dict[str, list[Any]] = defaultdict(list)
@@ -47,9 +67,11 @@ def glossary_markdown() -> str:
         by_section[spec.id.split(".", 1)[0]].append(spec)
     out = [f"{len(specs)} headline figures in {len(by_section)} sections.", ""]
     for section, rows in by_section.items():
+        title = section.replace("_", " ").capitalize()
+        out += [f"## {title}", ""]
+        if section in _CONCEPT_OF_SECTION:
+            out += [f"Definitions and their sources: [{title} concepts]({_CONCEPT_OF_SECTION[section]}).", ""]
         out += [
-            f"## {section.replace('_', ' ').capitalize()}",
-            "",
             "| id | label | unit | definition |",
             "|---|---|---|---|",
         ]
@@ -57,7 +79,34 @@ def glossary_markdown() -> str:
             f"| `{s.id}` | {_escape(s.label)} | {_escape(s.unit)} | {_escape(s.definition)} |" for s in rows
         ]
         out.append("")
+    out += catalogue_markdown()
     return "\n".join(out)
+
+
+def catalogue_markdown() -> list[str]:
+    """The metric catalogue of the sample configuration (``configs/metrics.yaml``): every metric a scorecard,
+    scheme or the causal graph can use, with its practitioner definition and source."""
+    from cx_framework.config import load_config
+
+    metrics = load_config(_ROOT / "configs").metrics.metrics
+    out = [
+        "## Metric catalogue",
+        "",
+        f"The {len(metrics)} metrics of the sample configuration (`configs/metrics.yaml`); figures of the form "
+        "`scorecard.metric.<id>` carry these names and units. Each definition names its practitioner source in "
+        "parentheses where one exists; an organisation's own catalogue replaces this one.",
+        "",
+        "| id | name | unit | better | customer-centric | definition |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in metrics:
+        better = "higher" if m.direction == "higher_is_better" else "lower"
+        out.append(
+            f"| `{m.id}` | {_escape(m.name)} | {_escape(m.unit)} | {better} | "
+            f"{'yes' if m.customer_centric else 'no'} | {_escape(m.definition)} |"
+        )
+    out.append("")
+    return out
 
 
 def api_markdown() -> str:

@@ -8,6 +8,7 @@ import html
 from dataclasses import replace
 from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -197,6 +198,17 @@ def test_queue_model_fit_card(sample_org):
     text = shown(fit._repr_html_())
     assert "Recommended model|Erlang" in text
     assert f"{fit.overall.loc['erlang_c', 'sl_mae'] * 100:.2f}" in text.replace("|", " ")
+
+
+def test_erlang_a_card():
+    from cx_framework.staffing import erlang_a
+
+    result = erlang_a(calls=300, aht_s=300, agents=55, patience_s=120)
+    text = shown(result._repr_html_())
+    assert f"Service level|{float(result.service_level) * 100:.1f}%" in text
+    assert f"Average speed of answer|{float(result.asa):,.0f} s" in text
+    many = erlang_a(calls=np.array([100.0, 300.0]), aht_s=300, agents=55, patience_s=120)
+    assert "(mean of 2)" in shown(many._repr_html_())
 
 
 @pytest.mark.filterwarnings("ignore::cx_framework.errors.StatisticalWarning")

@@ -48,3 +48,27 @@ def test_api_reference_lists_every_public_name() -> None:
         if line.startswith(":::")
     }
     assert set(cx_framework._EXPORTS) - documented == set()
+
+
+def test_every_howto_is_a_percent_script_that_compiles() -> None:
+    """mkdocs-jupyter reads ``docs/howto/*.py`` as jupytext percent scripts (``make docs`` executes them)."""
+    assert {p.name for p in HOWTOS} >= {"engines.py", "connect_database.py", "first_briefing.py"}
+    for path in HOWTOS:
+        text = path.read_text()
+        assert text.startswith("# %% [markdown]\n# # "), f"{path.name}: must open with a markdown title cell"
+        compile(text, str(path), "exec")
+
+
+def test_glossary_lists_every_figure_and_catalogue_metric(config) -> None:
+    from cx_framework.figures import FIGURES
+
+    text = _hooks().glossary_markdown()
+    for spec in FIGURES.values():
+        assert f"| `{spec.id}` | {spec.label.replace('|', chr(92) + '|')} |" in text
+    for metric in config.metrics.metrics:
+        assert f"| `{metric.id}` | {metric.name} |" in text
+    # every section links the concept page that cites its definitions, and that page exists
+    for section in {spec.id.split(".", 1)[0] for spec in FIGURES.values()}:
+        page = _hooks()._CONCEPT_OF_SECTION.get(section)
+        assert page is not None, f"figure section {section!r} has no concept page in docs/_hooks.py"
+        assert (DOCS / page).is_file()

@@ -74,6 +74,30 @@ class ErlangAResult:
             f"abandonment {fmt(self.abandonment_rate)}; ASA (s) {fmt(self.asa)}"
         )
 
+    def _repr_html_(self) -> str:
+        from cx_framework import figures as F
+        from cx_framework._display import html_card
+
+        def shown(value: Any, fmt: str) -> str:
+            arr = np.asarray(value, dtype=float)
+            if arr.ndim == 0:
+                return F.format_value(float(arr), fmt)
+            return f"{F.format_value(float(np.nanmean(arr)), fmt)} (mean of {arr.size:,})"
+
+        n = int(np.asarray(self.service_level).size)
+        return html_card(
+            "Erlang A (M/M/N+M)" + (f", {n:,} cases" if n > 1 else ""),
+            figures=[
+                ("Probability of waiting", shown(self.p_wait, "percent")),
+                ("Service level", shown(self.service_level, "percent")),
+                ("Abandonment rate", shown(self.abandonment_rate, "percent")),
+                ("Average speed of answer", shown(self.asa, "seconds")),
+            ],
+            caveats=[
+                "Shares of offered calls; callers have exponential patience (Garnett, Mandelbaum & Reiman 2002)."
+            ],
+        )
+
 
 def _log_k(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """log K(x, y) = log 1F1(1; x+1; y) for x > 0, y >= 0."""
