@@ -143,6 +143,13 @@ analysis = cx.Analysis.from_data_dir(work / "data", CONFIGS)
 plan = analysis.result("actions")
 print(plan.summary())
 
+# %% [markdown]
+# In a notebook, a result object on the last line of a cell displays as a card: its key figures with the labels
+# and formats every surface uses, a small table and the caveats.
+
+# %%
+plan
+
 # %%
 for figure in analysis.figures("scorecard", "staffing", "retention"):
     print(f"{figure.label}: {figure.formatted()}")
