@@ -228,3 +228,24 @@ def test_json_mode_is_pure_json_and_shows_no_progress(imported: Path):
     result = runner.invoke(app, ["retention", str(imported), "--configs", str(CONFIGS), "--json"])
     assert result.exit_code == 2  # retention needs customers: one error line, nothing on stdout
     assert result.stdout == "" and result.stderr.startswith("error: ") and "customers" in result.stderr
+
+
+def test_generate_writes_results_to_stdout_and_nothing_else_when_quiet(tmp_path: Path):
+    result = runner.invoke(
+        app,
+        [
+            "--quiet",
+            "generate",
+            str(tmp_path / "org"),
+            "--customers",
+            "100",
+            "--employees",
+            "40",
+            "--months",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    assert "Wrote" in result.stdout and "contacts" in result.stdout
+    assert (tmp_path / "org" / "truth.json").is_file()
