@@ -244,12 +244,16 @@ def agents_estimated(intervals: pd.DataFrame) -> bool:
 
 def _model_fit(analysis: Any, patience_s: float | None) -> tuple[Any, str | None]:
     """Erlang C vs Erlang A on the analysis' intervals (patience from its contacts when present), or why not."""
+    from cx_framework.analysis import SECTIONS
     from cx_framework.errors import CxError
     from cx_framework.staffing.calibration import fit_queue_models
 
-    tables = analysis.tables
-    contacts = tables.get("contacts")
     try:
+        if patience_s is None and "queue_model_fit" in SECTIONS:
+            # the Analysis' own fit (cached with the other sections; the Staffing page reads the same one)
+            return analysis.result("queue_model_fit"), None
+        tables = analysis.tables
+        contacts = tables.get("contacts")
         return fit_queue_models(tables["intervals"], contacts=contacts, patience_s=patience_s), None
     except CxError as exc:
         return None, str(exc).splitlines()[0]
