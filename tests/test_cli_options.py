@@ -209,7 +209,11 @@ def test_data_commands_need_data_dir_or_sources(tmp_path: Path, command):
     assert took < FAST_S
 
 
-@pytest.mark.parametrize("command", [["score", SAMPLE], ["retention", SAMPLE], ["sla-chain"]], ids=str)
+@pytest.mark.parametrize(
+    "command",
+    [["score", SAMPLE], ["retention", SAMPLE], ["sla-chain"], ["scenarios"], ["validate", SAMPLE]],
+    ids=str,
+)
 def test_missing_configs_folder(tmp_path: Path, command):
     result, took = _invoke([*command, "--configs", tmp_path / "no-configs"])
     _assert_one_line_error(result, "--configs", "no-configs")

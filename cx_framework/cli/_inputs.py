@@ -52,7 +52,7 @@ SOURCES_SUFFIXES: tuple[str, ...] = (".yaml", ".yml")
 DataDir = Annotated[
     Path | None,
     typer.Argument(
-        metavar="[DATA_DIR]",
+        metavar="DATA_DIR",
         help="Folder with the tables (<table>.parquet or <table>.csv), or give --sources instead.",
         show_default=False,
     ),

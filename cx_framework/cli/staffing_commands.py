@@ -40,7 +40,7 @@ def staffing(
     intervals_file: Annotated[
         Path | None,
         typer.Argument(
-            metavar="[INTERVALS_FILE | DATA_DIR]",
+            metavar="INTERVALS_FILE|DATA_DIR",
             help="intervals table (.parquet or .csv), or a data directory holding one (or give --sources).",
             show_default=False,
         ),
