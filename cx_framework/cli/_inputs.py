@@ -185,7 +185,7 @@ def read_source_tables(sources: Path) -> tuple[dict[str, pd.DataFrame], dict[str
     data = read_sources(sources)
     print_notes(f"{r.table}: {note}" for r in data.report.tables.values() for note in r.notes)
     problems = {
-        name: f"not in {sources} (add a `{name}:` entry to read it)"
+        name: f"not in {sources}; add a `{name}:` entry to read it"
         for name in REQUIRED_TABLES
         if name not in data.tables
     }
