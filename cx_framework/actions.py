@@ -256,7 +256,13 @@ def actions_chart(plan: ActionPlan, *, title: str | None = None) -> go.Figure:
 
 
 # ------------------------------------------------------------------------------------------------ helpers
-def _tables(org_data: Any) -> dict[str, pd.DataFrame]:
+#: ``precomputed`` keys of :func:`run_engines` that are not engine results: tables that stay in an engine (DuckDB,
+#: Spark; every step needing their rows is precomputed from aggregates) and steps known to be unavailable.
+ENGINE_TABLES_KEY = "_engine_tables"
+UNAVAILABLE_KEY = "_unavailable"
+
+
+def _tables(org_data: Any, engine_tables: Any = ()) -> dict[str, pd.DataFrame]:
     # imported here: schemas pulls in pandera, which recommend_actions needs only once the engines run
     from cx_framework.schemas import REQUIRED_TABLES
 
@@ -270,7 +276,9 @@ def _tables(org_data: Any) -> dict[str, pd.DataFrame]:
             f"DataFrame (cx_framework.io.load_data_dir), got {type(org_data).__name__}",
             argument="org_data",
         )
-    missing = [t for t in REQUIRED_TABLES if not isinstance(tables.get(t), pd.DataFrame)]
+    missing = [
+        t for t in REQUIRED_TABLES if not isinstance(tables.get(t), pd.DataFrame) and t not in engine_tables
+    ]
     if missing:
         raise InputValueError(
             f"org_data lacks table(s) {', '.join(missing)}; recommend_actions needs {', '.join(REQUIRED_TABLES)}",
@@ -484,7 +492,10 @@ def run_engines(
     -------
     (results, unavailable, assumptions)
     """
-    tables = _tables(org_data)
+    results: dict[str, Any] = dict(precomputed or {})
+    in_engine = tuple(results.pop(ENGINE_TABLES_KEY, ()) or ())
+    known_unavailable = dict(results.pop(UNAVAILABLE_KEY, {}) or {})
+    tables = _tables(org_data, in_engine)
     merged = {**DEFAULT_ASSUMPTIONS, **dict(assumptions or {})}
     unknown = sorted(set(merged) - set(DEFAULT_ASSUMPTIONS))
     if unknown:
@@ -493,13 +504,15 @@ def run_engines(
             argument="assumptions",
         )
     _check_assumptions(merged)
-    results: dict[str, Any] = dict(precomputed or {})
-    unavailable: dict[str, str] = {}
+    unavailable: dict[str, str] = dict(known_unavailable)
     step = progress or (lambda _label: None)
 
     def need(name: str, label: str, fn: Callable[[], Any]) -> Any:
         if name in results and results[name] is not None:
             return results[name]
+        if name in known_unavailable:  # e.g. an engine step that failed upstream: do not retry it here
+            results[name] = None
+            return None
         step(label)
         results[name] = _attempt(name, unavailable, fn)
         return results[name]
@@ -692,7 +705,7 @@ def _fix_cost_basis(source: str, config: CxConfig, a: Mapping[str, Any]) -> str:
 
 def _monthly_failure_cost(fd: Any, source: str) -> float:
     """Mean monthly cost of the failure demand ``source`` causes (currency per month), as fix_vs_absorb sees it."""
-    rows = fd.failure_contacts(source)
+    rows = fd.failure_groups(source)
     return float(rows["cost"].sum()) / max(fd.months_observed, 1)
 
 
@@ -751,8 +764,8 @@ def _failure_demand_actions(
     for source, cases in fixes.items():
         central, low, high = cases["central"], cases["low"], cases["high"]
         factor = 12.0 / central.horizon_months
-        failure = fd.failure_contacts(source)
-        top_reason = str(failure["root_reason"].astype(str).value_counts().idxmax())
+        failure = fd.failure_groups(source)
+        top_reason = str(failure.groupby(failure["root_reason"].astype(str))["contacts"].sum().idxmax())
         share = float(table.loc[source, "failure_demand_share"])
         reason_name = top_reason.replace("_", " ")
         parts = central.value_parts()
@@ -1345,14 +1358,15 @@ def recommend_actions(
         precomputed=precomputed,
         progress=progress,
     )
-    tables = _tables(org_data)
+    tables = _tables(org_data, tuple((precomputed or {}).get(ENGINE_TABLES_KEY, ()) or ()))
     if "behaviour_range" not in results and results.get("behaviour"):
         results["behaviour_range"] = _behaviour_range(tables, config, results, merged, progress)
     if "service_level_range" not in results:
         results["service_level_range"] = _attempt(
             "service_level_range", unavailable, lambda: _service_level_range(tables, config, results, merged)
         )
-    results["_work_items_per_year"] = _journeys_per_year(tables["work_items"])
+    if "_work_items_per_year" not in results:
+        results["_work_items_per_year"] = _journeys_per_year(tables["work_items"])
 
     rows: list[dict[str, Any]] = []
     rows += _failure_demand_actions(results, config, merged)

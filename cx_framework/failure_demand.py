@@ -68,6 +68,7 @@ __all__ = [
     "FailureDemandResult",
     "FixVsAbsorbResult",
     "attribute_failure_demand",
+    "failure_demand_from_groups",
     "fix_vs_absorb",
     "monthly_discount_rate",
 ]
@@ -86,8 +87,9 @@ class FailureDemandResult:
 
     Attributes
     ----------
-    classification : pandas.DataFrame
-        One row per contact, in input order: ``contact_id, customer_id, timestamp, period, channel, reason,
+    classification : pandas.DataFrame or None
+        None when the contacts were classified in an engine (:func:`failure_demand_from_groups`); else one row
+        per contact, in input order: ``contact_id, customer_id, timestamp, period, channel, reason,
         demand_type`` (value | failure | repeat | unclassified), ``originating_department``, ``root_contact_id``
         and ``root_reason`` (the chain root for repeats, the contact itself otherwise), ``handle_s`` (seconds),
         ``cost`` (currency; NaN without economics).
@@ -121,7 +123,7 @@ class FailureDemandResult:
         Currency of every cost column.
     """
 
-    classification: pd.DataFrame
+    classification: pd.DataFrame | None
     summary: pd.DataFrame
     by_department: pd.DataFrame
     charge_back: pd.DataFrame
@@ -131,11 +133,45 @@ class FailureDemandResult:
     repeat_window_days: float
     period: str
     currency: str = "GBP"
+    #: grouped classification (``period, channel, abandoned, reason, root_reason, demand_type,
+    #: originating_department`` -> ``contacts, handle_s, cost``): every table above is computed from it
+    groups: pd.DataFrame | None = None
+    n_months: int | None = None
+    #: the longest repeat chains (``root_contact_id, customer_id, root_reason, originating_department, repeats``)
+    top_chains: pd.DataFrame | None = None
 
     @cached_property
     def months_observed(self) -> int:
         """Calendar months the contacts span (months with any contact, not only failure demand); computed once."""
+        if self.n_months is not None or self.classification is None:
+            return int(self.n_months or 0)
         return int(self.classification["timestamp"].dt.to_period("M").nunique())
+
+    def failure_groups(self, source: str) -> pd.DataFrame:
+        """The groups (:attr:`groups`: ``contacts``, ``handle_s``, ``cost`` per classification key) of the failure
+        demand ``source`` causes: an originating department, else a reason (its direct contacts plus the repeats
+        of chains rooted in it). Works with or without a row-level :attr:`classification`.
+
+        Raises :class:`InputValueError` when nothing matches.
+        """
+        g = self.groups
+        if g is None:
+            raise InputValueError("this attribution has no groups", argument="source")
+        failure = g["demand_type"].isin(_FAILURE_TYPES)
+        by_department = g["originating_department"] == source
+        by_reason = g["root_reason"] == source
+        if (failure & by_department).any():
+            return g.loc[failure & by_department]
+        if (failure & by_reason).any():
+            return g.loc[failure & by_reason]
+        known_departments = sorted(g.loc[failure, "originating_department"].unique())
+        known_reasons = sorted(g.loc[failure, "root_reason"].unique())
+        raise InputValueError(
+            f"source '{source}' causes no failure demand in this attribution; use an originating department "
+            f"({', '.join(known_departments) or 'none'}) or a failure reason "
+            f"({', '.join(known_reasons) or 'none'})",
+            argument="source",
+        )
 
     def failure_contacts(self, source: str) -> pd.DataFrame:
         """Failure-demand contacts (``failure`` and ``repeat``) caused by ``source``.
@@ -144,6 +180,12 @@ class FailureDemandResult:
         the repeats of chains rooted in it). Raises :class:`InputValueError` when nothing matches.
         """
         frame = self.classification
+        if frame is None:
+            raise InputValueError(
+                "this attribution was computed in an engine and keeps no row-level classification; use "
+                "failure_groups(source) (contact counts per group) instead",
+                argument="source",
+            )
         failure = frame["demand_type"].isin(_FAILURE_TYPES)
         by_department = frame["originating_department"] == source
         by_reason = frame["root_reason"] == source
@@ -595,32 +637,169 @@ def attribute_failure_demand(
             "cost": cost,
         }
     )
-    reasons = classification["reason"]
+    grouping = classification.assign(abandoned=frame["abandoned"].to_numpy(dtype=bool))
+    groups = (
+        grouping.groupby(list(_GROUP_KEYS), observed=True, sort=True)
+        .agg(contacts=("contact_id", "size"), handle_s=("handle_s", "sum"))
+        .reset_index()
+    )
+    for column in ("demand_type", "originating_department", "root_reason", "reason", "channel"):
+        groups[column] = groups[column].astype(str)
+    return _result_from_groups(
+        groups,
+        fd,
+        econ,
+        cost_basis,
+        window_days=float(window_days),
+        period=period,
+        months_observed=int(classification["timestamp"].dt.to_period("M").nunique()),
+        top_chains=_top_chains(classification),
+        classification=classification,
+        stacklevel=3,
+    )
 
-    unknown = reasons[~known]
+
+#: Keys of :attr:`FailureDemandResult.groups` (then ``contacts``, ``handle_s`` and ``cost``).
+_GROUP_KEYS = (
+    "period",
+    "channel",
+    "abandoned",
+    "reason",
+    "root_reason",
+    "demand_type",
+    "originating_department",
+)
+
+
+def _top_chains(classification: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` longest repeat chains: ``root_contact_id, customer_id, root_reason, originating_department,
+    repeats`` (most repeats first, then root id)."""
+    repeats = classification[classification["demand_type"] == "repeat"]
+    chains = (
+        repeats.groupby("root_contact_id", observed=True)
+        .agg(
+            customer_id=("customer_id", "first"),
+            root_reason=("root_reason", "first"),
+            originating_department=("originating_department", "first"),
+            repeats=("contact_id", "size"),
+        )
+        .reset_index()
+        .sort_values(["repeats", "root_contact_id"], ascending=[False, True], kind="mergesort")
+        .head(n)
+        .reset_index(drop=True)
+    )
+    for c in ("root_reason", "originating_department"):
+        chains[c] = chains[c].astype(str)
+    return chains[["root_contact_id", "customer_id", "root_reason", "originating_department", "repeats"]]
+
+
+def _group_cost(
+    groups: pd.DataFrame, economics: Economics | None, cost_basis: Literal["per_contact", "handle_time"]
+) -> np.ndarray:
+    """Cost of each group (currency): the per-contact price of its channel × contacts, else handle time ×
+    cost per agent hour; abandoned contacts cost nothing; NaN without economics."""
+    n = len(groups)
+    if economics is None:
+        return np.full(n, np.nan)
+    contacts = groups["contacts"].to_numpy(dtype=float)
+    handle_cost = groups["handle_s"].to_numpy(dtype=float) / 3600.0 * economics.cost_per_agent_hour
+    if cost_basis == "per_contact" and economics.cost_per_contact:
+        price = groups["channel"].map(economics.cost_per_contact).to_numpy(dtype=float)
+        cost = np.where(np.isnan(price), handle_cost, price * contacts)
+    else:
+        cost = handle_cost
+    return np.where(groups["abandoned"].to_numpy(dtype=bool), 0.0, cost)
+
+
+def failure_demand_from_groups(
+    groups: pd.DataFrame,
+    reason_map: FailureDemand | CxConfig,
+    *,
+    economics: Economics | CxConfig | None = None,
+    repeat_window_days: float | None = None,
+    months_observed: int,
+    top_chains: pd.DataFrame | None = None,
+    cost_basis: Literal["per_contact", "handle_time"] = "per_contact",
+) -> FailureDemandResult:
+    """The :class:`FailureDemandResult` of contacts classified elsewhere (an engine), from their groups.
+
+    ``groups`` has one row per ``period, channel, abandoned, reason, root_reason, demand_type,
+    originating_department`` with ``contacts`` (count) and ``handle_s`` (seconds, summed) — what
+    :func:`cx_framework.engine.failure_demand.failure_demand_groups` returns. Every table and total of the result
+    is computed from the groups exactly as :func:`attribute_failure_demand` computes them (it builds the same
+    groups from its row-level classification); ``classification`` is None (no row-level frame).
+    """
+    fd = _reason_map(reason_map)
+    econ = _economics(economics, argument="economics")
+    if econ is None and not isinstance(reason_map, FailureDemand):
+        econ = _economics(reason_map, argument="reason_map")
+    window_days = fd.repeat_window_days if repeat_window_days is None else repeat_window_days
+    return _result_from_groups(
+        groups,
+        fd,
+        econ,
+        cost_basis,
+        window_days=float(window_days),
+        period="M",
+        months_observed=int(months_observed),
+        top_chains=top_chains,
+        classification=None,
+        stacklevel=3,
+    )
+
+
+def _result_from_groups(
+    groups: pd.DataFrame,
+    fd: FailureDemand,
+    econ: Economics | None,
+    cost_basis: Literal["per_contact", "handle_time"],
+    *,
+    window_days: float,
+    period: str,
+    months_observed: int,
+    top_chains: pd.DataFrame | None,
+    classification: pd.DataFrame | None,
+    stacklevel: int,
+) -> FailureDemandResult:
+    by_id = fd.by_id
+    departments = sorted({r.originating_department for r in fd.reasons}) + [UNCLASSIFIED]
+    g = groups.copy()
+    g["cost"] = _group_cost(g, econ, cost_basis)
+    # the categorical orders of the row-level path (demand types in display order, "unclassified" last)
+    g["demand_type"] = pd.Categorical(g["demand_type"].astype(str), categories=list(DEMAND_TYPES))
+    g["originating_department"] = pd.Categorical(
+        g["originating_department"].astype(str), categories=departments
+    )
+    reasons = g.groupby("reason", sort=True)["contacts"].sum()
+    unknown = reasons[[r not in by_id for r in reasons.index]]
     unclassified_reasons = (
-        unknown.value_counts()
-        .rename_axis("reason")
+        unknown.rename_axis("reason")
         .reset_index(name="contacts")
         .sort_values(["contacts", "reason"], ascending=[False, True], kind="mergesort")
-    ).reset_index(drop=True)
+        .reset_index(drop=True)
+    )
+    unclassified_reasons["contacts"] = unclassified_reasons["contacts"].astype(np.int64)
     if len(unclassified_reasons):
         warnings.warn(
             f"{int(unclassified_reasons['contacts'].sum())} contacts have reasons missing from the reason map "
             f"({', '.join(unclassified_reasons['reason'].astype(str))}); they are counted as 'unclassified'. "
             "Add the reasons to failure_demand.yaml.",
             StatisticalWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
-
-    summary = _summary(classification)
     # reason-only view (what a reason-coded report shows): contacts whose own reason is failure demand
-    reason_failure = np.bincount(own_department[failure_u[reason_codes]], minlength=len(departments))
-    by_department = _by_department(
-        classification, dict(zip(departments, reason_failure.tolist(), strict=True))
-    )
-    charge_back, charge_back_by_period = _charge_back(classification)
-    totals = _totals(classification)
+    reason_failure = dict.fromkeys(departments, 0)
+    for reason, count in reasons.items():
+        entry = by_id.get(str(reason))
+        if entry is not None and entry.is_failure:
+            reason_failure[entry.originating_department] += int(count)
+    summary = _summary(g)
+    by_department = _by_department(g, reason_failure)
+    charge_back, charge_back_by_period = _charge_back(g)
+    totals = _totals(g)
+    out_groups = g.sort_values(list(_GROUP_KEYS), kind="mergesort").reset_index(drop=True)
+    out_groups["demand_type"] = out_groups["demand_type"].astype(str)
+    out_groups["originating_department"] = out_groups["originating_department"].astype(str)
     return FailureDemandResult(
         classification=classification,
         summary=summary,
@@ -632,6 +811,9 @@ def attribute_failure_demand(
         repeat_window_days=float(window_days),
         period=period,
         currency=econ.currency if econ is not None else "GBP",
+        groups=out_groups,
+        n_months=int(months_observed),
+        top_chains=top_chains,
     )
 
 
@@ -640,22 +822,23 @@ def _sum_cost(series: pd.Series) -> float:
     return float(series.sum(min_count=1))
 
 
-def _summary(classification: pd.DataFrame) -> pd.DataFrame:
-    grouped = classification.groupby(
+def _summary(groups: pd.DataFrame) -> pd.DataFrame:
+    grouped = groups.groupby(
         ["period", "originating_department", "demand_type"], observed=True, sort=True
     ).agg(
-        contacts=("contact_id", "size"),
+        contacts=("contacts", "sum"),
         handle_s=("handle_s", "sum"),
         cost=("cost", lambda s: s.sum(min_count=1)),
     )
     grouped = grouped.reset_index()
-    per_period = classification.groupby("period").size()
+    per_period = groups.groupby("period")["contacts"].sum()
     grouped["share_of_contacts"] = grouped["contacts"] / grouped["period"].map(per_period).to_numpy(
         dtype=float
     )
     grouped["handle_hours"] = grouped.pop("handle_s") / 3600.0
     grouped["demand_type"] = grouped["demand_type"].astype(str)
     grouped["originating_department"] = grouped["originating_department"].astype(str)
+    grouped["contacts"] = grouped["contacts"].astype(np.int64)
     return grouped[
         [
             "period",
@@ -669,13 +852,15 @@ def _summary(classification: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def _by_department(classification: pd.DataFrame, reason_failure: dict[str, int]) -> pd.DataFrame:
+def _by_department(groups: pd.DataFrame, reason_failure: dict[str, int]) -> pd.DataFrame:
     # plain strings: only departments that occur, sorted by name on ties
-    department = classification["originating_department"].astype(str)
-    counts = pd.crosstab(department, classification["demand_type"].astype(str))
+    department = groups["originating_department"].astype(str)
+    counts = pd.crosstab(
+        department, groups["demand_type"].astype(str), values=groups["contacts"], aggfunc="sum"
+    ).fillna(0)
     counts = counts.reindex(columns=list(DEMAND_TYPES), fill_value=0).astype(np.int64)
-    failure = classification["demand_type"].isin(_FAILURE_TYPES).to_numpy()
-    failure_rows = classification.loc[failure, ["handle_s", "cost"]].assign(
+    failure = groups["demand_type"].isin(_FAILURE_TYPES).to_numpy()
+    failure_rows = groups.loc[failure, ["handle_s", "cost"]].assign(
         originating_department=department[failure]
     )
     failure_agg = failure_rows.groupby("originating_department").agg(
@@ -683,9 +868,9 @@ def _by_department(classification: pd.DataFrame, reason_failure: dict[str, int])
     )
     table = counts.join(failure_agg, how="left")
     table["failure_handle_s"] = table["failure_handle_s"].fillna(0.0)
-    if classification["cost"].notna().any():
+    if groups["cost"].notna().any():
         table["failure_cost"] = table["failure_cost"].fillna(0.0)
-    total = float(len(classification))
+    total = float(groups["contacts"].sum())
     table["failure_demand"] = table["failure"] + table["repeat"]
     table["failure_share"] = table["failure"] / total
     table["failure_demand_share"] = table["failure_demand"] / total
@@ -715,10 +900,11 @@ def _by_department(classification: pd.DataFrame, reason_failure: dict[str, int])
     ]
 
 
-def _charge_back(classification: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    rows = classification[classification["demand_type"].isin(_FAILURE_TYPES)].copy()
-    rows["failure_contacts"] = (rows["demand_type"] == "failure").astype(np.int64)
-    rows["repeat_contacts"] = (rows["demand_type"] == "repeat").astype(np.int64)
+def _charge_back(groups: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = groups[groups["demand_type"].isin(_FAILURE_TYPES)].copy()
+    is_failure = (rows["demand_type"] == "failure").to_numpy()
+    rows["failure_contacts"] = np.where(is_failure, rows["contacts"], 0).astype(np.int64)
+    rows["repeat_contacts"] = np.where(~is_failure, rows["contacts"], 0).astype(np.int64)
     rows = rows.rename(columns={"originating_department": "department"})
     rows["department"] = rows["department"].astype(str)
 
@@ -726,11 +912,12 @@ def _charge_back(classification: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
         table = rows.groupby(keys, sort=True).agg(
             failure_contacts=("failure_contacts", "sum"),
             repeat_contacts=("repeat_contacts", "sum"),
-            contacts=("contact_id", "size"),
+            contacts=("contacts", "sum"),
             handle_s=("handle_s", "sum"),
             charge=("cost", lambda s: s.sum(min_count=1)),
         )
         table = table.reset_index()
+        table["contacts"] = table["contacts"].astype(np.int64)
         table["handle_hours"] = table.pop("handle_s") / 3600.0
         total_charge = _sum_cost(table["charge"])
         table["share_of_charge"] = table["charge"] / total_charge if total_charge else np.nan
@@ -752,20 +939,20 @@ def _charge_back(classification: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return overall, by_period
 
 
-def _totals(classification: pd.DataFrame) -> dict[str, float]:
-    counts = classification["demand_type"].value_counts()
-    failure = classification["demand_type"].isin(_FAILURE_TYPES).to_numpy()
-    n = float(len(classification))
+def _totals(groups: pd.DataFrame) -> dict[str, float]:
+    counts = groups.groupby(groups["demand_type"].astype(str))["contacts"].sum()
+    failure = groups["demand_type"].isin(_FAILURE_TYPES).to_numpy()
+    n = float(groups["contacts"].sum())
     totals = {"contacts": n}
     for kind in DEMAND_TYPES:
         totals[kind] = float(counts.get(kind, 0))
     totals["failure_demand"] = totals["failure"] + totals["repeat"]
     totals["failure_demand_share"] = totals["failure_demand"] / n if n else float("nan")
-    totals["handle_hours"] = float(classification["handle_s"].sum()) / 3600.0
-    totals["failure_handle_hours"] = float(classification.loc[failure, "handle_s"].sum()) / 3600.0
-    totals["cost"] = _sum_cost(classification["cost"])
+    totals["handle_hours"] = float(groups["handle_s"].sum()) / 3600.0
+    totals["failure_handle_hours"] = float(groups.loc[failure, "handle_s"].sum()) / 3600.0
+    totals["cost"] = _sum_cost(groups["cost"])
     totals["failure_cost"] = (
-        float(classification.loc[failure, "cost"].sum()) if np.isfinite(totals["cost"]) else float("nan")
+        float(groups.loc[failure, "cost"].sum()) if np.isfinite(totals["cost"]) else float("nan")
     )
     return totals
 
@@ -863,7 +1050,7 @@ def fix_vs_absorb(
                 argument="monthly_revenue",
             )
 
-    rows = attribution.failure_contacts(source)
+    rows = attribution.failure_groups(source)
     if rows["cost"].isna().all():
         raise InputValueError(
             "the attribution has no costs; call attribute_failure_demand(..., economics=config.economics)",
@@ -871,8 +1058,9 @@ def fix_vs_absorb(
         )
     # months observed in the whole data set (not only months with contacts from this source)
     months = attribution.months_observed
-    baseline = len(rows) / months
-    cost_per_contact = float(rows["cost"].mean())
+    n_rows = float(rows["contacts"].sum())
+    baseline = n_rows / months
+    cost_per_contact = float(rows["cost"].sum()) / n_rows
     rate = monthly_discount_rate(econ.discount_rate_annual)
 
     avoided = expected_reduction * baseline

@@ -466,7 +466,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, sanitize: boo
             compression = "gzip" if target.name.lower().endswith(".gz") else None
             df.to_csv(tmp, index=False, compression=compression)
         else:
-            df.to_parquet(tmp, index=False)
+            # microsecond timestamps: Spark rejects Parquet TIMESTAMP(NANOS) (DESIGN "Engines")
+            df.to_parquet(tmp, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
 
     return _atomic_write(target, _write)
 

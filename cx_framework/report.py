@@ -827,23 +827,9 @@ def _failure_demand_section(
         body.append(f"<p>{_esc(central.summary())}</p>")
         body.append(_fig_div(render, fix_vs_absorb_curves(central)))
     # the customers with the longest chases, for the owner to follow up (ids pseudonymised unless keep_ids)
-    cls = fd.classification
-    repeats = cls[cls["demand_type"] == "repeat"]  # compare the categorical directly: no per-row str copy
-    if len(repeats):
-        chains = (
-            repeats.groupby("root_contact_id", observed=True)
-            .agg(
-                customer_id=("customer_id", "first"),
-                root_reason=("root_reason", "first"),
-                originating_department=("originating_department", "first"),
-                repeats=("contact_id", "size"),
-            )
-            .sort_values(["repeats", "root_contact_id"], ascending=[False, True])
-            .head(10)
-            .reset_index(drop=True)
-        )
-        for c in ("root_reason", "originating_department"):
-            chains[c] = chains[c].astype(str)
+    chains = fd.top_chains
+    if chains is not None and len(chains):
+        chains = chains[["customer_id", "root_reason", "originating_department", "repeats"]].copy()
         chains = pseudonymise_customer_ids(chains, keep_ids=keep_ids, id_key=id_key)
         note = "customer ids as recorded" if keep_ids else "customer ids pseudonymised with a keyed hash"
         body.append(f"<p>Longest repeat-contact chains ({note}):</p>" + _table(chains))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from cx_framework.analysis.core import (
     CACHE_FORMAT,
+    ENGINE_TABLES,
     SECTIONS,
     Analysis,
     LazyTables,
@@ -35,6 +36,7 @@ __all__ = [
     "Analysis",
     "Assumptions",
     "CACHE_FORMAT",
+    "ENGINE_TABLES",
     "FIGURES",
     "FORMATS",
     "Figure",

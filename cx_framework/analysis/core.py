@@ -52,6 +52,7 @@ __all__ = [
     "LazyTables",
     "default_cache_dir",
     "CACHE_FORMAT",
+    "ENGINE_TABLES",
 ]
 
 #: Version of the disk-cache layout (part of every key).
@@ -296,6 +297,20 @@ def _config_digest(config: CxConfig) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+#: Tables that stay in the engine on DuckDB/Spark (one row per contact / per work-item stage: the big ones).
+ENGINE_TABLES: tuple[str, ...] = ("contacts", "work_items")
+
+
+@dataclass
+class _EngineState:
+    """The engine connection and the tables validated in it, shared by an Analysis and its
+    :meth:`~Analysis.with_assumptions` copies."""
+
+    engine: Any = None
+    tables: dict[str, Any] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
 # ------------------------------------------------------------------------------------------------ Analysis
 class Analysis:
     """Every analysis of one organisation's data under one configuration and one set of assumptions.
@@ -322,6 +337,14 @@ class Analysis:
     authorize : callable, optional
         ``authorize(viewer, section_name)`` called before a personal section's engine result (individual pay) is
         returned; it raises to refuse.
+    engine : {"pandas", "duckdb", "spark"}, optional
+        Where the row-level steps run (default ``pandas`` here; :meth:`from_data_dir` defaults to
+        ``config.engine.kind``, DuckDB). On DuckDB/Spark the large tables (:data:`ENGINE_TABLES`) are validated
+        and aggregated in the engine and never loaded into pandas by the sections: the customer panel and the
+        retention fit, the failure-demand classification and repeat chains, the stage lead-time fits and the
+        journeys per year come back as aggregates; the small tables (intervals, employees, metrics, customers)
+        are read as before. ``Analysis.tables[...]`` still reads a large table into memory on request (surfaces
+        that draw rows), so code that only needs aggregates must use the sections.
     """
 
     def __init__(
@@ -337,8 +360,10 @@ class Analysis:
         viewer: Any = None,
         authorize: Callable[[Any, str], None] | None = None,
         truth: Any = None,
+        engine: str | None = None,
     ) -> None:
         from cx_framework.analysis import sections as _sections  # noqa: F401 - registers the sections
+        from cx_framework.engine.settings import ENGINES
 
         if config is None:
             raise InputValueError("Analysis needs a config (cx_framework.load_config)", argument="config")
@@ -361,6 +386,14 @@ class Analysis:
             authorize = _access_authorize
         self._authorize = authorize
         self.truth = truth
+        if engine is not None and engine not in ENGINES:
+            raise InputValueError(
+                f"engine must be one of {', '.join(ENGINES)}; got {engine!r}", argument="engine"
+            )
+        #: where the row-level steps run: ``pandas`` (in memory; default for frames passed as ``tables``),
+        #: ``duckdb`` or ``spark`` (the large tables stay in the engine; only aggregates reach pandas)
+        self.engine_kind: str = engine or "pandas"
+        self._engine_state = _EngineState()
         #: the data directory when opened with :meth:`from_data_dir` (engines that read files directly use it)
         self.data_dir: Path | None = None
         self._sections: dict[str, SectionResult] = {}
@@ -383,9 +416,13 @@ class Analysis:
         cache_dir: str | os.PathLike[str] | None = None,
         viewer: Any = None,
         authorize: Callable[[Any, str], None] | None = None,
+        engine: str | None = None,
     ) -> Analysis:
         """The analysis of a data directory; tables are read (and validated) only when a section needs them,
-        and a missing or invalid table makes only the sections that need it unavailable."""
+        and a missing or invalid table makes only the sections that need it unavailable.
+
+        ``engine`` (``duckdb`` | ``spark`` | ``pandas``) defaults to ``config.engine.kind`` (``engine.yaml``;
+        DuckDB when absent): the large tables are validated and aggregated where they lie."""
         from cx_framework.config import load_config
         from cx_framework.errors import DataValidationError
 
@@ -402,6 +439,7 @@ class Analysis:
             cache_dir=cache_dir,
             viewer=viewer,
             authorize=authorize,
+            engine=engine or cfg.engine.kind,
         )
         analysis.data_dir = root
         return analysis
@@ -415,6 +453,7 @@ class Analysis:
         cache_dir: str | os.PathLike[str] | None = None,
         viewer: Any = None,
         authorize: Callable[[Any, str], None] | None = None,
+        engine: str | None = None,
     ) -> Analysis:
         """The analysis of the bundled sample organisation (``data/sample``)."""
         analysis = cls.from_data_dir(
@@ -424,6 +463,7 @@ class Analysis:
             cache_dir=cache_dir,
             viewer=viewer,
             authorize=authorize,
+            engine=engine,
         )
         return analysis
 
@@ -457,7 +497,9 @@ class Analysis:
             viewer=self.viewer,
             authorize=self._authorize,
             truth=self.truth,
+            engine=self.engine_kind,
         )
+        copy._engine_state = self._engine_state  # one engine connection and one validation per table
         copy.data_dir = self.data_dir
         return copy
 
@@ -482,6 +524,8 @@ class Analysis:
                     "format": CACHE_FORMAT,
                     "version": __version__,
                     "code": _code_stamp(),
+                    # same figures on every engine, but the engine results differ (no row-level panel on DuckDB)
+                    "engine": self.engine_kind,
                 },
                 sort_keys=True,
             )
@@ -524,11 +568,63 @@ class Analysis:
             return dict(self._manifest.get("table_problems", {}))
         tables = self.tables
         extra = tables.problems if isinstance(tables, LazyTables) else {}
-        return {**self._problems, **extra}
+        return {**self._problems, **extra, **self._engine_state.problems}
 
     def has(self, table: str) -> bool:
-        """Whether ``table`` is present and valid (reads and validates it if not done yet)."""
+        """Whether ``table`` is present and valid (reads and validates it if not done yet; a large table on the
+        DuckDB/Spark engine is validated in the engine, not read)."""
+        if self.uses_engine and table in ENGINE_TABLES:
+            return self.engine_table(table) is not None
         return table in self.tables
+
+    # -------------------------------------------------------------------------------------- engine
+    @property
+    def uses_engine(self) -> bool:
+        """True when the large tables stay in DuckDB or Spark (``engine_kind`` is not ``pandas``)."""
+        return self.engine_kind != "pandas"
+
+    @property
+    def engine(self) -> Any:
+        """The :class:`cx_framework.engine.Engine` (connected once, with the resources of ``engine.yaml``)."""
+        state = self._engine_state
+        if state.engine is None:
+            from cx_framework.engine import connect
+
+            state.engine = connect(self.config.engine, kind=self.engine_kind)
+        return state.engine
+
+    def engine_table(self, name: str) -> Any:
+        """Table ``name`` validated in the engine (:class:`cx_framework.engine.ValidatedTable`, lazy), or None
+        when it is missing or invalid (the reason is in :attr:`table_problems`)."""
+        state = self._engine_state
+        if name in state.tables:
+            return state.tables[name]
+        from cx_framework.engine import validate_table
+        from cx_framework.errors import DataValidationError
+        from cx_framework.io import _find_table_files, _string_columns
+        from cx_framework.schemas import REQUIRED_TABLES
+
+        validated = None
+        if self.data_dir is not None:
+            files = _find_table_files(self.data_dir, [name])
+            if name not in files:
+                if name in REQUIRED_TABLES:
+                    state.problems[name] = f"no {name}.parquet or {name}.csv in {self.data_dir}"
+            else:
+                try:
+                    source = self.engine.read(files[name], text_columns=tuple(_string_columns(name)))
+                    validated = validate_table(self.engine, name, source, file=str(files[name]))
+                except DataValidationError as exc:
+                    state.problems[name] = str(exc).split("\nTip:")[0].split(" Tip:")[0]
+        else:
+            frames = self.tables
+            if name in frames:
+                try:
+                    validated = validate_table(self.engine, name, frames[name])
+                except DataValidationError as exc:
+                    state.problems[name] = str(exc).split("\nTip:")[0].split(" Tip:")[0]
+        state.tables[name] = validated
+        return validated
 
     # -------------------------------------------------------------------------------------- sections
     def _spec(self, name: str) -> SectionSpec:

@@ -303,7 +303,7 @@ def _behaviour(a: Analysis) -> SectionResult:
 def _sla_chain(a: Analysis) -> SectionResult:
     import warnings
 
-    from cx_framework.conflicts.chain import fit_stage_distributions, journey_chain
+    from cx_framework.conflicts.chain import journey_chain
     from cx_framework.errors import StatisticalWarning
 
     fitted = None
@@ -317,7 +317,7 @@ def _sla_chain(a: Analysis) -> SectionResult:
             )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", StatisticalWarning)
-            fitted = fit_stage_distributions(a.tables["work_items"]) if len(a.tables["work_items"]) else None
+            fitted = _stage_fits(a)
         notes = list(dict.fromkeys(str(w.message) for w in caught))
     chains = {j.id: journey_chain(j, fitted=fitted) for j in a.config.slas.journeys}
     cur = a.config.economics.currency
@@ -337,6 +337,17 @@ def _sla_chain(a: Analysis) -> SectionResult:
     return SectionResult(
         result=result, figures=figures, frames={"stages": pd.concat(frames, ignore_index=True)}, notes=notes
     )
+
+
+def _stage_fits(a: Analysis) -> pd.DataFrame | None:
+    """Gamma lead-time fits per (journey, stage) — in the engine on DuckDB/Spark (work items never loaded)."""
+    from cx_framework.conflicts.chain import fit_stage_distributions, fit_stage_distributions_engine
+
+    if a.uses_engine:
+        items = a.engine_table("work_items")
+        return fit_stage_distributions_engine(a.engine, items) if items.rows else None
+    work_items = a.tables["work_items"]
+    return fit_stage_distributions(work_items) if len(work_items) else None
 
 
 # ------------------------------------------------------------------------------------------------ staffing
@@ -414,7 +425,7 @@ def _staffing(a: Analysis) -> SectionResult:
 class RetentionSection:
     """Engine results of the retention section."""
 
-    panel: pd.DataFrame
+    panel: pd.DataFrame | None  # None on DuckDB/Spark: the panel stays in the engine
     fit: Any  # RetentionResult
     value: pd.DataFrame  # value_of_service_level
     optimum: Any  # OptimalServiceLevel over the forecast window
@@ -429,13 +440,17 @@ def _retention(a: Analysis) -> SectionResult:
 
     t = a.tables
     econ = a.config.economics
-    panel = build_customer_panel(t["contacts"], t["customers"], threshold_s=econ.answer_s)
-    fit = fit_retention(
-        panel,
-        model=a.assumptions.retention_model,
-        dose=a.assumptions.retention_dose,
-        lag=a.assumptions.retention_lag,
-    )
+    panel: pd.DataFrame | None = None
+    if a.uses_engine:
+        fit = _fit_engine_retention(a, a.assumptions.retention_dose)
+    else:
+        panel = build_customer_panel(t["contacts"], t["customers"], threshold_s=econ.answer_s)
+        fit = fit_retention(
+            panel,
+            model=a.assumptions.retention_model,
+            dose=a.assumptions.retention_dose,
+            lag=a.assumptions.retention_lag,
+        )
     value = value_of_service_level(fit, t["customers"], a.config)
     fc = forecast(a)
     optimum = optimal_service_level(
@@ -454,6 +469,40 @@ def _retention(a: Analysis) -> SectionResult:
     ]
     frames = {"curve": optimum.curve, "value": value.reset_index()}
     return SectionResult(result=RetentionSection(panel, fit, value, optimum), figures=figures, frames=frames)
+
+
+def _engine_panel(a: Analysis) -> Any:
+    """The customer × month panel as an engine expression (built once per Analysis; its monthly contact sums are
+    materialised in the engine on first use)."""
+    from cx_framework.engine import customer_panel
+
+    def build() -> Any:
+        contacts, customers = a.engine_table("contacts"), a.engine_table("customers")
+        if customers is None:
+            problem = a.table_problems.get("customers", "missing")
+            raise _Unavailable(f"retention needs table customers ({problem})", section="retention")
+        return customer_panel(a.engine, contacts, customers, threshold_s=a.config.economics.answer_s)
+
+    return a.resolved("engine_panel", build)
+
+
+def _fit_engine_retention(a: Analysis, dose: str) -> Any:
+    """The retention logit on the engine's panel: grouped binomial on aggregates, customer-clustered errors."""
+    from cx_framework.retention.engine import fit_retention_engine
+
+    if a.assumptions.retention_model != "logit":
+        raise _Unavailable(
+            f"retention_model {a.assumptions.retention_model} needs the row-level panel; the {a.engine_kind} "
+            "engine fits the logit (set retention_model: logit in assumptions.yaml, or use --engine pandas)",
+            section="retention",
+        )
+    return fit_retention_engine(
+        a.engine,
+        _engine_panel(a),
+        model="logit",
+        dose=dose,  # type: ignore[arg-type]
+        lag=a.assumptions.retention_lag,
+    )
 
 
 def _pack_alternatives(result: Any, a: Analysis) -> Any:
@@ -491,9 +540,12 @@ def _retention_alternatives(a: Analysis) -> SectionResult:
     for dose in ("linear", "spline", "binned"):
         if dose == a.assumptions.retention_dose:
             continue
-        fit = fit_retention(
-            base.panel, model=a.assumptions.retention_model, dose=dose, lag=a.assumptions.retention_lag
-        )
+        if a.uses_engine:
+            fit = _fit_engine_retention(a, dose)
+        else:
+            fit = fit_retention(
+                base.panel, model=a.assumptions.retention_model, dose=dose, lag=a.assumptions.retention_lag
+            )
         value = value_of_service_level(fit, t["customers"], a.config)
         optimum = optimal_service_level(
             fc[["interval_start", "queue", "offered", "aht_s"]],
@@ -512,7 +564,10 @@ def _retention_alternatives(a: Analysis) -> SectionResult:
 def _failure_demand(a: Analysis) -> SectionResult:
     from cx_framework.failure_demand import attribute_failure_demand
 
-    result = attribute_failure_demand(a.tables["contacts"], a.config, economics=a.config.economics)
+    if a.uses_engine:
+        result = _engine_failure_demand(a)
+    else:
+        result = attribute_failure_demand(a.tables["contacts"], a.config, economics=a.config.economics)
     figures = result.key_figures({d.id: d.name for d in a.config.organisation.departments})
     frames = {
         "by_department": result.by_department,
@@ -520,6 +575,27 @@ def _failure_demand(a: Analysis) -> SectionResult:
         "summary": result.summary,
     }
     return SectionResult(result=result, figures=figures, frames=frames)
+
+
+def _engine_failure_demand(a: Analysis) -> Any:
+    """Failure demand with the classification and repeat chains run in the engine; only groups come back."""
+    from cx_framework.engine.failure_demand import failure_demand_groups
+    from cx_framework.failure_demand import failure_demand_from_groups
+
+    fd = a.config.failure_demand
+    groups = failure_demand_groups(
+        a.engine,
+        a.engine_table("contacts"),
+        {r.id: (r.is_failure, r.originating_department) for r in fd.reasons},
+        repeat_window_days=fd.repeat_window_days,
+    )
+    return failure_demand_from_groups(
+        groups.groups,
+        a.config,
+        economics=a.config.economics,
+        months_observed=groups.months_observed,
+        top_chains=groups.top_chains,
+    )
 
 
 # ------------------------------------------------------------------------------------------------ actions
@@ -631,6 +707,27 @@ def _actions(a: Analysis) -> SectionResult:
 
     reuse("retention", retention)
     org: Any = a.tables
+    if a.uses_engine:
+        from cx_framework.actions import ENGINE_TABLES_KEY, UNAVAILABLE_KEY
+        from cx_framework.analysis.core import ENGINE_TABLES
+        from cx_framework.engine import journeys_per_year
+
+        # the large tables stay in the engine: every step that needs their rows is precomputed above, and a
+        # step whose section failed is reported as unavailable instead of being retried on the rows
+        names = list(getattr(a.tables, "files", a.tables))
+        org = {name: a.tables[name] for name in names if name not in ENGINE_TABLES and a.has(name)}
+        precomputed[ENGINE_TABLES_KEY] = ENGINE_TABLES
+        precomputed["_work_items_per_year"] = journeys_per_year(a.engine, a.engine_table("work_items"))
+        gone: dict[str, str] = {}
+        for key, name in (
+            ("failure_demand", "failure_demand"),
+            ("retention", "retention"),
+            ("service_level", "retention"),
+            ("sla_chains", "sla_chain"),
+        ):
+            if key not in precomputed:
+                gone[key] = a.why_unavailable(name) or f"{name} did not run"
+        precomputed[UNAVAILABLE_KEY] = gone
     plan = recommend_actions(
         org,
         a.config,

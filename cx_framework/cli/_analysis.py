@@ -50,6 +50,7 @@ def open_analysis(
     cache: bool = True,
     tables: Mapping[str, Any] | None = None,
     economics: Mapping[str, Any] | None = None,
+    engine: str | None = None,
     **assumptions: Any,
 ) -> Any:
     """The Analysis of ``data_dir``, of the tables read through ``sources`` (a sources.yaml), or of the given
@@ -61,6 +62,8 @@ def open_analysis(
     ``data_dir`` may be the checked :class:`~cx_framework.cli._inputs.DataInput` of the command (its folder or
     sources file and its configs). ``economics`` overrides economics.yaml values (e.g. a ``--target`` option) and ``assumptions`` overrides
     assumptions.yaml values; both are validated and shown in the footer, so an override is never silent.
+    ``engine`` (the ``--engine`` option: duckdb | spark | pandas) defaults to ``kind`` in engine.yaml for a data
+    directory (DuckDB) and to pandas for in-memory ``tables``.
     """
     import dataclasses
 
@@ -78,17 +81,25 @@ def open_analysis(
         data = {**config.economics.model_dump(), **changes}
         econ = parse_model(Economics, data, file="economics (command-line override)")
         config = dataclasses.replace(config, economics=econ)
+    from cx_framework.cli._engine_option import engine_kind
+
     cache_dir = default_cache_dir() if cache else None
     if tables is not None:
-        analysis = Analysis(tables, config, cache_dir=cache_dir)
+        kind = engine_kind(engine, config) if engine is not None else None
+        analysis = Analysis(tables, config, cache_dir=cache_dir, engine=kind)
     elif sources is not None:
         from cx_framework.cli._inputs import read_source_tables
 
         frames, problems, stamp = read_source_tables(sources)
-        analysis = Analysis(frames, config, table_problems=problems, data_stamp=stamp, cache_dir=cache_dir)
+        kind = engine_kind(engine, config) if engine is not None else None
+        analysis = Analysis(
+            frames, config, table_problems=problems, data_stamp=stamp, cache_dir=cache_dir, engine=kind
+        )
     else:
         assert data_dir is not None
-        analysis = Analysis.from_data_dir(data_dir, config, cache_dir=cache_dir)
+        analysis = Analysis.from_data_dir(
+            data_dir, config, cache_dir=cache_dir, engine=engine_kind(engine, config)
+        )
     return analysis.with_assumptions(**assumptions)
 
 

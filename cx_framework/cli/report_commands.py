@@ -17,6 +17,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._engine_option import ENGINE_OPTION
 from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Quiet, Sources, check_inputs
 from cx_framework.cli._options import check_outputs, in_range
 from cx_framework.cli._progress import Step, caveats, compute_sections, progress, quiet_for
@@ -201,6 +202,7 @@ def report_command(
     as_json: JsonOption = False,
     cache: CacheOption = True,
     quiet: Quiet = False,
+    engine: ENGINE_OPTION = None,
 ) -> None:
     """Write the leadership briefing: ranked actions and the evidence behind them, in one offline HTML file.
 
@@ -219,6 +221,7 @@ def report_command(
         analysis = open_analysis(
             inputs,
             cache=cache,
+            engine=engine,
             current_scheme=current_scheme,
         )
         plan = _plan(analysis, step, top)

@@ -44,6 +44,7 @@ __all__ = [
     "journey_chain",
     "required_tightening",
     "fit_stage_distributions",
+    "fit_stage_distributions_engine",
 ]
 
 _QUANTILES = (0.5, 0.8, 0.9, 0.95, 0.99)
@@ -794,26 +795,62 @@ def fit_stage_distributions(
     for (journey, stage_id), group in frame.groupby(["journey", "stage"], sort=False):
         x = group["hours"].to_numpy()
         dept = group["department"].mode().iat[0] if "department" in group and len(group) else None
-        row: dict[str, Any] = {"journey": journey, "stage": stage_id, "department": dept, "n": len(x)}
-        if len(x) < min_items:
-            warnings.warn(
-                f"journey '{journey}', stage '{stage_id}': only {len(x)} completed items (< {min_items}); no fit",
-                StatisticalWarning,
-                stacklevel=2,
-            )
-            row.update(shape=np.nan, scale_h=np.nan, mean_h=float(np.mean(x)) if len(x) else np.nan)
-            row.update(ks_statistic=np.nan, ks_pvalue=np.nan)
-        else:
-            try:
-                a, _, scale = stats.gamma.fit(x, floc=0)
-            except Exception as exc:  # scipy raises plain errors on degenerate samples
-                raise ModelError(
-                    f"gamma fit failed for journey '{journey}', stage '{stage_id}' ({len(x)} items): {exc}"
-                ) from exc
-            ks = stats.kstest(x, "gamma", args=(a, 0, scale))
-            row.update(shape=float(a), scale_h=float(scale), mean_h=float(a * scale))
-            row.update(ks_statistic=float(ks.statistic), ks_pvalue=float(ks.pvalue))
-        out.append(row)
+        out.append(_fit_stage(journey, stage_id, dept, x, min_items))
+    return _stage_fits_frame(out)
+
+
+def fit_stage_distributions_engine(engine: Any, work_items: Any, *, min_items: int = 20) -> pd.DataFrame:
+    """:func:`fit_stage_distributions` on a work-items table that stays in an engine (DuckDB, Spark).
+
+    ``work_items`` is an ibis table or :class:`~cx_framework.engine.ValidatedTable` (validated in the engine).
+    The groups come from one query; each group's lead times (one float column) from another, so memory is
+    bounded by the largest (journey, stage) group. Same fits, same KS checks, same warnings as the pandas path.
+    """
+    from cx_framework.engine.stages import stage_lead_times
+
+    if isinstance(min_items, bool) or not isinstance(min_items, int | np.integer) or min_items < 2:
+        raise InputValueError(
+            f"argument 'min_items' must be a whole number >= 2; got {str(min_items)[:40]}.",
+            argument="min_items",
+        )
+    times = stage_lead_times(engine, work_items)
+    if times.zero_lead_times:
+        warnings.warn(
+            f"fit_stage_distributions: {times.zero_lead_times} completed item(s) with zero lead time were left "
+            "out of the gamma fit (log-likelihood undefined at 0)",
+            StatisticalWarning,
+            stacklevel=2,
+        )
+    return _stage_fits_frame(
+        [_fit_stage(journey, stage, dept, x, min_items) for journey, stage, dept, x in times]
+    )
+
+
+def _fit_stage(journey: Any, stage_id: Any, dept: Any, x: np.ndarray, min_items: int) -> dict[str, Any]:
+    """Gamma fit (location 0) and KS check of one (journey, stage) group's lead times ``x`` (hours > 0)."""
+    row: dict[str, Any] = {"journey": journey, "stage": stage_id, "department": dept, "n": len(x)}
+    if len(x) < min_items:
+        warnings.warn(
+            f"journey '{journey}', stage '{stage_id}': only {len(x)} completed items (< {min_items}); no fit",
+            StatisticalWarning,
+            stacklevel=3,
+        )
+        row.update(shape=np.nan, scale_h=np.nan, mean_h=float(np.mean(x)) if len(x) else np.nan)
+        row.update(ks_statistic=np.nan, ks_pvalue=np.nan)
+        return row
+    try:
+        a, _, scale = stats.gamma.fit(x, floc=0)
+    except Exception as exc:  # scipy raises plain errors on degenerate samples
+        raise ModelError(
+            f"gamma fit failed for journey '{journey}', stage '{stage_id}' ({len(x)} items): {exc}"
+        ) from exc
+    ks = stats.kstest(x, "gamma", args=(a, 0, scale))
+    row.update(shape=float(a), scale_h=float(scale), mean_h=float(a * scale))
+    row.update(ks_statistic=float(ks.statistic), ks_pvalue=float(ks.pvalue))
+    return row
+
+
+def _stage_fits_frame(out: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(
         out,
         columns=[
