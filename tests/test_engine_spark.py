@@ -144,3 +144,31 @@ def test_spark_validation_reports_rows_like_pandas(spark, org_dir, tmp_path):
     left = expected.value.failures.sort_values(key).reset_index(drop=True)
     right = got.value.failures.sort_values(key).reset_index(drop=True)
     assert left[key].astype(str).values.tolist() == right[key].astype(str).values.tolist()
+
+
+def test_spark_analysis_engine_sections_equal_duckdb(spark, tmp_path_factory):
+    """The Analysis on Spark: the sections that run in the engine (failure-demand classification and repeat
+    chains, stage lead-time fits, customer panel + clustered logit) give DuckDB's figures to 1e-9."""
+    from cx_framework.analysis import Analysis
+    from cx_framework.config import load_config
+    from cx_framework.synthetic import write_organisation
+
+    root = tmp_path_factory.mktemp("spark_analysis")
+    write_organisation(root, seed=5, customers=300, employees=40, months=6)  # microsecond Parquet
+    config = load_config("configs")
+    figures = {}
+    for kind in ("duckdb", "spark"):
+        a = Analysis.from_data_dir(root, config, engine=kind)
+        assert a.engine_kind == kind
+        figures[kind] = {
+            f.id: f.value
+            for name in ("failure_demand", "sla_chain", "retention")
+            for f in a.section(name).figures
+        }
+    d, s = figures["duckdb"], figures["spark"]
+    assert set(d) == set(s) and len(d) >= 8
+    for fid, value in d.items():
+        if isinstance(value, float):
+            assert s[fid] == pytest.approx(value, rel=1e-9, nan_ok=True), fid
+        else:
+            assert s[fid] == value, fid
