@@ -1,41 +1,43 @@
-"""Scale benchmark (issue 14): wall time and peak resident memory of validate + the report's row-level steps.
+"""Scale benchmark (issue 14): wall time and peak resident memory of ``cx validate`` and the full ``cx report``.
 
-Targets (2-core, 24 GB machine): 200M contacts -> full report in <= 15 min with peak RSS <= 4 GB; cost linear in
-rows; a 3M-customer organisation (~50M contacts) within 4 GB on DuckDB.
+Targets (2-core, 24 GB machine): a 3M-customer organisation (~50M contacts) -> ``cx report`` with peak RSS <= 4 GB
+on DuckDB; 200M contacts -> full report in <= 15 min within 4 GB; cost linear in rows.
 
-Workloads, each run in a fresh process (peak RSS = the child's ``ru_maxrss``), best of ``--repeat``:
+Workloads, each run in a fresh process, best of ``--repeat``; peak RSS = the largest sum of resident memory over
+the process tree (psutil, sampled every 0.2 s; the JVM of Spark included), else the child's ``ru_maxrss``:
 
-* ``validate``   — ``cx validate DIR --engine E`` (every table of the data contract, all checks);
-* ``row steps``  — :func:`cx_framework.scale.aggregate_data_dir`: validate contacts/customers/intervals/
-  work_items, then contact metrics, monthly SL and churn, journeys per year, customer panel and the clustered
-  retention logit — everything of the report that touches row-level tables; only aggregates reach pandas;
-* ``cx report``  — today's full report (pandas: every table loaded into memory), for reference.
+* ``validate`` — ``cx validate DIR --engine E`` (every table of the data contract, all checks);
+* ``report``   — ``cx report DIR --engine E --no-cache`` (every section of the Analysis, the HTML report).
 
-Engines: DuckDB (``memory_limit`` 3GB, 2 threads), today's pandas path, Spark local[2]. Ratios are pandas / engine
-measured in the same run. Data: the committed sample replicated ``k`` times by DuckDB (customer, contact and work
-item ids suffixed; other tables as they are), so row counts grow exactly linearly and generation takes seconds.
-Sizes beyond what is run are extrapolated from the measured per-row cost and labelled as such.
+Engines: DuckDB (``memory_limit`` from ``--duckdb-memory``, 2 threads), pandas (every table in memory; run under
+an address-space limit of ``--pandas-limit`` GB so it fails with MemoryError instead of taking the machine),
+Spark local[2] (up to ``--spark-max`` M contacts). Ratios pandas / engine are from the same run.
 
-Run: ``python -m benchmarks.bench_scale --sizes 1,10 --engines duckdb,pandas,spark``.
+Data: ``--data DIR[,DIR...]`` (e.g. a ``cx generate --customers 3000000`` organisation) and/or ``--sizes`` in
+millions of contacts, made by replicating the committed sample (customer, contact and work item ids suffixed; the
+other tables as they are), so row counts grow exactly linearly and making them takes seconds.
+
+Run: ``python -m benchmarks.bench_scale --sizes 1 --data /tmp/org3m --engines duckdb,pandas,spark``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
-SAMPLE_CONTACTS = 213_646  # rows of data/sample/contacts.parquet
+SAMPLE_CONTACTS = 199_151  # rows of data/sample/contacts.parquet
 REPLICATED = ("contacts", "customers", "work_items")
 COPIED = ("intervals", "employees", "employee_metrics", "department_metrics")
-DUCKDB_SETTINGS = {"kind": "duckdb", "memory_limit": "3GB", "threads": 2}
 
 
 def scale_sample(factor: int, out: Path) -> int:
@@ -45,6 +47,7 @@ def scale_sample(factor: int, out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET threads = 2; SET memory_limit = '3GB'; SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"CREATE TEMP TABLE k AS SELECT range AS k FROM range({int(factor)})")
     ids = {
         "contacts": ("contact_id", "customer_id"),
@@ -53,19 +56,15 @@ def scale_sample(factor: int, out: Path) -> int:
     }
     for name in REPLICATED:
         src = SAMPLE / f"{name}.parquet"
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{src}')").fetchall()]
-        types = dict(
-            con.execute(f"DESCRIBE SELECT * FROM read_parquet('{src}')").fetchall()[i][:2]
-            for i in range(len(cols))
-        )
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{src}')").fetchall()
         select = []
-        for c in cols:
-            if c in ids[name]:
-                select.append(f"{c} || '_' || k.k::VARCHAR AS {c}")
-            elif str(types[c]).startswith("TIMESTAMP"):
-                select.append(f"{c}::TIMESTAMP AS {c}")  # microseconds: Spark-readable
+        for column, kind, *_ in described:
+            if column in ids[name]:
+                select.append(f"{column} || '_' || k.k::VARCHAR AS {column}")
+            elif str(kind).startswith("TIMESTAMP"):
+                select.append(f"{column}::TIMESTAMP AS {column}")  # microseconds: Spark-readable
             else:
-                select.append(c)
+                select.append(column)
         con.execute(
             f"COPY (SELECT {', '.join(select)} FROM read_parquet('{src}') CROSS JOIN k) "
             f"TO '{out / (name + '.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)"
@@ -73,127 +72,182 @@ def scale_sample(factor: int, out: Path) -> int:
     for name in COPIED:
         src = SAMPLE / f"{name}.parquet"
         cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{src}')").fetchall()
-        select = ", ".join(
+        select_text = ", ".join(
             f"{c}::TIMESTAMP AS {c}" if str(t).startswith("TIMESTAMP") else c for c, t, *_ in cols
         )
         con.execute(
-            f"COPY (SELECT {select} FROM read_parquet('{src}')) TO '{out / (name + '.parquet')}' (FORMAT parquet)"
+            f"COPY (SELECT {select_text} FROM read_parquet('{src}')) TO '{out / (name + '.parquet')}' (FORMAT parquet)"
         )
-    n = con.execute(f"SELECT count(*) FROM read_parquet('{out / 'contacts.parquet'}')").fetchone()
+    con.close()
+    return count_contacts(out)
+
+
+def count_contacts(data: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect()
+    n = con.execute(f"SELECT count(*) FROM read_parquet('{data / 'contacts.parquet'}')").fetchone()
     con.close()
     return int(n[0]) if n else 0
 
 
-def _run(code: str) -> tuple[float, float, int]:
-    """Run ``code`` in a fresh interpreter: (wall seconds, peak RSS in MB, exit code)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            continue
+    return total
+
+
+def _run(argv: list[str], *, limit_gb: float | None, env: dict[str, str]) -> tuple[float, float, int, str]:
+    """Run ``argv`` in a fresh process: (wall seconds, peak RSS in GB, exit code, last stderr line)."""
+
+    def limit() -> None:
+        if limit_gb:
+            size = int(limit_gb * 1024**3)
+            resource.setrlimit(resource.RLIMIT_AS, (size, size))
+        os.nice(10)
+
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", code], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limit
     )
+    peak = [0]
+    done = threading.Event()
+
+    def sample() -> None:
+        try:
+            import psutil  # noqa: F401
+        except ImportError:
+            return
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode(errors="replace")
     _, status, usage = os.wait4(proc.pid, 0)
+    done.set()
+    sampler.join()
     wall = time.perf_counter() - start
-    if proc.stderr is not None:
-        err = proc.stderr.read().decode(errors="replace")
-        proc.stderr.close()
-    else:
-        err = ""
-    code_ = os.waitstatus_to_exitcode(status)
-    if code_ not in (0, 2):
-        print(
-            f"    (exit {code_}: {err.strip().splitlines()[-1] if err.strip() else 'no message'})", flush=True
-        )
-    return wall, usage.ru_maxrss / 1024.0, code_
+    code = os.waitstatus_to_exitcode(status)
+    rss = max(peak[0], usage.ru_maxrss * 1024) / 1024**3
+    lines = [line for line in err.strip().splitlines() if line.strip()]
+    return wall, rss, code, lines[-1][:160] if lines else ""
 
 
-def workload(name: str, engine: str, data: Path) -> str:
-    settings = dict(DUCKDB_SETTINGS) if engine == "duckdb" else {"kind": engine, "threads": 2}
-    if name == "validate":
-        return (
-            "import sys; from cx_framework.cli import app; "
-            f"sys.argv=['cx','validate',{str(data)!r},'--configs','configs','--engine',{engine!r}]; app()"
-        )
-    if name == "row steps":
-        return (
-            "from cx_framework.config import load_config; from cx_framework.scale import aggregate_data_dir; "
-            f"aggregate_data_dir({str(data)!r}, load_config('configs'), engine={settings!r})"
-        )
-    if name == "cx report":
-        return (
-            "import sys; from cx_framework.cli import app; "
-            f"sys.argv=['cx','report',{str(data)!r},'--configs','configs','--out',{str(data / 'report.html')!r}]; app()"
-        )
-    raise ValueError(name)
+def _argv(workload: str, engine: str, data: Path, configs: Path) -> list[str]:
+    cx = [str(Path(sys.executable).parent / "cx")]
+    if workload == "validate":
+        return [*cx, "validate", str(data), "--configs", str(configs), "--engine", engine]
+    return [
+        *cx,
+        "report",
+        str(data),
+        "--configs",
+        str(configs),
+        "--engine",
+        engine,
+        "--no-cache",
+        "--out",
+        str(data / f"report-{engine}.html"),
+    ]
+
+
+def _configs(work: Path, memory: str) -> Path:
+    """A copy of ``configs/`` whose engine.yaml sets the DuckDB memory limit, 2 threads and a spill directory."""
+    target = work / "configs"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(ROOT / "configs", target)
+    (target / "engine.yaml").write_text(
+        f"kind: duckdb\nmemory_limit: {memory}\nthreads: 2\nspill_dir: {work / 'spill'}\n"
+        "spark:\n  master: local[2]\n  conf: {spark.driver.memory: 6g}\n",
+        encoding="utf-8",
+    )
+    return target
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1,10", help="millions of contacts, comma separated")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--sizes", default="1", help="millions of contacts from the replicated sample")
+    parser.add_argument("--data", default="", help="existing data directories (comma separated)")
     parser.add_argument("--engines", default="duckdb,pandas,spark")
-    parser.add_argument("--spark-max", type=float, default=1.0, help="largest size (M contacts) run on Spark")
+    parser.add_argument("--workloads", default="validate,report")
+    parser.add_argument("--spark-max", type=float, default=1.5, help="largest size (M contacts) run on Spark")
     parser.add_argument(
-        "--report-max", type=float, default=1.0, help="largest size (M contacts) for cx report"
+        "--pandas-limit", type=float, default=16.0, help="address-space limit (GB) for pandas"
     )
+    parser.add_argument("--duckdb-memory", default="2GB", help="DuckDB memory_limit")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
-    sizes = [float(s) for s in args.sizes.split(",") if s]
     engines = [e for e in args.engines.split(",") if e]
+    workloads = [w for w in args.workloads.split(",") if w]
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cx_bench_scale_"))
-    rows: list[tuple[str, float, str, float, float, int]] = []
-    print(__doc__.split("\n\n")[1], "\n", flush=True)
+    work.mkdir(parents=True, exist_ok=True)
+    configs = _configs(work, args.duckdb_memory)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CX_CACHE_DIR": str(work / "cache")}
+    print((__doc__ or "").split("\n\n")[1], "\n", flush=True)
+    rows: list[tuple[str, float, str, float, float, int, str]] = []
+    datasets: list[tuple[Path, bool]] = []
+    for size in [float(s) for s in args.sizes.split(",") if s]:
+        factor = max(1, round(size * 1e6 / SAMPLE_CONTACTS))
+        datasets.append((work / f"sample_x{factor}", True))
+        scale_sample(factor, datasets[-1][0])
+    datasets += [(Path(d), False) for d in args.data.split(",") if d]
     try:
-        for size in sizes:
-            factor = max(1, round(size * 1e6 / SAMPLE_CONTACTS))
-            data = work / f"x{factor}"
-            clock = time.perf_counter()
-            n = scale_sample(factor, data)
-            print(
-                f"data: {n:,} contacts (sample x{factor}) in {time.perf_counter() - clock:.1f} s", flush=True
-            )
-            plan = [("validate", e) for e in engines] + [("row steps", e) for e in engines]
-            if size <= args.report_max:
-                plan.append(("cx report", "pandas"))
-            for name, engine in plan:
-                if engine == "spark" and size > args.spark_max:
-                    continue
-                best: tuple[float, float, int] | None = None
-                for _ in range(args.repeat):
-                    result = _run(workload(name, engine, data))
-                    best = result if best is None or result[0] < best[0] else best
-                assert best is not None
-                rows.append((name, n / 1e6, engine, best[0], best[1], best[2]))
-                print(
-                    f"  {name:<10} {n / 1e6:7.2f}M {engine:<7} {best[0]:8.1f} s {best[1]:8.0f} MB", flush=True
-                )
-            shutil.rmtree(data, ignore_errors=True)
+        for data, made in datasets:
+            n = count_contacts(data)
+            print(f"data: {data} ({n / 1e6:.1f}M contacts)", flush=True)
+            for workload in workloads:
+                for engine in engines:
+                    if engine == "spark" and n / 1e6 > args.spark_max:
+                        continue
+                    best: tuple[float, float, int, str] | None = None
+                    for _ in range(args.repeat):
+                        limit = args.pandas_limit if engine == "pandas" else None
+                        result = _run(_argv(workload, engine, data, configs), limit_gb=limit, env=env)
+                        best = result if best is None or result[0] < best[0] else best
+                    assert best is not None
+                    wall, rss, code, last = best
+                    rows.append((workload, n / 1e6, engine, wall, rss, code, last))
+                    flag = "" if code == 0 else f"  (exit {code}: {last})"
+                    print(
+                        f"  {workload:<8} {n / 1e6:6.1f}M {engine:<6} {wall:8.1f} s {rss:6.2f} GB{flag}",
+                        flush=True,
+                    )
+            if made:
+                shutil.rmtree(data, ignore_errors=True)
     finally:
         if args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
     _table(rows)
 
 
-def _table(rows: list[tuple[str, float, str, float, float, int]]) -> None:
+def _table(rows: list[tuple[str, float, str, float, float, int, str]]) -> None:
     print(
-        "\n| workload | contacts | engine | wall s | peak RSS MB | pandas/engine time | pandas/engine RSS |"
+        "\n| workload | contacts | engine | wall s | peak RSS GB | pandas/engine time | pandas/engine RSS |"
     )
     print("|---|---|---|---|---|---|---|")
-    pandas = {(w, round(m, 3)): (t, r) for w, m, e, t, r, _ in rows if e == "pandas"}
-    for w, m, e, t, r, code in rows:
+    pandas = {(w, round(m, 3)): (t, r) for w, m, e, t, r, code, _ in rows if e == "pandas" and code == 0}
+    for w, m, e, t, r, code, _ in rows:
         base = pandas.get((w, round(m, 3)))
         ratio_t = f"{base[0] / t:.2f}x" if base and e != "pandas" else ""
         ratio_r = f"{base[1] / r:.2f}x" if base and e != "pandas" else ""
-        flag = "" if code in (0, 2) else " (failed)"
-        print(f"| {w} | {m:.2f}M | {e}{flag} | {t:.1f} | {r:.0f} | {ratio_t} | {ratio_r} |")
-    duck = sorted((m, t, r) for w, m, e, t, r, _ in rows if e == "duckdb" and w == "row steps")
-    if len(duck) >= 2:
-        (m0, t0, _), (m1, t1, r1) = duck[0], duck[-1]
-        per_m = (t1 - t0) / (m1 - m0)
-        print(
-            f"\nDuckDB row steps: {per_m:.1f} s per extra million contacts between {m0:.1f}M and {m1:.1f}M; "
-            f"extrapolated (NOT measured) 200M: {t1 + per_m * (200 - m1):.0f} s; peak RSS is bounded by the "
-            f"3GB memory_limit plus the Python process (measured {r1:.0f} MB at {m1:.1f}M)."
-        )
+        flag = "" if code == 0 else " (failed)"
+        print(f"| {w} | {m:.1f}M | {e}{flag} | {t:.1f} | {r:.2f} | {ratio_t} | {ratio_r} |")
 
 
 if __name__ == "__main__":

@@ -481,7 +481,11 @@ def _engine_panel(a: Analysis) -> Any:
         if customers is None:
             problem = a.table_problems.get("customers", "missing")
             raise _Unavailable(f"retention needs table customers ({problem})", section="retention")
-        return customer_panel(a.engine, contacts, customers, threshold_s=a.config.economics.answer_s)
+        # a lag-0 fit only sees customer-months with calls: no customer x month skeleton needed
+        months = "with_calls" if a.assumptions.retention_lag == 0 else "all"
+        return customer_panel(
+            a.engine, contacts, customers, threshold_s=a.config.economics.answer_s, months=months
+        )
 
     return a.resolved("engine_panel", build)
 
@@ -502,6 +506,7 @@ def _fit_engine_retention(a: Analysis, dose: str) -> Any:
         model="logit",
         dose=dose,  # type: ignore[arg-type]
         lag=a.assumptions.retention_lag,
+        cluster="customer_key",  # one integer per customer: the same clusters as customer_id, faster to group
     )
 
 

@@ -133,20 +133,20 @@ def failure_demand_groups(
     )
     own = ibis.coalesce(own_department, unclassified)
     originating = ibis.ifelse(j.__repeat, ibis.coalesce(root_department, unclassified), own)
-    classified = engine.cache(
-        j.select(
-            period=month_index(j.timestamp),
-            channel=j.channel.cast("string"),
-            abandoned=j.abandoned,
-            reason=j.reason.cast("string"),
-            root_reason=j.root_reason,
-            demand_type=demand_type,
-            originating_department=originating,
-            handle_s=j.handle_s.cast("float64"),
-            customer_id=j.customer_id.cast("string"),
-            root_contact_id=j.root_contact_id,
-            repeat=j.__repeat,
-        )
+    # not materialised: one row per contact would be the size of the table; the groups and the longest chains are
+    # two streaming queries over the same expression instead
+    classified = j.select(
+        period=month_index(j.timestamp),
+        channel=j.channel.cast("string"),
+        abandoned=j.abandoned,
+        reason=j.reason.cast("string"),
+        root_reason=j.root_reason,
+        demand_type=demand_type,
+        originating_department=originating,
+        handle_s=j.handle_s.cast("float64"),
+        customer_id=j.customer_id.cast("string"),
+        root_contact_id=j.root_contact_id,
+        repeat=j.__repeat,
     )
     keys = list(GROUP_KEYS)
     groups = engine.execute(
@@ -158,7 +158,7 @@ def failure_demand_groups(
     groups["contacts"] = groups["contacts"].astype("int64")
     groups["abandoned"] = groups["abandoned"].astype(bool)
     groups = groups.sort_values(keys, kind="mergesort").reset_index(drop=True)
-    months = int(engine.execute(classified.aggregate(m=classified.period.nunique()))["m"].iloc[0] or 0)
+    months = int(groups["period"].nunique())  # every contact is in a group
     reps = classified.filter(classified.repeat)
     chains = (
         reps.group_by("root_contact_id")

@@ -68,6 +68,7 @@ def customer_panel(
     threshold_s: float = 20.0,
     repeat_window_days: float = 7.0,
     end: str | pd.Timestamp | None = None,
+    months: str = "all",
 ) -> ir.Table:
     """The customer × month panel of :func:`cx_framework.retention.build_customer_panel` as an ibis expression.
 
@@ -78,12 +79,18 @@ def customer_panel(
         Validated ``contacts`` and ``customers`` (:func:`cx_framework.engine.validate_table`).
     threshold_s, repeat_window_days, end
         As for :func:`~cx_framework.retention.build_customer_panel`.
+    months : {"all", "with_calls"}
+        ``"all"``: every customer and active month (the pandas panel). ``"with_calls"``: only the customer-months
+        with at least one phone call — exactly the rows that carry a service-level exposure, so a lag-0 retention
+        fit on it is the fit on the full panel, without building the customer × month skeleton (most
+        customer-months have no call).
 
     Returns
     -------
     ibis Table
         Lazy; columns :data:`cx_framework.retention.PANEL_COLUMNS` (``customer_id``, ``segment``, ``product``
-        as text; no particular row order). Execute only aggregates of it: the panel has one row per customer and
+        as text; no particular row order) and ``customer_key`` (an integer per customer: cluster on it, it groups
+        faster than the text id). Execute only aggregates of it: the panel has one row per customer and
         active month.
 
     Raises
@@ -107,7 +114,11 @@ def customer_panel(
         )
     con, cus = _expr(contacts), _expr(customers)
     big = ibis.literal(np.iinfo(np.int64).max, type="int64")
+    if months not in ("all", "with_calls"):
+        raise InputValueError(f"months must be 'all' or 'with_calls'; got {months!r}", argument="months")
+    key = cus[ROW_COLUMN].cast("int64") if ROW_COLUMN in cus.columns else ibis.row_number().cast("int64")
     cust = cus.select(
+        customer_key=key,
         customer_id=cus.customer_id,
         segment=cus.segment,
         product=cus["product"],
@@ -171,7 +182,7 @@ def customer_panel(
         end_expr = ibis.literal(max(candidates), type="int64")
     cust = cust.mutate(last_p=ibis.least(cust.churn_p, end_expr))
 
-    joined = c.join(cust.select("customer_id", "start_p", "last_p"), "customer_id")
+    joined = c.join(cust.select("customer_id", "customer_key", "start_p", "last_p"), "customer_id")
     in_life = (joined.contact_p >= joined.start_p) & (joined.contact_p <= joined.last_p)
     n_out = int(engine.execute(joined.aggregate(n=(~in_life).cast("int64").sum()))["n"].fillna(0).iloc[0])
     inside = joined.filter(in_life)
@@ -182,14 +193,14 @@ def customer_panel(
             StatisticalWarning,
             stacklevel=2,
         )
-    w = ibis.window(group_by=inside.customer_id, order_by=inside.timestamp)
+    w = ibis.window(group_by=inside.customer_key, order_by=inside.timestamp)
     prev = inside.timestamp.lag().over(w)
     marked = inside.mutate(
         repeat=ibis.coalesce(inside.timestamp <= prev + _window(repeat_window_days), False),
     )
     phone = marked.phone
     within = phone & ~marked.abandoned & (marked.wait_s <= float(threshold_s))
-    per_month = marked.group_by(["customer_id", "contact_p"]).aggregate(
+    per_month = marked.group_by(["customer_key", "contact_p"]).aggregate(
         contacts=marked.count(),
         calls=phone.cast("int64").sum(),
         answered_within_threshold=within.cast("int64").sum(),
@@ -201,15 +212,57 @@ def customer_panel(
     # one pass over the contacts: later queries (groups, cluster scores, figures) read the monthly sums
     per_month = engine.cache(per_month)
 
+    zero = ibis.literal(0, type="int64")
+    if months == "with_calls":
+        called = per_month.filter(per_month.calls > 0)
+        rows = called.join(cust, called.customer_key == cust.customer_key).select(
+            customer_key=called.customer_key,
+            customer_id=cust.customer_id,
+            month=called.contact_p,
+            tenure_months=called.contact_p - cust.start_p,
+            contacts=called.contacts,
+            calls=called.calls,
+            answered_within_threshold=called.answered_within_threshold,
+            abandoned=called.abandoned,
+            wait_sum=called.wait_sum,
+            repeat_contacts=called.repeat_contacts,
+            unresolved_contacts=called.unresolved_contacts,
+            segment=cust.segment,
+            product=cust["product"],
+            monthly_revenue=cust.monthly_revenue,
+            churn_p=cust.churn_p,
+            last_p=cust.last_p,
+        )
+        calls = rows.calls
+        return rows.select(
+            customer_id=rows.customer_id,
+            period=month_start(rows.month),
+            contacts=rows.contacts,
+            calls=calls,
+            answered_within_threshold=rows.answered_within_threshold,
+            abandoned=rows.abandoned,
+            mean_wait_s=rows.wait_sum / calls,
+            service_level=rows.answered_within_threshold / calls,
+            repeat_contacts=rows.repeat_contacts,
+            unresolved_contacts=rows.unresolved_contacts,
+            has_calls=calls > 0,
+            tenure_months=rows.tenure_months.cast("int64"),
+            segment=rows.segment,
+            product=rows["product"],
+            monthly_revenue=rows.monthly_revenue,
+            churned=rows.churn_p == rows.month + 1,
+            at_risk=rows.month < rows.last_p,
+            customer_key=rows.customer_key,
+        )
+
     n_months = ibis.greatest(cust.last_p - cust.start_p + 1, 0)
     skeleton = cust.mutate(tenure_months=ibis.range(0, n_months).unnest())
     skeleton = skeleton.mutate(month=skeleton.start_p + skeleton.tenure_months)
     panel = skeleton.left_join(
         per_month,
-        [skeleton.customer_id == per_month.customer_id, skeleton.month == per_month.contact_p],
+        [skeleton.customer_key == per_month.customer_key, skeleton.month == per_month.contact_p],
     )
     calls = panel.calls.fill_null(0)
-    zero = ibis.literal(0, type="int64")
     return panel.select(
         customer_id=panel.customer_id,
         period=month_start(panel.month),
@@ -230,6 +283,7 @@ def customer_panel(
         monthly_revenue=panel.monthly_revenue,
         churned=panel.churn_p == panel.month + 1,
         at_risk=panel.month < panel.last_p,
+        customer_key=panel.customer_key,
     )
 
 

@@ -105,7 +105,9 @@ def fit_retention_engine(
         keep = keep & t.at_risk
     for col in controls:
         keep = keep & t[col].notnull()
-    sample = engine.cache(t.filter(keep))
+    # only the columns the fit reads are materialised (the text ids and the other panel columns are not)
+    used = list(dict.fromkeys(["__x", *controls, "churned", "period", *([cluster] if cluster else [])]))
+    sample = engine.cache(t.filter(keep).select(*used))
     keys = ["__x", *controls]
     numeric = [
         col for col in controls if sample[col].type().is_numeric() and not sample[col].type().is_boolean()
