@@ -154,7 +154,8 @@ def test_spark_analysis_engine_sections_equal_duckdb(spark, tmp_path_factory):
     from cx_framework.synthetic import write_organisation
 
     root = tmp_path_factory.mktemp("spark_analysis")
-    write_organisation(root, seed=5, customers=300, employees=40, months=6)  # microsecond Parquet
+    # the organisation of the module fixture (enough churn in every segment for the clustered logit)
+    write_organisation(root, seed=3, customers=500, employees=60, months=12)  # microsecond Parquet
     config = load_config("configs")
     figures = {}
     for kind in ("duckdb", "spark"):
