@@ -20,44 +20,50 @@ _VERDICT_ICON = {
 }
 
 
-@st.cache_resource(show_spinner="Estimating every edge of the causal graph from history…", max_entries=4)
-def _evidence(src: state.Source, stamp: str) -> Any:
-    from cx_framework.conflicts.evidence import estimate_graph
-
-    return state._noted(
-        ("graph_evidence", src),
-        lambda: estimate_graph(state.tables(src)["department_metrics"], state.config(), validate=False),
-    )
+def evidence(src: state.Source) -> Any:
+    """The :class:`~cx_framework.conflicts.evidence.GraphEvidence` of the Analysis' evidence section (the same
+    estimates, figures and intervals as ``cx graph-evidence`` and the report)."""
+    return state.result(src, "evidence").evidence
 
 
-@st.cache_resource(show_spinner="Carrying the uncertainty into the conflicts…", max_entries=4)
-def _intervals(src: state.Source, stamp: str, draws: int) -> pd.DataFrame:
+def conflict_intervals(src: state.Source) -> pd.DataFrame:
+    """The evidence section's :func:`~cx_framework.conflicts.uncertainty.conflict_intervals` of every configured
+    scheme (``assumptions.evidence_draws`` parameter draws, ``assumptions.seed``)."""
+    return state.result(src, "evidence").conflicts  # type: ignore[no-any-return]
+
+
+def intervals_for(src: state.Source, scheme: Any) -> tuple[pd.DataFrame | None, str | None]:
+    """Conflict intervals of one (edited) scheme on the Analysis' evidence (same draws and seed), or None and
+    why the evidence cannot run; cached on what they depend on: the component metrics and weights."""
+    from cx_framework.errors import CxError
+
+    try:
+        bundle = state.analysis(src).result("evidence")
+    except CxError as exc:
+        return None, str(exc)
+    key = (src, scheme.id, tuple((c.metric, c.weight) for c in scheme.components), state.config_stamp())
+    return _intervals_for(key, scheme, bundle), None
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _intervals_for(key: tuple[Any, ...], _scheme: Any, _bundle: Any) -> pd.DataFrame:
     from cx_framework.conflicts.uncertainty import conflict_intervals
 
-    cfg = state.config()
-    return conflict_intervals(cfg.schemes, cfg, _evidence(src, stamp), draws=draws, seed=0)
-
-
-def evidence(src: state.Source) -> Any:
-    """The cached :class:`~cx_framework.conflicts.evidence.GraphEvidence` of the current data and config."""
-    return _evidence(src, state.config_stamp())
-
-
-def conflict_intervals(src: state.Source, draws: int = 2000) -> pd.DataFrame:
-    """Cached :func:`~cx_framework.conflicts.uncertainty.conflict_intervals` for every configured scheme."""
-    return _intervals(src, state.config_stamp(), draws)
+    a = state.analysis(key[0])
+    return conflict_intervals(
+        _scheme, state.config(), _bundle.evidence, draws=a.assumptions.evidence_draws, seed=a.assumptions.seed
+    )
 
 
 def render(src: state.Source, cfg: Any) -> None:
     """The whole tab."""
     ev = evidence(src)
     st.info(ev.assumption, icon="⚖️")
-    counts = ev.verdict_counts
     c1, c2, c3 = st.columns(3)
-    c1.metric("Edges supported by history", counts["supported"])
-    c2.metric("Edges contradicted", counts["contradicted"])
-    c3.metric("Edges history cannot test", counts["not identifiable"])
-    ui.caveats(state.notes("graph_evidence", src))
+    state.show_figure(c1, "evidence.edges_supported", src)
+    state.show_figure(c2, "evidence.edges_contradicted", src)
+    state.show_figure(c3, "evidence.edges_not_identifiable", src)
+    ui.caveats(state.analysis(src).notes("evidence"))
     ui.chart(plots.evidence_forest(ev), key="ev_forest")
     e = ev.edges
     table = pd.DataFrame(
@@ -101,12 +107,18 @@ def render(src: state.Source, cfg: Any) -> None:
         ui.chart(plots.evidence_scatter(ev, source, target, partial=partial), key="ev_scatter")
 
     st.subheader("Conflicts with their intervals")
-    st.caption(
-        "Intervals from 2,000 draws of the estimated elasticities (each regression's joint t distribution); an edge "
-        "history cannot test keeps its configured value. A conflict is *certain* only when its whole 95 % interval "
-        "is on the conflict side."
-    )
     ci = conflict_intervals(src)
+    c1, c2 = st.columns(2)
+    state.show_figure(c1, "evidence.certain_conflicts", src)
+    state.show_figure(c2, "evidence.candidate_associations", src)
+    st.caption(
+        f"Intervals from {ci.attrs.get('draws', state.analysis(src).assumptions.evidence_draws):,} draws of the "
+        "estimated elasticities (each regression's joint t distribution); an edge history cannot test keeps its "
+        "configured value. A conflict is *certain* only when its whole 95 % interval is on the conflict side."
+    )
+    if ci.empty:
+        st.info("No incentive schemes are configured, so there are no bonus conflicts to put intervals on.")
+        return
     shown = ci[ci["conflict"] | ci["estimated_conflict"]].sort_values("conflict_probability", ascending=False)
     st.dataframe(
         pd.DataFrame(

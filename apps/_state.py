@@ -261,8 +261,22 @@ def _analysis(src: Source) -> Any:
 def result(src: Source, name: str) -> Any:
     """The engine result of Analysis section ``name``; when the section cannot run (a table it needs is missing
     or invalid) the page shows why and stops — other pages, which do not need that table, still run."""
+    import _access
+
+    from cx_framework.access import PERSONAL_SECTIONS, AccessError
+
     try:
+        policy = _access.policy()
+        if policy is not None:  # individual pay: the signed-in viewer's role decides (refusal logged)
+            who = _access.viewer()
+            if who is None and name in PERSONAL_SECTIONS:
+                raise AccessError("sign in first: individual pay is shown to signed-in HR and managers only")
+            policy.authorize(who, name)
         return analysis(src).result(name)
+    except AccessError as exc:
+        st.error(f"**Access denied** — {exc}", icon=":material/lock:")
+        st.stop()
+        raise  # pragma: no cover - st.stop raises
     except CxError as exc:
         show_error(exc, "This part cannot be computed from the current data")
         st.stop()

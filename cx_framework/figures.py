@@ -539,3 +539,45 @@ ACTIONS_TOP = _spec(
     "text",
     "Title of the action ranked first by expected annual value.",
 )
+# ------------------------------------------------------------------------------------------------ evidence
+# (texts identical to cx_framework.conflicts.uncertainty.EVIDENCE_FIGURES; tests/test_evidence.py checks it)
+EVIDENCE_SUPPORTED = _spec(
+    "evidence.edges_supported",
+    "Causal-graph edges supported by history",
+    "count",
+    "count",
+    "Edges whose 95 % CI of the estimated elasticity contains a value of the configured sign (log-log panel "
+    "regression with fixed effects; associations under the graph's assumptions)",
+)
+EVIDENCE_CONTRADICTED = _spec(
+    "evidence.edges_contradicted",
+    "Causal-graph edges contradicted by history",
+    "count",
+    "count",
+    "Edges whose 95 % CI of the estimated elasticity lies entirely on the other side of zero from the "
+    "configured sign",
+)
+EVIDENCE_NOT_IDENTIFIABLE = _spec(
+    "evidence.edges_not_identifiable",
+    "Causal-graph edges history cannot test",
+    "count",
+    "count",
+    "Edges the data cannot estimate: too few months, a metric constant or ≤ 0, source never observed with "
+    "the target, or collinear parents",
+)
+EVIDENCE_CERTAIN_CONFLICTS = _spec(
+    "evidence.certain_conflicts",
+    "Bonus conflicts certain under the evidence",
+    "count",
+    "count",
+    "Scheme component × shared KPI pairs whose 95 % interval of the alignment (rewarded direction × total "
+    "effect × good direction, from parameter draws of the estimated graph) lies below zero",
+)
+EVIDENCE_CANDIDATES = _spec(
+    "evidence.candidate_associations",
+    "Associations outside the graph to review",
+    "count",
+    "count",
+    "Metric pairs the graph does not connect whose partial correlation after fixed effects is ≥ 0.5 in "
+    "magnitude (Bonferroni-adjusted p < 0.05); listed for review, never added",
+)

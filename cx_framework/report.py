@@ -246,6 +246,7 @@ def build_payout_workbook(
     currency: str = "GBP",
     keep_ids: bool = True,
     id_key: bytes | str | None = None,
+    viewer: Any = None,
 ) -> Path:
     """Excel workbook for HR: a ``summary`` sheet and one sheet per scheme, written atomically.
 
@@ -267,6 +268,9 @@ def build_payout_workbook(
         False.
     id_key : bytes or str, optional
         Pseudonymisation key.
+    viewer : cx_framework.access.Viewer, optional
+        Who the workbook is for (individual pay: hr sees everyone, a manager their teams; anyone else is refused
+        and the refusal logged). None = access control off.
 
     Returns
     -------
@@ -274,9 +278,12 @@ def build_payout_workbook(
 
     Raises
     ------
+    AccessError
+        The viewer may not read individual pay (nothing is written).
     InputValueError
         Empty mapping, a value that is not a payout frame, or a target that is not ``.xlsx``.
     """
+    from cx_framework.access import restrict_payouts
     from cx_framework.incentives import payout_summary, round_money
     from cx_framework.incentives.payouts import MONEY_COLUMNS
     from cx_framework.io import write_bytes_atomic
@@ -296,6 +303,10 @@ def build_payout_workbook(
                 argument="payouts_by_scheme",
             )
 
+    # enforced where the export reads the pay: cut to the viewer's rows (or refused) before anything is written
+    payouts_by_scheme = {
+        sid: restrict_payouts(frame, viewer, what="payout_export") for sid, frame in payouts_by_scheme.items()
+    }
     summaries = []
     for sid, frame in payouts_by_scheme.items():
         s = payout_summary(frame)
@@ -557,44 +568,50 @@ def _exceptions_section(sc: Any, render: _Figures, config: CxConfig) -> list[str
     return body
 
 
-def _graph_evidence(org_data: Any, config: CxConfig) -> Any:
-    """Estimates of the causal graph's edges from ``department_metrics`` (None when the table is missing or the
-    estimation cannot run; the section then says so)."""
-    from cx_framework.conflicts.evidence import estimate_graph
+def _evidence_of(analysis: Any, org_data: Any, config: CxConfig) -> tuple[Any, str | None]:
+    """The Analysis' evidence section (:class:`~cx_framework.analysis.sections.EvidenceSection`) and None, or
+    None and the reason it cannot run (the section then says so). Without an Analysis one is opened on
+    ``org_data``, so the report shows the same edges, intervals and figures as the app and the CLI."""
+    if analysis is None:
+        from cx_framework.analysis import Analysis
 
-    frames = org_data.tables() if hasattr(org_data, "tables") else org_data
-    dm = frames.get("department_metrics") if isinstance(frames, Mapping) else None
-    if dm is None:
-        return None
+        frames = org_data.tables() if hasattr(org_data, "tables") else org_data
+        analysis = Analysis(dict(frames) if isinstance(frames, Mapping) else {}, config)
     try:
-        return estimate_graph(dm, config, validate=False, candidates=False)
-    except CxError:
-        return None
+        return analysis.result("evidence"), None
+    except CxError as exc:
+        return None, str(exc)
 
 
-def _evidence_block(matrix: pd.DataFrame, evidence: Any, render: _Figures, config: CxConfig) -> list[str]:
+def _evidence_block(bundle: Any, why: str | None, render: _Figures, config: CxConfig) -> list[str]:
     """Every conflict with its interval from the evidence (parameter draws), and the per-edge evidence chart."""
-    from cx_framework.conflicts.uncertainty import conflict_intervals
     from cx_framework.plots.evidence import evidence_forest
 
-    if evidence is None:
-        return [
-            _unavailable("evidence behind the causal graph", "department_metrics missing or not estimable")
-        ]
-    schemes = {s: config.schemes[s] for s in pd.unique(matrix["scheme"]) if s in config.schemes}
-    ci = conflict_intervals(schemes, config, evidence, draws=2000, seed=0)
-    shown = ci[ci["conflict"] | ci["estimated_conflict"]].sort_values("conflict_probability", ascending=False)
+    if bundle is None:
+        return [_unavailable("evidence behind the causal graph", why or "department_metrics missing")]
+    evidence, ci = bundle.evidence, bundle.conflicts
+    shown = (
+        ci[ci["conflict"] | ci["estimated_conflict"]].sort_values("conflict_probability", ascending=False)
+        if len(ci)
+        else ci
+    )
     counts = evidence.verdict_counts
     interval = (
         shown["total_effect_low"].map("{:+.3f}".format)
         + " to "
         + shown["total_effect_high"].map("{:+.3f}".format)
     )
+    names = {s: sch.name for s, sch in config.schemes.items()}
+    catalogue = config.metrics.by_id
+
+    def metric(m: str) -> str:
+        return catalogue[m].name if m in catalogue else m
+
     table = pd.DataFrame(
         {
-            "scheme": shown["scheme"],
-            "component": shown["component"],
-            "kpi": shown["kpi"],
+            "scheme": shown["scheme"].map(lambda s: names.get(s, s)),
+            "component": shown["component"].map(metric),
+            "kpi": shown["kpi"].map(metric),
             "configured effect": shown["total_effect"],
             "estimated effect": shown["estimated_total_effect"],
             "95 % interval": interval,
@@ -605,11 +622,13 @@ def _evidence_block(matrix: pd.DataFrame, evidence: Any, render: _Figures, confi
             "status": shown["status"],
         }
     )
+    draws = int(ci.attrs.get("draws", 0)) if len(ci) else 0
+    drawn = f"{draws:,} draws" if draws else "draws"
     return [
         "<h3>Evidence behind the conflicts</h3>"
         f"<p>Each causal-graph edge was estimated from the monthly department and team metrics: "
         f"{counts['supported']} supported, {counts['contradicted']} contradicted, {counts['not identifiable']} "
-        "not testable with this history. Intervals come from 2,000 draws of the estimated elasticities; a conflict "
+        f"not testable with this history. Intervals come from {drawn} of the estimated elasticities; a conflict "
         "is <strong>certain</strong> only when its whole 95 % interval lies on the conflict side. "
         f"<em>{_esc(evidence.assumption)}</em></p>",
         _table(
@@ -625,7 +644,11 @@ def _evidence_block(matrix: pd.DataFrame, evidence: Any, render: _Figures, confi
 
 
 def _incentives_section(
-    plan: ActionPlan, render: _Figures, config: CxConfig, evidence: Any = None
+    plan: ActionPlan,
+    render: _Figures,
+    config: CxConfig,
+    evidence: Any = None,
+    evidence_missing: str | None = None,
 ) -> list[str]:
     from cx_framework.plots.conflicts import behaviour_waterfall, conflict_heatmap
 
@@ -636,10 +659,22 @@ def _incentives_section(
                 "conflict matrix", plan.unavailable.get("conflicts", "no incentive schemes configured")
             )
         ]
-    from cx_framework.conflicts.explain import TOTAL_EFFECT_CONVENTION, TOTAL_EFFECT_LABEL, conflict_rows
+    from cx_framework.conflicts.explain import (
+        EVIDENCE_COLUMNS,
+        TOTAL_EFFECT_CONVENTION,
+        TOTAL_EFFECT_LABEL,
+        conflict_rows,
+    )
 
-    rows_all = conflict_rows(matrix, config)
-    top = rows_all.head(10).drop(columns="Path effect")
+    # every conflict with its severity interval and the evidence on its path (the Analysis' evidence section)
+    rows_all = conflict_rows(
+        matrix,
+        config,
+        intervals=evidence.conflicts if evidence is not None and len(evidence.conflicts) else None,
+        unavailable=None if evidence is not None else (evidence_missing or "the evidence did not run"),
+    )
+    hidden = ["Path effect", "Strongest path"] if EVIDENCE_COLUMNS[2] in rows_all else ["Path effect"]
+    top = rows_all.head(10).drop(columns=hidden)
     count = f"all {len(rows_all)}" if len(top) == len(rows_all) else f"the top {len(top)} of {len(rows_all)}"
     body = [
         "<p class='lead'>Bonus components that pay people to move a shared customer KPI the wrong way (through "
@@ -650,7 +685,7 @@ def _incentives_section(
             top,
             {TOTAL_EFFECT_LABEL: lambda v: f"{float(v):+.3f}", "Severity": lambda v: f"{float(v):.4f}"},
         ),
-        *_evidence_block(matrix, evidence, render, config),
+        *_evidence_block(evidence, evidence_missing, render, config),
     ]
     behaviour = plan.results.get("behaviour") or {}
     current = plan.assumptions.get("current_scheme")
@@ -918,8 +953,10 @@ def build_report(
             sections.append(_section("alignment", _alignment_section(sc, render)))
             sections.append(_section("exceptions", _exceptions_section(sc, render, config)))
         step("report: incentives")
-        evidence = _graph_evidence(org_data, config)
-        sections.append(_section("incentives", _incentives_section(plan, render, config, evidence)))
+        evidence, evidence_missing = _evidence_of(analysis, org_data, config)
+        sections.append(
+            _section("incentives", _incentives_section(plan, render, config, evidence, evidence_missing))
+        )
         step("report: SLA chains")
         sections.append(_section("sla", _sla_section(plan, render, config)))
         step("report: staffing")

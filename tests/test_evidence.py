@@ -538,24 +538,26 @@ def test_evidence_plots(sample_evidence):
 
 
 def test_report_evidence_block_carries_the_intervals(sample_evidence):
-    from cx_framework.conflicts.graph import conflict_matrix
+    from cx_framework.analysis.sections import EvidenceSection
     from cx_framework.conflicts.uncertainty import conflict_intervals
     from cx_framework.report import _evidence_block, _Figures
 
     _, config, ev = sample_evidence
-    matrix = conflict_matrix(config.schemes, config)
-    html = "".join(_evidence_block(matrix, ev, _Figures(), config))
     ci = conflict_intervals(config.schemes, config, ev, draws=2000, seed=0)
+    bundle = EvidenceSection(evidence=ev, conflicts=ci, department_conflicts=ci.iloc[:0])
+    html = "".join(_evidence_block(bundle, None, _Figures(), config))
     top = (
         ci[ci["conflict"] | ci["estimated_conflict"]]
         .sort_values("conflict_probability", ascending=False)
         .iloc[0]
     )
     assert f"{top['total_effect_low']:+.3f} to {top['total_effect_high']:+.3f}" in html
+    assert f"{ci.attrs['draws']:,} draws" in html
     assert "not proven causal" in html
     counts = ev.verdict_counts
     assert f"{counts['supported']} supported" in html
-    assert "Not available" in "".join(_evidence_block(matrix, None, _Figures(), config))
+    missing = "".join(_evidence_block(None, "Evidence needs table department_metrics", _Figures(), config))
+    assert "Not available" in missing and "department_metrics" in missing
 
 
 @pytest.mark.slow
@@ -596,3 +598,47 @@ def test_cli_generate_plants_the_graph(tmp_path):
         pd.read_parquet(tmp_path / "department_metrics.parquet"), _graph(("fcr", "repeat_contact_rate", -1.2))
     )
     assert ev.edges.iloc[0]["verdict"] != "not identifiable"
+
+
+def test_evidence_figure_texts_are_the_registry_s():
+    from cx_framework.analysis import figure_spec
+    from cx_framework.conflicts.uncertainty import EVIDENCE_FIGURES
+
+    for fid, (label, unit, definition) in EVIDENCE_FIGURES.items():
+        spec = figure_spec(fid)
+        assert (spec.label, spec.unit, spec.definition) == (label, unit, definition)
+        assert spec.format == "count"
+
+
+def test_every_conflict_row_carries_its_interval_and_the_verdicts_on_its_path(sample_evidence):
+    from cx_framework.conflicts.explain import EVIDENCE_COLUMNS, conflict_rows
+    from cx_framework.conflicts.uncertainty import conflict_intervals, path_evidence
+
+    _, config, ev = sample_evidence
+    ci = conflict_intervals(config.schemes, config, ev, draws=400, seed=1)
+    verdict = {f"{r.source} → {r.target}": r.verdict for r in ev.edges.itertuples()}
+    # hand-checked path: each edge's verdict read off the edge table
+    path = "aht_s → fcr → csat"
+    assert path_evidence([path, None, "aht_s"], ev) == [
+        f"aht_s → fcr: {verdict['aht_s → fcr']}; fcr → csat: {verdict['fcr → csat']}",
+        "",
+        "",
+    ]
+    rows = conflict_rows(ci, config, intervals=ci)
+    conflicts = ci[ci["conflict"]].sort_values("severity", ascending=False)
+    assert len(rows) == len(conflicts)
+    first = conflicts.iloc[0]
+    assert rows[EVIDENCE_COLUMNS[0]].iloc[0] == (
+        f"{first['estimated_severity']:.3g} ({first['severity_low']:.3g} to {first['severity_high']:.3g})"
+    )
+    assert rows[EVIDENCE_COLUMNS[1]].iloc[0] == f"{first['status']} (P = {first['conflict_probability']:.0%})"
+    names = config.metrics.by_id
+    hops = first["path"].split(" → ")
+    assert (
+        rows[EVIDENCE_COLUMNS[2]].iloc[0].startswith(names[hops[0]].name + " → " + names[hops[1]].name + " [")
+    )
+    assert rows[EVIDENCE_COLUMNS[2]].iloc[0].count("[") == len(hops) - 1
+    # without evidence every row says why instead of an interval
+    missing = conflict_rows(ci, config, unavailable="Evidence needs table department_metrics")
+    assert (missing[EVIDENCE_COLUMNS[0]] == "not available: Evidence needs table department_metrics").all()
+    assert EVIDENCE_COLUMNS[0] not in conflict_rows(ci, config).columns

@@ -320,6 +320,19 @@ def test_cap_carry_forward_conserves_money_and_respects_cap(earnings, cap):
     assert (out["payout"] <= cap + 1e-9).all()
 
 
+def test_clawback_charged_to_a_withheld_period_is_carried_not_forgiven():
+    # earnings 1 000 / (withheld) / 1 000; a 300 clawback falls in the withheld month: it pays nothing, the 300 is
+    # carried and recovered from month 3 → 700
+    frame = _ledger_frame([1000, 1000, 1000])
+    frame.loc[1, ["withheld", "payout"]] = [True, np.nan]
+    out = settle(frame, clawback=np.array([0.0, 300.0, 0.0]), carry_forward=False, draw=None)
+    np.testing.assert_allclose(out["payout"], [1000, np.nan, 700])
+    np.testing.assert_allclose(out["clawback"], [0, 300, 0])
+    np.testing.assert_allclose(out["clawback_balance"], [0, 300, 0])
+    np.testing.assert_allclose(out["clawback_recovered"], [0, np.nan, 300])
+    assert np.nansum(out["clawback_recovered"]) == pytest.approx(np.sum(out["clawback"]))
+
+
 # ------------------------------------------------------------------------------------------------ clawbacks
 def test_clawback_reverses_sale_when_customer_churns_within_window(cfg):
     scheme = _scheme(

@@ -32,7 +32,17 @@ COMMANDS = {
     "retention": ["retention", str(SAMPLE)],
     "failure-demand": ["failure-demand", str(SAMPLE)],
     "actions": ["actions", str(SAMPLE)],
+    "graph-evidence": ["graph-evidence", str(SAMPLE)],
 }
+
+#: the evidence headline figures (issue 17): registered once, read from the Analysis by every surface
+EVIDENCE_IDS = (
+    "evidence.edges_supported",
+    "evidence.edges_contradicted",
+    "evidence.edges_not_identifiable",
+    "evidence.certain_conflicts",
+    "evidence.candidate_associations",
+)
 
 
 def _json(args: list[str], configs: Path = CONFIGS) -> dict:
@@ -53,6 +63,7 @@ def surfaces(tmp_path_factory):
     report = tmp_path_factory.mktemp("report") / "report.html"
     out["report"] = _json(["report", str(SAMPLE), "--out", str(report)])
     out["_report_html"] = _report_figures(report)
+    out["_report_text"] = report.read_text(encoding="utf-8")
     return out
 
 
@@ -145,3 +156,63 @@ def test_changing_the_scheme_in_force_changes_every_surface(tmp_path, monkeypatc
     at = AppTest.from_file(str(APPS / "views" / "incentives.py"), default_timeout=300).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.selectbox(key="hr_current").value == "balanced"
+
+
+@pytest.mark.slow
+def test_the_evidence_figures_are_one_truth_on_every_surface(surfaces, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from cx_framework.analysis import figure_spec
+
+    cli = {f["id"]: f for f in surfaces["graph-evidence"]["figures"]}
+    report = {f["id"]: f for f in surfaces["report"]["figures"]}
+    html_rows = surfaces["_report_html"]
+    for fid in EVIDENCE_IDS:
+        spec = figure_spec(fid)
+        assert cli[fid]["label"] == report[fid]["label"] == spec.label == html_rows[fid][0]
+        assert cli[fid]["value"] == report[fid]["value"] == int(html_rows[fid][1])
+    # cx conflicts shows the certain-conflict count of the same evidence
+    conflicts = {f["id"]: f for f in surfaces["conflicts"]["figures"]}
+    assert conflicts["evidence.certain_conflicts"]["value"] == cli["evidence.certain_conflicts"]["value"]
+
+    monkeypatch.delenv("CX_DATA_DIR", raising=False)
+    monkeypatch.delenv("CX_CONFIG_DIR", raising=False)
+    if str(APPS) not in sys.path:
+        sys.path.insert(0, str(APPS))
+    at = AppTest.from_file(str(APPS / "views" / "conflicts.py"), default_timeout=300).run()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = {m.label: m.value for m in at.metric}
+    for fid in EVIDENCE_IDS:
+        assert shown[cli[fid]["label"]] == cli[fid]["formatted"], fid
+
+
+@pytest.mark.slow
+def test_every_reported_conflict_carries_its_interval_and_path_evidence(surfaces):
+    """Issue 17 "done when": cx conflicts --json, cx graph-evidence and the report agree per conflict."""
+    doc = surfaces["conflicts"]
+    assert doc["evidence_unavailable"] is None
+    ev = {(c["scheme"], c["component"], c["kpi"]): c for c in surfaces["graph-evidence"]["conflicts"]}
+    assert doc["conflicts"]
+    for c in doc["conflicts"]:
+        assert c["conflict"]
+        assert 0 <= c["severity_low"] <= c["severity_high"], c
+        assert c["status"] in {"certain conflict", "possible conflict", "no conflict"}
+        assert c["path_evidence"].count(":") == c["path"].count("→"), c  # one verdict per edge on the path
+        other = ev[(c["scheme"], c["component"], c["kpi"])]
+        assert (other["severity_low"], other["severity_high"], other["status"]) == (
+            c["severity_low"],
+            c["severity_high"],
+            c["status"],
+        )
+    assert all(c["severity_low"] is not None for c in doc["department_conflicts"])
+    # the report's conflict table carries the same columns (header names from conflicts.explain)
+    from cx_framework.conflicts.explain import EVIDENCE_COLUMNS
+
+    text = html.unescape(surfaces["_report_text"])
+    for column in EVIDENCE_COLUMNS:
+        assert column in text
+    worst = max(doc["conflicts"], key=lambda c: c["severity"])
+    assert (
+        f"{worst['estimated_severity']:.3g} ({worst['severity_low']:.3g} to {worst['severity_high']:.3g})"
+        in text
+    )

@@ -14,8 +14,10 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from cx_framework import plots  # noqa: E402
+from cx_framework.analysis.sections import conflict_evidence  # noqa: E402
 from cx_framework.conflicts import required_tightening, sla_conflicts  # noqa: E402
 from cx_framework.conflicts.explain import (  # noqa: E402
+    EVIDENCE_COLUMNS,
     TOTAL_EFFECT_CONVENTION,
     TOTAL_EFFECT_LABEL,
     conflict_rows,
@@ -34,6 +36,13 @@ tab_schemes, tab_sla, tab_evidence = st.tabs(
 
 with tab_schemes:
     matrix = state.conflicts_all()
+    # every conflict is shown with its interval and the evidence on its path (the Analysis' evidence section)
+    intervals, department_intervals, evidence_missing = conflict_evidence(state.analysis(src))
+    certain = (
+        intervals[intervals["status"].eq("certain conflict")].groupby("scheme").size()
+        if intervals is not None and len(intervals)
+        else pd.Series(dtype=int)
+    )
     summary = (
         matrix.assign(conflict_severity=matrix["severity"].where(matrix["conflict"], 0.0))
         .groupby("scheme", sort=False)
@@ -45,9 +54,14 @@ with tab_schemes:
         column.metric(
             cfg.schemes[row.scheme].name,
             f"{int(row.conflicts)} conflicts",
+            delta=None
+            if evidence_missing is not None
+            else f"{int(certain.get(row.scheme, 0))} certain under the evidence",
+            delta_color="off",
             help="Component × shared-KPI pairs where pushing the component's metric the rewarded way moves the "
             f"KPI the wrong way (total effect through the causal graph). Total severity {row.severity:.3f} "
-            "(|total effect| × component weight × KPI weight).",
+            "(|total effect| × component weight × KPI weight). Certain = the 95 % interval from the causal graph "
+            "estimated from history lies wholly on the conflict side.",
         )
     ui.chart(
         plots.conflict_heatmap(
@@ -65,16 +79,23 @@ with tab_schemes:
         format_func=lambda s: cfg.schemes[s].name + (" (in force today)" if s == current else ""),
         key="cf_scheme",
     )
-    top = conflict_rows(matrix[matrix["scheme"].eq(scheme)], cfg)
+    top = conflict_rows(
+        matrix[matrix["scheme"].eq(scheme)], cfg, intervals=intervals, unavailable=evidence_missing
+    )
     if top.empty:
         st.success("This scheme has no conflicts with the shared customer KPIs.")
     else:
-        st.caption(f"All {len(top)} conflicts of {cfg.schemes[scheme].name}, worst first.")
+        st.caption(
+            f"All {len(top)} conflicts of {cfg.schemes[scheme].name}, worst first, each with the severity's 95 % "
+            "interval from the causal graph estimated from history and the verdict of every edge on its strongest "
+            "path (associations under the graph's assumptions; see the Evidence tab)."
+        )
         st.dataframe(
             top.drop(columns="Scheme"),
             hide_index=True,
             width="stretch",
             column_config={
+                EVIDENCE_COLUMNS[2]: st.column_config.TextColumn(width="large"),
                 "What the bonus does": st.column_config.TextColumn(width="large"),
                 "Strongest path": st.column_config.TextColumn(width="large"),
                 "Path effect": st.column_config.NumberColumn(
@@ -90,12 +111,28 @@ with tab_schemes:
         )
     st.subheader("Departmental objectives vs customer KPIs")
     st.caption("What each department is managed on today (its local scorecard), tested the same way.")
+    departments = sla_conflicts(cfg)
     ui.chart(
-        plots.conflict_heatmap(
-            sla_conflicts(cfg), title="Department objectives × shared customer KPI", config=cfg
-        ),
+        plots.conflict_heatmap(departments, title="Department objectives × shared customer KPI", config=cfg),
         key="cf_sla_heat",
     )
+    dept_rows = conflict_rows(departments, cfg, intervals=department_intervals, unavailable=evidence_missing)
+    if len(dept_rows):
+        st.dataframe(
+            dept_rows.drop(columns="Path effect"),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "What the objective does": st.column_config.TextColumn(width="large"),
+                "Strongest path": st.column_config.TextColumn(width="large"),
+                EVIDENCE_COLUMNS[2]: st.column_config.TextColumn(width="large"),
+                TOTAL_EFFECT_LABEL: st.column_config.NumberColumn(
+                    "Total effect", format="%+.3f", help=TOTAL_EFFECT_CONVENTION
+                ),
+                "Severity": st.column_config.NumberColumn(format="%.4f"),
+            },
+            key="cf_dept_rows",
+        )
 
 with tab_sla:
     use_data = st.toggle(

@@ -12,6 +12,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import _access as access  # noqa: E402
+import _evidence  # noqa: E402
 import _state as state  # noqa: E402
 import _ui as ui  # noqa: E402
 import numpy as np  # noqa: E402
@@ -670,13 +671,15 @@ if clawed and isinstance(claw, dict):
     )
 elif clawed:
     st.info(f"Clawback not applied: {claw}")
-rows = conflict_rows(matrix, cfg)
+edited_intervals, evidence_missing = _evidence.intervals_for(src, edited)
+rows = conflict_rows(matrix, cfg, intervals=edited_intervals, unavailable=evidence_missing)
 if rows.empty:
     st.success("No component pays for moving a shared customer KPI the wrong way.")
 else:
     st.markdown(
         f"**Why** — all {len(rows)} conflicts, worst first, with the strongest causal path behind each "
-        "(elasticities from causal_graph.yaml):"
+        "(elasticities from causal_graph.yaml), the severity's 95 % interval from the graph estimated from "
+        "history and the verdict of every edge on the path:"
     )
     st.dataframe(
         rows.drop(columns="Scheme"),

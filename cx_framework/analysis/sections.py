@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ASSUMPTION_LABELS",
+    "EvidenceSection",
+    "conflict_evidence",
+    "payout_inputs",
+    "scheme_payouts",
     "RetentionSection",
     "StaffingSection",
     "as_of",
@@ -55,6 +59,7 @@ ASSUMPTION_LABELS: dict[str, str] = {
     "retention_lag": "Months from service to churn",
     "sla_lead_times": "Stage lead times from",
     "effort_budget": "Behaviour effort budget",
+    "evidence_draws": "Causal-graph draws behind conflict intervals",
     "seed": "Random seed",
 }
 
@@ -204,8 +209,64 @@ def _scorecard(a: Analysis) -> SectionResult:
 
 
 # ------------------------------------------------------------------------------------------------ payouts
+def _clawed(schemes: Any) -> list[Any]:
+    """The schemes (of an iterable) with a customer clawback in any component or plan version."""
+    out = []
+    for scheme in schemes:
+        components = [*scheme.components, *(c for v in scheme.versions for c in (v.components or []))]
+        if any(c.clawback is not None for c in components):
+            out.append(scheme)
+    return out
+
+
+def payout_inputs(a: Analysis, schemes: Any) -> tuple[dict[str, Any], list[str]]:
+    """(``sales=``/``customers=`` keyword arguments, notes) for computing ``schemes`` on the Analysis' data.
+
+    Schemes with a retention clawback need the credited sales (:func:`cx_framework.incentives.credited_sales`:
+    a ``sales`` ledger in the data directory, else the sale contacts) and the customers' churn dates — the same
+    inputs for the payouts section, ``cx payouts``, ``cx statements``, the report's workbook and the app's
+    modeller, so a clawback is the same amount on every surface. When they are missing the payouts are computed
+    without the clawback and a note says so (never silently).
+    """
+    from cx_framework.incentives import credited_sales
+
+    clawed = _clawed(schemes)
+    if not clawed:
+        return {}, []
+    t = a.tables
+    sales = credited_sales(t, directory=a.data_dir)
+    if sales is None:
+        names = ", ".join(s.name for s in clawed)
+        return {}, [
+            f"Retention clawbacks of {names} not applied: they need table customers and credited sales (a sales "
+            "ledger beside the data, or contacts to derive them from)"
+        ]
+    return {"sales": sales, "customers": t["customers"]}, []
+
+
+def scheme_payouts(a: Analysis, scheme: Any) -> pd.DataFrame:
+    """What ``scheme`` pays per employee and period on the Analysis' data: the payouts section's frame for a
+    configured scheme, else computed with the same inputs (retention clawbacks included). Individual pay: the
+    Analysis' ``authorize`` hook is asked first."""
+    from cx_framework.incentives import compute_payouts
+
+    comparison = a.result("payouts")  # authorizes (personal section) and names a missing table
+    configured = a.config.schemes.get(scheme.id)
+    if configured is not None and configured == scheme:
+        return comparison.payouts[scheme.id]  # type: ignore[no-any-return]
+    t = a.tables
+    kwargs, _ = payout_inputs(a, [scheme])
+    return compute_payouts(
+        t["employee_metrics"], t["employees"], scheme, config=a.config, validate=False, **kwargs
+    )
+
+
 @section(
-    "payouts", needs=("employee_metrics", "employees"), personal=True, label="Payouts and scheme comparison"
+    "payouts",
+    needs=("employee_metrics", "employees"),
+    optional=("customers", "contacts"),
+    personal=True,
+    label="Payouts and scheme comparison",
 )
 def _payouts(a: Analysis) -> SectionResult:
     from cx_framework.incentives import compare_schemes
@@ -216,15 +277,16 @@ def _payouts(a: Analysis) -> SectionResult:
     current = current_scheme(a)
     ordered = {current: a.config.schemes[current]} if current else {}
     ordered.update({k: v for k, v in a.config.schemes.items() if k != current})
+    sales, notes = payout_inputs(a, ordered.values())
     comparison = compare_schemes(
-        t["employee_metrics"], t["employees"], ordered, config=a.config, validate=False
+        t["employee_metrics"], t["employees"], ordered, config=a.config, validate=False, **sales
     )
     figures = comparison.key_figures({sid: scheme_name(a, sid) for sid in ordered})
     summary = comparison.budget.merge(comparison.attainment, on="scheme").merge(
         comparison.customer_share, on="scheme"
     )
     frames = {"summary": summary, "cost": comparison.cost, "winners_losers": comparison.winners_losers}
-    return SectionResult(result=comparison, figures=figures, frames=frames)
+    return SectionResult(result=comparison, figures=figures, frames=frames, notes=notes)
 
 
 # ------------------------------------------------------------------------------------------------ conflicts
@@ -296,6 +358,67 @@ def _behaviour(a: Analysis) -> SectionResult:
             }
         )
     return SectionResult(result=results, figures=figures, frames={"summary": pd.DataFrame(rows)})
+
+
+# ------------------------------------------------------------------------------------------------ evidence
+@dataclass(frozen=True)
+class EvidenceSection:
+    """Engine results of the evidence section: every edge estimated from history and every conflict with its
+    interval (parameter draws of the estimated graph: ``assumptions.evidence_draws``, ``assumptions.seed``)."""
+
+    evidence: Any  # GraphEvidence
+    conflicts: pd.DataFrame  # conflict_intervals of every configured scheme (empty without schemes)
+    department_conflicts: pd.DataFrame  # conflict_intervals of the departments' local objectives
+
+
+def conflict_evidence(a: Analysis) -> tuple[pd.DataFrame | None, pd.DataFrame | None, str | None]:
+    """(scheme conflicts, department conflicts, reason): the evidence section's conflict frames with their
+    intervals, or ``(None, None, why)`` when the evidence cannot run on this data (surfaces show the reason next
+    to the conflicts instead of an interval)."""
+    from cx_framework.errors import CxError
+
+    try:
+        frames = a.frames("evidence")
+    except CxError as exc:
+        return None, None, str(exc)
+    return frames.get("conflicts"), frames.get("department_conflicts"), None
+
+
+@section("evidence", needs=("department_metrics",), label="Evidence behind the causal graph")
+def _evidence(a: Analysis) -> SectionResult:
+    from cx_framework.conflicts.evidence import estimate_graph
+    from cx_framework.conflicts.uncertainty import conflict_intervals
+
+    dm = a.tables["department_metrics"]
+    evidence = estimate_graph(dm, a.config, validate=False)
+    draws, seed = a.assumptions.evidence_draws, a.assumptions.seed
+    schemes = a.config.schemes
+    if schemes:
+        conflicts = conflict_intervals(schemes, a.config, evidence, draws=draws, seed=seed)
+    else:
+        conflicts = pd.DataFrame()
+    departments = conflict_intervals(schemes, a.config, evidence, draws=draws, seed=seed, departments=True)
+    periods = pd.to_datetime(dm["period"])
+    window = f"{periods.min():%Y-%m}/{periods.max():%Y-%m}" if len(periods) else None
+    cur = a.config.economics.currency
+    counts = evidence.verdict_counts
+    figures = [
+        F.EVIDENCE_SUPPORTED.figure(counts["supported"], period=window, currency=cur),
+        F.EVIDENCE_CONTRADICTED.figure(counts["contradicted"], period=window, currency=cur),
+        F.EVIDENCE_NOT_IDENTIFIABLE.figure(counts["not identifiable"], period=window, currency=cur),
+    ]
+    if len(conflicts):
+        certain = int((conflicts["status"] == "certain conflict").sum())
+        figures.append(F.EVIDENCE_CERTAIN_CONFLICTS.figure(certain, period=window, currency=cur))
+    figures.append(F.EVIDENCE_CANDIDATES.figure(len(evidence.candidates), period=window, currency=cur))
+    frames = {
+        "edges": evidence.edges,
+        "candidates": evidence.candidates,
+        "conflicts": conflicts,
+        "department_conflicts": departments,
+    }
+    result = EvidenceSection(evidence=evidence, conflicts=conflicts, department_conflicts=departments)
+    return SectionResult(result=result, figures=figures, frames=frames, notes=list(evidence.notes))
 
 
 # ------------------------------------------------------------------------------------------------ SLA chains

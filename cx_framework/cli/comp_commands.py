@@ -18,9 +18,12 @@ from cx_framework.errors import CxError, InputValueError
 __all__ = ["statements_command", "hash_password_command", "scenarios_command"]
 
 
-def _viewer(configs: Path, user: str | None) -> Any:  # Viewer | None
+def _viewer(
+    configs: Path, user: str | None, *, ask: str = "pass --user (or set CX_USER)"
+) -> Any:  # Viewer | None
     """The signed-in viewer when an access file is configured (password from CX_PASSWORD or a hidden prompt);
-    None when access control is off."""
+    None when access control is off. ``ask`` says how to name the user (commands without ``--user`` read
+    ``CX_USER``)."""
     from cx_framework.access import AccessError, find_access_file, load_access
     from cx_framework.config import load_config
 
@@ -38,7 +41,10 @@ def _viewer(configs: Path, user: str | None) -> Any:  # Viewer | None
         )
     user = user or os.environ.get("CX_USER")
     if not user:
-        raise InputValueError("--user: access control is on: pass --user (or set CX_USER)", argument="--user")
+        raise InputValueError(
+            f"--user: access control is on ({path}): individual pay needs a signed-in user; {ask}",
+            argument="--user",
+        )
     password = os.environ.get("CX_PASSWORD")
     if password is None:
         password = typer.prompt(f"Password for {user}", hide_input=True)
@@ -46,28 +52,16 @@ def _viewer(configs: Path, user: str | None) -> Any:  # Viewer | None
     return viewer
 
 
-def _data(inputs: Any, needs_sales: bool) -> dict[str, Any]:
-    import pandas as pd
+def _authorize(configs: Path, viewer: Any, section: str) -> None:
+    """Refuse ``section`` (individual pay) unless ``viewer`` may read it; a refusal is logged, also to the
+    access file's ``denied_log``."""
+    from cx_framework.access import authorize, find_access_file, load_access
 
-    from cx_framework.cli._inputs import read_tables
-
-    tables = ["employees", "employee_metrics", *(["contacts", "customers"] if needs_sales else [])]
-    data = read_tables(inputs, tables)
-    data_dir = inputs.data_dir
-    for suffix in (".parquet", ".csv"):
-        if data_dir is None:  # through --sources: the credited-sales ledger is not a contract table
-            break
-        if (data_dir / f"sales{suffix}").is_file():  # optional credited-sales ledger (not a contract table)
-            frame = (
-                pd.read_parquet(data_dir / "sales.parquet")
-                if suffix == ".parquet"
-                else pd.read_csv(
-                    data_dir / "sales.csv", dtype={"sale_id": str, "employee_id": str, "customer_id": str}
-                )
-            )
-            data["sales"] = frame
-            break
-    return data
+    path = find_access_file(configs)
+    if path is None:
+        authorize(viewer, section)
+    else:
+        load_access(path).authorize(viewer, section)
 
 
 @command("statements")
@@ -97,34 +91,27 @@ def statements_command(
     assert month is not None
     check_outputs({"--out": (out / ".statement.html", None)})
     inputs = check_inputs(data_dir, sources, configs)
-    from cx_framework.access import restrict_tables
+    from cx_framework.analysis.sections import scheme_payouts
+    from cx_framework.cli._analysis import open_analysis
+    from cx_framework.cli._app import err_console, lit
     from cx_framework.cli.incentive_commands import _resolve_scheme
-    from cx_framework.config import load_config
-    from cx_framework.incentives import compute_payouts, credited_sales
     from cx_framework.statements import statement_period, write_statements
 
-    viewer = _viewer(configs, user)
-    from cx_framework.access import authorize
-
-    authorize(viewer, "statements")  # refuse before reading any pay
-    config = load_config(configs)
+    viewer = _viewer(inputs.configs, user)
+    _authorize(inputs.configs, viewer, "statements")  # refuse before reading any pay
+    # the Analysis' payouts (the same numbers as cx payouts, the report's workbook and the app: retention
+    # clawbacks on the same credited sales); reading them goes through the access rules for this viewer
+    analysis = open_analysis(inputs)
+    analysis.viewer = viewer
+    config = analysis.config
     chosen = _resolve_scheme(config, scheme)
     alternative = _resolve_scheme(config, proposed) if proposed else None
-    needs_sales = any(
-        c.clawback is not None for s in (chosen, alternative) if s is not None for c in s.components
-    )
-    data = restrict_tables(_data(inputs, needs_sales), viewer)
-    kw: dict[str, Any] = {"config": config, "validate": False}
-    if needs_sales:
-        kw.update(sales=credited_sales(data), customers=data["customers"])
-    payouts = compute_payouts(data["employee_metrics"], data["employees"], chosen, **kw)
+    payouts = scheme_payouts(analysis, chosen)
     # a month without payouts is a clear error before anything is written
     statement_period(payouts, f"{month:%Y-%m}", quarterly=chosen.period == "quarter")
-    alt = (
-        compute_payouts(data["employee_metrics"], data["employees"], alternative, **kw)
-        if alternative
-        else None
-    )
+    alt = scheme_payouts(analysis, alternative) if alternative else None
+    for note in analysis.notes("payouts"):
+        err_console.print(f"[yellow]note:[/] {lit(note)}", highlight=False)
     written = write_statements(
         payouts,
         chosen,

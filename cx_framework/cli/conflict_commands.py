@@ -39,14 +39,43 @@ def _pct(value: float) -> str:
     return "–" if not math.isfinite(value) else f"{value:.1%}"
 
 
-def _conflict_table(frame: pd.DataFrame, owner: str, title: str, top: int, config: Any) -> Table:
-    from cx_framework.conflicts.explain import TOTAL_EFFECT_LABEL, conflict_rows
+#: interval columns (conflict_intervals) every reported conflict carries in --json
+_INTERVAL_COLUMNS = [
+    "estimated_total_effect",
+    "total_effect_low",
+    "total_effect_high",
+    "estimated_severity",
+    "severity_low",
+    "severity_high",
+    "conflict_probability",
+    "status",
+    "path_evidence",
+]
+_EVIDENCE_NOTE = (
+    "Intervals: 95 % over parameter draws of the causal graph estimated from history (cx graph-evidence); a "
+    "conflict is certain only when its whole interval is on the conflict side. Edge verdicts are associations "
+    "under the graph's assumptions."
+)
 
-    rows = conflict_rows(frame, config)
+
+def _conflict_table(
+    frame: pd.DataFrame,
+    owner: str,
+    title: str,
+    top: int,
+    config: Any,
+    intervals: pd.DataFrame | None = None,
+    unavailable: str | None = None,
+) -> list[Table]:
+    """The conflicts table and, below it, the same conflicts with their interval and path evidence (two tables,
+    so neither is squeezed unreadable in an 80-column terminal)."""
+    from cx_framework.conflicts.explain import EVIDENCE_COLUMNS, TOTAL_EFFECT_LABEL, conflict_rows
+
+    rows = conflict_rows(frame, config, intervals=intervals, unavailable=unavailable)
     shown = rows.head(top)
     count = f"all {len(rows)}" if len(shown) == len(rows) else f"top {len(shown)} of {len(rows)}"
     table = Table(title=f"{title} ({count}, worst first)", title_justify="left")
-    labels = [c for c in shown.columns if c not in ("Path effect",)]
+    labels = [c for c in shown.columns if c not in ("Path effect", *EVIDENCE_COLUMNS)]
     for name in labels:
         header = "total effect" if name == TOTAL_EFFECT_LABEL else name
         table.add_column(header, justify="right" if name in (TOTAL_EFFECT_LABEL, "Severity") else "left")
@@ -60,7 +89,26 @@ def _conflict_table(frame: pd.DataFrame, owner: str, title: str, top: int, confi
                 for c in labels
             ]
         )
-    return table
+    if EVIDENCE_COLUMNS[0] not in shown.columns:
+        return [table]
+    evidence = Table(
+        title=f"The same conflicts: how sure, from the causal graph estimated from history ({count})",
+        title_justify="left",
+    )
+    what = shown.columns[1]  # Bonus component / Objective
+    headers = {
+        what: what,
+        "KPI hurt": "KPI hurt",
+        EVIDENCE_COLUMNS[0]: "severity, estimated (95 %)",
+        EVIDENCE_COLUMNS[1]: "under the evidence",
+        EVIDENCE_COLUMNS[2]: "strongest path [edge evidence]",
+    }
+    for header in headers.values():
+        evidence.add_column(header)
+    for r in shown.itertuples(index=False):
+        cells = dict(zip(shown.columns, r, strict=True))
+        evidence.add_row(*[lit(cells[c]) for c in headers])
+    return [table, evidence]
 
 
 @command("conflicts")
@@ -124,28 +172,62 @@ def conflicts(
         return fig_id.rsplit(".", 1)[-1] in ids
 
     figures = [f for f in analysis.figures(*names) if wanted(f.id)]
+    # every conflict with its interval and the evidence behind it (the Analysis' evidence section)
+    from cx_framework.analysis.sections import conflict_evidence
+
+    intervals, department_intervals, evidence_missing = conflict_evidence(analysis)
+    if evidence_missing is None and set(ids) == set(config.schemes):  # the count covers every scheme
+        figures += [f for f in analysis.figures("evidence") if f.id == "evidence.certain_conflicts"]
     if out is not None:
         path = write_output(matrix, out)
     if as_json:
+        shown = matrix[matrix["conflict"]]
+        departments_shown = sla_conflicts(config)
+        departments_shown = departments_shown[departments_shown["conflict"]]
+        if intervals is not None and department_intervals is not None:
+            key = ["scheme", "component", "kpi"]
+            shown = shown.merge(intervals[[*key, *_INTERVAL_COLUMNS]], on=key, how="left")
+            dkey = ["department", "component", "kpi"]
+            departments_shown = departments_shown.merge(
+                department_intervals[[*dkey, *_INTERVAL_COLUMNS]], on=dkey, how="left"
+            )
         doc_extra: dict[str, object] = {
-            "conflicts": matrix[matrix["conflict"]],
+            "conflicts": shown,
+            "department_conflicts": departments_shown,
             "sign_convention": _sign_convention(),
+            "evidence_unavailable": evidence_missing,
         }
         rows = analysis.frames("behaviour")["summary"]
         doc_extra["behaviour"] = rows[rows["scheme"].isin(ids)]
         if out is not None:
             doc_extra["written"] = str(path)
-        emit_json(analysis, names, doc_extra, figures=figures)
+        emit_json(analysis, [*names, "evidence"], doc_extra, figures=figures)
         return
-    console.print(
-        _conflict_table(matrix, "scheme", "Bonus components that fight shared customer KPIs", top, config)
-    )
+    for table in _conflict_table(
+        matrix,
+        "scheme",
+        "Bonus components that fight shared customer KPIs",
+        top,
+        config,
+        intervals,
+        evidence_missing,
+    ):
+        console.print(table)
     departments = sla_conflicts(config)
-    console.print(
-        _conflict_table(
-            departments, "department", "Department objectives that fight shared customer KPIs", top, config
-        )
-    )
+    for table in _conflict_table(
+        departments,
+        "department",
+        "Department objectives that fight shared customer KPIs",
+        top,
+        config,
+        department_intervals,
+        evidence_missing,
+    ):
+        console.print(table)
+    if evidence_missing is not None:
+        console.print(f"[yellow]Intervals not available:[/] {lit(evidence_missing)}", highlight=False)
+    else:
+        console.print(_EVIDENCE_NOTE, style="dim", markup=False)
     console.print(_sign_convention(), style="dim")
 
     currency = config.economics.currency

@@ -11,8 +11,17 @@ import pandas as pd
 import typer
 from rich.table import Table
 
+from cx_framework.cli._analysis import CacheOption, open_analysis, print_assumptions, print_figures
 from cx_framework.cli._app import command, console, lit
-from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Quiet, Sources, check_inputs, read_tables
+from cx_framework.cli._inputs import (
+    CONFIGS_DIR,
+    Configs,
+    DataDir,
+    Quiet,
+    Sources,
+    check_inputs,
+    override_option,
+)
 from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, write_output
 from cx_framework.cli._progress import progress, quiet_for
 
@@ -31,6 +40,28 @@ def _num(value: Any) -> Any:
     return value
 
 
+#: conflict columns of the JSON document (conflict_intervals)
+_CONFLICT_COLUMNS = (
+    "scheme",
+    "component",
+    "kpi",
+    "total_effect",
+    "conflict",
+    "estimated_total_effect",
+    "total_effect_low",
+    "total_effect_high",
+    "severity",
+    "estimated_severity",
+    "severity_low",
+    "severity_high",
+    "conflict_probability",
+    "status",
+    "difference",
+    "path",
+    "path_evidence",
+)
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: _num(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
@@ -43,83 +74,54 @@ def graph_evidence(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the JSON contract instead of tables.")
     ] = False,
-    draws: Annotated[int, typer.Option("--draws", help="Parameter draws for the conflict intervals.")] = 2000,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the parameter draws.")] = 0,
+    draws: Annotated[
+        int | None,
+        override_option("--draws", "Parameter draws for the conflict intervals", "assumptions.yaml evidence_draws"),
+    ] = None,
+    seed: Annotated[int | None, override_option("--seed", "Seed of the parameter draws", "assumptions.yaml")] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the per-edge evidence to .csv or .parquet (atomic).")
     ] = None,
     quiet: Quiet = False,
+    cache: CacheOption = True,
 ) -> None:
     """Estimate every causal-graph edge from history (elasticity, 95 % CI, verdict) and show which conflicts the
     evidence makes certain. The estimates are associations under the graph's assumptions.
 
     Needs department_metrics (DATA_DIR or --sources)."""
-    import warnings
-
-    in_range(draws, "--draws", low=1, high=1_000_000)
+    in_range(draws, "--draws", low=100, high=100_000)
     in_range(seed, "--seed", low=0, high=2**63 - 1)
     check_outputs({"--out": (out, TABLE_SUFFIXES)})
     inputs = check_inputs(data_dir, sources, configs)
-    from cx_framework.config import load_config
-    from cx_framework.conflicts.evidence import estimate_graph
-    from cx_framework.conflicts.uncertainty import conflict_intervals
-    from cx_framework.errors import StatisticalWarning
 
     silent = quiet_for(quiet, as_json)
-    with progress(4, "reading the configuration", enabled=not silent) as step:
-        config = load_config(inputs.configs)
-        step("reading department_metrics")
-        dm = read_tables(inputs, ["department_metrics"])["department_metrics"]
-        step("estimating every edge from history")
-        with warnings.catch_warnings():
-            # every caveat is in the verdicts and notes shown below; no duplicate warning lines on stderr
-            warnings.simplefilter("ignore", StatisticalWarning)
-            evidence = estimate_graph(dm, config, validate=False)
-        step(f"conflict intervals ({draws:,} parameter draws)")
-        conflicts = conflict_intervals(config.schemes, config, evidence, draws=draws, seed=seed)
+    with progress(2, "reading the configuration", enabled=not silent) as step:
+        # the Analysis' evidence section: the same figures, edges and intervals as the app and the report
+        analysis = open_analysis(inputs, cache=cache, evidence_draws=draws, seed=seed)
+        step("estimating every edge from history and the conflict intervals")
+        bundle = analysis.result("evidence")
+    evidence, conflicts = bundle.evidence, bundle.conflicts
     if out is not None:
         write_output(evidence.edges, out)
-    periods = pd.to_datetime(dm["period"])
-    window = f"{periods.min():%Y-%m}..{periods.max():%Y-%m}"
-    figures = _figures(evidence, conflicts, window)
+    figures = analysis.figures("evidence")
+    window = figures[0].period if figures else ""
     if as_json:
-        payload = {
-            "figures": figures,
-            "assumptions": {
+        doc = analysis.to_json("evidence")
+        doc["assumptions"].update(
+            {
                 "confidence": evidence.confidence,
-                "draws": draws,
-                "draws_kept": conflicts.attrs.get("draws"),
-                "seed": seed,
+                "draws": analysis.assumptions.evidence_draws,
+                "draws_kept": conflicts.attrs.get("draws") if len(conflicts) else None,
                 "causal_assumption": evidence.assumption,
                 "unidentified_edges": "keep their configured elasticity, without uncertainty",
-            },
-            "assumption": evidence.assumption,
-            "edges": _records(evidence.edges),
-            "candidates": _records(evidence.candidates),
-            "conflicts": _records(
-                conflicts[
-                    [
-                        "scheme",
-                        "component",
-                        "kpi",
-                        "total_effect",
-                        "conflict",
-                        "estimated_total_effect",
-                        "total_effect_low",
-                        "total_effect_high",
-                        "severity",
-                        "estimated_severity",
-                        "severity_low",
-                        "severity_high",
-                        "conflict_probability",
-                        "status",
-                        "difference",
-                    ]
-                ]
-            ),
-            "notes": list(evidence.notes),
-        }
-        typer.echo(json.dumps(payload, indent=2, default=str))
+            }
+        )
+        doc["assumption"] = evidence.assumption
+        doc["edges"] = _records(evidence.edges)
+        doc["candidates"] = _records(evidence.candidates)
+        doc["conflicts"] = _records(conflicts[[c for c in _CONFLICT_COLUMNS if c in conflicts.columns]])
+        doc["notes"] = list(dict.fromkeys([*evidence.notes, *analysis.notes("evidence")]))
+        typer.echo(json.dumps(doc, indent=2, default=str))
         return
     console.print(f"[italic]{lit(evidence.assumption)}[/]", soft_wrap=True)
     table = Table(title=f"Causal-graph edges against history ({window})")
@@ -143,7 +145,7 @@ def graph_evidence(
     console.print(table)
     counts = evidence.verdict_counts
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)
-    shown = conflicts[conflicts["conflict"] | conflicts["estimated_conflict"]]
+    shown = conflicts[conflicts["conflict"] | conflicts["estimated_conflict"]] if len(conflicts) else conflicts
     ctable = Table(title="Conflicts: configured graph vs evidence (interval from parameter draws)")
     for name in (
         "scheme",
@@ -153,9 +155,11 @@ def graph_evidence(
         "estimated [95 %]",
         "P(conflict)",
         "status",
+        "evidence on the path",
     ):
         ctable.add_column(name)
-    for r in shown.sort_values("conflict_probability", ascending=False).itertuples(index=False):
+    ordered = shown.sort_values("conflict_probability", ascending=False) if len(shown) else shown
+    for r in ordered.itertuples(index=False):
         ctable.add_row(
             lit(r.scheme),
             lit(r.component),
@@ -164,6 +168,7 @@ def graph_evidence(
             f"{r.estimated_total_effect:+.3f} [{r.total_effect_low:+.3f}, {r.total_effect_high:+.3f}]",
             f"{r.conflict_probability:.0%}",
             lit(r.status),
+            lit(r.path_evidence or "–"),
         )
     console.print(ctable)
     if len(evidence.candidates):
@@ -179,10 +184,7 @@ def graph_evidence(
                 str(c.n),
             )
         console.print(cand)
+    print_figures(figures)
+    print_assumptions(analysis)
 
 
-def _figures(evidence: Any, conflicts: pd.DataFrame, window: str) -> list[dict[str, Any]]:
-    """Headline figures of the evidence, in the CLI JSON contract's shape."""
-    from cx_framework.conflicts.uncertainty import evidence_figures
-
-    return [dict(f, period=window) for f in evidence_figures(evidence, conflicts)]

@@ -54,6 +54,13 @@ def _resolve_scheme(config, scheme: str):  # noqa: ANN001, ANN202 - CxConfig -> 
     )
 
 
+def _rows_for(payouts: Any, viewer: Any) -> Any:
+    """The per-employee rows ``viewer`` may read (hr: all; a manager: their teams; access off: all)."""
+    from cx_framework.access import restrict_payouts
+
+    return restrict_payouts(payouts, viewer, what="payout_export")
+
+
 def _figures_of(analysis: Any, schemes: list[str], *, baseline: str | None) -> list[Any]:
     """The payouts figures of ``schemes``; "vs the scheme in force" only when that is the baseline shown."""
     current = analysis.assumptions_dict()["current_scheme"]
@@ -90,8 +97,14 @@ def payouts_command(
     in_range(periods, "--periods", low=1, high=10_000)
     check_outputs({"--out": (out, TABLE_SUFFIXES), "--xlsx": (xlsx, (".xlsx",))})
     inputs = check_inputs(data_dir, sources, configs)
-    from cx_framework.incentives import compute_payouts, payout_summary, round_money
+    from cx_framework.incentives import payout_summary, round_money
 
+    viewer = None
+    if out is not None or xlsx is not None:  # per-employee exports: individual pay (access.yaml roles)
+        from cx_framework.cli.comp_commands import _authorize, _viewer
+
+        viewer = _viewer(inputs.configs, None, ask="set CX_USER (and CX_PASSWORD, or answer the prompt)")
+        _authorize(inputs.configs, viewer, "payout_export")  # refuse before computing anything
     analysis = open_analysis(inputs, cache=cache)
     config = analysis.config
     chosen = _resolve_scheme(config, scheme)
@@ -99,20 +112,19 @@ def payouts_command(
     if chosen.id in config.schemes and config.schemes[chosen.id] == chosen:
         payouts = analysis.result("payouts").payouts[chosen.id]  # the Analysis' comparison, same numbers
         figures = _figures_of(analysis, [chosen.id], baseline=analysis.assumptions_dict()["current_scheme"])
-    else:  # an edited scheme file: not part of the configuration, computed on the same data
-        t = analysis.tables
-        missing = [n for n in ("employee_metrics", "employees") if n not in t]
-        if missing:
-            analysis.section("payouts")  # raises: names the missing table
-        payouts = compute_payouts(
-            t["employee_metrics"], t["employees"], chosen, config=config, validate=False
-        )
+    else:  # an edited scheme file: not part of the configuration, computed on the same data and inputs
+        from cx_framework.analysis.sections import scheme_payouts
+
+        payouts = scheme_payouts(analysis, chosen)  # sales and customers for a retention clawback included
     summary = payout_summary(payouts)
     cur = config.economics.currency
+    clawback = payouts.attrs.get("clawback")
     if as_json:
         extra: dict[str, Any] = {"scheme": chosen.id, "periods": summary}
+        if clawback is not None:
+            extra["clawback"] = clawback
         if out is not None:
-            extra["written"] = str(write_output(round_money(payouts), out))
+            extra["written"] = str(write_output(round_money(_rows_for(payouts, viewer)), out))
         emit_json(analysis, ["payouts"], extra, figures=figures)
         return
 
@@ -149,15 +161,28 @@ def payouts_command(
     if excluded:
         roles = ", ".join(f"{role} {n}" for role, n in sorted(excluded.items()))
         console.print(f"Excluded (role not in scheme): {sum(excluded.values())} employee(s) — {lit(roles)}")
+    if isinstance(clawback, dict):
+        recovered = float(payouts["clawback_recovered"].sum()) if "clawback_recovered" in payouts else 0.0
+        console.print(
+            f"Retention clawback: {clawback['reversed_sales']:,} credited sale(s) reversed (customer churned "
+            f"within the window), {_money(clawback['clawback_total'])} {lit(cur)} clawed back, "
+            f"{_money(recovered)} {lit(cur)} recovered from pay so far",
+            highlight=False,
+        )
+    elif isinstance(clawback, str):
+        console.print(f"[yellow]Retention clawback {lit(clawback)}[/]", highlight=False)
+    for note in analysis.notes("payouts"):
+        console.print(f"[yellow]note:[/] {lit(note)}", highlight=False)
     withheld = payouts.loc[payouts["withheld"], "withheld_reason"].value_counts()
     for reason, n in withheld.head(5).items():
         console.print(f"[yellow]Withheld[/] {n} employee-period(s): {lit(reason)}")
     if out is not None:
-        console.print(f"Wrote {lit(write_output(round_money(payouts), out))}")
+        console.print(f"Wrote {lit(write_output(round_money(_rows_for(payouts, viewer)), out))}")
     if xlsx is not None:
         from cx_framework.report import build_payout_workbook
 
-        console.print(f"Wrote {lit(build_payout_workbook({chosen.id: payouts}, xlsx, currency=cur))}")
+        workbook = build_payout_workbook({chosen.id: payouts}, xlsx, currency=cur, viewer=viewer)
+        console.print(f"Wrote {lit(workbook)}")
     print_figures(figures)
     print_assumptions(analysis)
 

@@ -32,6 +32,7 @@ _SECTION_NAMES = (
     "payouts",
     "conflicts",
     "behaviour",
+    "evidence",
     "sla_chain",
     "staffing",
     "retention",
@@ -216,6 +217,13 @@ def report_command(
     inputs = check_inputs(data_dir, sources, configs)
     from cx_framework.report import build_payout_workbook, build_report
 
+    viewer = None
+    if xlsx is not None:  # the workbook holds individual pay (access.yaml roles); the HTML report does not
+        from cx_framework.cli.comp_commands import _authorize, _viewer
+
+        viewer = _viewer(inputs.configs, None, ask="set CX_USER (and CX_PASSWORD, or answer the prompt)")
+        _authorize(inputs.configs, viewer, "payout_export")  # refuse before the report's minutes of work
+
     silent = quiet_for(quiet, as_json)
     with caveats(), progress(_ENGINE_STEPS + _REPORT_STEPS, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(
@@ -239,7 +247,9 @@ def report_command(
             comparison = plan.results.get("scheme_comparison")
             if comparison is not None:
                 step("payout workbook")
-                workbook = build_payout_workbook(comparison.payouts, xlsx, currency=plan.currency)
+                workbook = build_payout_workbook(
+                    comparison.payouts, xlsx, currency=plan.currency, viewer=viewer
+                )
     if as_json:
         extra: dict[str, Any] = {"report": str(path), "workbook": str(workbook) if workbook else None}
         emit_json(analysis, list(_SECTION_NAMES), extra)

@@ -691,6 +691,12 @@ class Assumptions(_Model):
     sl_draws: int = Field(
         default=200, ge=20, le=5000, description="parameter draws behind the optimum's interval"
     )
+    evidence_draws: int = Field(
+        default=2000,
+        ge=100,
+        le=100_000,
+        description="parameter draws of the estimated causal graph behind every conflict's interval",
+    )
     effort_budget: float = Field(default=0.10, gt=0, le=1)
     seed: int = Field(default=0, ge=0)
 

@@ -18,6 +18,7 @@ __all__ = [
     "TOTAL_EFFECT_LABEL",
     "push_effect_sentence",
     "conflict_rows",
+    "EVIDENCE_COLUMNS",
 ]
 
 #: the unit of every total effect shown, stated on each surface
@@ -71,8 +72,21 @@ def push_effect_sentence(component: str, kpi: str, total_effect: float, config: 
     return f"a 1 % {push} in {_name(catalogue, component)} moves {_name(catalogue, kpi)} {amount} ({verdict})"
 
 
+#: columns :func:`conflict_rows` adds from the evidence (every conflict shown with its interval and evidence)
+EVIDENCE_COLUMNS = (
+    "Severity, 95 % interval from the evidence",
+    "Under the evidence",
+    "Strongest path, evidence per edge",
+)
+
+
 def conflict_rows(
-    matrix: pd.DataFrame, config: Any, *, owner_names: dict[str, str] | None = None
+    matrix: pd.DataFrame,
+    config: Any,
+    *,
+    owner_names: dict[str, str] | None = None,
+    intervals: pd.DataFrame | None = None,
+    unavailable: str | None = None,
 ) -> pd.DataFrame:
     """Human-readable conflict table (what the app, CLI and report print), worst first.
 
@@ -90,7 +104,15 @@ def conflict_rows(
     pandas.DataFrame
         ``Scheme`` (or ``Department``), ``Bonus component`` (rewarded direction in brackets), ``KPI hurt``,
         ``What the bonus does`` (sentence of :func:`push_effect_sentence`), :data:`TOTAL_EFFECT_LABEL`,
-        ``Strongest path`` (metric names), ``Path effect``, ``Severity``.
+        ``Strongest path`` (metric names), ``Path effect``, ``Severity``; with ``intervals`` or ``unavailable``
+        also :data:`EVIDENCE_COLUMNS`.
+    intervals : pandas.DataFrame, optional
+        :func:`cx_framework.conflicts.uncertainty.conflict_intervals` of the same schemes (or departments): adds
+        per conflict the severity of the estimated graph with its 95 % interval over the parameter draws, its status
+        (certain only when the interval excludes no conflict, with P(conflict)) and the verdict of every edge on
+        the strongest path.
+    unavailable : str, optional
+        Why there are no intervals (the evidence cannot run on this data): the evidence columns say so.
     """
     catalogue = config.metrics.by_id
     owner = "scheme" if "scheme" in matrix.columns else "department"
@@ -112,7 +134,7 @@ def conflict_rows(
             return "–"
         return " → ".join(_name(catalogue, p.strip()) for p in path.split("→"))
 
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             owner.capitalize(): rows[owner].map(lambda o: owner_names.get(o, o)).to_numpy(),
             "Bonus component" if owner == "scheme" else "Objective": rows["component"]
@@ -129,3 +151,47 @@ def conflict_rows(
             "Severity": rows["severity"].to_numpy(dtype=float),
         }
     )
+    if intervals is not None:
+        key = [owner, "component", "kpi"]
+        cols = [
+            "estimated_severity",
+            "severity_low",
+            "severity_high",
+            "status",
+            "conflict_probability",
+            "path_evidence",
+        ]
+        have = [c for c in cols if c in intervals.columns]
+        ev = rows[key].merge(intervals[[*key, *have]].drop_duplicates(key), on=key, how="left")
+        out[EVIDENCE_COLUMNS[0]] = [
+            "not estimated" if pd.isna(lo) else f"{float(est):.3g} ({float(lo):.3g} to {float(hi):.3g})"
+            for est, lo, hi in zip(
+                ev["estimated_severity"], ev["severity_low"], ev["severity_high"], strict=True
+            )
+        ]
+        out[EVIDENCE_COLUMNS[1]] = [
+            "not estimated" if not isinstance(st, str) else f"{st} (P = {float(p):.0%})"
+            for st, p in zip(ev["status"], ev["conflict_probability"], strict=True)
+        ]
+        out[EVIDENCE_COLUMNS[2]] = [
+            _path_evidence_names(text, catalogue) if isinstance(text, str) and text else "–"
+            for text in ev.get("path_evidence", pd.Series([""] * len(ev)))
+        ]
+    elif unavailable is not None:
+        note = f"not available: {unavailable}"
+        for column in EVIDENCE_COLUMNS:
+            out[column] = note
+    return out
+
+
+def _path_evidence_names(text: str, catalogue: Any) -> str:
+    """``"aht_s → fcr: supported; fcr → csat: supported"`` as ``"Average handle time → First-contact resolution
+    [supported] → Customer satisfaction [supported]"`` (catalogue names; the verdict follows the edge's target)."""
+    out = ""
+    for item in text.split("; "):
+        edge, _, verdict = item.partition(": ")
+        source, _, target = (m.strip() for m in edge.partition("→"))
+        if not out:
+            out = _name(catalogue, source)
+        out += f" → {_name(catalogue, target)} [{verdict}]"
+    return out

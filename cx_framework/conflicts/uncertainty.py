@@ -47,6 +47,7 @@ __all__ = [
     "BehaviourInterval",
     "evidence_figures",
     "EVIDENCE_FIGURES",
+    "path_evidence",
 ]
 
 #: Headline figures of the evidence: id -> (label, unit, definition).
@@ -230,7 +231,8 @@ def conflict_intervals(
         draws in which the component conflicts with the KPI), ``estimated_conflict`` (point estimate),
         ``status`` (``certain conflict`` — the alignment interval lies below zero; ``possible conflict``;
         ``no conflict``), ``difference`` (what changes between configured and evidence, in words; empty when they
-        agree). ``attrs["assumption"]`` carries :data:`~cx_framework.conflicts.evidence.ASSUMPTION`.
+        agree), ``path_evidence`` (the verdict of every edge on the strongest path, :func:`path_evidence`).
+        ``attrs["assumption"]`` carries :data:`~cx_framework.conflicts.evidence.ASSUMPTION`.
     """
     lo_q, hi_q = _bounds(confidence or evidence.confidence)
     frame = sla_conflicts(config, tol=tol) if departments else conflict_matrix(schemes, config, tol=tol)
@@ -291,8 +293,43 @@ def conflict_intervals(
             strict=True,
         )
     ]
+    out["path_evidence"] = path_evidence(out["path"], evidence)
     out.attrs.update(assumption=ASSUMPTION, draws=int(len(mats)), discarded=discarded)
     return out
+
+
+def path_evidence(paths: Sequence[Any] | pd.Series, evidence: GraphEvidence) -> list[str]:
+    """The verdict of every edge on each path, in words: ``"aht_s → fcr: supported; fcr → csat: not
+    identifiable"`` (metric ids; "" for a missing path, a one-metric path or an edge not in the graph's evidence).
+
+    Parameters
+    ----------
+    paths : sequence of str
+        Paths as :func:`~cx_framework.conflicts.graph.conflict_matrix` writes them (``"a → b → c"``).
+    evidence : GraphEvidence
+        Its ``edges`` frame supplies each edge's verdict.
+    """
+    from cx_framework.conflicts.evidence import edge_key
+    from cx_framework.conflicts.graph import ARROW
+
+    e = evidence.edges
+    keys = [edge_key(a, b) for a, b in zip(e["source"], e["target"], strict=True)]
+    verdict = dict(zip(keys, e["verdict"], strict=True))
+    memo: dict[str, str] = {}
+
+    def one(path: Any) -> str:
+        if not isinstance(path, str) or ARROW not in path:
+            return ""
+        if path not in memo:
+            nodes = [n.strip() for n in path.split(ARROW.strip())]
+            parts = []
+            for a, b in zip(nodes[:-1], nodes[1:], strict=True):
+                key = edge_key(a, b)
+                parts.append(f"{a}{ARROW}{b}: {verdict.get(key, 'not in the estimated graph')}")
+            memo[path] = "; ".join(parts)
+        return memo[path]
+
+    return [one(p) for p in paths]
 
 
 def _difference(configured: bool, estimated: bool, status: str, low: float, high: float) -> str:

@@ -13,7 +13,9 @@ A period's *earned* payout (curve or tiers, gates, cap) is settled in this order
    pay below the draw while the draw is paid — the rule of Oracle Incentive Compensation's published examples.
 
 The recursion runs over periods (tens) with whole employee vectors at each step, never over employees.
-Withheld employee-periods (missing data) pay NaN and leave every balance untouched.
+Withheld employee-periods (missing data) pay NaN and leave the cap and draw balances untouched; a clawback charged
+to a withheld period (its ``clawback`` column shows it) is carried in ``clawback_balance`` to the next paid period,
+never forgiven.
 """
 
 from __future__ import annotations
@@ -126,7 +128,8 @@ def settle(
         bank = bank + withheld_now - released
         gross = earned[t] + released
         # 2. clawbacks: this period's charges plus what earlier periods could not cover
-        due = claw_owed + np.where(on, charged[t], 0.0)
+        # a charge falling in a withheld period is carried to the next paid one, never forgiven
+        due = claw_owed + charged[t]
         claw_recovered = np.where(on, np.minimum(gross, due), 0.0)
         claw_owed = due - claw_recovered
         net = gross - claw_recovered
@@ -151,7 +154,7 @@ def settle(
             ("cap_withheld", np.maximum(before_cap[t] - earned[t], 0.0) * on),
             ("cap_released", released),
             ("cap_balance", bank),
-            ("clawback", np.where(on, charged[t], 0.0)),
+            ("clawback", charged[t]),
             ("clawback_recovered", claw_recovered),
             ("clawback_balance", claw_owed),
             ("draw_amount", floor),
@@ -163,6 +166,6 @@ def settle(
     result = {name: grid.sparse(m) for name, m in out.items()}
     result["payout"] = np.where(withheld, np.nan, grid.sparse(paid))
     for name in LEDGER_COLUMNS:
-        if name not in ("cap_balance", "clawback_balance", "draw_balance"):
+        if name not in ("cap_balance", "clawback", "clawback_balance", "draw_balance"):
             result[name] = np.where(withheld, np.nan, result[name])
     return result

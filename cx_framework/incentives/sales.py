@@ -8,11 +8,15 @@ from the contact log: every answered ``new_order`` contact handled by an agent i
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
 import pandas as pd
 
 from cx_framework.errors import DataValidationError
 
-__all__ = ["sales_from_contacts", "credited_sales", "SALE_REASONS"]
+__all__ = ["sales_from_contacts", "credited_sales", "read_sales", "SALE_REASONS", "SALES_FILES"]
 
 #: Contact reasons that record a sale.
 SALE_REASONS: tuple[str, ...] = ("new_order",)
@@ -62,13 +66,59 @@ def sales_from_contacts(contacts: pd.DataFrame, *, reasons: tuple[str, ...] = SA
     )
 
 
-def credited_sales(tables: dict[str, pd.DataFrame]) -> pd.DataFrame | None:
-    """The ``sales`` table when present, else sales derived from ``contacts``; None when neither (or no
-    ``customers`` table to tie them to) is available."""
+#: File names of the optional credited-sales ledger beside the contract tables (first found wins).
+SALES_FILES: tuple[str, ...] = ("sales.parquet", "sales.pq", "sales.csv", "sales.csv.gz")
+
+
+def read_sales(directory: str | os.PathLike[str] | None) -> pd.DataFrame | None:
+    """The credited-sales ledger of a data directory (``sales.parquet`` / ``.pq`` / ``.csv`` / ``.csv.gz``), or
+    None when there is none. Ids are read as text; the columns are checked where the sales are linked
+    (:func:`~cx_framework.incentives.prepare_payouts`), which names a missing column.
+
+    Raises
+    ------
+    DataValidationError
+        The file cannot be read (names the file).
+    """
+    if directory is None:
+        return None
+    root = Path(directory)
+    for name in SALES_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            if name.endswith((".parquet", ".pq")):
+                frame = pd.read_parquet(path)
+            else:
+                frame = pd.read_csv(path, dtype={"sale_id": str, "employee_id": str, "customer_id": str})
+        except (OSError, ValueError) as exc:
+            raise DataValidationError(
+                f"{path}: the credited-sales ledger cannot be read ({exc}); fix or remove the file.",
+                file=str(path),
+                table="sales",
+            ) from None
+        for column in ("sale_id", "employee_id", "customer_id"):
+            if column in frame.columns:
+                frame[column] = frame[column].astype(str)
+        return frame
+    return None
+
+
+def credited_sales(
+    tables: Mapping[str, pd.DataFrame], *, directory: str | os.PathLike[str] | None = None
+) -> pd.DataFrame | None:
+    """The credited sales customer clawbacks work on: the ``sales`` table when given (in ``tables``, else a
+    sales ledger file in ``directory``), else sales derived from ``contacts``; None when neither (or no
+    ``customers`` table to tie them to) is available. Every surface (the Analysis, the app's modeller, cx
+    statements) gets its sales here, so a clawback is charged on the same sales everywhere."""
     if "customers" not in tables:
         return None
     if "sales" in tables:
         return tables["sales"]
+    ledger = read_sales(directory)
+    if ledger is not None:
+        return ledger
     if "contacts" in tables:
         return sales_from_contacts(tables["contacts"])
     return None

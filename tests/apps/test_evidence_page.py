@@ -38,9 +38,11 @@ def test_evidence_tab_shows_library_verdicts_and_reacts_to_the_edge_choice():
     at = AppTest.from_file(str(APPS / "views" / "conflicts.py"), default_timeout=300).run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Edges supported by history"] == str(counts["supported"])
-    assert metrics["Edges contradicted"] == str(counts["contradicted"])
-    assert metrics["Edges history cannot test"] == str(counts["not identifiable"])
+    # the registry's labels and the Analysis' values (the same figures as cx graph-evidence and the report)
+    assert metrics["Causal-graph edges supported by history"] == str(counts["supported"])
+    assert metrics["Causal-graph edges contradicted by history"] == str(counts["contradicted"])
+    assert metrics["Causal-graph edges history cannot test"] == str(counts["not identifiable"])
+    assert metrics["Associations outside the graph to review"] == str(len(ev.candidates))
     assert any(ASSUMPTION in i.value for i in at.info)
     frames = [d.value for d in at.dataframe]
     edge_table = next(f for f in frames if "Verdict" in f.columns)
@@ -59,3 +61,28 @@ def test_evidence_tab_shows_library_verdicts_and_reacts_to_the_edge_choice():
     assert at.selectbox(key="ev_edge").value == other
     at = at.toggle(key="ev_partial").set_value(False).run()
     assert not at.exception
+
+
+def test_main_conflict_tables_carry_intervals_and_path_evidence():
+    from cx_framework.analysis import Analysis
+    from cx_framework.conflicts.explain import EVIDENCE_COLUMNS
+
+    at = AppTest.from_file(str(APPS / "views" / "conflicts.py"), default_timeout=300).run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe]
+    scheme_table = next(f for f in frames if "Bonus component" in f.columns)
+    dept_table = next(f for f in frames if "Objective" in f.columns)
+    for table in (scheme_table, dept_table):
+        for column in EVIDENCE_COLUMNS:
+            assert column in table.columns
+        assert not table[EVIDENCE_COLUMNS[0]].str.startswith("not").any()
+        assert (
+            table[EVIDENCE_COLUMNS[2]].str.contains(r"\[(?:supported|contradicted|not identifiable)\]").all()
+        )
+    # the tiles count the certain conflicts of the Analysis' evidence section
+    ci = Analysis.from_sample(REPO / "configs").result("evidence").conflicts
+    certain = ci[ci["status"].eq("certain conflict")].groupby("scheme").size()
+    deltas = {m.label: m.delta for m in at.metric if m.delta}
+    cfg = load_config(REPO / "configs")
+    for sid, scheme in cfg.schemes.items():
+        assert deltas[scheme.name] == f"{int(certain.get(sid, 0))} certain under the evidence"
