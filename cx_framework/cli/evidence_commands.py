@@ -76,9 +76,13 @@ def graph_evidence(
     ] = False,
     draws: Annotated[
         int | None,
-        override_option("--draws", "Parameter draws for the conflict intervals", "assumptions.yaml evidence_draws"),
+        override_option(
+            "--draws", "Parameter draws for the conflict intervals", "assumptions.yaml evidence_draws"
+        ),
     ] = None,
-    seed: Annotated[int | None, override_option("--seed", "Seed of the parameter draws", "assumptions.yaml")] = None,
+    seed: Annotated[
+        int | None, override_option("--seed", "Seed of the parameter draws", "assumptions.yaml")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the per-edge evidence to .csv or .parquet (atomic).")
     ] = None,
@@ -145,7 +149,9 @@ def graph_evidence(
     console.print(table)
     counts = evidence.verdict_counts
     console.print(", ".join(f"{k}: {v}" for k, v in counts.items()), markup=False)
-    shown = conflicts[conflicts["conflict"] | conflicts["estimated_conflict"]] if len(conflicts) else conflicts
+    shown = (
+        conflicts[conflicts["conflict"] | conflicts["estimated_conflict"]] if len(conflicts) else conflicts
+    )
     ctable = Table(title="Conflicts: configured graph vs evidence (interval from parameter draws)")
     for name in (
         "scheme",
@@ -186,5 +192,3 @@ def graph_evidence(
         console.print(cand)
     print_figures(figures)
     print_assumptions(analysis)
-
-
