@@ -255,8 +255,10 @@ except ConfigError as error:
 # %% [markdown]
 # ## 7. Use the mapping directly
 #
-# `cx validate --sources sources.yaml` validates the tables as read through the mapping without writing anything —
-# useful while you are writing the mapping. In Python, `cx_framework.sources.read_sources` returns the validated
+# Every data command reads `--sources sources.yaml` in place of a data folder (`cx staffing --sources sources.yaml`,
+# `cx report --sources sources.yaml --out briefing.html`), reading the tables through the mapping as `cx import`
+# does. `cx validate --sources sources.yaml` validates the tables as read through the mapping without writing
+# anything — useful while you are writing the mapping. In Python, `cx_framework.sources.read_sources` returns the validated
 # frames; any data folder written by `cx import` opens as an `Analysis`, whose sections say which table they still
 # need:
 
