@@ -33,7 +33,7 @@ import yaml
 
 import cx_framework as cx
 from cx_framework.errors import ConfigError
-from cx_framework.sources import list_presets, load_sources, preset, read_sources
+from cx_framework.sources import import_sources, list_presets, load_sources, preset, read_sources
 
 # the sample configuration folder of the repository (run from anywhere inside it)
 CONFIGS = next(p / "configs" for p in [Path.cwd(), *Path.cwd().parents] if (p / "configs").is_dir())
@@ -72,27 +72,29 @@ sorted(list_presets())
 # format) and an `hr.staff` table with monthly salaries and people from departments the scorecard does not cover.
 
 # %%
-org = cx.load_sample()
+SAMPLE = CONFIGS.parent / "data" / "sample"
+customers = cx.read_table(SAMPLE / "customers.parquet", "customers")  # the bundled sample's tables
+employees = cx.read_table(SAMPLE / "employees.parquet", "employees")
 segment_codes = {"consumer": "C", "small_business": "SB", "premium": "P"}
 crm = pd.DataFrame(
     {
-        "cust_no": org.customers["customer_id"],
-        "seg": org.customers["segment"].map(segment_codes),
-        "product_line": org.customers["product"].str.upper(),
-        "opened": org.customers["start_date"].dt.strftime("%d/%m/%Y"),
-        "mrr_pence": (org.customers["monthly_revenue"] * 100).round().astype("int64"),
-        "closed": org.customers["churn_date"].dt.strftime("%d/%m/%Y"),
+        "cust_no": customers["customer_id"],
+        "seg": customers["segment"].map(segment_codes),
+        "product_line": customers["product"].str.upper(),
+        "opened": customers["start_date"].dt.strftime("%d/%m/%Y"),
+        "mrr_pence": (customers["monthly_revenue"] * 100).round().astype("int64"),
+        "closed": customers["churn_date"].dt.strftime("%d/%m/%Y"),
     }
 )
 staff = pd.DataFrame(
     {
-        "emp_no": org.employees["employee_id"],
-        "dept": org.employees["department"],
-        "team_code": org.employees["team"],
-        "job": org.employees["role"],
-        "salary_monthly": (org.employees["base_salary"] / 12).round(2),
-        "start": org.employees["hire_date"],
-        "leaver": org.employees["leave_date"],
+        "emp_no": employees["employee_id"],
+        "dept": employees["department"],
+        "team_code": employees["team"],
+        "job": employees["role"],
+        "salary_monthly": (employees["base_salary"] / 12).round(2),
+        "start": employees["hire_date"],
+        "leaver": employees["leave_date"],
     }
 )
 facilities = staff.head(3).assign(emp_no=["F1", "F2", "F3"], dept="facilities")
@@ -179,27 +181,31 @@ data["customers"].head()
 
 # %%
 imported = data["customers"].sort_values("customer_id").reset_index(drop=True)
-expected = org.customers.sort_values("customer_id").reset_index(drop=True)
+expected = customers.sort_values("customer_id").reset_index(drop=True)
 pd.testing.assert_series_equal(imported["monthly_revenue"], expected["monthly_revenue"], check_dtype=False)
 assert (imported["segment"] == expected["segment"]).all()
-assert len(data["employees"]) == len(org.employees)  # the facilities rows were filtered out
+assert len(data["employees"]) == len(employees)  # the facilities rows were filtered out
 print("customers and employees match the sample")
 
 # %% [markdown]
 # ## 5. Mistakes are named
 #
 # A segment code the map does not know — the usual first sign that the source system changed — stops the import
-# with the table, column, the offending value and what to do:
+# with the file, the key of the mapping, the offending value and what to do (`cx import` prints the same line in
+# red and exits with code 2):
 
 # %%
 with duckdb.connect(str(database)) as con:
     con.execute("update crm.customer set seg = 'VIP' where cust_no = 'C0000042'")
-run = cx_cli("import", str(work / "sources.yaml"), "--out", str(work / "data_bad"))
-print(f"exit code {run.returncode}; nothing written: {not (work / 'data_bad').exists()}")
+try:
+    import_sources(work / "sources.yaml", work / "data_bad")  # what `cx import` runs; it prints this one line
+except ConfigError as error:
+    print(error)
+print(f"nothing written: {not (work / 'data_bad').exists()}")
 with duckdb.connect(str(database)) as con:  # put the code back
     con.execute(
         "update crm.customer set seg = ? where cust_no = 'C0000042'",
-        [segment_codes[org.customers.set_index("customer_id").loc["C0000042", "segment"]]],
+        [segment_codes[customers.set_index("customer_id").loc["C0000042", "segment"]]],
     )
 
 # %% [markdown]

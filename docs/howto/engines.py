@@ -153,8 +153,12 @@ with warnings.catch_warnings():
 # The same model on pandas: the panel built in memory from the same files, then `fit_retention`.
 
 # %%
-org = cx.load_sample()
-pandas_panel = cx.build_customer_panel(org.contacts, org.customers, threshold_s=cfg.economics.answer_s)
+sample = {
+    name: cx.read_table(SAMPLE / f"{name}.parquet", name) for name in ("contacts", "customers", "intervals")
+}
+pandas_panel = cx.build_customer_panel(
+    sample["contacts"], sample["customers"], threshold_s=cfg.economics.answer_s
+)
 pandas_fit = cx.fit_retention(pandas_panel)
 print(f"pandas panel rows: {len(pandas_panel):,}")
 
@@ -189,12 +193,12 @@ comparison
 
 # %%
 monthly_duck = monthly_sl_and_churn(engine, checked["intervals"], checked["customers"])
-monthly_pandas = monthly_sl_and_churn_pandas(org.intervals, org.customers)
+monthly_pandas = monthly_sl_and_churn_pandas(sample["intervals"], sample["customers"])
 np.testing.assert_allclose(
     monthly_duck["service_level"].to_numpy(), monthly_pandas["service_level"].to_numpy(), rtol=1e-9
 )
 metrics_duck = contact_metrics(engine, checked["contacts"], threshold_s=cfg.economics.answer_s)
-metrics_pandas = contact_metrics_pandas(org.contacts, threshold_s=cfg.economics.answer_s)
+metrics_pandas = contact_metrics_pandas(sample["contacts"], threshold_s=cfg.economics.answer_s)
 keys = ["period", "department", "metric"]
 both = metrics_duck.merge(metrics_pandas, on=keys, suffixes=("_duckdb", "_pandas"))
 assert len(both) == len(metrics_pandas) == len(metrics_duck)
