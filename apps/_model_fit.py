@@ -10,13 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from cx_framework.errors import CxError
-from cx_framework.staffing.calibration import MODELS, fit_queue_models
+from cx_framework.staffing.calibration import MODELS
 
 
-@st.cache_resource(show_spinner="Fitting Erlang C and Erlang A to the observed intervals…", max_entries=4)
 def _fit(src: state.Source) -> Any:
-    tables = state.tables(src)
-    return fit_queue_models(tables["intervals"], contacts=tables.get("contacts"))
+    """The Analysis' queue-model fit (computed once per data and config, then read from its disk cache); a
+    CxError when it cannot run (e.g. no intervals), which :func:`render` shows as a message."""
+    return state.analysis(src).result("queue_model_fit")
 
 
 def render(src: state.Source) -> None:
@@ -69,4 +69,4 @@ def render(src: state.Source) -> None:
         "Errors are offered-weighted over intervals, predicted − observed, in percentage points of offered calls. "
         "Erlang C assumes nobody hangs up, so its abandonment error is the whole observed abandonment rate."
     )
-    ui.chart(fit.plot(), key="st_model_fit")
+    ui.chart(state.memo(("model_fit_figure", src), fit.plot), key="st_model_fit")

@@ -134,7 +134,19 @@ def notes(*key: Any) -> list[str]:
 def config(directory: str | None = None) -> Any:
     """The configuration (re-read when a YAML file changes)."""
     directory = directory or config_dir()
-    return _config(directory, config_stamp(directory))
+    key = (directory, config_stamp(directory))
+    # pages ask for the config hundreds of times per rerun (every metric name): a dict look-up, not a
+    # st.cache_resource call (which hashes its arguments each time)
+    cfg = _CONFIGS.get(key)
+    if cfg is None:
+        cfg = _config(*key)
+        if len(_CONFIGS) >= 4:
+            _CONFIGS.clear()
+        _CONFIGS[key] = cfg
+    return cfg
+
+
+_CONFIGS: dict[tuple[str, str], Any] = {}
 
 
 @st.cache_resource(show_spinner="Loading configuration…", max_entries=4)
@@ -144,18 +156,12 @@ def _config(config_dir: str, stamp: str) -> Any:
     return load_config(config_dir)
 
 
-@st.cache_resource(show_spinner="Loading and validating the sample data…")
-def _sample() -> dict[str, pd.DataFrame]:
-    from cx_framework.synthetic import load_sample
-
-    return load_sample().tables()
-
-
 @st.cache_resource(show_spinner="Loading and validating data…", max_entries=4)
 def _tables(src: Source) -> dict[str, pd.DataFrame]:
     directory, fallback, _ = src
     if not directory:
-        return _sample()
+        # the Analysis' own tables: each read and validated once, on first use, for every page and the Analysis
+        return analysis(src).tables  # type: ignore[no-any-return]
     if _is_upload(src):
         return load_tables(directory, _tables(_plain_source(fallback)))[0]
     from cx_framework.io import load_data_dir
@@ -227,6 +233,23 @@ def show_error(exc: CxError, headline: str) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
+# ------------------------------------------------------------------------------------------------ memo
+def memo(key: tuple[Any, ...], build: Any) -> Any:
+    """``build()`` computed once per ``key`` and kept for every later rerun and session (``st.cache_resource``).
+
+    For what a page derives from cached results on each rerun — a drill-down, a chart — so a widget change
+    recomputes only what depends on it. ``key`` must name everything the result depends on: a name for what
+    is built, the data source (which covers data and config) and every widget value used. The result is shared
+    between sessions: treat it as read-only (build a chart whole inside ``build``, never add to it after).
+    """
+    return _memo(key, build)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def _memo(key: tuple[Any, ...], _build: Any) -> Any:
+    return _build()
+
+
 # ------------------------------------------------------------------------------------------------ the Analysis
 def analysis(src: Source | None = None) -> Any:
     """The :class:`cx_framework.analysis.Analysis` of the source under the configuration: every page reads its
@@ -248,7 +271,7 @@ def _analysis(src: Source) -> Any:
         from cx_framework.app_support import data_stamp
 
         uploaded = LazyTables(directory)
-        base = LazyTables(fallback or SAMPLE_DIR)
+        base = LazyTables(fallback or SAMPLE_DIR, cache_dir=cache)
         tables = {name: uploaded[name] for name in uploaded}
         tables.update({name: base[name] for name in base if name not in tables})
         problems = {k: v for k, v in uploaded.problems.items() if k not in tables or k in uploaded.files}
@@ -316,6 +339,29 @@ def assumptions_panel(src: Source | None = None) -> None:
 def scorecard(src: Source) -> Any:
     """The scorecard of the Analysis (as_of and every figure shared with the CLI and the report)."""
     return result(src, "scorecard")
+
+
+def scorecard_frames(src: Source) -> Any:
+    """The scorecard's tidy frames (``metric_scores``, ``department_scores``, ``shared_scores``, ``alignment``,
+    ``exceptions``) and ``periods``, as the Analysis stores them: served from the disk cache's Parquet files,
+    without unpickling the engine result (its every-level values and control charts, and scipy behind them)
+    that only the drill-down needs."""
+    from types import SimpleNamespace
+
+    try:
+        frames = analysis(src).frames("scorecard")
+    except CxError as exc:
+        show_error(exc, "This part cannot be computed from the current data")
+        st.stop()
+        raise  # pragma: no cover - st.stop raises
+    shared = frames["shared_scores"]
+    periods = tuple(sorted(pd.Timestamp(p) for p in shared["period"].unique()))
+    return SimpleNamespace(**frames, periods=periods)
+
+
+def as_of(src: Source | None = None) -> pd.Timestamp:
+    """The reporting month of the Analysis (assumptions.yaml ``as_of``: by default the latest complete month)."""
+    return pd.Timestamp(analysis(src).assumptions_dict()["as_of"] + "-01")
 
 
 @st.cache_resource(max_entries=8)

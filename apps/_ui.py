@@ -212,11 +212,11 @@ def score_text(value: Any) -> str:
 
 
 def default_period(src: state.Source, periods: list[Any]) -> Any:
-    """The latest complete month among ``periods`` (:func:`cx_framework.maturity.latest_complete_period`): later
-    months hold metrics that need data not observed yet (next-month churn, open journeys)."""
-    from cx_framework.maturity import latest_complete_period
-
-    latest = latest_complete_period(state.tables(src), state.config())
+    """The reporting month of the Analysis among ``periods`` (assumptions.yaml ``as_of``; by default the latest
+    complete month, :func:`cx_framework.maturity.latest_complete_period`): later months hold metrics that need
+    data not observed yet (next-month churn, open journeys). Resolved once by the Analysis (and kept in its disk
+    cache), so no page reads and validates the tables just to know it."""
+    latest = state.as_of(src)
     candidates = [p for p in periods if p <= latest]
     return candidates[-1] if candidates else periods[-1]
 

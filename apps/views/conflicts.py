@@ -64,8 +64,11 @@ with tab_schemes:
             "estimated from history lies wholly on the conflict side.",
         )
     ui.chart(
-        plots.conflict_heatmap(
-            matrix, title="Every scheme: bonus component × shared customer KPI", config=cfg
+        state.memo(
+            ("conflict_heatmap_all", src),
+            lambda: plots.conflict_heatmap(
+                matrix, title="Every scheme: bonus component × shared customer KPI", config=cfg
+            ),
         ),
         key="cf_heat",
     )
@@ -174,7 +177,12 @@ with tab_sla:
             st.warning("The promise is missed and at least one stage misses its own SLA.")
         left, right = st.columns([3, 2])
         with left:
-            ui.chart(plots.sla_chain_density(r), key=f"cf_density_{journey.id}")
+            ui.chart(
+                state.memo(
+                    ("sla_chain_density", src, use_data, journey.id), lambda r=r: plots.sla_chain_density(r)
+                ),
+                key=f"cf_density_{journey.id}",
+            )
         s = r.stages
         handoff = s["kind"].eq("handoff").to_numpy()
         stage_ids = s["component"].astype(str).str.replace(" (hand-off)", "", regex=False)
@@ -200,7 +208,9 @@ with tab_sla:
         )
         with right:
             if not customer_ok and target:
-                t = required_tightening(r).iloc[0]
+                t = state.memo(
+                    ("required_tightening", src, use_data, journey.id), lambda r=r: required_tightening(r)
+                ).iloc[0]
                 if bool(t["feasible"]):
                     st.info(
                         f"To keep the promise, **{ui.humanise(t['stage'])}** "

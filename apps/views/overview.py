@@ -17,9 +17,9 @@ src = ui.page(
     "Overview", "How is the organisation doing for its customers, and where does its structure hurt them?"
 )
 cfg = state.config()
-result = state.scorecard(src)
+result = state.scorecard_frames(src)  # the Analysis' frames: no engine result needed on the first screen
 periods = sorted(result.periods)
-as_of = pd.Timestamp(state.analysis(src).assumptions_dict()["as_of"] + "-01")
+as_of = state.as_of(src)
 complete = as_of if as_of in periods else periods[-1]  # assumptions.yaml as_of: the latest complete month
 period = st.select_slider(
     "Month",

@@ -63,7 +63,10 @@ with tab_sl:
     )
     left, right = st.columns(2)
     with left:
-        ui.chart(plots.dose_response_figure(fit), key="rt_dose_fig")
+        ui.chart(
+            state.memo(("dose_response", src, dose), lambda: plots.dose_response_figure(fit)),
+            key="rt_dose_fig",
+        )
     with right:
         st.markdown("**Value of one point of service level**")
         v = value.reset_index()
@@ -96,12 +99,17 @@ with tab_sl:
         f"the forecast; 95 % CI {ui.money(opt.net_gain_vs_convention_lower)} to "
         f"{ui.money(opt.net_gain_vs_convention_upper)}.",
     )
-    ui.chart(plots.sl_value_curve_figure(opt), key="rt_value_curve")
+    ui.chart(
+        state.memo(("sl_value_curve", src, dose), lambda: plots.sl_value_curve_figure(opt)),
+        key="rt_value_curve",
+    )
 
     st.subheader("Monthly service level vs retention")
     period = state.period_retention(src)
     ui.caveats(state.notes("period_retention", src))
-    ui.chart(plots.sl_vs_retention_figure(period), key="rt_monthly")
+    ui.chart(
+        state.memo(("sl_vs_retention", src), lambda: plots.sl_vs_retention_figure(period)), key="rt_monthly"
+    )
     st.caption(
         "Aggregate view: monthly churn regressed on this and the previous months' SL (OLS with Newey-West HAC "
         f"errors, {period.nobs} months, R² {period.rsquared:.2f}). Fewer points and more confounding than the "
@@ -128,7 +136,9 @@ with tab_fd:
         ui.money(totals["failure_cost"]),
         help="Handling cost over the whole data period.",
     )
-    ui.chart(plots.failure_demand_pareto(fd), key="rt_pareto")
+    ui.chart(
+        state.memo(("failure_demand_pareto", src), lambda: plots.failure_demand_pareto(fd)), key="rt_pareto"
+    )
 
     st.subheader("Fix or absorb?")
     departments = fd.by_department["originating_department"].tolist()
@@ -166,7 +176,13 @@ with tab_fd:
         help=f"of {fva.baseline_contacts_per_month:,.0f} per month at {ui.money(fva.cost_per_contact)} each",
     )
     (st.success if fva.npv > 0 else st.warning)(fva.summary())
-    ui.chart(plots.fix_vs_absorb_curves(fva), key="rt_fix")
+    ui.chart(
+        state.memo(
+            ("fix_vs_absorb", src, source_id, float(fix_cost), float(reduction), int(horizon)),
+            lambda: plots.fix_vs_absorb_curves(fva),
+        ),
+        key="rt_fix",
+    )
     with st.expander("Charge-back: what each department's failure demand costs the others"):
         cb = fd.charge_back
         st.dataframe(

@@ -50,15 +50,28 @@ tab_card, tab_drill, tab_trend = st.tabs(["Scorecards", "Drill-down", "Trend & e
 
 with tab_card:
     st.caption("Score per cell: 0 = threshold, 100 = target, 120 = stretch; colour = status.")
-    ui.chart(plots.scorecard_heatmap(result, card="shared", period=period), key="sc_heat_shared")
-    ui.chart(plots.scorecard_heatmap(result, card="local", period=period), key="sc_heat_local")
+    for card in ("shared", "local"):
+        ui.chart(
+            state.memo(
+                ("scorecard_heatmap", src, card, period),
+                lambda card=card: plots.scorecard_heatmap(result, card=card, period=period),
+            ),
+            key=f"sc_heat_{card}",
+        )
 
 with tab_drill:
     levels = ["department", "team"]
-    has_agents = metric in set(result.values.loc[result.values["level"].astype(str).eq("employee"), "metric"])
+    agent_metrics = state.memo(
+        ("agent_metrics", src),
+        lambda: frozenset(result.values.loc[result.values["level"].astype(str).eq("employee"), "metric"]),
+    )
+    has_agents = metric in agent_metrics
     if has_agents:
         levels.append("employee")
-    drill = result.drill_down(metric, period, by=tuple(levels))
+    drill = state.memo(
+        ("drill_down", src, metric, period, tuple(levels)),
+        lambda: result.drill_down(metric, period, by=tuple(levels)),
+    )
     org_row = drill[drill["level"].astype(str).eq("organisation")].iloc[0]
     st.metric(
         f"Organisation — {ui.metric_name(metric)}",
@@ -128,7 +141,13 @@ with tab_trend:
         key="sc_trend_dept",
     )
     try:
-        ui.chart(plots.scorecard_trend_chart(result, metric, department=trend_dept), key="sc_trend")
+        ui.chart(
+            state.memo(
+                ("scorecard_trend", src, metric, trend_dept),
+                lambda: plots.scorecard_trend_chart(result, metric, department=trend_dept),
+            ),
+            key="sc_trend",
+        )
         st.caption(
             "XmR chart: centre = mean, limits = mean ± 2.66 × average moving range (Wheeler, *Understanding "
             "Variation*). Red diamonds: a Western Electric rule fired in the bad direction."

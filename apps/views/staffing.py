@@ -115,8 +115,10 @@ if realised is not None and mismatch is not None:
 
 # ---------------------------------------------------------------------------------------- SL over time
 st.subheader("Realised service level over the whole data")
-overall = float(aggregate_service_level(intervals))
-weekly = aggregate_service_level(intervals, by=["week", "queue"])
+# the intervals were validated once when the Analysis read them
+overall = state.memo(
+    ("realised_sl_overall", src), lambda: float(aggregate_service_level(intervals, validate=False))
+)
 m1, m2 = st.columns([1, 3])
 m1.metric(
     f"Realised service level, {intervals['interval_start'].min():%b %Y} – {intervals['interval_start'].max():%b %Y}",
@@ -124,41 +126,58 @@ m1.metric(
     delta=f"{(overall - target) * 100:+.1f} pts vs target",
     help="Σ answered within threshold / Σ offered (volume-weighted, never a mean of interval percentages).",
 )
-fig = go.Figure()
-for i, (queue, frame) in enumerate(weekly.groupby("queue", sort=True)):
-    fig.add_trace(
-        go.Scatter(
-            x=frame["week"],
-            y=frame["service_level"],
-            mode="lines",
-            name=ui.humanise(queue),
-            line={"color": PALETTE[i]},
+
+
+def _weekly_figure() -> go.Figure:
+    weekly = aggregate_service_level(intervals, by=["week", "queue"], validate=False)
+    fig = go.Figure()
+    for i, (queue, frame) in enumerate(weekly.groupby("queue", sort=True)):
+        fig.add_trace(
+            go.Scatter(
+                x=frame["week"],
+                y=frame["service_level"],
+                mode="lines",
+                name=ui.humanise(queue),
+                line={"color": PALETTE[i]},
+            )
         )
+    fig.add_hline(
+        y=target,
+        line={"color": STATUS_COLOURS["red"], "dash": "dash"},
+        annotation_text=f"target {target:.0%}",
+        annotation_position="bottom right",
     )
-fig.add_hline(
-    y=target,
-    line={"color": STATUS_COLOURS["red"], "dash": "dash"},
-    annotation_text=f"target {target:.0%}",
-    annotation_position="bottom right",
-)
-fig.update_yaxes(title="Realised service level", tickformat=".0%", dtick=0.1)
-fig.update_xaxes(title="Week starting", dtick="M3", tickformat="%b %Y")
+    fig.update_yaxes(title="Realised service level", tickformat=".0%", dtick=0.1)
+    fig.update_xaxes(title="Week starting", dtick="M3", tickformat="%b %Y")
+    return apply_style(fig, title="Weekly realised service level by queue", height=360)
+
+
 with m2:
-    ui.chart(apply_style(fig, title="Weekly realised service level by queue", height=360), key="st_weekly")
+    ui.chart(state.memo(("st_weekly", src, target), _weekly_figure), key="st_weekly")
 
 # ---------------------------------------------------------------------------------------- required vs staffed
 st.subheader("Agents required vs staffed")
 required = state.required(src, target, shrinkage, patience)
-days = required["interval_start"].dt.normalize()
+days, day_options = state.memo(
+    ("required_days", src, target, shrinkage, patience),
+    lambda: (
+        required["interval_start"].dt.normalize(),
+        sorted(required["interval_start"].dt.normalize().unique()),
+    ),
+)
 day = st.select_slider(
     "Day",
-    options=sorted(days.unique()),
+    options=day_options,
     value=days.max(),
     format_func=lambda d: f"{d:%a %d %b %Y}",
     key="st_day",
 )
-shown = required[days.eq(day)]
-short = understaffed_intervals(shown) if "agents_staffed" in shown else None
+shown = state.memo(("required_day", src, target, shrinkage, patience, day), lambda: required[days.eq(day)])
+short = (
+    state.memo(("understaffed", src, target, shrinkage, patience, day), lambda: understaffed_intervals(shown))
+    if "agents_staffed" in shown
+    else None
+)
 r1, r2, r3 = st.columns(3)
 r1.metric(
     "Half-hours under-staffed that day",
@@ -174,28 +193,40 @@ r3.metric(
     else "—",
     help=f"Offered-weighted {model} service level with the agents staffed.",
 )
-ui.chart(plots.required_vs_staffed_figure(shown), key="st_required")
-per_interval = aggregate_service_level(
-    intervals[intervals["interval_start"].dt.normalize().eq(day)], by="interval_start"
+ui.chart(
+    state.memo(
+        ("required_vs_staffed", src, target, shrinkage, patience, day),
+        lambda: plots.required_vs_staffed_figure(shown),
+    ),
+    key="st_required",
 )
-fig = go.Figure(
-    go.Scatter(
-        x=per_interval["interval_start"],
-        y=per_interval["service_level"],
-        mode="lines+markers",
-        name="realised (all queues)",
-        line={"color": PALETTE[0]},
+
+
+def _interval_figure() -> go.Figure:
+    per_interval = aggregate_service_level(
+        intervals[intervals["interval_start"].dt.normalize().eq(day)], by="interval_start", validate=False
     )
-)
-fig.add_hline(
-    y=target,
-    line={"color": STATUS_COLOURS["red"], "dash": "dash"},
-    annotation_text=f"target {target:.0%}",
-    annotation_position="bottom right",
-)
-fig.update_yaxes(title="Realised service level", tickformat=".0%", range=[0, 1.05], dtick=0.2)
-fig.update_xaxes(title="Half-hour starting", tickformat="%H:%M", dtick=2 * 3600 * 1000)
-ui.chart(apply_style(fig, title="Realised service level by half-hour vs target"), key="st_interval_sl")
+    fig = go.Figure(
+        go.Scatter(
+            x=per_interval["interval_start"],
+            y=per_interval["service_level"],
+            mode="lines+markers",
+            name="realised (all queues)",
+            line={"color": PALETTE[0]},
+        )
+    )
+    fig.add_hline(
+        y=target,
+        line={"color": STATUS_COLOURS["red"], "dash": "dash"},
+        annotation_text=f"target {target:.0%}",
+        annotation_position="bottom right",
+    )
+    fig.update_yaxes(title="Realised service level", tickformat=".0%", range=[0, 1.05], dtick=0.2)
+    fig.update_xaxes(title="Half-hour starting", tickformat="%H:%M", dtick=2 * 3600 * 1000)
+    return apply_style(fig, title="Realised service level by half-hour vs target")
+
+
+ui.chart(state.memo(("st_interval_sl", src, day, target), _interval_figure), key="st_interval_sl")
 
 # ---------------------------------------------------------------------------------------- budget gap
 st.subheader("Budget gap: the service level the funded FTE would buy")
@@ -223,7 +254,13 @@ b4.metric(
     help="A model figure: the funded hours shared across half-hours in proportion to the workload. Compare the "
     "realised level above.",
 )
-ui.chart(plots.budget_sl_by_day_figure(gap), key="st_budget")
+ui.chart(
+    state.memo(
+        ("budget_sl_by_day", src, float(budget_fte), target, shrinkage, patience),
+        lambda: plots.budget_sl_by_day_figure(gap),
+    ),
+    key="st_budget",
+)
 
 # ---------------------------------------------------------------------------------------- SL curve
 st.subheader("Service level vs agents for one half-hour")
@@ -249,24 +286,36 @@ sl_c = float(service_level(calls, aht, agents, answer_s=econ.answer_s))
 s1, s2 = st.columns(2)
 s1.metric("Service level (Erlang C)", ui.pct(sl_c))
 if patience is not None:
-    ea = erlang_a(calls, aht, agents, patience_s=patience, answer_s=econ.answer_s)
+    ea = state.memo(
+        ("erlang_a", calls, aht, agents, patience, econ.answer_s),
+        lambda: erlang_a(calls, aht, agents, patience_s=patience, answer_s=econ.answer_s),
+    )
     s2.metric(
         "Service level (Erlang A)",
         ui.pct(float(ea.service_level)),
         help=f"Callers abandon after {patience:g} s on average (exponential patience); abandoned calls count as "
         "missed.",
     )
-fig = plots.sl_vs_agents_figure(calls, aht, target=target, answer_s=econ.answer_s, patience_s=patience)
-fig.add_trace(
-    go.Scatter(
-        x=[agents],
-        y=[sl_c],
-        mode="markers",
-        name=f"your choice: {agents} agents, {sl_c:.1%}",
-        marker={"size": 14, "color": PALETTE[4], "symbol": "diamond"},
+
+
+def _curve_figure() -> go.Figure:
+    fig = plots.sl_vs_agents_figure(calls, aht, target=target, answer_s=econ.answer_s, patience_s=patience)
+    fig.add_trace(
+        go.Scatter(
+            x=[agents],
+            y=[sl_c],
+            mode="markers",
+            name=f"your choice: {agents} agents, {sl_c:.1%}",
+            marker={"size": 14, "color": PALETTE[4], "symbol": "diamond"},
+        )
     )
+    return fig
+
+
+ui.chart(
+    state.memo(("sl_vs_agents", calls, aht, target, econ.answer_s, patience, agents), _curve_figure),
+    key="st_curve",
 )
-ui.chart(fig, key="st_curve")
 
 # ---------------------------------------------------------------------------------------- model fit
 import _model_fit  # noqa: E402

@@ -14,7 +14,9 @@ hashes the data stamp (file names, sizes, modification times — or the frames' 
 and the assumptions (and the library's own source files), so any change opens a new entry; the least recently
 written entries beyond ``$CX_CACHE_MAX_ENTRIES`` (default 8) are removed. A later process opening the same key serves figures and
 frames from the manifest and Parquet without reading the data, and unpickles an engine result only when a
-surface asks for it. Pickle runs code from the file it reads: the cache directory must be as trusted as the
+surface asks for it. A data directory's tables, once read and validated, are kept too (``tables/<table>-<hash>.pkl``,
+keyed by the file's path, size and modification time and the library's code): a later process that needs the
+rows reads them back instead of validating the file again. Pickle runs code from the file it reads: the cache directory must be as trusted as the
 code itself (your own user cache, never a shared writable folder) — the same rule as ``st.cache_data(persist=...)``
 and joblib's memory cache.
 """
@@ -152,11 +154,21 @@ class LazyTables(Mapping[str, pd.DataFrame]):
     others. Iterating reads every table.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], tables: Iterable[str] | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        tables: Iterable[str] | None = None,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         from cx_framework.io import _find_table_files
         from cx_framework.schemas import REQUIRED_TABLES, TABLES
 
         self.root = Path(directory)
+        #: validated frames kept as pickles under ``<cache_dir>/tables/``, keyed by the file's path, size and
+        #: modification time and the library's code (the same identity the Analysis cache key trusts), so a
+        #: later process reads a valid table back instead of parsing and validating it again
+        self.cache_dir = Path(cache_dir) / "tables" if cache_dir is not None else None
         wanted = list(tables) if tables is not None else list(TABLES)
         self.files = _find_table_files(self.root, wanted)
         self.problems: dict[str, str] = {
@@ -174,12 +186,46 @@ class LazyTables(Mapping[str, pd.DataFrame]):
             return self._frames[name]
         if name not in self.files or name in self.problems:
             return None
+        cached = self._validated_path(name)
+        if cached is not None and cached.is_file():
+            try:
+                with cached.open("rb") as fh:
+                    self._frames[name] = pickle.load(fh)  # noqa: S301 - our own cache (module docstring)
+                return self._frames[name]
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+                pass  # unreadable: validate the file again
         try:
             self._frames[name] = read_table(self.files[name], name)
         except DataValidationError as exc:
             self.problems[name] = str(exc).split("\nTip:")[0].split(" Tip:")[0]
             return None
+        if cached is not None:
+            self._keep_validated(cached, self._frames[name])
         return self._frames[name]
+
+    def _validated_path(self, name: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        try:
+            file = self.files[name].resolve()
+            info = file.stat()
+        except OSError:
+            return None
+        identity = f"{file}|{info.st_size}|{info.st_mtime_ns}|{name}|{CACHE_FORMAT}|{_code_stamp()}"
+        return self.cache_dir / f"{name}-{hashlib.sha256(identity.encode()).hexdigest()[:24]}.pkl"
+
+    def _keep_validated(self, path: Path, frame: pd.DataFrame) -> None:
+        from cx_framework.io import write_bytes_atomic
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(path, pickle.dumps(frame, protocol=5))
+            kept = sorted(path.parent.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+            keep = 8 * int(os.environ.get("CX_CACHE_MAX_ENTRIES", "8"))
+            for old in kept[keep:]:
+                old.unlink(missing_ok=True)
+        except (OSError, pickle.PicklingError):  # a full or read-only disk only costs the next process time
+            return
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         frame = self._load(name)
@@ -434,7 +480,7 @@ class Analysis:
         analysis = cls(
             config=cfg,
             assumptions=assumptions,
-            loader=lambda: (LazyTables(root), {}),
+            loader=lambda: (LazyTables(root, cache_dir=cache_dir), {}),
             data_stamp=directory_stamp(root),
             cache_dir=cache_dir,
             viewer=viewer,
@@ -767,7 +813,8 @@ class Analysis:
     def resolved(self, key: str, compute: Callable[[], Any]) -> Any:
         """A resolved assumption (e.g. the ``as_of`` month), computed once and shown with the assumptions."""
         if key not in self._resolved:
-            self._resolved[key] = compute()
+            stored = (self._manifest or {}).get("resolved", {}).get(key)
+            self._resolved[key] = _decode_resolved(stored) if stored is not None else compute()
         return self._resolved[key]
 
     def assumptions_dict(self) -> dict[str, Any]:
@@ -777,7 +824,8 @@ class Analysis:
         a = self.assumptions
         econ = self.config.economics
         out: dict[str, Any] = {}
-        cached = (self._manifest or {}).get("assumptions") if self._tables is None else None
+        # the same key means the same data, config and assumptions: what the entry resolved still holds
+        cached = (self._manifest or {}).get("assumptions")
         if cached:
             return dict(cached)
         out["current_scheme"] = s.current_scheme(self)
@@ -928,6 +976,10 @@ class Analysis:
                 "result": has_result,
                 "saved_at": datetime.now(UTC).isoformat(),
             }
+            resolved = {k: _encode_resolved(v) for k, v in self._resolved.items()}
+            self._manifest.setdefault("resolved", {}).update(
+                {k: v for k, v in resolved.items() if v is not None}
+            )
             if self._tables is not None:
                 self._manifest["table_problems"] = self.table_problems
                 with contextlib.suppress(CxError):
@@ -1015,6 +1067,22 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes | None:
     except (ValueError, TypeError, ImportError, OverflowError):
         return None
     return buffer.getvalue()
+
+
+def _encode_resolved(value: Any) -> dict[str, Any] | None:
+    """A resolved assumption as stored in the manifest (a month, a scheme id), or None for what is not kept
+    there (frames: the forecast window's intervals are recomputed from the data when a section needs them)."""
+    if isinstance(value, pd.Timestamp):
+        return {"timestamp": value.isoformat()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return {"value": value}
+    return None
+
+
+def _decode_resolved(stored: Mapping[str, Any]) -> Any:
+    if "timestamp" in stored:
+        return pd.Timestamp(stored["timestamp"])
+    return stored.get("value")
 
 
 def headline_sections() -> tuple[str, ...]:

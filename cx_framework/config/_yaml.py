@@ -33,6 +33,34 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
+_CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)
+if _CSafeLoader is not None:
+
+    class _FastLoader(_CSafeLoader):  # type: ignore[misc,valid-type]
+        """The same safe loader with libyaml's parser (about 10× faster on the bundled configs); a file it refuses
+        is parsed again with :class:`_Loader`, so every error message is the pure-Python parser's."""
+
+    _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+else:  # PyYAML built without libyaml
+    _FastLoader = None
+
+
+def _single_node(text: str) -> tuple[Any, yaml.Node | None]:
+    """(loader, composed node) of ``text``: libyaml's parser when it accepts the text, else the pure-Python one
+    (which then raises its own, well-worded error)."""
+    if _FastLoader is not None:
+        fast = _FastLoader(text)
+        try:
+            return fast, fast.get_single_node()
+        except yaml.YAMLError:
+            fast.dispose()
+    loader = _Loader(text)
+    try:
+        return loader, loader.get_single_node()
+    except yaml.YAMLError:
+        loader.dispose()
+        raise
+
 
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Read a YAML file with the safe loader; return (data, node tree for line look-ups).
@@ -73,9 +101,9 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         raise ConfigError(
             f"cannot read file ({exc.strerror}); check its permissions", file=str(path)
         ) from None
-    loader = _Loader(text)
+    loader: Any = None
     try:
-        node = loader.get_single_node()
+        loader, node = _single_node(text)
         if node is not None:
             expanded = _expanded_size(node, {})
             if expanded > MAX_CONFIG_VALUES:
@@ -99,7 +127,8 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"YAML syntax error: {problem}", file=str(path), line=line) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if data is None:
         raise ConfigError('file is empty; it needs the keys described in DESIGN.md "Configs"', file=str(path))
     return data, node

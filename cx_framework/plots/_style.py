@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
+from typing import TYPE_CHECKING
+
+if (
+    TYPE_CHECKING
+):  # plotly is imported by the chart modules, not by the colours (pages without charts use them)
+    import plotly.graph_objects as go
 
 __all__ = ["STATUS_COLOURS", "PALETTE", "apply_style"]
 

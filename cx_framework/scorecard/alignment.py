@@ -19,7 +19,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cx_framework.config.models import Metric, Scorecard
 from cx_framework.errors import StatisticalWarning
@@ -39,6 +38,8 @@ def pearson_ci(
         r and p from :func:`scipy.stats.pearsonr` (NaN when n < 3 or a series is constant); the interval is
         NaN when n <= 3 (the Fisher-z standard error 1/sqrt(n − 3) needs n > 3).
     """
+    from scipy import stats  # here, not at import: the scorecard's readers (and its pickle) need no scipy
+
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     ok = np.isfinite(x) & np.isfinite(y)
