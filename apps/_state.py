@@ -7,6 +7,7 @@ Cached objects are shared between sessions and must be treated as read-only by t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -418,8 +419,17 @@ def conflicts_all() -> pd.DataFrame:
 
 
 def conflicts_for(scheme: Any) -> pd.DataFrame:
-    """Conflict matrix of one (edited) scheme; cached on what it depends on: id, component metrics and weights."""
-    key = (scheme.id, tuple((c.metric, c.weight) for c in scheme.components), config_stamp())
+    """Conflict matrix of one (edited) scheme; cached on what it depends on: id, component metrics and weights.
+    A configured scheme as configured is the Analysis' own rows (its conflicts section, from the disk cache)."""
+    parts = tuple((c.metric, c.weight) for c in scheme.components)
+    configured = config().schemes.get(scheme.id)
+    if configured is not None and parts == tuple((c.metric, c.weight) for c in configured.components):
+        matrix = conflicts_all()
+        return memo(
+            ("conflicts_of", source(), scheme.id),
+            lambda: matrix[matrix["scheme"].eq(scheme.id)].reset_index(drop=True),
+        )
+    key = (scheme.id, parts, config_stamp())
     return _conflicts_for(key, scheme)
 
 
@@ -455,8 +465,29 @@ def behaviour_figure(src: Source, scheme_yaml: str) -> Any:
     return behaviour_waterfall(behaviour(src, scheme_yaml))
 
 
-@st.cache_resource(show_spinner="Simulating how employees respond…", max_entries=16)
+def configured_scheme_id(scheme_yaml: str) -> str | None:
+    """Id of the configured scheme whose YAML (``scheme_to_yaml``) is exactly ``scheme_yaml``, else None."""
+    from cx_framework.incentives import scheme_to_yaml
+
+    schemes = config().schemes
+    by_yaml = memo(
+        ("scheme_yaml", config_stamp()), lambda: {scheme_to_yaml(s): i for i, s in schemes.items()}
+    )
+    return by_yaml.get(scheme_yaml)  # type: ignore[no-any-return]
+
+
 def behaviour(src: Source, scheme_yaml: str) -> Any:
+    """Behaviour simulation of a scheme: a configured scheme as configured is the Analysis' behaviour section
+    (computed once, served from its disk cache); an edited one is simulated here (cached per YAML)."""
+    sid = configured_scheme_id(scheme_yaml)
+    if sid is not None:
+        with contextlib.suppress(CxError, KeyError):
+            return analysis(src).result("behaviour")[sid]
+    return _behaviour(src, scheme_yaml)
+
+
+@st.cache_resource(show_spinner="Simulating how employees respond…", max_entries=16)
+def _behaviour(src: Source, scheme_yaml: str) -> Any:
     from cx_framework.conflicts import simulate_behaviour
 
     a = analysis(src)
@@ -560,7 +591,19 @@ def chains(src: Source, use_data: bool) -> dict[str, Any]:
     a = analysis(src)
     if use_data == (a.assumptions.sla_lead_times == "data"):
         return result(src, "sla_chain")["chains"]  # type: ignore[no-any-return]
+    with contextlib.suppress(CxError, KeyError):
+        return a.result("sla_chain_views")["chains"][use_data]  # type: ignore[no-any-return]
     return _chains(src, use_data)
+
+
+def tightening(src: Source, use_data: bool, journey_id: str, chain: Any) -> pd.DataFrame:
+    """:func:`~cx_framework.conflicts.chain.required_tightening` of a journey's chain (from the Analysis'
+    sla_chain_views section when there, else computed once per process)."""
+    from cx_framework.conflicts import required_tightening
+
+    with contextlib.suppress(CxError, KeyError):
+        return analysis(src).result("sla_chain_views")["tightening"][use_data][journey_id]  # type: ignore[no-any-return]
+    return memo(("required_tightening", src, use_data, journey_id), lambda: required_tightening(chain))  # type: ignore[no-any-return]
 
 
 @st.cache_resource(show_spinner="Convolving SLA chains…", max_entries=8)

@@ -15,7 +15,7 @@ import streamlit as st  # noqa: E402
 
 from cx_framework import plots  # noqa: E402
 from cx_framework.analysis.sections import conflict_evidence  # noqa: E402
-from cx_framework.conflicts import required_tightening, sla_conflicts  # noqa: E402
+from cx_framework.conflicts import sla_conflicts  # noqa: E402
 from cx_framework.conflicts.explain import (  # noqa: E402
     EVIDENCE_COLUMNS,
     TOTAL_EFFECT_CONVENTION,
@@ -208,9 +208,7 @@ with tab_sla:
         )
         with right:
             if not customer_ok and target:
-                t = state.memo(
-                    ("required_tightening", src, use_data, journey.id), lambda r=r: required_tightening(r)
-                ).iloc[0]
+                t = state.tightening(src, use_data, journey.id, r).iloc[0]
                 if bool(t["feasible"]):
                     st.info(
                         f"To keep the promise, **{ui.humanise(t['stage'])}** "

@@ -495,6 +495,38 @@ def _stage_fits(a: Analysis) -> pd.DataFrame | None:
     return fit_stage_distributions(work_items) if len(work_items) else None
 
 
+@section(
+    "sla_chain_views",
+    optional=("work_items",),
+    label="SLA chains with either lead-time source",
+    headline=False,
+)
+def _sla_chain_views(a: Analysis) -> SectionResult:
+    """The journeys' chains with stage lead times fitted from ``work_items`` (``True``) and as configured in
+    slas.yaml (``False``), and for each chain that misses its promise the stage tightening that would keep it
+    (:func:`~cx_framework.conflicts.chain.required_tightening`): the Conflicts page's lead-time switch reads both
+    from here, so switching never convolves again. The configured source's chains are the sla_chain section's."""
+    from cx_framework.conflicts.chain import journey_chain, required_tightening
+
+    primary = a.result("sla_chain")
+    from_data = a.assumptions.sla_lead_times == "data"
+    views: dict[bool, dict[str, Any]] = {from_data: primary["chains"]}
+    if from_data:
+        views[False] = {j.id: journey_chain(j, fitted=None) for j in a.config.slas.journeys}
+    else:
+        fitted = _stage_fits(a)  # in the engine on DuckDB/Spark
+        if fitted is not None:
+            views[True] = {j.id: journey_chain(j, fitted=fitted) for j in a.config.slas.journeys}
+    tightening: dict[bool, dict[str, pd.DataFrame]] = {}
+    for use_data, chains in views.items():
+        tightening[use_data] = {
+            jid: required_tightening(r)
+            for jid, r in chains.items()
+            if r.promise_percent and r.p_within_promise < r.promise_percent
+        }
+    return SectionResult(result={"chains": views, "tightening": tightening})
+
+
 # ------------------------------------------------------------------------------------------------ staffing
 @dataclass(frozen=True)
 class StaffingSection:

@@ -34,15 +34,20 @@ def _timestamp_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
 
 _CSafeLoader: Any = getattr(yaml, "CSafeLoader", None)
-if _CSafeLoader is not None:
 
-    class _FastLoader(_CSafeLoader):  # type: ignore[misc,valid-type]
-        """The same safe loader with libyaml's parser (about 10× faster on the bundled configs); a file it refuses
-        is parsed again with :class:`_Loader`, so every error message is the pure-Python parser's."""
 
-    _FastLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
-else:  # PyYAML built without libyaml
-    _FastLoader = None
+def _fast_loader() -> Any:
+    """The same safe loader with libyaml's parser (about 5× faster on the bundled configs), or None when PyYAML
+    was built without libyaml. A file it refuses is parsed again with :class:`_Loader`, so every error message
+    is the pure-Python parser's."""
+    if _CSafeLoader is None:
+        return None
+    fast: Any = type("_FastLoader", (_CSafeLoader,), {"__doc__": _fast_loader.__doc__})
+    fast.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_or_text)
+    return fast
+
+
+_FastLoader: Any = _fast_loader()
 
 
 def _single_node(text: str) -> tuple[Any, yaml.Node | None]:

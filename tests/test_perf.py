@@ -1,0 +1,149 @@
+"""What the speed work relies on (issue 12; timings themselves are in benchmarks/bench_truth.py, never asserted):
+lazy re-exports that match their modules, light imports for the first screen, the Analysis cache keeping what it
+resolved and the validated tables, and faster writers that produce the same output."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cx_framework.analysis import Analysis
+from cx_framework.analysis.core import LazyTables
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+
+@pytest.mark.parametrize("package", ["cx_framework.plots", "cx_framework.conflicts"])
+def test_lazy_exports_match_the_modules(package):
+    pkg = importlib.import_module(package)
+    expected = {}
+    for module in sorted(set(pkg._EXPORTS.values())):
+        mod = importlib.import_module(f"{package}.{module}")
+        for name in mod.__all__:
+            expected[name] = module
+    assert pkg._EXPORTS == expected
+    assert sorted(pkg.__all__) == sorted(expected)
+    for name, module in expected.items():
+        assert getattr(pkg, name) is getattr(importlib.import_module(f"{package}.{module}"), name)
+    with pytest.raises(AttributeError):
+        _ = pkg.no_such_chart
+
+
+def test_first_screen_imports_stay_light():
+    """The status colours and the conflict explanations must not pull in plotly or the SLA-chain scipy stack."""
+    code = (
+        "import sys; import cx_framework.plots._style, cx_framework.conflicts.explain, cx_framework.scorecard; "
+        "print(sorted(m for m in ('plotly', 'scipy.stats', 'scipy.signal') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
+    assert json.loads(out.strip().replace("'", '"')) == []
+
+
+def test_cached_analysis_keeps_what_it_resolved(tmp_path, config):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("intervals", "department_metrics"):
+        shutil.copy(SAMPLE / f"{name}.parquet", data / f"{name}.parquet")
+    cache = tmp_path / "cache"
+    first = Analysis.from_data_dir(data, config, cache_dir=cache)
+    first.section("staffing")
+    manifest = json.loads(next(cache.glob("*/manifest.json")).read_text())
+    assert manifest["resolved"]["as_of"] == {"timestamp": "2025-11-01T00:00:00"}
+
+    second = Analysis.from_data_dir(data, config, cache_dir=cache)
+    second._loader = None  # any read of the data would fail
+    from cx_framework.analysis.sections import as_of
+
+    assert as_of(second) == pd.Timestamp("2025-11-01")
+    assert second.assumptions_dict() == first.assumptions_dict()
+
+
+def test_validated_tables_are_kept_and_read_back(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(SAMPLE / "intervals.parquet", data / "intervals.parquet")
+    cache = tmp_path / "cache"
+    first = LazyTables(data, ["intervals"], cache_dir=cache)["intervals"]
+    kept = list((cache / "tables").glob("intervals-*.pkl"))
+    assert len(kept) == 1
+
+    import cx_framework.io as io
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(io, "read_table", refuse)
+    again = LazyTables(data, ["intervals"], cache_dir=cache)["intervals"]
+    pd.testing.assert_frame_equal(again, first)
+    assert list(again.dtypes) == list(first.dtypes)
+    monkeypatch.undo()
+
+    # a changed file is validated again (new identity), never served from the old pickle
+    frame = pd.read_parquet(data / "intervals.parquet")
+    frame.loc[0, "offered"] = -1
+    frame.to_parquet(data / "intervals.parquet")
+    bad = LazyTables(data, ["intervals"], cache_dir=cache)
+    assert "intervals" not in bad and "offered" in bad.problems["intervals"]
+
+
+def test_xlsx_numbers_are_shortest_round_trip(tmp_path):
+    from openpyxl import load_workbook
+
+    from cx_framework._xlsx import Sheet, workbook_bytes
+
+    frame = pd.DataFrame(
+        {"share": [0.1, 0.123456789012345, np.nan], "count": [1, 2, 3], "money": [1.005, 2.5, 1e16]}
+    )
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(workbook_bytes([Sheet("t", frame, {"share": "0.0%"})]))
+    import zipfile
+
+    xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert "<v>0.1</v>" in xml and "0.10000000000000001" not in xml
+    assert "<v>1</v>" in xml and "<v>1e+16</v>" in xml
+    ws = load_workbook(path)["t"]
+    assert ws["A2"].value == 0.1 and ws["A3"].value == 0.123456789012345 and ws["A4"].value is None
+    assert ws["A2"].number_format == "0.0%"
+    assert [ws["B2"].value, ws["C2"].value, ws["C4"].value] == [1, 1.005, 1e16]
+
+
+def test_fast_yaml_reads_the_same_and_keeps_the_pure_parser_errors(tmp_path):
+    from cx_framework.config import _yaml
+    from cx_framework.errors import ConfigError
+
+    for path in sorted((ROOT / "configs").rglob("*.yaml")):
+        data, node = _yaml.read_yaml(path)
+        loader = _yaml._Loader(path.read_text(encoding="utf-8"))
+        assert data == loader.get_single_data()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: 1\nb: c: d\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="mapping values are not allowed here") as info:
+        _yaml.read_yaml(bad)
+    assert "line 2" in str(info.value)
+
+
+def test_style_template_is_the_validated_one():
+    import plotly.graph_objects as go
+
+    from cx_framework.plots._style import apply_style
+
+    ours = apply_style(go.Figure(go.Scatter(x=[1, 2], y=[3, 4])), title="t")
+    reference = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+    reference.update_layout(template="plotly_white")
+    assert (
+        json.loads(ours.to_json())["layout"]["template"]
+        == json.loads(reference.to_json())["layout"]["template"]
+    )
+    ours.layout.template.layout.paper_bgcolor = "red"  # a figure's template is its own copy
+    assert go.Figure().update_layout(template="plotly_white").layout.template.layout.paper_bgcolor != "red"
