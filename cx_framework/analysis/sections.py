@@ -308,28 +308,6 @@ def _conflicts(a: Analysis) -> SectionResult:
 
 
 @section(
-    "evidence",
-    needs=("department_metrics",),
-    label="Evidence behind the causal graph",
-    headline=False,
-)
-def _evidence(a: Analysis) -> SectionResult:
-    """Every causal-graph edge estimated from ``department_metrics`` (with the candidate associations) and every
-    configured scheme's conflicts with their intervals (2,000 draws, seed 0): the Conflicts page and the report
-    read them from here, so neither re-estimates the graph per process."""
-    from cx_framework.conflicts.evidence import estimate_graph
-    from cx_framework.conflicts.uncertainty import conflict_intervals
-
-    evidence = estimate_graph(a.tables["department_metrics"], a.config, validate=False)
-    intervals = (
-        conflict_intervals(a.config.schemes, a.config, evidence, draws=2000, seed=0)
-        if a.config.schemes
-        else None
-    )
-    return SectionResult(result={"evidence": evidence, "intervals": intervals})
-
-
-@section(
     "behaviour",
     needs=("employee_metrics", "employees", "customers", "intervals", "department_metrics"),
     label="Behaviour simulation",
