@@ -512,6 +512,7 @@ def required(src: Source, target: float, shrinkage: float, patience_s: float | N
         shrinkage=shrinkage,
         patience_s=patience_s,
         answer_s=config().economics.answer_s,
+        validate=False,  # the Analysis validated the table when it read it
     )
 
 

@@ -30,7 +30,7 @@ def test_lazy_exports_match_the_modules(package):
         mod = importlib.import_module(f"{package}.{module}")
         for name in mod.__all__:
             expected[name] = module
-    assert pkg._EXPORTS == expected
+    assert expected == pkg._EXPORTS
     assert sorted(pkg.__all__) == sorted(expected)
     for name, module in expected.items():
         assert getattr(pkg, name) is getattr(importlib.import_module(f"{package}.{module}"), name)
