@@ -97,7 +97,10 @@ def _sign_in(driver, url: str, user: str, password: str) -> None:
     _wait_until_done(driver, ["Sign in", "User name", "Password"])
     driver.find_element(By.CSS_SELECTOR, 'input[aria-label="User name"]').send_keys(user)
     driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(password)
-    [b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Sign in"][0].click()
+    # the form's button can arrive a moment after its text on a busy machine: wait for it, never index blindly
+    WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: [b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Sign in"]
+    )[0].click()
 
 
 def _nav_titles(driver) -> list[str]:
@@ -170,7 +173,11 @@ def test_leadership_cannot_reach_individual_pay_anywhere(secured_url, browser):
             assert "employee_id" in csv.splitlines()[0] and "base_salary" not in csv
     # the HR page by its URL: not routable for this role (no page, no numbers)
     browser.get(f"{secured_url}/incentives")
-    time.sleep(3)
+    # a new session: the sign-in form (or, if the session survived, the signed-in sidebar) — whichever renders,
+    # however long a busy machine takes to render it
+    WebDriverWait(browser, 120, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: "Sign in" in _body(d) or "Signed in as" in _body(d)
+    )
     _wait_until_done(
         browser, ["Signed in as"] if "Sign in" not in _body(browser) else ["Sign in"], timeout=120
     )
