@@ -492,7 +492,7 @@ def _sla_chain_views(a: Analysis) -> SectionResult:
     if from_data:
         views[False] = {j.id: journey_chain(j, fitted=None) for j in a.config.slas.journeys}
     else:
-        fitted = _stage_fits(a)  # in the engine on DuckDB/Spark
+        fitted = _stage_fits(a) if a.uses_engine or a.has("work_items") else None  # engine on DuckDB/Spark
         if fitted is not None:
             views[True] = {j.id: journey_chain(j, fitted=fitted) for j in a.config.slas.journeys}
     tightening: dict[bool, dict[str, pd.DataFrame]] = {}

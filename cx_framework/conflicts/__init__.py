@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # what a type checker sees; at run time the names arrive thro
     from cx_framework.conflicts.chain import (
         SlaChainResult,
         fit_stage_distributions,
+        fit_stage_distributions_engine,
         journey_chain,
         required_tightening,
         sla_chain,
@@ -78,6 +79,7 @@ _EXPORTS: dict[str, str] = {
     "journey_chain": "chain",
     "required_tightening": "chain",
     "fit_stage_distributions": "chain",
+    "fit_stage_distributions_engine": "chain",
     "StaffingBudgetGap": "budget_gap",
     "staffing_budget_gap": "budget_gap",
     "understaffed_intervals": "budget_gap",
@@ -115,6 +117,7 @@ __all__ = [
     "journey_chain",
     "required_tightening",
     "fit_stage_distributions",
+    "fit_stage_distributions_engine",
     "StaffingBudgetGap",
     "staffing_budget_gap",
     "understaffed_intervals",
