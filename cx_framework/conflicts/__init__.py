@@ -99,6 +99,8 @@ _EXPORTS: dict[str, str] = {
     "TOTAL_EFFECT_LABEL": "explain",
     "push_effect_sentence": "explain",
     "conflict_rows": "explain",
+    "EVIDENCE_COLUMNS": "explain",
+    "path_evidence": "uncertainty",
 }
 
 __all__ = [
@@ -137,6 +139,8 @@ __all__ = [
     "TOTAL_EFFECT_LABEL",
     "push_effect_sentence",
     "conflict_rows",
+    "EVIDENCE_COLUMNS",
+    "path_evidence",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
