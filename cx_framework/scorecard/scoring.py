@@ -159,11 +159,16 @@ def composite(
         _w_all=("weight", "sum"),
         n_metrics=("weight", "size"),
         n_scored=("_scored", "sum"),
+        _lo=("score", "min"),
+        _hi=("score", "max"),
     ).reset_index()
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["composite"] = np.where(
+        mean = np.where(
             out["_w_scored"] > 0, out["_ws"] / out["_w_scored"].where(out["_w_scored"] > 0), np.nan
         )
+        # a weighted mean lies between its smallest and largest score; keep rounding (e.g. 120.00000000000001
+        # from scores of 120) inside that range so the composite never leaves the scoring scale
+        out["composite"] = np.clip(mean, out["_lo"].to_numpy(dtype=float), out["_hi"].to_numpy(dtype=float))
         out["coverage"] = out["_w_scored"] / out["_w_all"]
     out["status"] = composite_status(out["composite"].to_numpy(), bands)
     return out[[*by, "composite", "coverage", "n_metrics", "n_scored", "status"]]
