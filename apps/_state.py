@@ -296,7 +296,8 @@ def result(src: Source, name: str) -> Any:
             if who is None and name in PERSONAL_SECTIONS:
                 raise AccessError("sign in first: individual pay is shown to signed-in HR and managers only")
             policy.authorize(who, name)
-        return analysis(src).result(name)
+        a = analysis(src)
+        return a.result(name) if a.computed(name) else _computing(a, name)
     except AccessError as exc:
         st.error(f"**Access denied** — {exc}", icon=":material/lock:")
         st.stop()
@@ -305,6 +306,26 @@ def result(src: Source, name: str) -> Any:
         show_error(exc, "This part cannot be computed from the current data")
         st.stop()
         raise  # pragma: no cover - st.stop raises
+
+
+def _computing(a: Any, name: str) -> Any:
+    """Compute section ``name`` under a status box that says what is being computed (first visit on new data or
+    config; later visits read the Analysis' cache and show nothing)."""
+    import time
+
+    label = a.section_label(name)
+    box = st.empty()
+    start = time.perf_counter()
+    try:
+        with box.status(f"Computing {label.lower()} from the data…", expanded=False) as status:
+            status.write(
+                f"{label}: reading the tables it needs and running the analysis once; it is cached after."
+            )
+            value = a.result(name)
+            status.update(label=f"{label} computed in {time.perf_counter() - start:.1f} s", state="complete")
+    finally:
+        box.empty()
+    return value
 
 
 def figure(figure_id: str, src: Source | None = None) -> Any:

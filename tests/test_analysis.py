@@ -219,11 +219,13 @@ def test_disk_cache_serves_figures_without_reading_the_data(tmp_path, config):
         shutil.copy(SAMPLE / f"{name}.parquet", data / f"{name}.parquet")
     cache = tmp_path / "cache"
     first = Analysis.from_data_dir(data, config, cache_dir=cache)
+    assert not first.computed("staffing") and first.section_label("staffing") == "Staffing"
     figures = first.figures("staffing", "failure_demand")
-    assert not first.from_cache
+    assert not first.from_cache and first.computed("staffing") and not first.computed("retention")
 
     second = Analysis.from_data_dir(data, config, cache_dir=cache)
     assert second.from_cache and second.key == first.key
+    assert second.computed("staffing") and second.computed("failure_demand")  # the app shows no status box
     calls = []
     original = second._loader
     second._loader = lambda: (calls.append(1), original())[1]  # type: ignore[assignment]

@@ -720,6 +720,14 @@ class Analysis:
             return False
         return True
 
+    def computed(self, name: str) -> bool:
+        """True when section ``name`` needs no computing: it is in memory or in the disk cache."""
+        return name in self._sections or name in self._manifest_sections()
+
+    def section_label(self, name: str) -> str:
+        """The human name of section ``name`` (e.g. ``"Staffing"``)."""
+        return self._spec(name).label
+
     def section(self, name: str) -> SectionResult:
         """Section ``name`` (computed once; served from the disk cache when there).
 
