@@ -234,7 +234,10 @@ def payout_inputs(a: Analysis, schemes: Any) -> tuple[dict[str, Any], list[str]]
     if not clawed:
         return {}, []
     t = a.tables
-    sales = credited_sales(t, directory=a.data_dir)
+    if a.uses_engine and "sales" not in t and a.has("customers") and a.engine_table("contacts") is not None:
+        sales = credited_sales({"sales": _engine_sales(a), "customers": t["customers"]}, directory=a.data_dir)
+    else:
+        sales = credited_sales(t, directory=a.data_dir)
     if sales is None:
         names = ", ".join(s.name for s in clawed)
         return {}, [
@@ -242,6 +245,23 @@ def payout_inputs(a: Analysis, schemes: Any) -> tuple[dict[str, Any], list[str]]
             "ledger beside the data, or contacts to derive them from)"
         ]
     return {"sales": sales, "customers": t["customers"]}, []
+
+
+def _engine_sales(a: Analysis) -> pd.DataFrame:
+    """Credited sales on DuckDB/Spark: a sales ledger beside the data when there, else the sale contacts picked
+    in the engine (answered, a sale reason, an agent) — only those rows reach pandas."""
+    from cx_framework.engine import ROW_COLUMN
+    from cx_framework.incentives.sales import SALE_REASONS, read_sales, sales_from_contacts
+
+    ledger = read_sales(a.data_dir)
+    if ledger is not None:
+        return ledger
+    c = a.engine_table("contacts").expr
+    picked = c.filter(c.reason.isin(list(SALE_REASONS)) & ~c.abandoned & c.agent_id.notnull()).order_by(
+        ROW_COLUMN
+    )
+    columns = ["contact_id", "customer_id", "timestamp", "reason", "abandoned", "agent_id"]
+    return sales_from_contacts(a.engine.execute(picked.select(*columns)))
 
 
 def scheme_payouts(a: Analysis, scheme: Any) -> pd.DataFrame:
@@ -587,7 +607,23 @@ def _queue_model_fit(a: Analysis) -> SectionResult:
     from cx_framework.staffing.calibration import fit_queue_models
 
     t = a.tables
-    return SectionResult(result=fit_queue_models(t["intervals"], contacts=t.get("contacts")))
+    return SectionResult(result=fit_queue_models(t["intervals"], contacts=_patience_contacts(a)))
+
+
+def _patience_contacts(a: Analysis) -> pd.DataFrame | None:
+    """What the patience estimate needs of ``contacts`` (Σ wait and abandoned calls per queue): the table itself
+    on pandas; on DuckDB/Spark one row per phone queue with those sums, computed in the engine (the rows stay
+    there; the estimate, Σ wait / Σ abandoned, is the same)."""
+    if not a.uses_engine:
+        return a.tables.get("contacts")
+    contacts = a.engine_table("contacts")
+    if contacts is None:
+        return None
+    calls = contacts.expr.filter(contacts.expr.channel == "phone")
+    sums = calls.group_by("queue").aggregate(
+        wait_s=calls.wait_s.sum(), abandoned=calls.abandoned.cast("int64").sum()
+    )
+    return a.engine.execute(sums).assign(channel="phone")
 
 
 # ------------------------------------------------------------------------------------------------ retention
