@@ -235,7 +235,7 @@ def payout_inputs(a: Analysis, schemes: Any) -> tuple[dict[str, Any], list[str]]
         return {}, []
     t = a.tables
     if a.uses_engine and "sales" not in t and a.has("customers") and a.engine_table("contacts") is not None:
-        sales = credited_sales({"sales": _engine_sales(a), "customers": t["customers"]}, directory=a.data_dir)
+        sales = _engine_sales(a)  # what credited_sales gives, with the sale contacts picked in the engine
     else:
         sales = credited_sales(t, directory=a.data_dir)
     if sales is None:
