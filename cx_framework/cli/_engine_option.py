@@ -14,11 +14,25 @@ if TYPE_CHECKING:
 
 __all__ = ["ENGINE_OPTION", "engine_kind", "open_engine"]
 
+
+def _check_engine(value: str | None) -> str | None:
+    """Option callback: a wrong ``--engine`` exits 2 while the command line is parsed, before any data is read."""
+    if value is None:
+        return None
+    try:
+        return engine_kind(value, None)
+    except InputValueError as exc:
+        from cx_framework.cli._app import fail
+
+        raise fail(exc) from None
+
+
 #: ``--engine duckdb|spark|pandas``; default: ``kind`` of the config's ``engine.yaml`` (DuckDB when absent).
 ENGINE_OPTION = Annotated[
     str | None,
     typer.Option(
         "--engine",
+        callback=_check_engine,
         help="Where the row-level steps run: duckdb (default: out-of-core, embedded), spark (cluster, from "
         "engine.yaml), or pandas (in memory). Default: `kind` in configs/engine.yaml.",
     ),

@@ -19,6 +19,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._engine_option import ENGINE_OPTION
 from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_inputs, override_option
 from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, one_of, write_output
 from cx_framework.cli._progress import print_notes
@@ -135,6 +136,7 @@ def conflicts(
     ] = None,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
 ) -> None:
     """Which bonus components and department objectives fight the shared customer KPIs, and what each scheme
     would do to KPIs, churn and value (behaviour simulation) compared with the scheme in force.
@@ -150,6 +152,7 @@ def conflicts(
 
     analysis = open_analysis(
         inputs,
+        engine=engine,
         cache=cache,
         effort_budget=effort_budget,
         seed=seed,
@@ -290,6 +293,7 @@ def sla_chain_command(
     ] = None,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
 ) -> None:
     """Do the departmental SLAs add up to the customer promise? Every department green, customer red."""
     one_of(method, "--method", ("convolution", "monte_carlo"))
@@ -300,7 +304,7 @@ def sla_chain_command(
     if not inputs.given:
         analysis = open_analysis(None, configs, cache=cache, tables={}, sla_lead_times="config")
     else:
-        analysis = open_analysis(inputs, cache=cache)
+        analysis = open_analysis(inputs, engine=engine, cache=cache)
     config = analysis.config
     journeys = config.slas.journeys
     if journey is not None:

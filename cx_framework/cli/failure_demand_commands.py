@@ -18,6 +18,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._engine_option import ENGINE_OPTION
 from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_inputs
 from cx_framework.cli._options import in_range, one_of
 from cx_framework.errors import StatisticalWarning
@@ -57,6 +58,7 @@ def failure_demand(
     horizon: Annotated[int, typer.Option("--horizon", help="Months of benefit counted.")] = 24,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
 ) -> None:
     """Which contacts are caused by another department's failure, what they cost, and who should pay.
 
@@ -68,7 +70,7 @@ def failure_demand(
     inputs = check_inputs(data_dir, sources, configs)
     from cx_framework.failure_demand import attribute_failure_demand, fix_vs_absorb
 
-    analysis = open_analysis(inputs, cache=cache)
+    analysis = open_analysis(inputs, engine=engine, cache=cache)
     sec = analysis.section("failure_demand")
     config = analysis.config
     result = analysis.result("failure_demand")

@@ -18,6 +18,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._engine_option import ENGINE_OPTION
 from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_inputs, override_option
 from cx_framework.cli._options import TABLE_SUFFIXES, check_outputs, in_range, write_output
 from cx_framework.errors import ConfigError
@@ -90,6 +91,7 @@ def payouts_command(
     periods: Annotated[int, typer.Option("--periods", help="Number of latest periods to list.")] = 12,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
 ) -> None:
     """Compute what SCHEME pays each covered employee per period (curves, weights, gates, cap, proration).
 
@@ -105,7 +107,7 @@ def payouts_command(
 
         viewer = _viewer(inputs.configs, None, ask="set CX_USER (and CX_PASSWORD, or answer the prompt)")
         _authorize(inputs.configs, viewer, "payout_export")  # refuse before computing anything
-    analysis = open_analysis(inputs, cache=cache)
+    analysis = open_analysis(inputs, engine=engine, cache=cache)
     config = analysis.config
     chosen = _resolve_scheme(config, scheme)
     figures: list[Any] = []
@@ -208,6 +210,7 @@ def compare_schemes_command(
     ] = None,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
 ) -> None:
     """Compare schemes on the same people and months: cost vs budget, attainment, winners/losers, customer share.
 
@@ -220,6 +223,7 @@ def compare_schemes_command(
 
     analysis = open_analysis(
         inputs,
+        engine=engine,
         cache=cache,
         economics={"annual_bonus_budget": budget},
     )

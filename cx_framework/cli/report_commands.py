@@ -137,6 +137,7 @@ def actions_command(
     ] = False,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
     quiet: Quiet = False,
 ) -> None:
     """What to do first: ranked actions with expected annual value, owner, effort and the evidence.
@@ -151,6 +152,7 @@ def actions_command(
     with caveats(), progress(_ENGINE_STEPS, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(
             inputs,
+            engine=engine,
             cache=cache,
             current_scheme=current_scheme,
         )

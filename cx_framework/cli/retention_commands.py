@@ -17,6 +17,7 @@ from cx_framework.cli._analysis import (
     print_figures,
 )
 from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._engine_option import ENGINE_OPTION
 from cx_framework.cli._inputs import (
     CONFIGS_DIR,
     Configs,
@@ -57,6 +58,7 @@ def retention(
     ] = True,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
     quiet: Quiet = False,
 ) -> None:
     """Fit next-month churn on the service level each customer experienced; value a point of SL; find the SL target
@@ -76,6 +78,7 @@ def retention(
     with progress(3, "reading the data", enabled=not silent) as step:
         analysis = open_analysis(
             inputs,
+            engine=engine,
             cache=cache,
             retention_model=model,
             retention_dose=dose,

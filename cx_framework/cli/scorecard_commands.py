@@ -19,6 +19,7 @@ from cx_framework.cli._analysis import (
     print_notes,
 )
 from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._engine_option import ENGINE_OPTION
 from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Sources, check_inputs
 from cx_framework.cli._options import in_range, parse_month
 from cx_framework.errors import InputValueError
@@ -53,6 +54,7 @@ def score_command(
     top: Annotated[int, typer.Option("--top", help="Number of exceptions to list.")] = 10,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
 ) -> None:
     """Score every department on the shared customer scorecard and its own card; list the top exceptions.
 
@@ -62,6 +64,7 @@ def score_command(
     inputs = check_inputs(data_dir, sources, configs)
     analysis = open_analysis(
         inputs,
+        engine=engine,
         cache=cache,
         as_of=None if month is None else f"{month:%Y-%m}",
     )

@@ -20,6 +20,7 @@ from cx_framework.cli._analysis import (
     print_notes,
 )
 from cx_framework.cli._app import command, console, lit
+from cx_framework.cli._engine_option import ENGINE_OPTION
 from cx_framework.cli._inputs import CONFIGS_DIR, Configs, Sources, check_inputs, override_option
 from cx_framework.cli._options import TABLE_SUFFIXES, in_range, one_of, require_file
 from cx_framework.errors import InputValueError
@@ -70,6 +71,7 @@ def staffing(
     ] = None,
     as_json: JsonOption = False,
     cache: CacheOption = True,
+    engine: ENGINE_OPTION = None,
 ) -> None:
     """Realised service level, agents required vs staffed, what the funded FTE would buy, and which queueing model
     (Erlang C or Erlang A) describes the observed intervals.
@@ -120,7 +122,7 @@ def staffing(
         tables = {"intervals": read_table(intervals_file, "intervals")}
         analysis = open_analysis(None, configs, cache=cache, tables=tables, economics=overrides)
     else:
-        analysis = open_analysis(inputs, cache=cache, economics=overrides)
+        analysis = open_analysis(inputs, engine=engine, cache=cache, economics=overrides)
     econ = analysis.config.economics
     sec = analysis.section("staffing")
     intervals = analysis.tables["intervals"]
