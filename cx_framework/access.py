@@ -36,8 +36,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -61,6 +62,10 @@ __all__ = [
     "restrict_payouts",
     "restrict_tables",
     "can_see_individual_pay",
+    "DEFAULT_MIN_GROUP_SIZE",
+    "merge_small_groups",
+    "restrict_groups",
+    "suppression_note",
 ]
 
 ROLES: tuple[str, ...] = ("leadership", "hr", "manager", "analyst")
@@ -76,6 +81,9 @@ CUSTOMER_ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "sales": ("customer_id",),
 }
 PAY_COLUMNS: tuple[str, ...] = ("base_salary",)
+#: Fewest employees an aggregate of pay may describe for viewers outside HR (``min_group_size`` in access.yaml);
+#: see :func:`merge_small_groups` for where the 5 comes from.
+DEFAULT_MIN_GROUP_SIZE = 5
 
 log = logging.getLogger("cx_framework.access")
 
@@ -125,6 +133,8 @@ class AccessConfig(_Model):
     authentication: Literal["password", "oidc"] = "password"
     users: list[AccessUser] = Field(min_length=1)
     denied_log: str | None = None
+    #: fewest employees in any pay aggregate shown outside HR (groups below it are merged); 3 at least
+    min_group_size: int = Field(default=DEFAULT_MIN_GROUP_SIZE, ge=3, le=1000)
 
     @model_validator(mode="after")
     def _check(self) -> AccessConfig:
@@ -152,6 +162,8 @@ class Viewer:
     role: str
     teams: tuple[str, ...] = ()
     name: str = ""
+    #: fewest employees in a pay aggregate this viewer may see (access.yaml ``min_group_size``; HR sees all)
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
 
     @property
     def label(self) -> str:
@@ -265,6 +277,140 @@ def restrict_tables(
     return out
 
 
+# ------------------------------------------------------------------------------------------------ small groups
+def suppression_note(min_size: int, merged: int, suppressed: int = 0) -> str:
+    """The line a surface shows under a table whose small groups were merged (or suppressed)."""
+    parts = []
+    if merged:
+        parts.append(
+            f"{merged} group(s) with fewer than {min_size} employees merged into 'other groups' (the smallest "
+            "other group joins them when needed, so no figure can be worked back from the totals)"
+        )
+    if suppressed:
+        parts.append(f"{suppressed} row(s) suppressed: fewer than {min_size} employees in all")
+    return "; ".join(parts) + ". HR sees every group." if parts else ""
+
+
+def merge_small_groups(
+    frame: pd.DataFrame,
+    min_size: int = DEFAULT_MIN_GROUP_SIZE,
+    *,
+    size: str = "employees",
+    keys: tuple[str, ...] = ("department", "role"),
+    within: tuple[str, ...] = ("scheme",),
+    weighted_means: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Fold every group of fewer than ``min_size`` employees into one "other groups" row, so no shown aggregate
+    of pay describes fewer than ``min_size`` people.
+
+    Why 5: it is the cell size compensation practitioners use for shared pay statistics — the DOJ/FTC
+    *Statements of Antitrust Enforcement Policy in Health Care* (1996), Statement 6 "safety zone" for salary
+    surveys (each disseminated statistic based on at least five sources, none weighing more than 25 %), which
+    salary-survey publishers still apply after its 2023 withdrawal — and the default minimum reporting group of
+    HR survey tools (Effectory: "five being the absolute minimum"; Supermood and Betterworks: 5). Those tools also
+    hide the next smallest group when one is hidden ("inferential identification": a hidden cell worked back
+    as the total minus the shown cells); merging does the same here — when the merged row alone is still below
+    ``min_size`` the smallest shown group joins it — so every row, and the total minus any rows, covers at least
+    ``min_size`` employees. A part (``within``, e.g. one scheme) with fewer than ``min_size`` employees in all
+    becomes one row with no figures.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        One row per group: ``within`` + ``keys`` columns, the head count ``size`` and numeric columns that add up
+        (counts, totals in currency).
+    min_size : int
+        Fewest employees a row may describe (access.yaml ``min_group_size``).
+    size, keys, within : str / tuple of str
+        Head-count column, the group columns (set to ``"other groups"`` / ``"(n merged)"`` on a merged row), and
+        the columns that split the frame into independent parts.
+    weighted_means : mapping of str to str, optional
+        Columns that are means, with the column (or ``"size - other"`` difference) of their weights: a merged
+        row's mean is the weighted mean of its groups'.
+
+    Returns
+    -------
+    DataFrame
+        Same columns plus ``merged_groups`` (groups folded into the row: 1 for a group shown as it is, 0 for a
+        suppressed part); ``attrs["suppression"]`` holds :func:`suppression_note` (empty when nothing changed).
+    """
+    weighted_means = dict(weighted_means or {})
+    out = frame.copy()
+    out["merged_groups"] = 1
+    if out.empty:
+        out.attrs = {**frame.attrs, "suppression": ""}
+        return out
+    sizes = out[size].to_numpy(dtype=float)
+    parts = out.groupby(list(within), sort=False).indices if within else {(): range(len(out))}
+    numeric = [c for c in out.columns if c not in (*within, *keys) and pd.api.types.is_numeric_dtype(out[c])]
+    rows: list[pd.DataFrame] = []
+    merged_groups = suppressed = 0
+    for index in parts.values():
+        part = out.iloc[list(index)]
+        small = sizes[list(index)] < min_size
+        if not small.any():
+            rows.append(part)
+            continue
+        order = part.assign(_small=small, _size=sizes[list(index)]).sort_values(
+            ["_small", "_size"], ascending=[False, True], kind="stable"
+        )
+        fold = int(small.sum())
+        # the smallest shown groups join until the merged row covers min_size employees
+        while fold < len(order) and order["_size"].iloc[:fold].sum() < min_size:
+            fold += 1
+        folded, kept = order.iloc[:fold], order.iloc[fold:]
+        row = {c: folded[c].iloc[0] for c in within}
+        row.update({c: "other groups" for c in keys})
+        if keys:
+            row[keys[-1]] = f"({len(folded)} groups merged)"
+        for c in numeric:
+            row[c] = folded[c].sum()
+        for c, weight in weighted_means.items():
+            w = _weights(folded, weight)
+            ok = w > 0
+            row[c] = float((folded[c][ok] * w[ok]).sum() / w[ok].sum()) if ok.any() else np.nan
+        row["merged_groups"] = len(folded)
+        if folded[size].sum() < min_size:  # the whole part is too small to show anything
+            row.update({c: np.nan for c in numeric if c not in ("merged_groups", size)})
+            row.update({c: np.nan for c in weighted_means})
+            row["merged_groups"] = 0
+            suppressed += 1
+        else:
+            merged_groups += int(small.sum())
+        rows.append(kept.drop(columns=["_small", "_size"]))
+        rows.append(pd.DataFrame([row]))
+    result = pd.concat([r for r in rows if len(r)], ignore_index=True)[list(out.columns)]
+    for c in numeric:  # counts stay integers (nullable where a part is suppressed)
+        if pd.api.types.is_integer_dtype(out[c]):
+            result[c] = result[c].astype("Int64")
+    result.attrs = {**frame.attrs, "suppression": suppression_note(min_size, merged_groups, suppressed)}
+    return result
+
+
+def _weights(frame: pd.DataFrame, weight: str) -> pd.Series:
+    if " - " in weight:
+        left, right = (w.strip() for w in weight.split(" - ", 1))
+        return (frame[left] - frame[right]).astype(float)
+    return frame[weight].astype(float)
+
+
+def restrict_groups(
+    frame: pd.DataFrame, viewer: Viewer | None, *, own_teams_only: bool = False, **merge: Any
+) -> pd.DataFrame:
+    """A per-group pay aggregate as ``viewer`` may see it: unchanged for HR (and with access control off,
+    ``viewer`` None); for everyone else (leadership, analysts, managers — a group may hold other teams' staff)
+    groups of fewer than ``viewer.min_group_size`` employees merged by :func:`merge_small_groups` (``merge``:
+    its keyword arguments). ``own_teams_only=True`` says the frame was computed on a manager's own teams only
+    (:func:`restrict_tables`): a manager may read those people's pay, so nothing is merged for them."""
+    manager_scoped = own_teams_only and viewer is not None and viewer.role == "manager"
+    if viewer is None or viewer.role == "hr" or manager_scoped:
+        out = frame.copy()
+        out["merged_groups"] = 1
+        out.attrs = {**frame.attrs, "suppression": ""}
+        return out
+    return merge_small_groups(frame, viewer.min_group_size, **merge)
+
+
 _PROCESS_KEY: list[bytes] = []
 
 
@@ -322,7 +468,23 @@ class AccessPolicy:
         return p if p.is_absolute() or self.path is None else self.path.parent / p
 
     def _viewer(self, u: AccessUser) -> Viewer:
-        return Viewer(user=u.user, role=u.role, teams=tuple(u.teams), name=u.name)
+        return Viewer(
+            user=u.user,
+            role=u.role,
+            teams=tuple(u.teams),
+            name=u.name,
+            min_group_size=self.config.min_group_size,
+        )
+
+    @property
+    def min_group_size(self) -> int:
+        """Fewest employees in a pay aggregate shown outside HR (access.yaml ``min_group_size``, default 5)."""
+        return self.config.min_group_size
+
+    def anonymous(self) -> Viewer:
+        """The viewer of someone who has not signed in (e.g. a CLI user without ``CX_USER``): no individual pay,
+        pay aggregates of at least :attr:`min_group_size` employees."""
+        return Viewer(user="(not signed in)", role="leadership", min_group_size=self.config.min_group_size)
 
     def authenticate(self, user: str, password: str) -> Viewer:
         """The viewer for a correct user name and password.

@@ -363,7 +363,9 @@ def check_writable(
     return target
 
 
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+def _atomic_write(
+    path: str | os.PathLike[str], write: Callable[[Path], object], *, mode: int | None = None
+) -> Path:
     target = Path(path)
     parent = target.parent
     try:
@@ -384,8 +386,10 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object])
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        # mkstemp creates 0600 files; keep the old file's mode or use the usual 0644.
-        mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+        # mkstemp creates 0600 files; keep the old file's mode or use the usual 0644 (unless ``mode`` is given:
+        # private files such as the analysis cache stay 0600 from their first byte)
+        if mode is None:
+            mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
@@ -401,7 +405,7 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object])
     return target
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> Path:
     """Write ``data`` to ``path`` atomically (temp file in the same directory, then ``os.replace``).
 
     Parameters
@@ -410,18 +414,23 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
         Target file; parent directories are created.
     data : bytes
         Content.
+    mode : int, optional
+        Permission bits of the file (e.g. ``0o600``: readable by its owner only; the file is never readable by
+        others, not even while it is written). Default: the old file's mode, else 0644.
 
     Returns
     -------
     pathlib.Path
         The target path.
     """
-    return _atomic_write(path, lambda tmp: tmp.write_bytes(data))
+    return _atomic_write(path, lambda tmp: tmp.write_bytes(data), mode=mode)
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8") -> Path:
+def write_text_atomic(
+    path: str | os.PathLike[str], text: str, *, encoding: str = "utf-8", mode: int | None = None
+) -> Path:
     """Write ``text`` to ``path`` atomically; see :func:`write_bytes_atomic`."""
-    return write_bytes_atomic(path, text.encode(encoding))
+    return write_bytes_atomic(path, text.encode(encoding), mode=mode)
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, sanitize: bool = False) -> Path:

@@ -7,6 +7,8 @@ import logging
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cx_framework.access import (
     AccessError,
@@ -14,11 +16,14 @@ from cx_framework.access import (
     authorize,
     hash_password,
     load_access,
+    merge_small_groups,
+    restrict_groups,
     restrict_payouts,
     restrict_tables,
 )
 from cx_framework.config import load_config
 from cx_framework.errors import ConfigError
+from cx_framework.incentives import WINNERS_LOSERS_GROUPS
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +141,11 @@ def test_restrict_tables_removes_pay_and_pseudonymises_for_analysts():
         ),
         ("users:\n  - {user: a, role: hr, password_hash: plaintext}\n", "Argon2", "users[0].password_hash"),
         ("users:\n  - {user: a, role: hr}\n", "needs a password_hash", "users[0].password_hash"),
+        (
+            "min_group_size: 2\nusers:\n  - {user: a, role: hr, password_hash: '$argon2id$x'}\n",
+            "greater than or equal to 3",
+            "min_group_size",
+        ),
     ],
 )
 def test_bad_access_yaml_names_file_and_key(tmp_path, cfg, body, message, key):
@@ -154,3 +164,97 @@ def test_oidc_identity_must_be_listed(tmp_path, cfg):
     assert policy.viewer_for("Alex@Example.com").role == "hr"
     with pytest.raises(AccessError, match="not listed"):
         policy.viewer_for("eve@example.com")
+
+
+# ------------------------------------------------------------------------------------------------ small groups
+
+
+def _groups():
+    # scheme b: a group of 1 (pay change +100) and one of 2 below 5, then 6 and 10 employees
+    # scheme c: 3 employees in all — too few to show anything
+    return pd.DataFrame(
+        {
+            "scheme": ["b", "b", "b", "b", "c", "c"],
+            "department": ["d1", "d1", "d2", "d3", "d1", "d2"],
+            "role": ["r1", "r2", "r1", "r1", "r1", "r1"],
+            "employees": [1, 10, 6, 2, 2, 1],
+            "winners": [1, 5, 3, 0, 1, 0],
+            "losers": [0, 5, 3, 2, 1, 1],
+            "unchanged": [0, 0, 0, 0, 0, 0],
+            "not_comparable": [0, 0, 0, 1, 0, 0],
+            "mean_change": [100.0, -2.0, 3.0, -10.0, 5.0, 6.0],
+            "total_change": [100.0, -20.0, 18.0, -10.0, 10.0, 6.0],
+        }
+    )
+
+
+def test_small_groups_merge_with_the_next_smallest_so_nothing_is_worked_back():
+    out = merge_small_groups(_groups(), 5, **WINNERS_LOSERS_GROUPS)
+    b = out[out["scheme"].eq("b")].reset_index(drop=True)
+    # groups of 1 and 2 make 3 < 5: the smallest shown group (6) joins them, so the remaining total minus the
+    # shown group of 10 is a row of 9, never the single person's +100
+    assert b["employees"].tolist() == [10, 9]
+    merged = b.iloc[1]
+    assert (merged["department"], merged["merged_groups"]) == ("other groups", 3)
+    assert (merged["winners"], merged["losers"], merged["not_comparable"]) == (4, 5, 1)
+    assert merged["total_change"] == pytest.approx(100 + 18 - 10)
+    # mean change per comparable employee: (1×100 + 6×3 + 1×(-10)) / (1 + 6 + 1)
+    assert merged["mean_change"] == pytest.approx((100 + 18 - 10) / 8)
+    c = out[out["scheme"].eq("c")].iloc[0]
+    assert c["merged_groups"] == 0 and c["employees"] == 3
+    assert pd.isna(c["winners"]) and pd.isna(c["mean_change"]) and pd.isna(c["total_change"])
+    assert "fewer than 5 employees" in out.attrs["suppression"]
+
+
+def test_restrict_groups_hr_sees_every_group_others_the_merged_ones():
+    frame = _groups()
+    assert len(restrict_groups(frame, Viewer("h", "hr"), **WINNERS_LOSERS_GROUPS)) == 6
+    assert len(restrict_groups(frame, None, **WINNERS_LOSERS_GROUPS)) == 6  # access control off
+    for viewer in (Viewer("l", "leadership"), Viewer("a", "analyst"), Viewer("m", "manager", ("t1",))):
+        shown = restrict_groups(frame, viewer, **WINNERS_LOSERS_GROUPS)
+        assert (shown["employees"][shown["merged_groups"] > 0] >= 5).all()
+    manager = Viewer("m", "manager", ("t1",))
+    assert len(restrict_groups(frame, manager, own_teams_only=True, **WINNERS_LOSERS_GROUPS)) == 6
+    strict = restrict_groups(frame, Viewer("l", "leadership", min_group_size=11), **WINNERS_LOSERS_GROUPS)
+    assert strict[strict["scheme"].eq("b")]["employees"].tolist() == [19]  # everything in one row
+
+
+def test_min_group_size_comes_from_access_yaml(tmp_path, hashes, cfg):
+    body = (
+        f"min_group_size: 8\nusers:\n  - {{user: lee, role: leadership, password_hash: '{hashes['lead']}'}}\n"
+    )
+    policy = load_access(_write(tmp_path, body), organisation=cfg.organisation)
+    assert policy.authenticate("lee", "lead-secret").min_group_size == 8
+    assert policy.anonymous().min_group_size == 8 and policy.anonymous().role == "leadership"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sizes=st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=8),
+    min_size=st.integers(min_value=3, max_value=10),
+)
+def test_merged_rows_never_describe_fewer_than_min_size(sizes, min_size):
+    n = len(sizes)
+    frame = pd.DataFrame(
+        {
+            "scheme": ["s"] * n,
+            "department": [f"d{i}" for i in range(n)],
+            "role": ["r"] * n,
+            "employees": sizes,
+            "winners": sizes,
+            "losers": [0] * n,
+            "unchanged": [0] * n,
+            "not_comparable": [0] * n,
+            "mean_change": [float(i) for i in range(n)],
+            "total_change": [float(i * s) for i, s in enumerate(sizes)],
+        }
+    )
+    out = merge_small_groups(frame, min_size, **WINNERS_LOSERS_GROUPS)
+    assert out["employees"].sum() == sum(sizes)  # every employee is in exactly one row
+    if sum(sizes) < min_size:
+        assert out["merged_groups"].tolist() == [0] and pd.isna(out["total_change"].iloc[0])
+    else:
+        assert (out["employees"] >= min_size).all()
+        assert out["total_change"].sum() == pytest.approx(frame["total_change"].sum())
+        assert out["winners"].sum() == sum(sizes)
+        assert out["merged_groups"].sum() == n

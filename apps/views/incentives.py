@@ -508,7 +508,9 @@ cost = cmp_.budget.set_index("scheme").loc[["current", "edited"]]
 cost_now, cost_new = cost["annualised_cost"].to_numpy()
 cost_change = float(cost.loc["edited", "vs_baseline"])
 att = cmp_.attainment.set_index("scheme").loc[["current", "edited"]]
-wl = cmp_.winners_losers.drop(columns="scheme")
+# groups of fewer than access.yaml's min_group_size merged outside HR (a manager's data is their teams only)
+wl_viewed = cmp_.winners_losers_for(signed_in, own_teams_only=True)
+wl = wl_viewed.drop(columns=["scheme", "merged_groups"])
 
 st.subheader("Cost and attainment, edited vs current")
 m1, m2, m3, m4, m5 = st.columns(5)
@@ -614,10 +616,14 @@ with a2:
     )
 if True:  # full width: every column of the winners / losers table visible
     shown = wl.assign(
-        department=wl["department"].map({d.id: d.name for d in cfg.organisation.departments}),
+        department=wl["department"]
+        .map({d.id: d.name for d in cfg.organisation.departments})
+        .fillna(wl["department"]),
         role=wl["role"].map(ui.humanise),
     )
     st.markdown("**Winners and losers vs current, by department and role**")
+    if wl_viewed.attrs.get("suppression"):
+        st.caption(wl_viewed.attrs["suppression"])
     st.dataframe(
         shown,
         hide_index=True,

@@ -19,6 +19,24 @@ keyed by the file's path, size and modification time and the library's code): a 
 rows reads them back instead of validating the file again. Pickle runs code from the file it reads: the cache directory must be as trusted as the
 code itself (your own user cache, never a shared writable folder) — the same rule as ``st.cache_data(persist=...)``
 and joblib's memory cache.
+
+Individual pay and the disk cache
+---------------------------------
+Every cache directory is created 0700 and every cache file 0600 (owner only, from its first byte), so other
+accounts on the machine cannot read it even where home directories are world-readable (Debian's default).
+When access control is on — an ``access.yaml`` for the configuration (:func:`cx_framework.access.find_access_file`)
+or a ``viewer`` given — nothing that holds individual pay is written at all (``cache_personal=False``): not the
+engine result of a personal section (the ``payouts`` section's per-employee payouts), not its per-group frames
+(``personal_frames``: winners and losers per department and role, small groups included), not the validated
+``employees`` table (base salaries); the action plan keeps only a link to the payouts section. Those are
+recomputed in memory by each process that needs them (the payouts section: ~1-2 s on the sample), while the
+aggregate figures and frames are still served from the cache. Why recompute rather than an "HR-only" cache
+with 0600 files: file permissions separate operating-system accounts, not app roles — the app serves HR and
+leadership from one account, so a file only that account can read would still be one every signed-in role's
+requests read from; and a CLI user who may read the data already has the pay in the data files, so a second
+copy at rest buys nothing but exposure (a cache directory is copied, backed up and shared more lightly than a
+data folder). With access control off (no access.yaml: everyone sees every salary anyway) personal sections
+are cached like the rest.
 """
 
 from __future__ import annotations
@@ -100,6 +118,11 @@ class SectionSpec:
     unpack: Callable[[Any, Analysis], Any] | None = None
     #: False for sections that only serve interactive alternatives (left out of "every section")
     headline: bool = True
+    #: frames that describe small groups of employees' pay: not written to the disk cache under access control
+    personal_frames: tuple[str, ...] = ()
+    #: ``restrict(frames, viewer)``: the frames as ``viewer`` may see them (e.g. small groups merged); applied by
+    #: :meth:`Analysis.frames` whenever the Analysis has a viewer
+    restrict: Callable[[dict[str, pd.DataFrame], Any], dict[str, pd.DataFrame]] | None = None
 
 
 #: Registered sections in computation order.
@@ -116,6 +139,8 @@ def section(
     pack: Callable[[Any, Analysis], Any] | None = None,
     unpack: Callable[[Any, Analysis], Any] | None = None,
     headline: bool = True,
+    personal_frames: Iterable[str] = (),
+    restrict: Callable[[dict[str, pd.DataFrame], Any], dict[str, pd.DataFrame]] | None = None,
 ) -> Callable[[Callable[[Analysis], SectionResult]], Callable[[Analysis], SectionResult]]:
     """Register ``fn(analysis) -> SectionResult`` as section ``name``."""
 
@@ -130,6 +155,8 @@ def section(
             pack=pack,
             unpack=unpack,
             headline=headline,
+            personal_frames=tuple(personal_frames),
+            restrict=restrict,
         )
         return fn
 
@@ -160,6 +187,7 @@ class LazyTables(Mapping[str, pd.DataFrame]):
         tables: Iterable[str] | None = None,
         *,
         cache_dir: str | os.PathLike[str] | None = None,
+        private: Iterable[str] = (),
     ) -> None:
         from cx_framework.io import _find_table_files
         from cx_framework.schemas import REQUIRED_TABLES, TABLES
@@ -169,6 +197,8 @@ class LazyTables(Mapping[str, pd.DataFrame]):
         #: modification time and the library's code (the same identity the Analysis cache key trusts), so a
         #: later process reads a valid table back instead of parsing and validating it again
         self.cache_dir = Path(cache_dir) / "tables" if cache_dir is not None else None
+        #: tables never kept in the disk cache (``employees`` under access control: base salaries)
+        self.private = frozenset(private)
         wanted = list(tables) if tables is not None else list(TABLES)
         self.files = _find_table_files(self.root, wanted)
         self.problems: dict[str, str] = {
@@ -204,7 +234,7 @@ class LazyTables(Mapping[str, pd.DataFrame]):
         return self._frames[name]
 
     def _validated_path(self, name: str) -> Path | None:
-        if self.cache_dir is None:
+        if self.cache_dir is None or name in self.private:
             return None
         try:
             file = self.files[name].resolve()
@@ -218,8 +248,8 @@ class LazyTables(Mapping[str, pd.DataFrame]):
         from cx_framework.io import write_bytes_atomic
 
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(path, pickle.dumps(frame, protocol=5))
+            _private_dir(path.parent)
+            write_bytes_atomic(path, pickle.dumps(frame, protocol=5), mode=0o600)
             kept = sorted(path.parent.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
             keep = 8 * int(os.environ.get("CX_CACHE_MAX_ENTRIES", "8"))
             for old in kept[keep:]:
@@ -383,6 +413,10 @@ class Analysis:
     authorize : callable, optional
         ``authorize(viewer, section_name)`` called before a personal section's engine result (individual pay) is
         returned; it raises to refuse.
+    cache_personal : bool, optional
+        Whether individual pay may be written to the disk cache (see the module docstring). Default: only when
+        access control is off — no ``viewer`` and no access.yaml for ``config`` (``CX_ACCESS_FILE`` or
+        ``<configs>/access.yaml``).
     engine : {"pandas", "duckdb", "spark"}, optional
         Where the row-level steps run (default ``pandas`` here; :meth:`from_data_dir` defaults to
         ``config.engine.kind``, DuckDB). On DuckDB/Spark the large tables (:data:`ENGINE_TABLES`) are validated
@@ -407,6 +441,7 @@ class Analysis:
         authorize: Callable[[Any, str], None] | None = None,
         truth: Any = None,
         engine: str | None = None,
+        cache_personal: bool | None = None,
     ) -> None:
         from cx_framework.analysis import sections as _sections  # noqa: F401 - registers the sections
         from cx_framework.engine.settings import ENGINES
@@ -425,6 +460,8 @@ class Analysis:
         self._data_stamp = data_stamp
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.viewer = viewer
+        #: individual pay is written to the disk cache only with access control off (module docstring)
+        self.cache_personal: bool = _cache_personal(cache_personal, config, viewer)
         # individual pay is guarded by the access rules unless the caller brings its own check
         if authorize is None:
             from cx_framework.access import authorize as _access_authorize
@@ -463,6 +500,7 @@ class Analysis:
         viewer: Any = None,
         authorize: Callable[[Any, str], None] | None = None,
         engine: str | None = None,
+        cache_personal: bool | None = None,
     ) -> Analysis:
         """The analysis of a data directory; tables are read (and validated) only when a section needs them,
         and a missing or invalid table makes only the sections that need it unavailable.
@@ -477,15 +515,18 @@ class Analysis:
             what = "is not a directory" if root.exists() else "does not exist"
             raise DataValidationError(f"Data directory {root} {what}.", file=str(root))
         cfg = config if not isinstance(config, str | os.PathLike) else load_config(Path(config))
+        personal = _cache_personal(cache_personal, cfg, viewer)
+        private = () if personal else PAY_TABLES
         analysis = cls(
             config=cfg,
             assumptions=assumptions,
-            loader=lambda: (LazyTables(root, cache_dir=cache_dir), {}),
+            loader=lambda: (LazyTables(root, cache_dir=cache_dir, private=private), {}),
             data_stamp=directory_stamp(root),
             cache_dir=cache_dir,
             viewer=viewer,
             authorize=authorize,
             engine=engine or cfg.engine.kind,
+            cache_personal=personal,
         )
         analysis.data_dir = root
         return analysis
@@ -500,6 +541,7 @@ class Analysis:
         viewer: Any = None,
         authorize: Callable[[Any, str], None] | None = None,
         engine: str | None = None,
+        cache_personal: bool | None = None,
     ) -> Analysis:
         """The analysis of the bundled sample organisation (``data/sample``)."""
         analysis = cls.from_data_dir(
@@ -510,6 +552,7 @@ class Analysis:
             viewer=viewer,
             authorize=authorize,
             engine=engine,
+            cache_personal=cache_personal,
         )
         return analysis
 
@@ -544,6 +587,7 @@ class Analysis:
             authorize=self._authorize,
             truth=self.truth,
             engine=self.engine_kind,
+            cache_personal=self.cache_personal,
         )
         copy._engine_state = self._engine_state  # one engine connection and one validation per table
         copy.data_dir = self.data_dir
@@ -792,8 +836,19 @@ class Analysis:
         return sec.result
 
     def frames(self, name: str) -> dict[str, pd.DataFrame]:
-        """Small aggregate frames of section ``name``."""
-        return self.section(name).frames
+        """Small aggregate frames of section ``name``, as the Analysis' ``viewer`` may see them (a section's
+        ``restrict``: e.g. the payouts section's winners and losers with groups of fewer than the viewer's
+        ``min_group_size`` employees merged, for everyone outside HR)."""
+        spec = self._spec(name)
+        sec = self.section(name)
+        if any(f not in sec.frames for f in spec.personal_frames) and sec.result is None:
+            # served from a cache entry that, under access control, holds no per-group pay: compute it now
+            self._sections.pop(name, None)
+            self._manifest_sections().pop(name, None)
+            sec = self.section(name)
+        if spec.restrict is not None and self.viewer is not None:
+            return spec.restrict(dict(sec.frames), self.viewer)
+        return sec.frames
 
     def notes(self, name: str) -> list[str]:
         return self.section(name).notes
@@ -954,20 +1009,26 @@ class Analysis:
         entry = self._entry()
         if entry is None:
             return
+        spec = self._spec(name)
+        private = (
+            spec.personal and not self.cache_personal
+        )  # individual pay stays in memory (module docstring)
         try:
-            entry.mkdir(parents=True, exist_ok=True)
+            _private_dir(entry)
             saved_frames = []
             for fname, frame in sec.frames.items():
+                if private and fname in spec.personal_frames:
+                    continue
                 buffer = _parquet_bytes(frame)
                 if buffer is not None:
-                    write_bytes_atomic(entry / f"{name}.{fname}.parquet", buffer)
+                    write_bytes_atomic(entry / f"{name}.{fname}.parquet", buffer, mode=0o600)
                     saved_frames.append(fname)
             has_result = False
-            if sec.result is not None:
+            if sec.result is not None and not private:
                 pack = self._spec(name).pack
                 packed = pack(sec.result, self) if pack is not None else sec.result
                 with contextlib.suppress(pickle.PicklingError, TypeError, AttributeError, RecursionError):
-                    write_bytes_atomic(entry / f"{name}.pkl", pickle.dumps(packed, protocol=5))
+                    write_bytes_atomic(entry / f"{name}.pkl", pickle.dumps(packed, protocol=5), mode=0o600)
                     has_result = True
             if self._manifest is None:
                 _prune(entry.parent, int(os.environ.get("CX_CACHE_MAX_ENTRIES", "8")) - 1)
@@ -992,7 +1053,9 @@ class Analysis:
                 self._manifest["table_problems"] = self.table_problems
                 with contextlib.suppress(CxError):
                     self._manifest["assumptions"] = _jsonable(self.assumptions_dict())
-            write_text_atomic(entry / "manifest.json", json.dumps(self._manifest, indent=1, default=str))
+            write_text_atomic(
+                entry / "manifest.json", json.dumps(self._manifest, indent=1, default=str), mode=0o600
+            )
         except OSError as exc:  # a full or read-only disk must not break the analysis itself
             warnings.warn(f"analysis cache not written to {entry}: {exc}", RuntimeWarning, stacklevel=3)
 
@@ -1057,6 +1120,29 @@ class _Unavailable(InputValueError):
     def __init__(self, message: str, *, section: str) -> None:
         super().__init__(message, argument=section)
         self.section = section
+
+
+#: Tables holding individual pay: never kept in the disk cache under access control (``base_salary``).
+PAY_TABLES: tuple[str, ...] = ("employees",)
+
+
+def _cache_personal(given: bool | None, config: Any, viewer: Any) -> bool:
+    """``given``, else True only with access control off: no viewer and no access file for the configs."""
+    if given is not None:
+        return given
+    if viewer is not None:
+        return False
+    from cx_framework.access import find_access_file
+
+    return find_access_file(getattr(config, "directory", None)) is None
+
+
+def _private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) readable by its owner only; tighten it when it exists with wider bits."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
 
 
 def _parquet_bytes(frame: pd.DataFrame) -> bytes | None:

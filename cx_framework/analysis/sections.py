@@ -281,12 +281,25 @@ def scheme_payouts(a: Analysis, scheme: Any) -> pd.DataFrame:
     )
 
 
+def _payout_frames_for(frames: dict[str, pd.DataFrame], viewer: Any) -> dict[str, pd.DataFrame]:
+    """The payouts section's frames as ``viewer`` may see them: winners and losers with groups of fewer than
+    the viewer's ``min_group_size`` employees merged, for everyone outside HR (:func:`access.restrict_groups`)."""
+    from cx_framework.access import restrict_groups
+    from cx_framework.incentives import WINNERS_LOSERS_GROUPS
+
+    if "winners_losers" in frames:
+        frames["winners_losers"] = restrict_groups(frames["winners_losers"], viewer, **WINNERS_LOSERS_GROUPS)
+    return frames
+
+
 @section(
     "payouts",
     needs=("employee_metrics", "employees"),
     optional=("customers", "contacts"),
     personal=True,
     label="Payouts and scheme comparison",
+    personal_frames=("winners_losers",),
+    restrict=_payout_frames_for,
 )
 def _payouts(a: Analysis) -> SectionResult:
     from cx_framework.incentives import compare_schemes
@@ -860,16 +873,24 @@ def _pack_plan(plan: Any, a: Analysis) -> Any:
                     results[key] = _FromSection(*link)
             except Exception:  # noqa: BLE001 - a section that did not run keeps its own copy
                 continue
+    if not a.cache_personal and "scheme_comparison" in results:
+        # individual pay is never pickled under access control: keep the link, the payouts section recomputes it
+        results["scheme_comparison"] = _FromSection(*_PLAN_LINKS["scheme_comparison"])
     return replace(plan, results=results)
 
 
 def _unpack_plan(plan: Any, a: Analysis) -> Any:
     from dataclasses import replace
 
+    from cx_framework.access import AccessError
+
     results = dict(plan.results)
-    for key, value in results.items():
+    for key, value in list(results.items()):
         if isinstance(value, _FromSection):
-            results[key] = _linked(a, (value.section, value.attribute, value.key))
+            try:
+                results[key] = _linked(a, (value.section, value.attribute, value.key))
+            except AccessError:  # this viewer may not read the payouts: the plan without them
+                del results[key]
     return replace(plan, results=results)
 
 

@@ -52,6 +52,20 @@ def _viewer(
     return viewer
 
 
+def _aggregate_viewer(configs: Path) -> Any:  # Viewer | None
+    """Who reads a command's pay *aggregates* (e.g. compare-schemes' winners and losers): None with access
+    control off; the signed-in user when ``CX_USER`` is set (password from CX_PASSWORD or a prompt); else the
+    policy's not-signed-in viewer, who sees no group smaller than access.yaml's ``min_group_size``."""
+    from cx_framework.access import find_access_file, load_access
+
+    path = find_access_file(configs)
+    if path is None:
+        return None
+    if os.environ.get("CX_USER"):
+        return _viewer(configs, None, ask="set CX_USER (and CX_PASSWORD, or answer the prompt)")
+    return load_access(path).anonymous()
+
+
 def _authorize(configs: Path, viewer: Any, section: str) -> None:
     """Refuse ``section`` (individual pay) unless ``viewer`` may read it; a refusal is logged, also to the
     access file's ``denied_log``."""

@@ -62,6 +62,13 @@ def _rows_for(payouts: Any, viewer: Any) -> Any:
     return restrict_payouts(payouts, viewer, what="payout_export")
 
 
+def _count(value: Any) -> str:
+    """A head count, or "—" where a group was suppressed (fewer than min_group_size employees)."""
+    import pandas as pd
+
+    return "—" if pd.isna(value) else str(int(value))
+
+
 def _figures_of(analysis: Any, schemes: list[str], *, baseline: str | None) -> list[Any]:
     """The payouts figures of ``schemes``; "vs the scheme in force" only when that is the baseline shown."""
     current = analysis.assumptions_dict()["current_scheme"]
@@ -219,7 +226,11 @@ def compare_schemes_command(
     in_range(budget, "--budget", low=0, high=1e15)
     check_outputs({"--out": (out, TABLE_SUFFIXES)})
     inputs = check_inputs(data_dir, sources, configs)
+    from cx_framework.cli.comp_commands import _aggregate_viewer
     from cx_framework.incentives import compare_schemes
+
+    # winners and losers per group are pay aggregates: outside HR no group of fewer than min_group_size
+    viewer = _aggregate_viewer(inputs.configs)
 
     analysis = open_analysis(
         inputs,
@@ -249,11 +260,15 @@ def compare_schemes_command(
         )
     figures = _figures_of(analysis, [sch.id for sch in resolved], baseline=result.baseline)
     merged = result.budget.merge(result.attainment, on="scheme").merge(result.customer_share, on="scheme")
+    winners_losers = result.winners_losers_for(viewer)
+    suppression = winners_losers.attrs.get("suppression", "")
     if as_json:
         extra: dict[str, Any] = {
             "baseline": result.baseline,
             "schemes": merged,
-            "winners_losers": result.winners_losers,
+            "winners_losers": winners_losers,
+            "winners_losers_note": suppression,
+            "min_group_size": None if viewer is None or viewer.role == "hr" else viewer.min_group_size,
         }
         if out is not None:
             extra["written"] = str(write_output(merged, out))
@@ -298,7 +313,7 @@ def compare_schemes_command(
             ),
         )
     console.print(spread)
-    for sid, part in result.winners_losers.groupby("scheme", sort=False):
+    for sid, part in winners_losers.groupby("scheme", sort=False):
         wl = Table(
             title=f"{lit(sid)} vs {lit(result.baseline)}: winners and losers (n/a = always withheld under one scheme)",
             title_justify="left",
@@ -310,12 +325,14 @@ def compare_schemes_command(
                 lit(row.department),
                 lit(row.role),
                 str(row.employees),
-                f"[green]{row.winners}[/]",
-                f"[red]{row.losers}[/]",
-                str(row.not_comparable),
-                _money(row.mean_change),
+                f"[green]{_count(row.winners)}[/]",
+                f"[red]{_count(row.losers)}[/]",
+                _count(row.not_comparable),
+                _money(row.mean_change) if row.merged_groups else "suppressed",
             )
         console.print(wl)
+    if suppression:
+        console.print(f"[yellow]note:[/] {lit(suppression)}", highlight=False)
     if out is not None:
         console.print(f"Wrote {lit(write_output(merged, out))}")
     print_figures(figures)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cx_framework import figures as F
+from cx_framework.access import Viewer, restrict_groups
 from cx_framework.config.loader import CxConfig, as_scheme
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.errors import ConfigError, InputValueError
@@ -25,10 +26,19 @@ from cx_framework.incentives.payouts import (
     prepare_payouts,
 )
 
-__all__ = ["SchemeComparison", "compare_schemes", "PERCENTILES"]
+__all__ = ["SchemeComparison", "compare_schemes", "PERCENTILES", "WINNERS_LOSERS_GROUPS"]
 
 #: Attainment percentiles reported per scheme.
 PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
+
+#: How :attr:`SchemeComparison.winners_losers` merges small groups (:func:`cx_framework.access.merge_small_groups`
+#: arguments): per scheme, groups are department × role, ``mean_change`` is per comparable employee.
+WINNERS_LOSERS_GROUPS: dict[str, object] = {
+    "size": "employees",
+    "keys": ("department", "role"),
+    "within": ("scheme",),
+    "weighted_means": {"mean_change": "employees - not_comparable"},
+}
 
 _TOLERANCE = 0.005  # half a cent: smaller differences are "unchanged"
 
@@ -137,6 +147,17 @@ class SchemeComparison:
             caveats=[
                 "Annual cost = total paid over the data × 12 / months covered; attainment = payout / target bonus."
             ],
+        )
+
+    def winners_losers_for(self, viewer: Viewer | None, *, own_teams_only: bool = False) -> pd.DataFrame:
+        """:attr:`winners_losers` as ``viewer`` may see it (:func:`cx_framework.access.restrict_groups`): every
+        group for HR (and with access control off, ``viewer`` None); for anyone else groups of fewer than the
+        viewer's ``min_group_size`` employees (access.yaml, default 5) merged into an "other groups" row, so a
+        group of one never shows that person's pay change. ``own_teams_only``: the comparison was computed on a
+        manager's own teams (their people's pay is theirs to read). ``attrs["suppression"]`` says what was
+        merged; column ``merged_groups`` counts the groups in each row (0: suppressed)."""
+        return restrict_groups(
+            self.winners_losers, viewer, own_teams_only=own_teams_only, **WINNERS_LOSERS_GROUPS
         )
 
     def summary(self) -> pd.DataFrame:
