@@ -89,9 +89,7 @@ def _compare(secured, small_group_dir, monkeypatch, user):
     else:
         monkeypatch.setenv("CX_USER", user)
         monkeypatch.setenv("CX_PASSWORD", user + "-pass")
-    return runner.invoke(
-        app, ["compare-schemes", str(small_group_dir), "--configs", str(secured), "--json"]
-    )
+    return runner.invoke(app, ["compare-schemes", str(small_group_dir), "--configs", str(secured), "--json"])
 
 
 @pytest.mark.parametrize("user", [None, "lead"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
 
 #: How :attr:`SchemeComparison.winners_losers` merges small groups (:func:`cx_framework.access.merge_small_groups`
 #: arguments): per scheme, groups are department × role, ``mean_change`` is per comparable employee.
-WINNERS_LOSERS_GROUPS: dict[str, object] = {
+WINNERS_LOSERS_GROUPS: dict[str, Any] = {
     "size": "employees",
     "keys": ("department", "role"),
     "within": ("scheme",),
