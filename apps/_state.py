@@ -685,10 +685,15 @@ def actions(src: Source) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner="Monthly service level vs retention…", max_entries=4)
 def period_retention(src: Source) -> Any:
+    from cx_framework.analysis.sections import customers_of
     from cx_framework.retention import sl_retention_by_period
 
-    t = analysis(src).tables
-    return _noted(("period_retention", src), lambda: sl_retention_by_period(t["intervals"], t["customers"]))
+    a = analysis(
+        src
+    )  # on DuckDB/Spark customers_of gives the customers grouped in the engine, not their rows
+    return _noted(
+        ("period_retention", src), lambda: sl_retention_by_period(a.tables["intervals"], customers_of(a))
+    )
 
 
 def sl_value(src: Source, dose: str) -> pd.DataFrame:

@@ -217,7 +217,7 @@ def staffing_cost_curve(
 def optimal_service_level(
     intervals_forecast: pd.DataFrame,
     retention_result: Any,
-    customers: pd.DataFrame,
+    customers: Any,
     config: Any,
     *,
     targets: Sequence[float] | np.ndarray = np.arange(0.50, 0.991, 0.01),  # noqa: B008 - immutable in practice
@@ -234,8 +234,9 @@ def optimal_service_level(
         Forecast intervals (``interval_start, offered, aht_s``); cost and value refer to its time span.
     retention_result : RetentionResult
         Fitted :func:`~cx_framework.retention.fit_retention` result (SL exposure as a share).
-    customers : pandas.DataFrame
-        ``customers`` table; mean ``monthly_revenue`` of active customers values a churner.
+    customers : pandas.DataFrame or CustomerBase
+        ``customers`` table (or its grouped :class:`~cx_framework.retention.CustomerBase`); mean
+        ``monthly_revenue`` of active customers values a churner.
     config : CxConfig or Economics
         Economics assumptions (cost per agent hour, shrinkage, FTE hours, margin, lifetime, discount rate,
         answer_s).

@@ -373,8 +373,8 @@ def _config_digest(config: CxConfig) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-#: Tables that stay in the engine on DuckDB/Spark (one row per contact / per work-item stage: the big ones).
-ENGINE_TABLES: tuple[str, ...] = ("contacts", "work_items")
+#: Tables that stay in the engine on DuckDB/Spark (one row per contact / work-item stage / customer: the big ones).
+ENGINE_TABLES: tuple[str, ...] = ("contacts", "work_items", "customers")
 
 
 @dataclass

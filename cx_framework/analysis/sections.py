@@ -234,17 +234,43 @@ def payout_inputs(a: Analysis, schemes: Any) -> tuple[dict[str, Any], list[str]]
     if not clawed:
         return {}, []
     t = a.tables
-    if a.uses_engine and "sales" not in t and a.has("customers") and a.engine_table("contacts") is not None:
-        sales = _engine_sales(a)  # what credited_sales gives, with the sale contacts picked in the engine
+    customers: Any = None
+    if a.uses_engine:
+        sales = None
+        if a.has("customers"):
+            # what credited_sales gives, with the sale contacts (and below their customers) picked in the engine
+            if "sales" in t:
+                sales = t["sales"]
+            elif a.engine_table("contacts") is not None:
+                sales = _engine_sales(a)
+            else:
+                from cx_framework.incentives.sales import read_sales
+
+                sales = read_sales(a.data_dir)
+        if sales is not None:
+            customers = _engine_sale_customers(a, sales)
     else:
         sales = credited_sales(t, directory=a.data_dir)
+        customers = t["customers"] if sales is not None else None
     if sales is None:
         names = ", ".join(s.name for s in clawed)
         return {}, [
             f"Retention clawbacks of {names} not applied: they need table customers and credited sales (a sales "
             "ledger beside the data, or contacts to derive them from)"
         ]
-    return {"sales": sales, "customers": t["customers"]}, []
+    return {"sales": sales, "customers": customers}, []
+
+
+def _engine_sale_customers(a: Analysis, sales: pd.DataFrame) -> pd.DataFrame:
+    """``customer_id, churn_date`` of the customers named by ``sales``, picked in the engine (a clawback reads
+    only their churn dates; a sale naming an unknown customer is still reported by the payouts' check)."""
+    from cx_framework.engine import ROW_COLUMN
+
+    cu = a.engine_table("customers").expr
+    ids = pd.DataFrame({"customer_id": pd.unique(sales["customer_id"].astype(str).to_numpy())})
+    named = a.engine.from_frame(ids, name="sale_customers").select("customer_id")
+    picked = cu.semi_join(named, cu.customer_id == named.customer_id).order_by(ROW_COLUMN)
+    return a.engine.execute(picked.select("customer_id", "churn_date"))  # type: ignore[no-any-return]
 
 
 def _engine_sales(a: Analysis) -> pd.DataFrame:
@@ -351,10 +377,14 @@ def _behaviour(a: Analysis) -> SectionResult:
 
     if not a.config.schemes:
         raise _Unavailable("no incentive schemes in configs/incentives", section="behaviour")
+    tables: Any = a.tables
+    if a.uses_engine:  # the customers stay in the engine: the simulation reads them grouped
+        names = ("employee_metrics", "employees", "intervals", "department_metrics")
+        tables = {name: a.tables[name] for name in names} | {"customers": customers_of(a)}
     results = {
         sid: simulate_behaviour(
             scheme,
-            a.tables,
+            tables,
             a.config,
             seed=a.assumptions.seed,
             effort_budget=a.assumptions.effort_budget,
@@ -670,12 +700,13 @@ def _retention(a: Analysis) -> SectionResult:
             dose=a.assumptions.retention_dose,
             lag=a.assumptions.retention_lag,
         )
-    value = value_of_service_level(fit, t["customers"], a.config)
+    customers = customers_of(a)
+    value = value_of_service_level(fit, customers, a.config)
     fc = forecast(a)
     optimum = optimal_service_level(
         fc[["interval_start", "queue", "offered", "aht_s"]],
         fit,
-        t["customers"],
+        customers,
         a.config,
         seed=a.assumptions.seed,
         n_draws=a.assumptions.sl_draws,
@@ -688,6 +719,26 @@ def _retention(a: Analysis) -> SectionResult:
     ]
     frames = {"curve": optimum.curve, "value": value.reset_index()}
     return SectionResult(result=RetentionSection(panel, fit, value, optimum), figures=figures, frames=frames)
+
+
+def customers_of(a: Analysis) -> Any:
+    """What the churn economics read of ``customers``: the table on pandas; on DuckDB/Spark its
+    :class:`~cx_framework.retention.CustomerBase` (customers and revenue by start and churn month, grouped in the
+    engine once per Analysis) — the same numbers, without the customers' rows in pandas."""
+    if not a.uses_engine:
+        return a.tables["customers"]
+
+    def build() -> Any:
+        from cx_framework.engine import customer_base_groups
+        from cx_framework.retention import CustomerBase
+
+        customers = a.engine_table("customers")
+        if customers is None:
+            problem = a.table_problems.get("customers", "missing")
+            raise _Unavailable(f"this needs table customers ({problem})", section="retention")
+        return CustomerBase.from_groups(customer_base_groups(a.engine, customers))
+
+    return a.resolved("customer_base", build)
 
 
 def _engine_panel(a: Analysis) -> Any:
@@ -758,7 +809,6 @@ def _retention_alternatives(a: Analysis) -> SectionResult:
     from cx_framework.retention import fit_retention, value_of_service_level
 
     base = a.result("retention")
-    t = a.tables
     fc = forecast(a)
     out: dict[str, RetentionSection] = {}
     for dose in ("linear", "spline", "binned"):
@@ -770,11 +820,11 @@ def _retention_alternatives(a: Analysis) -> SectionResult:
             fit = fit_retention(
                 base.panel, model=a.assumptions.retention_model, dose=dose, lag=a.assumptions.retention_lag
             )
-        value = value_of_service_level(fit, t["customers"], a.config)
+        value = value_of_service_level(fit, customers_of(a), a.config)
         optimum = optimal_service_level(
             fc[["interval_start", "queue", "offered", "aht_s"]],
             fit,
-            t["customers"],
+            customers_of(a),
             a.config,
             seed=a.assumptions.seed,
             n_draws=a.assumptions.sl_draws,
@@ -948,6 +998,8 @@ def _actions(a: Analysis) -> SectionResult:
         # step whose section failed is reported as unavailable instead of being retried on the rows
         names = list(getattr(a.tables, "files", a.tables))
         org = {name: a.tables[name] for name in names if name not in ENGINE_TABLES and a.has(name)}
+        with contextlib.suppress(CxError):
+            org["customers"] = customers_of(a)  # grouped: the service-level and behaviour ranges read it
         precomputed[ENGINE_TABLES_KEY] = ENGINE_TABLES
         precomputed["_work_items_per_year"] = journeys_per_year(a.engine, a.engine_table("work_items"))
         gone: dict[str, str] = {}

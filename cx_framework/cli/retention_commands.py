@@ -95,9 +95,10 @@ def retention(
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", StatisticalWarning)
                 try:
-                    monthly = sl_retention_by_period(
-                        analysis.tables["intervals"], analysis.tables["customers"]
-                    )
+                    from cx_framework.analysis.sections import customers_of
+
+                    # on DuckDB/Spark the customers come grouped from the engine (same monthly counts)
+                    monthly = sl_retention_by_period(analysis.tables["intervals"], customers_of(analysis))
                 except CxError as exc:  # the aggregate view is optional context; say why it is missing
                     monthly_problem = str(exc)
     if as_json:

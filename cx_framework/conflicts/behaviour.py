@@ -206,12 +206,16 @@ def customer_lifetime_value_factor(lifetime_months: float, discount_rate_annual:
     )
 
 
-def _tables(org: Any, *, validate: bool) -> dict[str, pd.DataFrame]:
+def _tables(org: Any, *, validate: bool) -> dict[str, Any]:
+    from cx_framework.retention.customer_base import CustomerBase
     from cx_framework.schemas import validate as validate_table
 
-    out: dict[str, pd.DataFrame] = {}
+    out: dict[str, Any] = {}
     for name, cols in _NEEDED.items():
         frame = org.get(name) if isinstance(org, Mapping) else getattr(org, name, None)
+        if name == "customers" and isinstance(frame, CustomerBase):
+            out[name] = frame  # the customers grouped by start and churn month (large data, from the engine)
+            continue
         if not isinstance(frame, pd.DataFrame):
             raise InputValueError(
                 f"org has no `{name}` table; pass a SyntheticOrg (load_sample()) or a dict of tables with "
@@ -235,6 +239,27 @@ def _tables(org: Any, *, validate: bool) -> dict[str, pd.DataFrame]:
             )
         out[name] = validate_table(name, frame) if validate else frame
     return out
+
+
+def _active_customers(customers: Any, last: pd.Timestamp) -> tuple[int, float]:
+    """(customers active in the last baseline month, their mean monthly revenue): started before the month ends,
+    not churned before it starts. ``customers`` is the table or its grouped CustomerBase (same numbers)."""
+    from cx_framework.retention.customer_base import CustomerBase
+
+    if isinstance(customers, CustomerBase) and last == last.to_period("M").to_timestamp():
+        return customers.active_at(last)
+    if isinstance(customers, CustomerBase):
+        raise InputValueError(
+            f"the baseline's last period {last:%Y-%m-%d} is not a month start; the grouped customers answer by "
+            "calendar month only (pass the customers table)",
+            argument="org",
+        )
+    start = pd.to_datetime(customers["start_date"])
+    churn = pd.to_datetime(customers["churn_date"])
+    active = (start < last + pd.offsets.MonthBegin(1)) & (churn.isna() | (churn >= last))
+    n_active = int(active.sum())
+    revenue = float(customers.loc[active, "monthly_revenue"].mean()) if n_active else 0.0
+    return n_active, revenue
 
 
 def _weights(frame: pd.DataFrame, aggregation: pd.Series) -> np.ndarray:
@@ -480,13 +505,7 @@ def simulate_behaviour(
     )
 
     # 5c. churn and value
-    customers = tables["customers"]
-    last = pd.Timestamp(base_periods[-1])
-    start = pd.to_datetime(customers["start_date"])
-    churn = pd.to_datetime(customers["churn_date"])
-    active = (start < last + pd.offsets.MonthBegin(1)) & (churn.isna() | (churn >= last))
-    n_active = int(active.sum())
-    revenue = float(customers.loc[active, "monthly_revenue"].mean()) if n_active else 0.0
+    n_active, revenue = _active_customers(tables["customers"], pd.Timestamp(base_periods[-1]))
     clv = (
         revenue
         * econ.margin

@@ -1,6 +1,11 @@
 """Engine layer (DESIGN.md "Layers"): row-level steps as ibis expressions on DuckDB or Spark, pandas for small frames."""
 
-from cx_framework.engine.aggregates import contact_metrics, journeys_per_year, monthly_sl_and_churn
+from cx_framework.engine.aggregates import (
+    contact_metrics,
+    customer_base_groups,
+    journeys_per_year,
+    monthly_sl_and_churn,
+)
 from cx_framework.engine.core import ROW_COLUMN, Engine, EngineError, connect
 from cx_framework.engine.panel import customer_panel
 from cx_framework.engine.settings import ENGINES, EngineSettings, SparkSettings, load_engine_settings
@@ -17,6 +22,7 @@ __all__ = [
     "ValidatedTable",
     "connect",
     "contact_metrics",
+    "customer_base_groups",
     "customer_panel",
     "journeys_per_year",
     "load_engine_settings",

@@ -26,7 +26,14 @@ from cx_framework.errors import InputValueError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-__all__ = ["CONTACT_METRICS", "contact_metrics", "long_metrics", "monthly_sl_and_churn", "journeys_per_year"]
+__all__ = [
+    "CONTACT_METRICS",
+    "contact_metrics",
+    "customer_base_groups",
+    "long_metrics",
+    "monthly_sl_and_churn",
+    "journeys_per_year",
+]
 
 #: metric id -> (numerator expression, volume column) of the aggregated frame
 CONTACT_METRICS: dict[str, tuple[str, str | None]] = {
@@ -131,6 +138,20 @@ def monthly_sl_and_churn(
     data["churn_rate"] = data["churned_next"] / data["active_customers"].where(data["active_customers"] > 0)
     data["retention_rate"] = 1.0 - data["churn_rate"]
     return data
+
+
+def customer_base_groups(engine: Engine, customers: ir.Table | ValidatedTable) -> pd.DataFrame:
+    """Customers by (start month, churn month) in the engine: ``start_month, churn_month`` (months since 1970-01;
+    churn month null when not churned), ``customers``, ``revenue_sum`` (Σ ``monthly_revenue``) and ``revenue_n``
+    (known revenues) — the groups of :class:`cx_framework.retention.CustomerBase` (a few thousand rows at most)."""
+    cu = _expr(customers)
+    return engine.execute(
+        cu.group_by(start_month=month_index(cu.start_date), churn_month=month_index(cu.churn_date)).aggregate(
+            customers=cu.count(),
+            revenue_sum=cu.monthly_revenue.cast("float64").sum(),
+            revenue_n=cu.monthly_revenue.count(),
+        )
+    )
 
 
 def journeys_per_year(engine: Engine, work_items: ir.Table | ValidatedTable) -> dict[str, float]:

@@ -367,7 +367,8 @@ def _connect_duckdb(settings: EngineSettings) -> Engine:
         # the month of a timestamp must not depend on the machine's time zone
         backend.raw_sql("SET TimeZone = 'UTC'")
         # off by default inside Jupyter, where DuckDB refuses to change it at all without ipywidgets
-        if backend.con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
+        # fetchall: duckdb 2 refuses further work on a connection whose last result was not read to its end
+        if backend.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
             backend.raw_sql("SET enable_progress_bar = false")
     except Exception as exc:
         raise EngineError(

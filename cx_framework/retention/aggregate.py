@@ -21,6 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from cx_framework.errors import DataValidationError, InputValueError, ModelError, StatisticalWarning
+from cx_framework.retention.customer_base import CustomerBase
 from cx_framework.retention.panel import _months
 
 __all__ = ["PeriodRetentionResult", "monthly_sl_and_churn", "sl_retention_by_period"]
@@ -99,15 +100,16 @@ class PeriodRetentionResult:
         )  # est is per +1.0 of SL on a share: per point (0.01) on percentage points it is the same number
 
 
-def monthly_sl_and_churn(intervals: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+def monthly_sl_and_churn(intervals: pd.DataFrame, customers: pd.DataFrame | CustomerBase) -> pd.DataFrame:
     """Monthly volume-weighted service level and next-month churn of the customer base.
 
     Parameters
     ----------
     intervals : pandas.DataFrame
         ``interval_start, offered, answered_within_threshold`` (counts per interval, any queues).
-    customers : pandas.DataFrame
-        ``start_date, churn_date`` (null = still a customer).
+    customers : pandas.DataFrame or CustomerBase
+        ``start_date, churn_date`` (null = still a customer), or the grouped
+        :class:`~cx_framework.retention.CustomerBase` (same counts).
 
     Returns
     -------
@@ -115,10 +117,12 @@ def monthly_sl_and_churn(intervals: pd.DataFrame, customers: pd.DataFrame) -> pd
         ``period, offered, answered_within_threshold, service_level, active_customers, churned_next,
         churn_rate, retention_rate``; the last month has NaN churn (its following month is not observed).
     """
-    for table, frame, columns in (
-        ("intervals", intervals, ("interval_start", "offered", "answered_within_threshold")),
-        ("customers", customers, ("start_date", "churn_date")),
-    ):
+    checks: list[tuple[str, pd.DataFrame, tuple[str, ...]]] = [
+        ("intervals", intervals, ("interval_start", "offered", "answered_within_threshold"))
+    ]
+    if not isinstance(customers, CustomerBase):
+        checks.append(("customers", customers, ("start_date", "churn_date")))
+    for table, frame, columns in checks:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise DataValidationError(f"table '{table}' is missing column(s) {missing}.", table=table)
@@ -137,9 +141,14 @@ def monthly_sl_and_churn(intervals: pd.DataFrame, customers: pd.DataFrame) -> pd
         .sum()
     )
     sums["service_level"] = sums["answered_within_threshold"] / sums["offered"].where(sums["offered"] > 0)
-    churn = pd.to_datetime(customers["churn_date"])
     # active at the end of month t: started in or before t and not churned by the end of t (churn month > t)
     p = _months(sums.index)
+    observed_next = np.r_[p[1:] == p[:-1] + 1, False]
+    data = sums.reset_index()
+    if isinstance(customers, CustomerBase):
+        active, churn_next = customers.active_and_churned_next(p)
+        return _with_churn(data, active, churn_next, observed_next)
+    churn = pd.to_datetime(customers["churn_date"])
     # counts by binary search over sorted start / churn months (no customers x months matrix)
     starts_sorted = np.sort(_months(customers["start_date"]))
     churn_sorted = np.sort(np.where(churn.notna().to_numpy(), _months(churn), np.iinfo(np.int64).max))
@@ -147,8 +156,12 @@ def monthly_sl_and_churn(intervals: pd.DataFrame, customers: pd.DataFrame) -> pd
     gone_by_end = np.searchsorted(churn_sorted, p, side="right")
     active = started - gone_by_end
     churn_next = np.searchsorted(churn_sorted, p + 1, side="right") - gone_by_end
-    observed_next = np.r_[p[1:] == p[:-1] + 1, False]
-    data = sums.reset_index()
+    return _with_churn(data, active, churn_next, observed_next)
+
+
+def _with_churn(
+    data: pd.DataFrame, active: np.ndarray, churn_next: np.ndarray, observed_next: np.ndarray
+) -> pd.DataFrame:
     data["active_customers"] = active
     data["churned_next"] = np.where(observed_next, churn_next, np.nan)
     data["churn_rate"] = data["churned_next"] / data["active_customers"].where(data["active_customers"] > 0)
@@ -158,7 +171,7 @@ def monthly_sl_and_churn(intervals: pd.DataFrame, customers: pd.DataFrame) -> pd
 
 def sl_retention_by_period(
     intervals: pd.DataFrame,
-    customers: pd.DataFrame,
+    customers: pd.DataFrame | CustomerBase,
     *,
     lags: Sequence[int] = (0, 1, 2),
     maxlags: int | None = None,
@@ -171,8 +184,9 @@ def sl_retention_by_period(
     ----------
     intervals : pandas.DataFrame
         The ``intervals`` table (``interval_start, offered, answered_within_threshold``).
-    customers : pandas.DataFrame
-        The ``customers`` table (``start_date, churn_date``).
+    customers : pandas.DataFrame or CustomerBase
+        The ``customers`` table (``start_date, churn_date``) or its grouped
+        :class:`~cx_framework.retention.CustomerBase`.
     lags : sequence of int, default (0, 1, 2)
         SL lags in months (0 = the month whose customers may leave next month).
     maxlags : int, optional

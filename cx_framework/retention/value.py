@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cx_framework.errors import DataValidationError, InputValueError
+from cx_framework.retention.customer_base import CustomerBase
 
 __all__ = ["lifetime_margin_pv", "value_of_service_level"]
 
@@ -61,7 +62,9 @@ def _economics(config: Any) -> Any:
     return getattr(config, "economics", config)
 
 
-def _mean_revenue(customers: pd.DataFrame) -> float:
+def _mean_revenue(customers: pd.DataFrame | CustomerBase) -> float:
+    if isinstance(customers, CustomerBase):
+        return customers.churner_revenue()
     if "monthly_revenue" not in customers.columns:
         raise DataValidationError(
             "table 'customers' is missing column 'monthly_revenue' (currency per month), needed to value churn.",
@@ -82,7 +85,7 @@ def _mean_revenue(customers: pd.DataFrame) -> float:
 
 def value_of_service_level(
     result: Any,
-    customers: pd.DataFrame,
+    customers: pd.DataFrame | CustomerBase,
     config: Any,
     *,
     points: float = 1.0,
@@ -99,8 +102,9 @@ def value_of_service_level(
     result : RetentionResult
         A fitted :func:`~cx_framework.retention.fit_retention` result.
     customers : pandas.DataFrame
-        The ``customers`` table; the mean ``monthly_revenue`` of customers still active (no ``churn_date``)
-        values a churner.
+        The ``customers`` table, or its :class:`~cx_framework.retention.CustomerBase` (the same numbers from
+        grouped customers); the mean ``monthly_revenue`` of customers still active (no ``churn_date``) values a
+        churner.
     config : CxConfig or Economics
         Loaded configuration (``config.economics``) or the economics model itself.
     points : float, default 1
