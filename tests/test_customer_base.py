@@ -24,7 +24,9 @@ def _hand() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "customer_id": ["a", "b", "c", "d", "e"],
-            "start_date": pd.to_datetime(["2024-01-05", "2024-02-01", "2024-02-20", "2024-03-31", "2024-01-10"]),
+            "start_date": pd.to_datetime(
+                ["2024-01-05", "2024-02-01", "2024-02-20", "2024-03-31", "2024-01-10"]
+            ),
             "churn_date": pd.to_datetime([None, "2024-03-15", None, None, "2024-02-29"]),
             "monthly_revenue": [10.0, 20.0, np.nan, 40.0, 80.0],
         }
