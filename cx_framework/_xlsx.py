@@ -44,58 +44,51 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _text(values: pd.Series) -> np.ndarray:
-    cleaned = values.astype(str).str.replace(_ILLEGAL, "", regex=True).map(escape)
-    return np.asarray(cleaned, dtype=object)
+def _text(value: object) -> str:
+    return escape(_ILLEGAL.sub("", str(value)))
 
 
-def _cells(column: pd.Series, ref: np.ndarray, style: int) -> np.ndarray:
-    """The ``<c>`` element of every cell of ``column`` ('' for a missing value)."""
+def _by_value(codes: np.ndarray, tails: list[str]) -> np.ndarray:
+    """``tails[code]`` per cell ('' where the code is -1: a missing value); each distinct value's XML is built
+    once, the cells only reference it (payout sheets repeat the same ids, names, months and amounts)."""
+    table = np.array([*tails, ""], dtype=object)
+    return table[codes]
+
+
+def _tails(column: pd.Series, style: int) -> np.ndarray:
+    """What follows ``<c r="B7`` in every cell of ``column`` ('' for a missing value: the cell is left out)."""
     s = f' s="{style}"' if style else ""
-    n = len(column)
-    out = np.full(n, "", dtype=object)
     if pd.api.types.is_datetime64_any_dtype(column):
         stamps = pd.to_datetime(column)
         if getattr(stamps.dt, "tz", None) is not None:
             stamps = stamps.dt.tz_localize(None)
-        ok = stamps.notna().to_numpy()
-        days = ((stamps[ok] - _EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
-        out[ok] = (
-            '<c r="' + ref[ok] + '"' + s + "><v>" + np.char.mod("%.10g", days).astype(object) + "</v></c>"
-        )
-        return out
-    if pd.api.types.is_bool_dtype(column) and not isinstance(column.dtype, pd.BooleanDtype):
-        v = np.where(column.to_numpy(dtype=bool), "1", "0").astype(object)
-        return '<c r="' + ref + '" t="b"' + s + "><v>" + v + "</v></c>"
-    if isinstance(column.dtype, pd.BooleanDtype):
-        ok = column.notna().to_numpy()
-        v = np.where(column.fillna(False).to_numpy(dtype=bool), "1", "0").astype(object)
-        out[ok] = '<c r="' + ref[ok] + '" t="b"' + s + "><v>" + v[ok] + "</v></c>"
-        return out
+        codes, uniques = pd.factorize(stamps)
+        days = ((pd.DatetimeIndex(uniques) - _EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+        return _by_value(codes, [f'"{s}><v>{d:.10g}</v></c>' for d in days.tolist()])
+    if pd.api.types.is_bool_dtype(column):  # numpy bool or the nullable BooleanDtype (pd.NA is missing)
+        codes, uniques = pd.factorize(column)
+        return _by_value(codes, [f'" t="b"{s}><v>{"1" if bool(v) else "0"}</v></c>' for v in uniques])
     if pd.api.types.is_numeric_dtype(column):
         values = column.astype(float).to_numpy()
-        ok = np.isfinite(values)
-        if pd.api.types.is_integer_dtype(column.dtype) and bool(ok.all()):
-            text = column.to_numpy().astype(str).astype(object)  # integers print without a fraction
-        else:
-            # Python's shortest repr that round-trips the float64 exactly: 0.1 stays "0.1", never
-            # "0.10000000000000001" (and it is several times faster than printf-style formatting)
-            text = np.array(list(map(repr, values[ok].tolist())), dtype=object)
-        out[ok] = '<c r="' + ref[ok] + '"' + s + "><v>" + text + "</v></c>"
-        return out
+        finite = np.isfinite(values)
+        if pd.api.types.is_integer_dtype(column.dtype) and bool(finite.all()):
+            codes, uniques = pd.factorize(column.to_numpy())
+            return _by_value(codes, [f'"{s}><v>{int(v)}</v></c>' for v in uniques.tolist()])
+        codes, uniques = pd.factorize(np.where(finite, values, np.nan))  # inf is left out like NaN
+        # Python's shortest repr that round-trips the float64 exactly: 0.1 stays "0.1", never
+        # "0.10000000000000001" (and it is several times faster than printf-style formatting)
+        return _by_value(codes, [f'"{s}><v>{v!r}</v></c>' for v in uniques.tolist()])
     # text (and anything else): inline strings; None / NaN / pd.NA are missing
-    ok = column.notna().to_numpy()
-    if ok.any():
-        out[ok] = (
-            '<c r="'
-            + ref[ok]
-            + '" t="inlineStr"'
-            + s
-            + '><is><t xml:space="preserve">'
-            + _text(column[ok])
-            + "</t></is></c>"
-        )
-    return out
+    present = column.notna().to_numpy()
+    values = column.to_numpy(dtype=object)
+    if column.dtype == object:  # mixed cells: key by their text (1 and True must not share a cell)
+        values = np.where(present, column.astype(str).to_numpy(dtype=object), None)
+    codes, uniques = pd.factorize(values)
+    codes = np.where(present, codes, -1)
+    return _by_value(
+        codes,
+        [f'" t="inlineStr"{s}><is><t xml:space="preserve">{_text(v)}</t></is></c>' for v in uniques.tolist()],
+    )
 
 
 def _sheet_xml(sheet: Sheet, style_of: dict[str, int]) -> Iterable[str]:
@@ -125,24 +118,21 @@ def _sheet_xml(sheet: Sheet, style_of: dict[str, int]) -> Iterable[str]:
         for j, name in enumerate(names, start=1)
     )
     yield f'<row r="1">{header}</row>'
+    # every row is a run of pieces joined once: '<row r="', row number, '">', then per cell '<c r="B', the row
+    # number and the cell's tail (all three '' for a missing value), then '</row>'; the pieces are references
+    # to strings built once per row number, column and distinct value
     rows = np.arange(2, n + 2).astype(str).astype(object)
-    columns = []
-    for j, name in enumerate(names, start=1):
-        ref = column_letter(j) + rows
-        columns.append(_cells(frame.iloc[:, j - 1], ref, style_of.get(sheet.formats.get(name, ""), 0)))
-    body = ['<row r="' + r + '">' for r in rows]
+    grid = np.empty((n, 3 + 3 * m + 1), dtype=object)
+    grid[:, 0], grid[:, 1], grid[:, 2], grid[:, -1] = '<row r="', rows, '">', "</row>"
+    for j, name in enumerate(names):
+        tails = _tails(frame.iloc[:, j], style_of.get(sheet.formats.get(name, ""), 0))
+        present = tails != ""
+        grid[:, 3 + 3 * j] = np.where(present, f'<c r="{column_letter(j + 1)}', "")
+        grid[:, 4 + 3 * j] = np.where(present, rows, "")
+        grid[:, 5 + 3 * j] = tails
     chunk = 2000
     for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        parts = [c[start:stop] for c in columns]
-        yield (
-            "".join(
-                b + "".join(cells) + "</row>"
-                for b, cells in zip(body[start:stop], zip(*parts, strict=True), strict=True)
-            )
-            if parts
-            else "".join(b + "</row>" for b in body[start:stop])
-        )
+        yield "".join(grid[start : start + chunk].ravel().tolist())
     yield "</sheetData>"
     if m:
         yield f'<autoFilter ref="A1:{last}{n + 1}"/>'

@@ -54,7 +54,6 @@ import pandas as pd
 
 from cx_framework.config.models import Economics, FailureDemand
 from cx_framework.errors import DataValidationError, InputValueError, StatisticalWarning
-from cx_framework.schemas import validate
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -484,6 +483,8 @@ def _chain_roots(
 
 
 def _validate_contacts(contacts: pd.DataFrame) -> pd.DataFrame:
+    from cx_framework.schemas import validate  # pandera (~0.5 s): not needed to read a cached result
+
     if not isinstance(contacts, pd.DataFrame):
         raise DataValidationError(
             f"contacts must be a pandas DataFrame, got {type(contacts).__name__}.", table="contacts"

@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from cx_framework.errors import CxError, DataValidationError, InputValueError
-from cx_framework.schemas import REQUIRED_TABLES, TABLES, _table_failure, column_kinds, schema_for, validate
 
 __all__ = [
     "read_table",
@@ -59,10 +58,14 @@ def _format(path: Path) -> str:
 
 def _string_columns(table: str) -> list[str]:
     """Contract columns stored as text; read as text so ids like '007' keep their leading zeros."""
+    from cx_framework.schemas import column_kinds  # pandera only when a table is read
+
     return [name for name, kind in column_kinds(table).items() if kind == "str"]
 
 
 def _read_raw(path: Path, table: str) -> pd.DataFrame:
+    from cx_framework.schemas import column_kinds  # pandera only when a table is read
+
     fmt = _format(path)
     if not path.exists():
         raise DataValidationError(
@@ -206,6 +209,8 @@ def read_table(path: str | os.PathLike[str], table: str) -> pd.DataFrame:
         Unknown table, missing file, unsupported suffix, empty file, unparseable CSV or Parquet, or any
         validation failure; the message names the file.
     """
+    from cx_framework.schemas import schema_for, validate  # pandera only when a table is read
+
     schema_for(table)  # unknown table names fail before touching the file system
     file = Path(path)
     frame = _read_raw(file, table)
@@ -253,6 +258,13 @@ def load_data_dir(
         Directory missing, required files missing, or tables invalid. Problems of *all* tables are reported
         together; ``err.failures`` concatenates the failures of every table.
     """
+    from cx_framework.schemas import (
+        REQUIRED_TABLES,
+        TABLES,
+        _table_failure,
+        schema_for,
+    )  # pandera only when a table is read
+
     root = Path(directory)
     if not root.is_dir():
         what = "is not a directory" if root.exists() else "does not exist"

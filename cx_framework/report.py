@@ -334,6 +334,7 @@ def build_payout_workbook(
     for sid, frame in payouts_by_scheme.items():
         detail = round_money(frame)
         money = [c for c in detail.attrs.get("money_columns", MONEY_COLUMNS) if c in detail.columns]
+        detail.attrs = {}  # our copy: pandas deep-copies attrs on every column taken from it below
         clean = _export_ready(detail, keep_ids=keep_ids, id_key=id_key)
         sheets.append((_sheet_title(str(sid), used), clean, money))
     return write_bytes_atomic(target, _save_workbook(sheets, currency))

@@ -34,6 +34,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from cx_framework._compat import PANDAS_3, as_text
+from cx_framework._tables import REQUIRED_TABLES, TABLES
 from cx_framework.errors import DataValidationError
 
 __all__ = [
@@ -392,18 +393,9 @@ _MODELS: dict[str, type[_Base]] = {
     "customer_panel": CustomerPanelSchema,
 }
 
-#: Names of every table in the data contract (inputs first, then derived ones).
-TABLES: tuple[str, ...] = tuple(_MODELS)
-#: Input tables a data directory must contain (see :func:`cx_framework.io.load_data_dir`).
-REQUIRED_TABLES: tuple[str, ...] = (
-    "intervals",
-    "contacts",
-    "customers",
-    "employees",
-    "employee_metrics",
-    "department_metrics",
-    "work_items",
-)
+# TABLES / REQUIRED_TABLES live in cx_framework._tables (importable without pandera); they name these models
+if tuple(_MODELS) != TABLES:  # pragma: no cover - a new model must be named in _tables too
+    raise RuntimeError(f"cx_framework._tables.TABLES {TABLES} does not match the schemas {tuple(_MODELS)}")
 
 _SCHEMAS: dict[str, pa.DataFrameSchema] = {}
 _CORE_SCHEMAS: dict[str, pa.DataFrameSchema] = {}

@@ -307,3 +307,27 @@ def test_total_effects_equal_path_sums_on_random_dags(case):
     for s, k in itertools.permutations(t.index, 2):
         expected = sum(np.prod([e[2] for e in p]) for p in _simple_paths(edges, s, k))
         assert t.loc[s, k] == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=14).flatmap(
+        lambda n: st.lists(st.lists(st.booleans(), min_size=n, max_size=n), min_size=n, max_size=n)
+    )
+)
+def test_strong_components_partition_equals_scipy_csgraph(adjacency):
+    """The load-time loop check groups nodes exactly as scipy's strongly connected components do (reference)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from cx_framework.config.loops import _strong_components
+
+    values = np.array(adjacency, dtype=float)
+    ours = _strong_components(values)
+    _, reference = connected_components(csr_matrix(values != 0), directed=True, connection="strong")
+
+    def groups(labels):
+        return sorted(sorted(np.flatnonzero(labels == lab).tolist()) for lab in np.unique(labels))
+
+    assert groups(ours) == groups(reference)
+    assert (ours >= 0).all()

@@ -291,3 +291,40 @@ def test_common_scale_property_and_miss_decomposition(shapes, scale, quantile):
     # with a common scale X_s / S ~ Beta(k_s, Σk - k_s) is independent of S (Lukacs 1955), so
     # E[X_s · 1{S > p}] / E[S · 1{S > p}] = k_s / Σk exactly
     np.testing.assert_allclose(r.stages["share_of_miss"], np.array(shapes) / sum(shapes), atol=2e-4)
+
+
+def test_cached_chain_keeps_its_distributions_by_name_and_gives_the_same_numbers(cfg):
+    """A chain read back from the disk cache holds its gamma stages by name (no scipy.stats import to unpickle
+    it) and every number computed from it — tightening, a Monte Carlo re-run — equals the original's."""
+    import pickle
+    import subprocess
+    import sys
+
+    from cx_framework.conflicts.chain import _FrozenByName
+
+    chain = sla_chain(
+        {
+            "a": stats.gamma(2.0, scale=5.0),
+            "b": stats.lognorm(0.6, scale=8.0),
+            "c": np.array([1.0, 2.0, 4.0]),
+        },
+        48,
+        percent=0.9,
+        slas={"a": 15, "b": 12},
+    )
+    data = pickle.dumps(chain, protocol=5)
+    back = pickle.loads(data)
+    dists = [c.dist for c in back._components]
+    assert isinstance(dists[0], _FrozenByName) and dists[0].name == "gamma" and dists[2] is None
+    pd.testing.assert_frame_equal(required_tightening(back), required_tightening(chain))
+    rng_a, rng_b = np.random.default_rng(3), np.random.default_rng(3)
+    for original, restored in zip(chain._components, back._components, strict=True):
+        np.testing.assert_array_equal(original.draw(50, rng_a), restored.draw(50, rng_b))
+        assert original.upper() == restored.upper() and original.mean() == restored.mean()
+    assert pickle.loads(pickle.dumps(back)).p_within_promise == chain.p_within_promise
+    code = (
+        "import pickle, sys; r = pickle.loads(sys.stdin.buffer.read()); "
+        "print('scipy.stats' in sys.modules, round(r.p_within_promise, 12))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=data, capture_output=True, check=True)
+    assert out.stdout.decode().split() == ["False", str(round(chain.p_within_promise, 12))]

@@ -34,7 +34,8 @@ if period > complete:
     st.warning(
         f"{period:%b %Y} is incomplete: metrics that need later data (next-month churn, journeys still open, "
         "survey responses still arriving) are shown as *incomplete*, not scored. "
-        f"The latest complete month is {complete:%b %Y}."
+        f"The latest complete month is {complete:%b %Y}.",
+        icon=":material/schedule:",
     )
 previous = periods[periods.index(period) - 1] if periods.index(period) > 0 else None
 
@@ -109,7 +110,9 @@ st.dataframe(
 )
 flagged = table.loc[d["green_inside_red_outside"].to_numpy(), "Department"].tolist()
 if flagged:
-    st.warning(f"Green inside, red outside this month: {', '.join(flagged)}.")
+    # an explicit icon: Streamlit otherwise scans non-ASCII text (names, "—") for a leading emoji, loading its
+    # emoji catalogue (~0.2 s) on the first screen
+    st.warning(f"Green inside, red outside this month: {', '.join(flagged)}.", icon=":material/warning:")
 
 # ---------------------------------------------------------------------------------------- exceptions
 st.subheader("Newest and worst exceptions")
@@ -118,7 +121,7 @@ ex = all_ex.head(8)
 if len(all_ex) > len(ex):
     st.caption(f"The {len(ex)} newest and worst of {len(all_ex)} exceptions up to {period:%b %Y}.")
 if ex.empty:
-    st.success("No threshold breaches or control-chart signals up to this month.")
+    st.success("No threshold breaches or control-chart signals up to this month.", icon=":material/check:")
 else:
     st.dataframe(
         pd.DataFrame(
@@ -213,6 +216,6 @@ if recommend_actions is not None:
                 st.markdown(rationale)
             trade_off = getattr(r, "trade_off", "")
             if isinstance(trade_off, str) and trade_off:
-                st.warning(f"**Trade-off.** {trade_off}")
+                st.warning(f"**Trade-off.** {trade_off}", icon=":material/balance:")
 
 ui.metric_glossary(list(now.index))

@@ -189,8 +189,8 @@ class LazyTables(Mapping[str, pd.DataFrame]):
         cache_dir: str | os.PathLike[str] | None = None,
         private: Iterable[str] = (),
     ) -> None:
+        from cx_framework._tables import REQUIRED_TABLES, TABLES
         from cx_framework.io import _find_table_files
-        from cx_framework.schemas import REQUIRED_TABLES, TABLES
 
         self.root = Path(directory)
         #: validated frames kept as pickles under ``<cache_dir>/tables/``, keyed by the file's path, size and
@@ -689,10 +689,10 @@ class Analysis:
         state = self._engine_state
         if name in state.tables:
             return state.tables[name]
+        from cx_framework._tables import REQUIRED_TABLES
         from cx_framework.engine import validate_table
         from cx_framework.errors import DataValidationError
         from cx_framework.io import _find_table_files, _string_columns
-        from cx_framework.schemas import REQUIRED_TABLES
 
         validated = None
         if self.data_dir is not None:

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, signal, stats
 
 from cx_framework.config.models import Journey, Promise
 from cx_framework.errors import (
@@ -50,6 +49,53 @@ __all__ = [
 _QUANTILES = (0.5, 0.8, 0.9, 0.95, 0.99)
 _DEFAULT_CELLS = 2**16
 _TAIL = 1e-12
+
+
+class _FrozenByName:
+    """A scipy.stats frozen distribution kept as its name and parameters, built on first use.
+
+    What an :class:`SlaChainResult` read back from the Analysis' disk cache holds instead of the frozen object:
+    unpickling that would import ``scipy.stats`` (~1 s) in every process that only draws the chain's densities and
+    probabilities (already on the grid). The same family and parameters give the same distribution, so every
+    number computed from it is unchanged.
+    """
+
+    __slots__ = ("name", "args", "kwds", "_dist")
+
+    def __init__(self, name: str, args: tuple[Any, ...], kwds: dict[str, Any]) -> None:
+        self.name, self.args, self.kwds = name, tuple(args), dict(kwds)
+        self._dist: Any = None
+
+    def frozen(self) -> Any:
+        if self._dist is None:
+            from scipy import stats
+
+            self._dist = getattr(stats, self.name)(*self.args, **self.kwds)
+        return self._dist
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__") or attribute in _FrozenByName.__slots__:
+            raise AttributeError(attribute)
+        return getattr(self.frozen(), attribute)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_FrozenByName, (self.name, self.args, self.kwds))
+
+
+def _by_name(dist: Any) -> Any:
+    """``dist`` as a :class:`_FrozenByName` when it is a frozen distribution of a ``scipy.stats`` family."""
+    if isinstance(dist, _FrozenByName):
+        return dist
+    family = getattr(dist, "dist", None)
+    name = getattr(family, "name", None)
+    if not isinstance(name, str) or not hasattr(dist, "args") or not hasattr(dist, "kwds"):
+        return dist
+    import sys
+
+    stats = sys.modules.get("scipy.stats")  # a frozen distribution was made, so scipy.stats is loaded
+    if stats is None or type(getattr(stats, name, None)) is not type(family):
+        return dist
+    return _FrozenByName(name, dist.args, dist.kwds)
 
 
 @dataclass(frozen=True)
@@ -97,6 +143,12 @@ class _Component:
             return np.asarray(self.dist.rvs(size=size, random_state=rng), dtype=float)
         assert self.samples is not None
         return rng.choice(self.samples, size=size, replace=True)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # the distribution by name: reading a cached chain back does not import scipy.stats (see _FrozenByName)
+        dist = _by_name(self.dist) if self.dist is not None else None
+        fields = (self.name, self.kind, self.department, dist, self.samples, self.sla_h, self.sla_percent)
+        return (_Component, fields)
 
 
 @dataclass(frozen=True)
@@ -322,6 +374,8 @@ def _components(
 
 # ------------------------------------------------------------------------------------------------ grid maths
 def _convolve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from scipy import signal
+
     out = signal.fftconvolve(a, b)[: len(a)]
     return np.clip(out, 0.0, None)
 
@@ -588,6 +642,8 @@ def journey_chain(
     """
     fits: dict[str, Any] = {}
     if fitted is not None and len(fitted):
+        from scipy import stats
+
         rows = fitted[(fitted["journey"] == journey.id) & fitted["shape"].notna()]
         fits = {
             str(s): stats.gamma(a=float(a), scale=float(sc))
@@ -682,6 +738,8 @@ def required_tightening(
         elif p_within(lo) < target:
             factor = math.nan
         else:
+            from scipy import optimize
+
             factor = float(optimize.brentq(lambda f: p_within(f) - target, lo, 1.0, xtol=1e-7))
         rows.append(
             {
@@ -838,6 +896,8 @@ def _fit_stage(journey: Any, stage_id: Any, dept: Any, x: np.ndarray, min_items:
         row.update(shape=np.nan, scale_h=np.nan, mean_h=float(np.mean(x)) if len(x) else np.nan)
         row.update(ks_statistic=np.nan, ks_pvalue=np.nan)
         return row
+    from scipy import stats
+
     try:
         a, _, scale = stats.gamma.fit(x, floc=0)
     except Exception as exc:  # scipy raises plain errors on degenerate samples
