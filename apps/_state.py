@@ -582,6 +582,7 @@ def _budget_gap_whatif(
         hours_per_fte=econ.hours_per_fte_week,
         answer_s=econ.answer_s,
         patience_s=patience_s,
+        validate=False,  # the Analysis' forecast window: rows of the validated intervals table
     )
 
 

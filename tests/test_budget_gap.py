@@ -99,3 +99,19 @@ def test_budget_gap_bad_input():
         staffing_budget_gap(_forecast(), 1.0, shrinkage=1.0)
     with pytest.raises(InputValueError, match="'budget_fte'"):
         staffing_budget_gap(_forecast(), -1.0)
+
+
+def test_validate_false_gives_the_same_gap_on_validated_rows():
+    """The app's slider path skips re-validating the Analysis' (validated) forecast: same result, field by field."""
+    from cx_framework import load_sample
+
+    intervals = load_sample().intervals
+    fc = intervals[intervals["interval_start"] >= intervals["interval_start"].max() - pd.Timedelta(days=28)]
+    fc = fc[["interval_start", "queue", "offered", "aht_s"]]
+    for target, patience in ((0.85, None), (0.8, 120.0)):
+        checked = staffing_budget_gap(fc, 20.0, target=target, patience_s=patience)
+        trusted = staffing_budget_gap(fc, 20.0, target=target, patience_s=patience, validate=False)
+        assert trusted.fte_needed == checked.fte_needed and trusted.achieved_service_level == checked.achieved_service_level
+        pd.testing.assert_frame_equal(trusted.intervals, checked.intervals)
+    with pytest.raises(DataValidationError, match="aht_s"):
+        staffing_budget_gap(fc.drop(columns="aht_s"), 20.0, validate=False)

@@ -251,6 +251,7 @@ def staffing_budget_gap(
     horizon_weeks: float | None = None,
     allocation: Literal["workload", "requirement"] = "workload",
     patience_s: float | None = None,
+    validate: bool = True,
 ) -> StaffingBudgetGap:
     """FTE needed for a service-level target vs FTE funded, and the service level the budget achieves.
 
@@ -278,6 +279,9 @@ def staffing_budget_gap(
     patience_s : float or None
         Mean caller patience (seconds) for Erlang A (callers abandon); None = Erlang C. Used for the agents
         needed and for every modelled service level.
+    validate : bool, default True
+        Validate ``intervals_forecast`` against the intervals schema. False skips it for rows already validated
+        (e.g. the Analysis' forecast window, re-used by every what-if of an app slider).
 
     Returns
     -------
@@ -315,14 +319,15 @@ def staffing_budget_gap(
             argument="allocation",
         )
     table = "intervals_forecast"
-    from cx_framework.schemas import validate
+    if validate or not isinstance(intervals_forecast, pd.DataFrame):
+        from cx_framework.schemas import validate as validate_table
 
-    # the forecast has the intervals table's columns (queue optional): same types, ranges and keys
-    present = set(intervals_forecast.columns) if isinstance(intervals_forecast, pd.DataFrame) else set()
-    columns = ["interval_start", "offered", "aht_s", *(["queue"] if "queue" in present else [])]
-    intervals_forecast = validate(
-        "intervals", intervals_forecast, columns=columns, argument="intervals_forecast"
-    )
+        # the forecast has the intervals table's columns (queue optional): same types, ranges and keys
+        present = set(intervals_forecast.columns) if isinstance(intervals_forecast, pd.DataFrame) else set()
+        columns = ["interval_start", "offered", "aht_s", *(["queue"] if "queue" in present else [])]
+        intervals_forecast = validate_table(
+            "intervals", intervals_forecast, columns=columns, argument="intervals_forecast"
+        )
     missing = [c for c in ("interval_start", "offered", "aht_s") if c not in intervals_forecast.columns]
     if missing:
         raise DataValidationError(
