@@ -111,7 +111,10 @@ def test_validate_false_gives_the_same_gap_on_validated_rows():
     for target, patience in ((0.85, None), (0.8, 120.0)):
         checked = staffing_budget_gap(fc, 20.0, target=target, patience_s=patience)
         trusted = staffing_budget_gap(fc, 20.0, target=target, patience_s=patience, validate=False)
-        assert trusted.fte_needed == checked.fte_needed and trusted.achieved_service_level == checked.achieved_service_level
+        assert (
+            trusted.fte_needed == checked.fte_needed
+            and trusted.achieved_service_level == checked.achieved_service_level
+        )
         pd.testing.assert_frame_equal(trusted.intervals, checked.intervals)
     with pytest.raises(DataValidationError, match="aht_s"):
         staffing_budget_gap(fc.drop(columns="aht_s"), 20.0, validate=False)
