@@ -223,6 +223,16 @@ class Engine:
         except Exception as exc:
             raise translate_error(exc, self.settings) from None
 
+    def release(self, table: ir.Table) -> None:
+        """Free what :meth:`cache` stored for ``table`` (drop the DuckDB temp table, unpersist on Spark)."""
+        try:
+            if self.kind == "duckdb":
+                self.backend.drop_table(table.get_name(), force=True)
+            elif callable(release := getattr(table, "release", None)):
+                release()  # an ibis cached table (Spark: unpersist)
+        except Exception:  # noqa: BLE001 - freeing early is an optimisation; the session frees it at the end
+            return
+
     def scalar(self, expr: ir.Expr) -> Any:
         value = self.execute(expr)
         return value.item() if hasattr(value, "item") else value

@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 __all__ = ["FailureDemandGroups", "GROUP_KEYS", "failure_demand_groups"]
 
+# root key "position<SEP>reason<SEP>contact id": a unit separator cannot occur in a reason id (config keys)
+_SEP = "\x1f"
+_POSITION_DIGITS = 12  # up to 10^12 contacts per customer
+
 #: Keys of :attr:`FailureDemandGroups.groups` (then ``contacts`` and ``handle_s``).
 GROUP_KEYS = (
     "period",
@@ -92,23 +96,27 @@ def failure_demand_groups(
     prev_ts = c.timestamp.lag().over(w)
     prev_resolved = c.resolved_first_contact.lag().over(w)
     flagged = c.mutate(
-        __repeat=ibis.coalesce(~prev_resolved & (c.timestamp <= prev_ts + _window(repeat_window_days)), False)
+        __repeat=ibis.coalesce(~prev_resolved & (c.timestamp <= prev_ts + _window(repeat_window_days)), False),
+        __position=ibis.row_number().over(w),  # same window as the lag: computed in the same pass
     )
+    # a chain's root is the customer's latest non-repeat contact at or before this one. Found in ONE cumulative
+    # window (same partition and order as the lag above, so no second partitioning): the running max of
+    # "position | reason | contact id" over the non-repeats — the position is zero-padded so that the string
+    # order is the contact order. (ibis 12 renders ``last(include_null=False)`` without IGNORE NULLS, and a
+    # first() over (customer, chain number) would need a third sort.)
     order2 = (
         [flagged.timestamp, flagged[ROW_COLUMN]] if ROW_COLUMN in flagged.columns else [flagged.timestamp]
     )
-    # chain number = running count of non-repeats; a chain's root is its first contact (a non-repeat). (ibis 12
-    # renders ``last(include_null=False)`` over a window without IGNORE NULLS, so no "last non-null" here.)
     cw = ibis.cumulative_window(group_by=flagged.customer_id, order_by=order2)
-    chained = flagged.mutate(__chain=(~flagged.__repeat).cast("int64").sum().over(cw))
-    order3 = (
-        [chained.timestamp, chained[ROW_COLUMN]] if ROW_COLUMN in chained.columns else [chained.timestamp]
+    position = flagged.__position.cast("string").lpad(_POSITION_DIGITS, "0")
+    key = ibis.ifelse(
+        flagged.__repeat,
+        ibis.null().cast("string"),
+        position.concat(_SEP, flagged.reason.cast("string"), _SEP, flagged.contact_id.cast("string")),
     )
-    rw = ibis.window(group_by=[chained.customer_id, chained.__chain], order_by=order3)
-    rooted = chained.mutate(
-        root_reason=chained.reason.cast("string").first().over(rw),
-        root_contact_id=chained.contact_id.cast("string").first().over(rw),
-    )
+    keyed = flagged.mutate(__root=key.max().over(cw))
+    parts = keyed.__root.split(_SEP)
+    rooted = keyed.mutate(root_reason=parts[1], root_contact_id=parts[2])
 
     # the reason map is small: CASE expressions instead of a join with an in-memory table (Spark does not
     # register in-memory tables inside cached expressions)
@@ -148,29 +156,34 @@ def failure_demand_groups(
         root_contact_id=j.root_contact_id,
         repeat=j.__repeat,
     )
-    keys = list(GROUP_KEYS)
-    groups = engine.execute(
-        classified.group_by(keys).aggregate(contacts=classified.count(), handle_s=classified.handle_s.sum())
-    )
-    groups["period"] = pd.to_datetime(
-        groups["period"].astype("int64").to_numpy().astype("datetime64[M]")
-    ).astype("datetime64[ns]")
-    groups["contacts"] = groups["contacts"].astype("int64")
-    groups["abandoned"] = groups["abandoned"].astype(bool)
-    groups = groups.sort_values(keys, kind="mergesort").reset_index(drop=True)
-    months = int(groups["period"].nunique())  # every contact is in a group
-    reps = classified.filter(classified.repeat)
-    chains = (
-        reps.group_by("root_contact_id")
-        .aggregate(
-            customer_id=reps.customer_id.first(),
-            root_reason=reps.root_reason.first(),
-            originating_department=reps.originating_department.first(),
-            repeats=reps.count(),
+    # the groups and the longest chains both read the classification: computed (two sorts) and stored once
+    classified = engine.cache(classified)
+    try:
+        keys = list(GROUP_KEYS)
+        groups = engine.execute(
+            classified.group_by(keys).aggregate(contacts=classified.count(), handle_s=classified.handle_s.sum())
         )
-        .order_by([ibis.desc("repeats"), "root_contact_id"])
-        .limit(int(top_chains))
-    )
-    top = engine.execute(chains).reset_index(drop=True)
-    top["repeats"] = top["repeats"].astype("int64")
+        groups["period"] = pd.to_datetime(
+            groups["period"].astype("int64").to_numpy().astype("datetime64[M]")
+        ).astype("datetime64[ns]")
+        groups["contacts"] = groups["contacts"].astype("int64")
+        groups["abandoned"] = groups["abandoned"].astype(bool)
+        groups = groups.sort_values(keys, kind="mergesort").reset_index(drop=True)
+        months = int(groups["period"].nunique())  # every contact is in a group
+        reps = classified.filter(classified.repeat)
+        chains = (
+            reps.group_by("root_contact_id")
+            .aggregate(
+                customer_id=reps.customer_id.first(),
+                root_reason=reps.root_reason.first(),
+                originating_department=reps.originating_department.first(),
+                repeats=reps.count(),
+            )
+            .order_by([ibis.desc("repeats"), "root_contact_id"])
+            .limit(int(top_chains))
+        )
+        top = engine.execute(chains).reset_index(drop=True)
+        top["repeats"] = top["repeats"].astype("int64")
+    finally:
+        engine.release(classified)
     return FailureDemandGroups(groups=groups, top_chains=top, months_observed=months)
