@@ -389,6 +389,64 @@ def test_unreachable_spark_master_is_a_clear_error(spark, setting):
     assert err.value.setting == setting and "127.0.0.1:9" in str(err.value) and setting in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("memory", "needle"), [("200m", "at least 512m"), ("1m", "at least 512m"), ("lots", "not a memory size")]
+)
+def test_spark_driver_memory_too_small_names_the_setting(memory, needle):
+    """Checked before Java is looked for or a JVM starts (the JVM's own refusal is a stack trace)."""
+    spark = {"master": "local[1]", "conf": {"spark.driver.memory": memory}}
+    with pytest.raises(EngineError) as err:
+        connect(EngineSettings(kind="spark", spark=spark))
+    assert err.value.setting == "engine.spark.conf"
+    assert "spark.driver.memory" in str(err.value) and memory in str(err.value) and needle in str(err.value)
+
+
+def test_spark_start_failures_name_the_setting(tmp_path, monkeypatch):
+    """The JVM's reason (from its log, kept off the terminal) decides which setting the error names."""
+    from cx_framework.engine import core
+
+    settings = EngineSettings(kind="spark", spark={"conf": {"spark.driver.memory": "600m"}})
+    log = tmp_path / "jvm.log"
+    log.write_text(
+        "26/12/01 WARN Utils: banner\n"
+        "java.lang.IllegalArgumentException: System memory 466092032 must be at least 471859200. Please "
+        "increase heap size using the --driver-memory option\n\tat org.apache.spark.memory.X(X.scala:1)\n"
+    )
+    exc = RuntimeError("An error occurred while calling None.org.apache.spark.api.java.JavaSparkContext.")
+    err = core._spark_error(exc, settings, log=log)
+    assert err.setting == "engine.spark.conf" and "spark.driver.memory = 600m" in str(err)
+    assert "must be at least 471859200" in str(err) and "\tat " not in str(err)
+    # the gateway exits: with Java present it is the JVM options, without Java it is Java
+    gone = RuntimeError("[JAVA_GATEWAY_EXITED] Java gateway process exited before sending its port number.")
+    log.write_text("Error: Could not create the Java Virtual Machine.\n")
+    monkeypatch.setattr(core, "_java_available", lambda: True)
+    err = core._spark_error(gone, settings, log=log)
+    assert err.setting == "engine.spark.conf" and "Could not create the Java Virtual Machine" in str(err)
+    monkeypatch.setattr(core, "_java_available", lambda: False)
+    err = core._spark_error(gone, settings, log=log)
+    assert err.setting == "engine.kind" and "openjdk-17-jre-headless" in str(err)
+
+
+def test_cli_report_on_an_unreachable_spark_master_is_one_line(tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from cx_framework.cli import app
+
+    configs = tmp_path / "configs"
+    shutil.copytree(ROOT / "configs", configs)
+    (configs / "engine.yaml").write_text(
+        "kind: spark\nspark:\n  master: spark://127.0.0.1:9\n  connect_timeout_s: 1\n"
+    )
+    args = ["report", str(SAMPLE), "--configs", str(configs), "--no-cache", "--out", str(tmp_path / "r.html")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "engine.spark.master" in result.output and "127.0.0.1:9" in result.output
+    assert "Traceback" not in result.output and "at org.apache" not in result.output
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_engine_yaml_is_checked(tmp_path):
     import shutil
 

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -268,12 +271,59 @@ def translate_error(exc: BaseException, settings: EngineSettings) -> EngineError
     return EngineError(f"the {settings.kind} engine failed: {first}", setting="engine.kind")
 
 
-def _spark_error(exc: BaseException, settings: EngineSettings) -> EngineError:
+def _jvm_reason(log: Path | None) -> str:
+    """The JVM's own reason for failing, from its log (the first line that says what went wrong)."""
+    if log is None:
+        return ""
+    try:
+        lines = log.read_text(errors="replace").splitlines()[-400:]
+    except OSError:
+        return ""
+    keys = (
+        "must be at least",
+        "too small",
+        "invalid maximum heap",
+        "invalid initial heap",
+        "exception:",
+        "error:",
+    )
+    for line in lines:
+        low = line.lower()
+        if any(k in low for k in keys) and not line.lstrip().startswith("at "):
+            return line.strip()[:240]
+    return ""
+
+
+def _spark_error(exc: BaseException, settings: EngineSettings, *, log: Path | None = None) -> EngineError:
     text = str(exc)
     low = text.lower()
     first = _first_line(exc)
-    if "java_gateway_exited" in low or "java gateway process exited" in low or "java_home" in low:
+    reason = _jvm_reason(log)
+    both = f"{low} {reason.lower()}"
+    memory_words = (
+        "must be at least",
+        "too small maximum heap",
+        "increase heap size",
+        "invalid maximum heap",
+    )
+    if any(w in both for w in memory_words):
+        driver = settings.spark.conf.get("spark.driver.memory", "Spark's default (1g)")
+        return EngineError(
+            f"Spark could not start with spark.driver.memory = {driver} ({reason or first}). Raise "
+            "engine.spark.conf spark.driver.memory (e.g. '2g') in engine.yaml.",
+            setting="engine.spark.conf",
+        )
+    if "java_home" in low or (
+        ("java_gateway_exited" in low or "java gateway process exited" in low) and not _java_available()
+    ):
         return _no_java()
+    if "java_gateway_exited" in low or "java gateway process exited" in low:
+        where = f" (JVM log: {log})" if log is not None else ""
+        return EngineError(
+            f"the Spark JVM did not start: {reason or first}{where}. Check engine.spark.conf (memory sizes, JVM "
+            "options) and engine.spark.master in engine.yaml.",
+            setting="engine.spark.conf",
+        )
     if "outofmemory" in low or "java heap space" in low:
         return EngineError(
             f"Spark ran out of memory ({first}). Raise engine.spark.conf spark.driver.memory / "
@@ -430,6 +480,8 @@ def _connect_spark(settings: EngineSettings) -> Engine:
             setting="engine.kind",
         ) from None
     spark_settings: SparkSettings = settings.spark
+    if not spark_settings.remote:
+        _check_driver_memory(spark_settings)  # a setting mistake first, before looking for Java or a cluster
     if spark_settings.remote:
         _probe(spark_settings.remote, 15002, spark_settings.connect_timeout_s, "engine.spark.remote")
     else:
@@ -439,6 +491,7 @@ def _connect_spark(settings: EngineSettings) -> Engine:
                 _probe("spark://" + url, 7077, spark_settings.connect_timeout_s, "engine.spark.master")
         if not _java_available():
             raise _no_java()
+    log: Path | None = None
     with _SPARK_LOCK:
         try:
             builder = SparkSession.builder.appName(spark_settings.app_name)
@@ -455,22 +508,71 @@ def _connect_spark(settings: EngineSettings) -> Engine:
             }
             for key, value in conf.items():
                 builder = builder.config(key, value)
-            with _quiet_jvm():
+            with _quiet_jvm() as log:
                 session = builder.getOrCreate()
             session.conf.set("spark.sql.session.timeZone", "UTC")
             backend = ibis.pyspark.connect(session)
         except CxError:
             raise
         except Exception as exc:
-            raise _spark_error(exc, settings) from None
+            raise _spark_error(exc, settings, log=log) from None
     return Engine(settings, backend, spark=session)
 
 
+#: the least ``spark.driver.memory`` Spark starts with: it reserves 300 MiB and refuses a heap under 1.5 x that
+_MIN_DRIVER_MIB = 512
+_JVM_SIZE = re.compile(r"^\s*(\d+)\s*([kmgt]?)b?\s*$", re.IGNORECASE)
+
+
+def _jvm_mib(value: str) -> float | None:
+    """A JVM/Spark memory size (``512m``, ``4g``, ``2048``= MiB) in MiB, or None when it is not one."""
+    match = _JVM_SIZE.match(str(value))
+    if match is None:
+        return None
+    scale = {"k": 1 / 1024, "m": 1.0, "": 1.0, "g": 1024.0, "t": 1024.0**2}[match.group(2).lower()]
+    return int(match.group(1)) * scale
+
+
+def _check_driver_memory(spark: SparkSettings) -> None:
+    """A driver memory the JVM cannot start with, named before the JVM prints its own stack trace."""
+    value = spark.conf.get("spark.driver.memory")
+    if value is None:
+        return
+    mib = _jvm_mib(value)
+    if mib is None:
+        raise EngineError(
+            f"engine.spark.conf spark.driver.memory is {value!r}, not a memory size; use e.g. '2g' or '512m'.",
+            setting="engine.spark.conf",
+        )
+    if mib < _MIN_DRIVER_MIB:
+        raise EngineError(
+            f"engine.spark.conf spark.driver.memory is {value} ({mib:g} MiB): too small, Spark needs at least "
+            f"{_MIN_DRIVER_MIB}m for the driver. Raise it (e.g. '2g') in engine.yaml.",
+            setting="engine.spark.conf",
+        )
+
+
 @contextlib.contextmanager
-def _quiet_jvm() -> Iterator[None]:
-    """Keep the JVM's start-up chatter (log4j banner, native-hadoop warning) off the user's terminal."""
+def _quiet_jvm() -> Iterator[Path]:
+    """Keep the JVM's output (log4j banner, native-hadoop warning, a stack trace when it fails) off the user's
+    terminal: the JVM started inside writes its stderr to a log file (yielded; errors quote its first line)."""
     os.environ.setdefault("PYSPARK_SUBMIT_ARGS", "--conf spark.ui.showConsoleProgress=false pyspark-shell")
-    yield
+    log = Path(tempfile.gettempdir()) / f"cx_framework-spark-{os.getpid()}.log"
+    try:
+        target = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        yield log
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(target, 2)  # inherited by the JVM process spawned in here, for its whole life
+    try:
+        yield log
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(target)
 
 
 def _arrow_ready(frame: pd.DataFrame) -> pd.DataFrame:

@@ -96,7 +96,9 @@ def failure_demand_groups(
     prev_ts = c.timestamp.lag().over(w)
     prev_resolved = c.resolved_first_contact.lag().over(w)
     flagged = c.mutate(
-        __repeat=ibis.coalesce(~prev_resolved & (c.timestamp <= prev_ts + _window(repeat_window_days)), False),
+        __repeat=ibis.coalesce(
+            ~prev_resolved & (c.timestamp <= prev_ts + _window(repeat_window_days)), False
+        ),
         __position=ibis.row_number().over(w),  # same window as the lag: computed in the same pass
     )
     # a chain's root is the customer's latest non-repeat contact at or before this one. Found in ONE cumulative
@@ -161,7 +163,9 @@ def failure_demand_groups(
     try:
         keys = list(GROUP_KEYS)
         groups = engine.execute(
-            classified.group_by(keys).aggregate(contacts=classified.count(), handle_s=classified.handle_s.sum())
+            classified.group_by(keys).aggregate(
+                contacts=classified.count(), handle_s=classified.handle_s.sum()
+            )
         )
         groups["period"] = pd.to_datetime(
             groups["period"].astype("int64").to_numpy().astype("datetime64[M]")
