@@ -11,7 +11,8 @@ the process tree (psutil, sampled every 0.2 s; the JVM of Spark included), else 
 
 Engines: DuckDB (``memory_limit`` from ``--duckdb-memory``, 2 threads), pandas (every table in memory; run under
 an address-space limit of ``--pandas-limit`` GB so it fails with MemoryError instead of taking the machine),
-Spark local[2] (up to ``--spark-max`` M contacts). Ratios pandas / engine are from the same run.
+Spark local[2] (up to ``--spark-max`` M contacts: the small sizes). Ratios pandas / engine and engine / DuckDB
+are from the same run. CPU s = user + system time of the ``cx`` process and the children it waited for.
 
 Data: ``--data DIR[,DIR...]`` (e.g. a ``cx generate --customers 3000000`` organisation) and/or ``--sizes`` in
 millions of contacts, made by replicating the committed sample (customer, contact and work item ids suffixed; the
@@ -108,8 +109,12 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def _run(argv: list[str], *, limit_gb: float | None, env: dict[str, str]) -> tuple[float, float, int, str]:
-    """Run ``argv`` in a fresh process: (wall seconds, peak RSS in GB, exit code, last stderr line)."""
+Result = tuple[float, float, float, int, str]  # wall s, CPU s, peak RSS GB, exit code, last stderr line
+
+
+def _run(argv: list[str], *, limit_gb: float | None, env: dict[str, str]) -> Result:
+    """Run ``argv`` in a fresh process: (wall seconds, CPU seconds of the process and the children it waited
+    for, peak RSS in GB, exit code, last stderr line)."""
 
     def limit() -> None:
         if limit_gb:
@@ -143,8 +148,9 @@ def _run(argv: list[str], *, limit_gb: float | None, env: dict[str, str]) -> tup
     wall = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     rss = max(peak[0], usage.ru_maxrss * 1024) / 1024**3
+    cpu = usage.ru_utime + usage.ru_stime
     lines = [line for line in err.strip().splitlines() if line.strip()]
-    return wall, rss, code, lines[-1][:160] if lines else ""
+    return wall, cpu, rss, code, lines[-1][:160] if lines else ""
 
 
 def _argv(workload: str, engine: str, data: Path, configs: Path) -> list[str]:
@@ -200,7 +206,7 @@ def main() -> None:
     configs = _configs(work, args.duckdb_memory)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "CX_CACHE_DIR": str(work / "cache")}
     print((__doc__ or "").split("\n\n")[1], "\n", flush=True)
-    rows: list[tuple[str, float, str, float, float, int, str]] = []
+    rows: list[tuple[str, float, str, float, float, float, int, str]] = []
     datasets: list[tuple[Path, bool]] = []
     for size in [float(s) for s in args.sizes.split(",") if s]:
         factor = max(1, round(size * 1e6 / SAMPLE_CONTACTS))
@@ -215,17 +221,18 @@ def main() -> None:
                 for engine in engines:
                     if engine == "spark" and n / 1e6 > args.spark_max:
                         continue
-                    best: tuple[float, float, int, str] | None = None
+                    best: Result | None = None
                     for _ in range(args.repeat):
                         limit = args.pandas_limit if engine == "pandas" else None
                         result = _run(_argv(workload, engine, data, configs), limit_gb=limit, env=env)
                         best = result if best is None or result[0] < best[0] else best
                     assert best is not None
-                    wall, rss, code, last = best
-                    rows.append((workload, n / 1e6, engine, wall, rss, code, last))
+                    wall, cpu, rss, code, last = best
+                    rows.append((workload, n / 1e6, engine, wall, cpu, rss, code, last))
                     flag = "" if code == 0 else f"  (exit {code}: {last})"
                     print(
-                        f"  {workload:<8} {n / 1e6:6.1f}M {engine:<6} {wall:8.1f} s {rss:6.2f} GB{flag}",
+                        f"  {workload:<8} {n / 1e6:6.1f}M {engine:<6} {wall:8.1f} s {cpu:8.1f} CPU s "
+                        f"{rss:6.2f} GB{flag}",
                         flush=True,
                     )
             if made:
@@ -236,18 +243,28 @@ def main() -> None:
     _table(rows)
 
 
-def _table(rows: list[tuple[str, float, str, float, float, int, str]]) -> None:
+def _table(rows: list[tuple[str, float, str, float, float, float, int, str]]) -> None:
+    """The closing table: per workload, size and engine, with pandas/engine and engine/DuckDB ratios of the same
+    run (pandas/engine > 1: the engine is faster or smaller; spark/duckdb > 1: Spark is slower)."""
     print(
-        "\n| workload | contacts | engine | wall s | peak RSS GB | pandas/engine time | pandas/engine RSS |"
+        "\n| workload | contacts | engine | wall s | CPU s | peak RSS GB | pandas/engine time "
+        "| pandas/engine RSS | engine/duckdb time |"
     )
-    print("|---|---|---|---|---|---|---|")
-    pandas = {(w, round(m, 3)): (t, r) for w, m, e, t, r, code, _ in rows if e == "pandas" and code == 0}
-    for w, m, e, t, r, code, _ in rows:
-        base = pandas.get((w, round(m, 3)))
-        ratio_t = f"{base[0] / t:.2f}x" if base and e != "pandas" else ""
-        ratio_r = f"{base[1] / r:.2f}x" if base and e != "pandas" else ""
+    print("|---|---|---|---|---|---|---|---|---|")
+
+    def ok(engine: str) -> dict[tuple[str, float], tuple[float, float]]:
+        return {(w, round(m, 3)): (t, r) for w, m, e, t, _, r, code, _ in rows if e == engine and code == 0}
+
+    pandas, duck = ok("pandas"), ok("duckdb")
+    for w, m, e, t, cpu, r, code, _ in rows:
+        base, ddb = pandas.get((w, round(m, 3))), duck.get((w, round(m, 3)))
+        ratio_t = f"{base[0] / t:.2f}x" if base and e != "pandas" and code == 0 else ""
+        ratio_r = f"{base[1] / r:.2f}x" if base and e != "pandas" and code == 0 else ""
+        vs_duck = f"{t / ddb[0]:.2f}x" if ddb and e != "duckdb" and code == 0 else ""
         flag = "" if code == 0 else " (failed)"
-        print(f"| {w} | {m:.1f}M | {e}{flag} | {t:.1f} | {r:.2f} | {ratio_t} | {ratio_r} |")
+        print(
+            f"| {w} | {m:.1f}M | {e}{flag} | {t:.1f} | {cpu:.1f} | {r:.2f} | {ratio_t} | {ratio_r} | {vs_duck} |"
+        )
 
 
 if __name__ == "__main__":
