@@ -341,6 +341,21 @@ def test_full_spill_disk_names_the_spill_setting(tmp_path):
     assert str(tmp_path / "spill") in str(err.value) and "engine.spill_dir" in str(err.value)
 
 
+def test_spill_files_go_to_a_private_temp_dir_removed_on_close(tmp_path, monkeypatch):
+    """Without engine.spill_dir DuckDB would spill into ``.tmp`` in the working directory (a user's folder)."""
+    import tempfile
+
+    system_tmp = tmp_path / "system_tmp"
+    system_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(system_tmp))
+    monkeypatch.chdir(tmp_path)
+    with connect("duckdb", memory_limit="64MB", threads=1) as engine:
+        where = Path(engine.backend.con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0])
+        assert where.parent == system_tmp and where.name.startswith("cx_framework-spill-") and where.is_dir()
+        engine.execute(_big_grouping().limit(1))  # a 64 MB limit: what does not fit goes to the spill dir
+    assert not where.exists() and not (tmp_path / ".tmp").exists()
+
+
 def test_spill_space_messages_name_the_spill_setting(tmp_path):
     """DuckDB's own wording when the temp directory is full (1.x and 2.x) maps to engine.spill_dir."""
     from cx_framework.engine.core import translate_error

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +89,7 @@ class Engine:
         self.backend = backend
         self._spark = spark
         self._counter = 0
+        self._spill_cleanup: weakref.finalize[Any, Any] | None = None
 
     # ------------------------------------------------------------------------------------------ lifecycle
     def close(self) -> None:
@@ -95,6 +97,8 @@ class Engine:
         if self.kind == "duckdb" and self.backend is not None:
             with contextlib.suppress(Exception):
                 self.backend.disconnect()
+        if self._spill_cleanup is not None:
+            self._spill_cleanup()  # the private spill directory (runs once; also at exit if never closed)
 
     def __enter__(self) -> Engine:
         return self
@@ -255,7 +259,7 @@ def translate_error(exc: BaseException, settings: EngineSettings) -> EngineError
     low = text.lower()
     first = _first_line(exc)
     if "no space left on device" in low or "max_temp_directory_size" in low or "temp_directory" in low:
-        where = settings.spill_dir or "DuckDB's default temp directory (.tmp beside the database or /tmp)"
+        where = settings.spill_dir or f"the system temp directory ({tempfile.gettempdir()})"
         return EngineError(
             f"the engine ran out of spill space in {where} ({first}). Free disk space there, point "
             "engine.spill_dir at a larger disk, or raise engine.spill_limit.",
@@ -420,6 +424,11 @@ def _connect_duckdb(settings: EngineSettings) -> Engine:
                 setting="engine.spill_dir",
             )
         config["temp_directory"] = str(spill)
+    else:
+        # DuckDB's own default for an in-memory database is ".tmp" in the working directory: a user's folder
+        # would get spill files. A private directory in the system's temp dir instead, removed with the engine.
+        own_spill = Path(tempfile.mkdtemp(prefix="cx_framework-spill-"))
+        config["temp_directory"] = str(own_spill)
     if settings.spill_limit:
         config["max_temp_directory_size"] = settings.spill_limit
     try:
@@ -434,7 +443,10 @@ def _connect_duckdb(settings: EngineSettings) -> Engine:
         raise EngineError(
             f"cannot start DuckDB with {config}: {_first_line(exc)}", setting="engine"
         ) from None
-    return Engine(settings, backend)
+    engine = Engine(settings, backend)
+    if settings.spill_dir is None:
+        engine._spill_cleanup = weakref.finalize(engine, shutil.rmtree, own_spill, True)
+    return engine
 
 
 def _java_available() -> bool:
