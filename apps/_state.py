@@ -424,6 +424,28 @@ def metric_months(src: Source) -> int:
     return int(analysis(src).tables["employee_metrics"]["period"].dt.to_period("M").nunique())
 
 
+def payout_aggregates(src: Source) -> dict[str, pd.DataFrame]:
+    """The payouts section's aggregate frames (per-scheme summary and cost, winners and losers per department and
+    role) as the signed-in viewer may see them: outside HR, groups smaller than access.yaml's ``min_group_size``
+    are merged (``Analysis.frames_for``, enforced where the frames are read). No individual pay."""
+    import _access
+
+    policy = _access.policy()
+    who = None
+    if policy is not None:
+        who = _access.viewer() or policy.anonymous()
+    a = analysis(src)
+    try:
+        if a.computed("payouts"):
+            return a.frames_for("payouts", who)  # type: ignore[no-any-return]
+        with st.spinner(f"Computing {a.section_label('payouts').lower()} from the data…"):
+            return a.frames_for("payouts", who)  # type: ignore[no-any-return]
+    except CxError as exc:
+        show_error(exc, "The bonus scheme comparison cannot be computed from the current data")
+        st.stop()
+        raise  # pragma: no cover - st.stop raises
+
+
 def all_schemes_comparison(src: Source) -> Any:
     """Every configured scheme compared, the scheme in force (assumptions.current_scheme) as baseline."""
     return result(src, "payouts")

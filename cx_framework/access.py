@@ -283,12 +283,15 @@ def suppression_note(min_size: int, merged: int, suppressed: int = 0) -> str:
     parts = []
     if merged:
         parts.append(
-            f"{merged} group(s) with fewer than {min_size} employees merged into 'other groups' (the smallest "
-            "other group joins them when needed, so no figure can be worked back from the totals)"
+            f"suppressed: fewer than {min_size} employees in {merged} group(s), shown merged as 'other groups' "
+            "(with the next smallest group where needed, so no group can be worked back from the totals)"
         )
     if suppressed:
-        parts.append(f"{suppressed} row(s) suppressed: fewer than {min_size} employees in all")
-    return "; ".join(parts) + ". HR sees every group." if parts else ""
+        parts.append(f"suppressed: fewer than {min_size} employees in all in {suppressed} comparison(s)")
+    if not parts:
+        return ""
+    text = "; ".join(parts) + ". HR sees every group."
+    return text[0].upper() + text[1:]
 
 
 def merge_small_groups(
@@ -344,7 +347,8 @@ def merge_small_groups(
     parts = out.groupby(list(within), sort=False).indices if within else {(): range(len(out))}
     numeric = [c for c in out.columns if c not in (*within, *keys) and pd.api.types.is_numeric_dtype(out[c])]
     rows: list[pd.DataFrame] = []
-    merged_groups = suppressed = 0
+    small_keys: set[tuple[Any, ...]] = set()  # distinct small groups (the same group in several parts once)
+    suppressed = 0
     for index in parts.values():
         part = out.iloc[list(index)]
         small = sizes[list(index)] < min_size
@@ -376,14 +380,14 @@ def merge_small_groups(
             row["merged_groups"] = 0
             suppressed += 1
         else:
-            merged_groups += int(small.sum())
+            small_keys.update(map(tuple, part.loc[small, list(keys)].to_numpy().tolist()))
         rows.append(kept.drop(columns=["_small", "_size"]))
         rows.append(pd.DataFrame([row]))
     result = pd.concat([r for r in rows if len(r)], ignore_index=True)[list(out.columns)]
     for c in numeric:  # counts stay integers (nullable where a part is suppressed)
         if pd.api.types.is_integer_dtype(out[c]):
             result[c] = result[c].astype("Int64")
-    result.attrs = {**frame.attrs, "suppression": suppression_note(min_size, merged_groups, suppressed)}
+    result.attrs = {**frame.attrs, "suppression": suppression_note(min_size, len(small_keys), suppressed)}
     return result
 
 

@@ -731,7 +731,53 @@ def _incentives_section(
         body.append(_fig_div(render, behaviour_waterfall(behaviour[chosen])))
     else:
         body.append(_unavailable("behaviour simulation", plan.unavailable.get("behaviour", "did not run")))
+    body.extend(_winners_losers_block(plan, config))
     return body
+
+
+def _winners_losers_block(plan: ActionPlan, config: CxConfig) -> list[str]:
+    """Who gains and who loses under each scheme vs the one in force, per department and role — for leadership,
+    so groups of fewer than ``min_group_size`` employees (access.yaml, default 5) are always merged
+    (:func:`cx_framework.access.merge_small_groups`): the report is read outside HR."""
+    from cx_framework.access import DEFAULT_MIN_GROUP_SIZE, find_access_file, load_access, merge_small_groups
+    from cx_framework.incentives import WINNERS_LOSERS_GROUPS
+
+    comparison = plan.results.get("scheme_comparison")
+    if comparison is None or comparison.winners_losers.empty:
+        return []
+    path = find_access_file(config.directory)
+    min_size = load_access(path).min_group_size if path is not None else DEFAULT_MIN_GROUP_SIZE
+    wl = merge_small_groups(comparison.winners_losers, min_size, **WINNERS_LOSERS_GROUPS)
+    departments = {d.id: d.name for d in config.organisation.departments}
+    schemes = {sid: sch.name for sid, sch in config.schemes.items()}
+    cur = plan.currency
+    shown = pd.DataFrame(
+        {
+            "scheme": wl["scheme"].map(schemes).fillna(wl["scheme"]),
+            "department": wl["department"].map(departments).fillna(wl["department"]),
+            "role": wl["role"].astype(str).str.replace("_", " "),
+            "employees": wl["employees"],
+            "gain": wl["winners"],
+            "lose": wl["losers"],
+            "mean change": wl["mean_change"],
+            "total change": wl["total_change"],
+        }
+    )
+    baseline = schemes.get(comparison.baseline, comparison.baseline)
+    money = lambda v: f"{cur} {float(v):+,.0f}"  # noqa: E731
+    count = lambda v: f"{int(v):,}"  # noqa: E731
+    note = wl.attrs.get("suppression") or (
+        f"Every group has at least {min_size} employees; smaller groups would be merged."
+    )
+    return [
+        f"<p>Who gains and who loses vs today's scheme (<strong>{_esc(baseline)}</strong>), total pay over the "
+        "data per employee, by department and role.</p>",
+        _table(
+            shown,
+            {"gain": count, "lose": count, "mean change": money, "total change": money},
+        ),
+        f"<p class='muted'>{_esc(note)}</p>",
+    ]
 
 
 def _sla_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> list[str]:

@@ -19,9 +19,11 @@ Stdlib ``sqlite3`` only; one file, no server. Every write is one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -171,6 +173,11 @@ class ScenarioStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            # snapshots hold individual pay: the file is its owner's only from the start (SQLite gives its
+            # journal the database file's permissions)
+            with contextlib.suppress(FileExistsError):
+                os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         with self._connect() as con:
             con.executescript(_SCHEMA)
 

@@ -25,7 +25,7 @@ from cx_framework.access import Viewer, restrict_payouts
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.errors import InputValueError
 
-__all__ = ["StatementLine", "statement_html", "write_statements", "statement_period"]
+__all__ = ["StatementLine", "statement_html", "write_statements", "statement_period", "statements_archive"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2933;max-width:860px;margin:2rem auto;
@@ -264,6 +264,81 @@ def statement_html(
     return "".join(parts)
 
 
+def _statement_texts(
+    payouts: pd.DataFrame,
+    scheme: Scheme,
+    period: str | pd.Timestamp,
+    *,
+    catalogue: MetricCatalogue | None,
+    currency: str,
+    proposed: Scheme | None,
+    proposed_payouts: pd.DataFrame | None,
+    viewer: Viewer | None,
+) -> list[tuple[str, str]]:
+    """(file name, HTML) of every statement the viewer may read for ``period``."""
+    payouts = restrict_payouts(payouts, viewer, what="statements")
+    when = statement_period(payouts, period, quarterly=scheme.period == "quarter")
+    rows = payouts[payouts["period"] == when]
+    alt: dict[str, Mapping[str, Any]] = {}
+    if proposed is not None and proposed_payouts is not None:
+        prop = proposed_payouts[proposed_payouts["period"] == when]
+        alt = {str(r["employee_id"]): r for r in prop.to_dict("records")}
+    out = []
+    for record in rows.to_dict("records"):
+        eid = str(record["employee_id"])
+        text = statement_html(
+            record,
+            scheme,
+            catalogue=catalogue,
+            currency=currency,
+            proposed=(proposed, alt.get(eid)) if proposed is not None else None,
+        )
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in eid)
+        out.append((f"{safe}_{when:%Y-%m}.html", text))
+    return out
+
+
+def statements_archive(
+    payouts: pd.DataFrame,
+    scheme: Scheme,
+    period: str | pd.Timestamp,
+    *,
+    catalogue: MetricCatalogue | None = None,
+    currency: str = "",
+    proposed: Scheme | None = None,
+    proposed_payouts: pd.DataFrame | None = None,
+    viewer: Viewer | None = None,
+) -> bytes:
+    """The statements of :func:`write_statements` as one ZIP archive in memory (the app's download): the same
+    files, the same access check (hr: everyone; a manager: their teams; anyone else: AccessError).
+
+    Raises
+    ------
+    AccessError
+        The viewer may not read individual pay.
+    InputValueError
+        ``period`` has no payout rows.
+    """
+    import io
+    import zipfile
+
+    texts = _statement_texts(
+        payouts,
+        scheme,
+        period,
+        catalogue=catalogue,
+        currency=currency,
+        proposed=proposed,
+        proposed_payouts=proposed_payouts,
+        viewer=viewer,
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in texts:
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
 def write_statements(
     payouts: pd.DataFrame,
     scheme: Scheme,
@@ -287,25 +362,16 @@ def write_statements(
     """
     from cx_framework.io import write_text_atomic
 
-    payouts = restrict_payouts(payouts, viewer, what="statements")
-    when = statement_period(payouts, period, quarterly=scheme.period == "quarter")
-    rows = payouts[payouts["period"] == when]
-    alt: dict[str, Mapping[str, Any]] = {}
-    if proposed is not None and proposed_payouts is not None:
-        prop = proposed_payouts[proposed_payouts["period"] == when]
-        alt = {str(r["employee_id"]): r for r in prop.to_dict("records")}
+    texts = _statement_texts(
+        payouts,
+        scheme,
+        period,
+        catalogue=catalogue,
+        currency=currency,
+        proposed=proposed,
+        proposed_payouts=proposed_payouts,
+        viewer=viewer,
+    )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for record in rows.to_dict("records"):
-        eid = str(record["employee_id"])
-        text = statement_html(
-            record,
-            scheme,
-            catalogue=catalogue,
-            currency=currency,
-            proposed=(proposed, alt.get(eid)) if proposed is not None else None,
-        )
-        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in eid)
-        written.append(write_text_atomic(out / f"{safe}_{when:%Y-%m}.html", text))
-    return written
+    return [write_text_atomic(out / name, text) for name, text in texts]

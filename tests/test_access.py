@@ -203,7 +203,8 @@ def test_small_groups_merge_with_the_next_smallest_so_nothing_is_worked_back():
     c = out[out["scheme"].eq("c")].iloc[0]
     assert c["merged_groups"] == 0 and c["employees"] == 3
     assert pd.isna(c["winners"]) and pd.isna(c["mean_change"]) and pd.isna(c["total_change"])
-    assert "fewer than 5 employees" in out.attrs["suppression"]
+    note = out.attrs["suppression"]
+    assert "fewer than 5 employees in 2 group(s)" in note and "in all in 1 comparison" in note
 
 
 def test_restrict_groups_hr_sees_every_group_others_the_merged_ones():

@@ -5,6 +5,7 @@ individual pay when access control is on (and is readable by its owner only)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -160,3 +161,19 @@ def test_disk_cache_keeps_pay_with_access_control_off_but_owner_only(small_group
     pickle_file = cache / a.key / "payouts.pkl"
     assert pickle_file.is_file() and stat.S_IMODE(pickle_file.stat().st_mode) == 0o600
     assert stat.S_IMODE((cache / a.key).stat().st_mode) == 0o700
+
+
+def test_the_leadership_report_merges_small_groups(hr_analysis):
+    from types import SimpleNamespace
+
+    from cx_framework.report import _winners_losers_block
+
+    config = hr_analysis.config
+    plan = SimpleNamespace(results={"scheme_comparison": hr_analysis.result("payouts")}, currency="GBP")
+    text = "".join(_winners_losers_block(plan, config))
+    marketing = next(d.name for d in config.organisation.departments if d.id == "marketing")
+    assert "other groups" in text and "fewer than 5 employees" in text
+    assert f"<td>{marketing}</td>" not in text  # the two people's group is not a row of its own
+    rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", text, flags=re.S)]
+    employees = [int(cells[3]) for cells in rows if cells]
+    assert employees and min(employees) >= 5

@@ -41,6 +41,7 @@ from cx_framework.incentives import (  # noqa: E402
 )
 from cx_framework.plots._style import PALETTE  # noqa: E402
 from cx_framework.scenarios import DEFAULT_DB_NAME, ScenarioStore  # noqa: E402
+from cx_framework.statements import statements_archive  # noqa: E402
 
 access.require("payouts")  # individual pay: hr and managers (their teams) only; refusal shown and logged
 src = ui.page(
@@ -485,6 +486,31 @@ with st.expander(
                 f"{snap.created_at}; content hash {snap.content_hash[:16]}… verified."
             )
             st.dataframe(rows, hide_index=True, width="stretch", key="hr_snap_rows")
+            # payee statements of exactly the locked numbers, under the scenario revision the run was taken of
+            snap_periods = sorted(pd.DatetimeIndex(rows["period"].unique())) if len(rows) else []
+            if snap_periods:
+                q1, q2 = st.columns([1, 2])
+                snap_period = q1.selectbox(
+                    "Statements for",
+                    [f"{p:%Y-%m}" for p in snap_periods],
+                    index=len(snap_periods) - 1,
+                    key="hr_snap_period",
+                )
+                snap_scheme = store.load(snap.scenario, snap.revision)
+                q2.download_button(
+                    f"Download statements {snap_period} (ZIP, one HTML page per employee)",
+                    lambda: statements_archive(
+                        snap.payouts,
+                        snap_scheme,
+                        snap_period,
+                        catalogue=cfg.metrics,
+                        currency=cfg.economics.currency,
+                        viewer=signed_in,  # refused / cut to the viewer's teams where the pay is read
+                    ),
+                    file_name=f"statements_{snap.scenario.replace(' ', '_')}_{snap_period}.zip",
+                    mime="application/zip",
+                    key="hr_dl_statements",
+                )
     log = store.audit()
     if not log.empty:
         st.markdown("**Audit log**")

@@ -218,4 +218,72 @@ if recommend_actions is not None:
             if isinstance(trade_off, str) and trade_off:
                 st.warning(f"**Trade-off.** {trade_off}", icon=":material/balance:")
 
+# ---------------------------------------------------------------------------------------- bonus schemes (aggregates)
+st.subheader("Bonus schemes compared")
+if st.toggle(
+    "Show the bonus scheme comparison (annual cost, share paid on customer metrics, who gains and who loses)",
+    key="overview_schemes",
+    help="Aggregates only: no individual pay. Outside HR, groups smaller than access.yaml's min_group_size are "
+    "merged so no figure describes one person.",
+):
+    payout_frames = state.payout_aggregates(src)
+    today = state.current_scheme(src)
+    summary = payout_frames["summary"]
+    scheme_names = {sid: sch.name for sid, sch in cfg.schemes.items()}
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Scheme": summary["scheme"].map(scheme_names).fillna(summary["scheme"])
+                + summary["scheme"].eq(today).map({True: " (today)", False: ""}),
+                f"Annual cost ({cfg.economics.currency})": summary["annualised_cost"],
+                f"vs today ({cfg.economics.currency}/yr)": summary["vs_baseline"],
+                "Share of budget": summary["budget_share"],
+                "Paid on customer metrics": summary["customer_centric_share"],
+                "Median attainment": summary["p50"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        key="overview_schemes_table",
+        column_config={
+            f"Annual cost ({cfg.economics.currency})": st.column_config.NumberColumn(format="%,.0f"),
+            f"vs today ({cfg.economics.currency}/yr)": st.column_config.NumberColumn(format="%+,.0f"),
+            **{
+                c: st.column_config.NumberColumn(format="percent")
+                for c in ("Share of budget", "Paid on customer metrics", "Median attainment")
+            },
+        },
+    )
+    wl_all = payout_frames["winners_losers"]
+    wl_all = wl_all.assign(
+        scheme=wl_all["scheme"].map(scheme_names).fillna(wl_all["scheme"]),
+        department=wl_all["department"].map(names).fillna(wl_all["department"]),
+        role=wl_all["role"].map(ui.humanise),
+    )
+    st.markdown(f"**Who gains and who loses vs today's scheme** ({scheme_names.get(today, today)})")
+    if wl_all.attrs.get("suppression"):
+        st.caption(wl_all.attrs["suppression"])
+    st.dataframe(
+        wl_all.drop(columns=["merged_groups"], errors="ignore"),
+        hide_index=True,
+        width="stretch",
+        key="overview_winners_losers",
+        column_config={
+            "scheme": "Scheme",
+            "department": "Department",
+            "role": "Role",
+            "employees": "Employees",
+            "winners": "Gain",
+            "losers": "Lose",
+            "unchanged": "Unchanged",
+            "not_comparable": "Not comparable",
+            "mean_change": st.column_config.NumberColumn(
+                f"Mean change ({cfg.economics.currency})", format="%+,.0f"
+            ),
+            "total_change": st.column_config.NumberColumn(
+                f"Total change ({cfg.economics.currency})", format="%+,.0f"
+            ),
+        },
+    )
+
 ui.metric_glossary(list(now.index))

@@ -839,6 +839,11 @@ class Analysis:
         """Small aggregate frames of section ``name``, as the Analysis' ``viewer`` may see them (a section's
         ``restrict``: e.g. the payouts section's winners and losers with groups of fewer than the viewer's
         ``min_group_size`` employees merged, for everyone outside HR)."""
+        return self.frames_for(name, self.viewer)
+
+    def frames_for(self, name: str, viewer: Any) -> dict[str, pd.DataFrame]:
+        """:meth:`frames` as ``viewer`` may see them (``None``: access control off, every row) — for a surface
+        that serves several viewers from one Analysis (the app)."""
         spec = self._spec(name)
         sec = self.section(name)
         if any(f not in sec.frames for f in spec.personal_frames) and sec.result is None:
@@ -846,8 +851,8 @@ class Analysis:
             self._sections.pop(name, None)
             self._manifest_sections().pop(name, None)
             sec = self.section(name)
-        if spec.restrict is not None and self.viewer is not None:
-            return spec.restrict(dict(sec.frames), self.viewer)
+        if spec.restrict is not None and viewer is not None:
+            return spec.restrict(dict(sec.frames), viewer)
         return sec.frames
 
     def notes(self, name: str) -> list[str]:

@@ -78,15 +78,54 @@ def _authorize(configs: Path, viewer: Any, section: str) -> None:
         load_access(path).authorize(viewer, section)
 
 
+def comp_database(configs: Path) -> Path:
+    """The compensation database file: ``CX_COMP_DB`` when set (as the app), else ``<configs>/compensation.sqlite``."""
+    from cx_framework.scenarios import DEFAULT_DB_NAME
+
+    env = os.environ.get("CX_COMP_DB")
+    return Path(env) if env else configs / DEFAULT_DB_NAME
+
+
+def _store(configs: Path) -> Any:  # ScenarioStore
+    from cx_framework.scenarios import ScenarioStore
+
+    path = comp_database(configs)
+    if not path.is_file():
+        raise CxError(
+            f"{path}: no compensation database yet; save a scenario from the Incentive modeller first "
+            "(or set CX_COMP_DB to the app's database)"
+        )
+    return ScenarioStore(path)
+
+
 @command("statements")
 def statements_command(
-    scheme: Annotated[
-        str, typer.Option("--scheme", help="Scheme id (configs/incentives) or a scheme .yaml path.")
-    ],
     period: Annotated[
         str, typer.Option("--period", help="Period to state, YYYY-MM (any month of a quarter).")
     ],
     out: Annotated[Path, typer.Option("--out", help="Directory for the HTML statements (one per employee).")],
+    scheme: Annotated[
+        str | None,
+        typer.Option(
+            "--scheme",
+            help="Scheme id (configs/incentives) or a scheme .yaml path (or --scenario / --snapshot).",
+        ),
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--scenario",
+            help="A saved scenario of the compensation database (latest revision), e.g. the approved one.",
+        ),
+    ] = None,
+    snapshot: Annotated[
+        int | None,
+        typer.Option(
+            "--snapshot",
+            help="A locked payout snapshot id (cx scenarios): state exactly its payouts (hash verified) under "
+            "the scenario revision it was taken of; needs no data unless --proposed is given.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
     sources: Sources = None,
     proposed: Annotated[
@@ -98,34 +137,81 @@ def statements_command(
         str | None, typer.Option("--user", help="Signed-in user when access.yaml is configured.")
     ] = None,
 ) -> None:
-    """Write one self-contained HTML pay statement per employee for PERIOD under SCHEME (atomic writes).
+    """Write one self-contained HTML pay statement per employee for PERIOD under SCHEME, a saved SCENARIO or a
+    locked payout SNAPSHOT (atomic writes).
 
-    Needs employees and employee_metrics (DATA_DIR or --sources)."""
+    Needs employees and employee_metrics (DATA_DIR or --sources), except for --snapshot. The compensation
+    database is CX_COMP_DB, else compensation.sqlite beside the configs."""
     month = parse_month(period, "--period")
     assert month is not None
+    given = [
+        name
+        for name, value in (("--scheme", scheme), ("--scenario", scenario), ("--snapshot", snapshot))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise InputValueError(
+            "--scheme: name what to state with exactly one of --scheme ID|FILE, --scenario NAME or --snapshot ID"
+            + (f" (got {', '.join(given)})" if given else ""),
+            argument="--scheme",
+        )
     check_outputs({"--out": (out / ".statement.html", None)})
-    inputs = check_inputs(data_dir, sources, configs)
+    needs_data = snapshot is None or proposed is not None
+    inputs = check_inputs(data_dir, sources, configs, required=needs_data)
     from cx_framework.analysis.sections import scheme_payouts
     from cx_framework.cli._analysis import open_analysis
     from cx_framework.cli._app import err_console, lit
     from cx_framework.cli.incentive_commands import _resolve_scheme
+    from cx_framework.config import load_config
     from cx_framework.statements import statement_period, write_statements
 
     viewer = _viewer(inputs.configs, user)
     _authorize(inputs.configs, viewer, "statements")  # refuse before reading any pay
-    # the Analysis' payouts (the same numbers as cx payouts, the report's workbook and the app: retention
-    # clawbacks on the same credited sales); reading them goes through the access rules for this viewer
-    analysis = open_analysis(inputs)
-    analysis.viewer = viewer
-    config = analysis.config
-    chosen = _resolve_scheme(config, scheme)
+    config = load_config(inputs.configs)
+    locked = None
+    if snapshot is not None:
+        store = _store(inputs.configs)
+        locked = store.load_snapshot(snapshot)  # SnapshotIntegrityError when it was altered
+        chosen = store.load(locked.scenario, locked.revision)
+    elif scenario is not None:
+        store = _store(inputs.configs)
+        chosen = store.load(scenario)
+        config.with_scheme(chosen)  # cross-checked against the metric catalogue
+        status = store.status(scenario)
+        if status != "approved":
+            info_console.print(
+                f"[yellow]note:[/] scenario '{lit(scenario)}' is {status}, not approved: these statements state "
+                "a scheme nobody has approved yet",
+                highlight=False,
+            )
+    else:
+        assert scheme is not None
+        chosen = _resolve_scheme(config, scheme)
+    analysis = None
+    if needs_data:
+        # the Analysis' payouts (the same numbers as cx payouts, the report's workbook and the app: retention
+        # clawbacks on the same credited sales); reading them goes through the access rules for this viewer
+        analysis = open_analysis(inputs)
+        analysis.viewer = viewer
+        config = analysis.config
     alternative = _resolve_scheme(config, proposed) if proposed else None
-    payouts = scheme_payouts(analysis, chosen)
+    if locked is not None:
+        payouts = locked.payouts
+        info_console.print(
+            f"Snapshot {locked.id} of '{locked.scenario}' revision {locked.revision} (locked by "
+            f"{locked.created_by} at {locked.created_at}; content hash verified)",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        assert analysis is not None
+        payouts = scheme_payouts(analysis, chosen)
     # a month without payouts is a clear error before anything is written
     statement_period(payouts, f"{month:%Y-%m}", quarterly=chosen.period == "quarter")
-    alt = scheme_payouts(analysis, alternative) if alternative else None
-    for note in analysis.notes("payouts"):
-        err_console.print(f"[yellow]note:[/] {lit(note)}", highlight=False)
+    alt = scheme_payouts(analysis, alternative) if alternative and analysis is not None else None
+    if analysis is not None:
+        for note in analysis.notes("payouts"):
+            err_console.print(f"[yellow]note:[/] {lit(note)}", highlight=False)
     written = write_statements(
         payouts,
         chosen,
@@ -162,15 +248,8 @@ def scenarios_command(
     ] = False,
 ) -> None:
     """List saved scenarios (status, revision, who and when) and snapshots of the compensation database."""
-    from cx_framework.scenarios import DEFAULT_DB_NAME, ScenarioStore
-
     check_configs(configs)
-    path = configs / DEFAULT_DB_NAME
-    if not path.is_file():
-        raise CxError(
-            f"{path}: no compensation database yet; save a scenario from the Incentive modeller first"
-        )
-    store = ScenarioStore(path)
+    store = _store(configs)
     if verify:
         store.verify()
     scenarios, snapshots = store.list(), store.snapshots()
