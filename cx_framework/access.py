@@ -50,6 +50,7 @@ from cx_framework.errors import ConfigError, CxError
 __all__ = [
     "ROLES",
     "PERSONAL_SECTIONS",
+    "HR_ACTIONS",
     "AccessError",
     "AccessUser",
     "AccessConfig",
@@ -73,6 +74,11 @@ ROLES: tuple[str, ...] = ("leadership", "hr", "manager", "analyst")
 PERSONAL_SECTIONS: frozenset[str] = frozenset(
     {"payouts", "statements", "payout_export", "employees", "snapshots"}
 )
+#: Compensation administration only HR may do (``authorize(viewer, action)``), with what the refusal says.
+HR_ACTIONS: dict[str, str] = {
+    "approve": "approve a scheme",
+    "snapshot": "lock a payout snapshot",
+}
 #: Tables with customer ids pseudonymised for analysts, and the id columns in them.
 CUSTOMER_ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "contacts": ("customer_id",),
@@ -198,14 +204,27 @@ def authorize(viewer: Viewer | None, section: str, *, denied_log: Path | None = 
 
     ``viewer=None`` means access control is off (no access.yaml): allowed. Personal sections
     (:data:`PERSONAL_SECTIONS`) need hr or manager; a manager's rows are then cut to their teams by
-    :func:`restrict_payouts`.
+    :func:`restrict_payouts`. The compensation actions of :data:`HR_ACTIONS` (``"approve"``, ``"snapshot"``)
+    need hr.
 
     Raises
     ------
     AccessError
         The viewer's role may not read individual pay (logged).
     """
-    if viewer is None or section not in PERSONAL_SECTIONS or can_see_individual_pay(viewer):
+    if viewer is None:
+        return
+    if section in HR_ACTIONS:
+        if viewer.role == "hr":
+            return
+        raise _deny(
+            viewer,
+            section,
+            f"{viewer.label} may not {HR_ACTIONS[section]}: only HR approves schemes and locks payout runs "
+            "(a manager may model and propose).",
+            denied_log,
+        )
+    if section not in PERSONAL_SECTIONS or can_see_individual_pay(viewer):
         return
     raise _deny(
         viewer,

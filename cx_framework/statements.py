@@ -6,6 +6,10 @@ amount; the gates; the cap (and any cap-withheld balance carried forward); clawb
 draw (top-up, recovery, balance); what was earned and what is paid; and, when a proposed scheme is given, what the
 same period would pay under it. Money is rounded to cents only here, at output.
 
+PDF: no PDF library is installed with the project, and none is added for this — WeasyPrint needs the Pango/Cairo
+system libraries, fpdf2 or ReportLab would lay the statement out a second time (two renderers that drift apart).
+Each statement is print-ready instead (A4 ``@page`` rules): a browser's *Print → Save as PDF* gives the PDF.
+
 Statements expose individual pay: :func:`write_statements` checks the viewer (:func:`cx_framework.access.authorize`
 section ``statements``; managers get their teams only).
 """
@@ -34,6 +38,8 @@ padding:0 1rem}h1{font-size:1.4rem;margin-bottom:.2rem}h2{font-size:1.05rem;marg
 border-bottom:1px solid #eef1f4;text-align:right}th:first-child,td:first-child{text-align:left}th{background:#f5f7f9}
 .muted{color:#616e7c;font-size:.85rem}.total td{font-weight:600;border-top:2px solid #1f2933}.fail{color:#b42318}
 .pass{color:#067647}.box{background:#f5f7f9;padding:.6rem .8rem;border-radius:6px;margin:.6rem 0}
+@page{size:A4;margin:14mm}@media print{body{max-width:none;margin:0;font-size:10pt}h2,table{break-inside:avoid}
+th,.box{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 

@@ -259,3 +259,15 @@ def test_merged_rows_never_describe_fewer_than_min_size(sizes, min_size):
         assert out["total_change"].sum() == pytest.approx(frame["total_change"].sum())
         assert out["winners"].sum() == sum(sizes)
         assert out["merged_groups"].sum() == n
+
+
+def test_only_hr_approves_and_locks_payout_runs(tmp_path, hashes, cfg):
+    policy = _policy(tmp_path, hashes, cfg)
+    for action in ("approve", "snapshot"):
+        policy.authorize(Viewer("alex", "hr"), action)
+        authorize(None, action)  # access control off
+        for viewer in (Viewer("mo", "manager", ("cc_north",)), Viewer("lee", "leadership")):
+            with pytest.raises(AccessError, match="only HR approves schemes"):
+                policy.authorize(viewer, action)
+    logged = (tmp_path / "denied.jsonl").read_text().splitlines()
+    assert [json.loads(line)["what"] for line in logged] == ["approve", "approve", "snapshot", "snapshot"]

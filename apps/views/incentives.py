@@ -452,19 +452,37 @@ with st.expander(
             "draft": [("proposed", "Propose")],
             "proposed": [("approved", "Approve"), ("draft", "Back to draft")],
         }
+        policy = access.policy()
+        # approving and locking a payout run are HR's (a manager models and proposes on their teams' data)
+        hr_may = policy is None or signed_in is None or signed_in.role == "hr"
         for col, (target, label) in zip((b1, b2), moves.get(status, []), strict=False):
-            if col.button(label, key=f"hr_status_{target}"):
+            if col.button(label, key=f"hr_status_{target}", disabled=target == "approved" and not hr_may):
                 try:
+                    if target == "approved" and policy is not None:
+                        policy.authorize(signed_in, "approve")  # refused and logged outside HR
                     store.set_status(chosen, target, user=who)
                 except CxError as exc:
                     st.error(str(exc))
                 else:
                     st.rerun()
-        if b3.button("Lock a payout snapshot", key="hr_snapshot"):
-            run = state.compare_live(src, schemes[current_id], store.load(chosen)).payouts["edited"]
-            snap_id = store.snapshot(chosen, run, user=who, data_stamp=state.describe(src))
-            st.success(f"Snapshot {snap_id} locked ({len(run):,} employee-periods).")
-        st.caption(f"'{chosen}' is **{status}**.")
+        if b3.button("Lock a payout snapshot", key="hr_snapshot", disabled=not hr_may):
+            try:
+                if policy is not None:
+                    policy.authorize(signed_in, "snapshot")
+                run = state.compare_live(src, schemes[current_id], store.load(chosen)).payouts["edited"]
+                snap_id = store.snapshot(chosen, run, user=who, data_stamp=state.describe(src))
+            except CxError as exc:
+                st.error(str(exc))
+            else:
+                st.success(
+                    f"Snapshot {snap_id} of '{chosen}' ({status}) locked: {len(run):,} employee-periods, "
+                    f"{ui.money(float(run.loc[~run['withheld'], 'payout'].sum()))} paid. Open it below to "
+                    "download the statements."
+                )
+        st.caption(
+            f"'{chosen}' is **{status}**."
+            + ("" if hr_may else " Only HR can approve it or lock its payout run.")
+        )
         if len(saved) > 1:
             other = st.selectbox(
                 "Compare with", [n for n in saved["name"] if n != chosen], key="hr_compare_name"
@@ -473,8 +491,27 @@ with st.expander(
     snaps = store.snapshots()
     if not snaps.empty:
         st.markdown("**Payout snapshots**")
-        st.dataframe(snaps.drop(columns="content_hash"), hide_index=True, width="stretch", key="hr_snaps")
-        snap_pick = st.selectbox("Open snapshot", snaps["id"].tolist(), key="hr_snap_pick")
+        st.dataframe(
+            snaps.drop(columns="content_hash"),
+            hide_index=True,
+            width="stretch",
+            key="hr_snaps",
+            column_config={
+                "total_payout": st.column_config.NumberColumn(f"Total payout ({currency})", format="%,.2f"),
+                "rows": st.column_config.NumberColumn("Employee-periods", format="%,d"),
+            },
+        )
+        snap_label = snaps.set_index("id")
+        snap_pick = st.selectbox(
+            "Open snapshot",
+            snaps["id"].tolist(),
+            index=len(snaps) - 1,
+            format_func=lambda i: (
+                f"{i} · {snap_label.loc[i, 'scenario']} revision {snap_label.loc[i, 'revision']} · locked by "
+                f"{snap_label.loc[i, 'created_by']} at {str(snap_label.loc[i, 'created_at'])[:16]}"
+            ),
+            key="hr_snap_pick",
+        )
         try:
             snap = store.load_snapshot(int(snap_pick))
         except CxError as exc:
@@ -485,7 +522,13 @@ with st.expander(
                 f"Snapshot {snap.id} of '{snap.scenario}' revision {snap.revision}, by {snap.created_by} at "
                 f"{snap.created_at}; content hash {snap.content_hash[:16]}… verified."
             )
-            st.dataframe(rows, hide_index=True, width="stretch", key="hr_snap_rows")
+            st.dataframe(
+                rows,
+                hide_index=True,
+                width="stretch",
+                key="hr_snap_rows",
+                column_config={"period": st.column_config.DateColumn("Period", format="YYYY-MM")},
+            )
             # payee statements of exactly the locked numbers, under the scenario revision the run was taken of
             snap_periods = sorted(pd.DatetimeIndex(rows["period"].unique())) if len(rows) else []
             if snap_periods:

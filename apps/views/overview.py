@@ -234,7 +234,7 @@ if st.toggle(
         pd.DataFrame(
             {
                 "Scheme": summary["scheme"].map(scheme_names).fillna(summary["scheme"])
-                + summary["scheme"].eq(today).map({True: " (today)", False: ""}),
+                + summary["scheme"].eq(today).map({True: " — in force today", False: ""}),
                 f"Annual cost ({cfg.economics.currency})": summary["annualised_cost"],
                 f"vs today ({cfg.economics.currency}/yr)": summary["vs_baseline"],
                 "Share of budget": summary["budget_share"],
