@@ -83,3 +83,52 @@ def test_hr_login_reaches_the_hr_page(access_file, monkeypatch):
     at.run()
     assert not at.exception
     assert any(m.label == "Annual payout cost (edited)" for m in at.metric)
+
+
+@pytest.fixture(scope="module")
+def small_group_data(tmp_path_factory):
+    """The sample with two sales reps moved to marketing: a (marketing, sales_rep) group of two people."""
+    import shutil
+
+    import pandas as pd
+
+    from cx_framework.io import write_table
+
+    data = tmp_path_factory.mktemp("small") / "data"
+    shutil.copytree(REPO / "data" / "sample", data)
+    employees = pd.read_parquet(data / "employees.parquet")
+    employees.loc[employees.index[employees["role"].eq("sales_rep")][:2], "department"] = "marketing"
+    write_table(employees, data / "employees.parquet")
+    return data
+
+
+def _overview_schemes(access_file, monkeypatch, data, viewer):
+    monkeypatch.setenv("CX_ACCESS_FILE", str(access_file))
+    monkeypatch.setenv("CX_DATA_DIR", str(data))
+    at = AppTest.from_file(str(REPO / "apps" / "views" / "overview.py"), default_timeout=400)
+    at.session_state["cx_viewer"] = viewer
+    at.run()
+    assert not at.exception, at.exception
+    at.toggle(key="overview_schemes").set_value(True).run()
+    assert not at.exception, at.exception
+    table = next(d for d in at.dataframe if "employees" in d.value.columns).value
+    return at, table
+
+
+def test_leadership_sees_the_scheme_comparison_with_small_groups_merged(
+    access_file, monkeypatch, small_group_data
+):
+    at, table = _overview_schemes(
+        access_file, monkeypatch, small_group_data, Viewer(user="lead", role="leadership")
+    )
+    assert "Marketing & product" not in set(table["department"]) and "other groups" in set(
+        table["department"]
+    )
+    assert (table["employees"] >= 5).all()
+    assert any("Suppressed: fewer than 5 employees" in c.value for c in at.caption)
+
+
+def test_hr_sees_every_group_in_the_scheme_comparison(access_file, monkeypatch, small_group_data):
+    _, table = _overview_schemes(access_file, monkeypatch, small_group_data, Viewer(user="hr", role="hr"))
+    small = table[table["department"].eq("Marketing & product")]
+    assert len(small) == 3 and (small["employees"] == 2).all()  # one row per compared scheme
