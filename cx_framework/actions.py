@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +87,7 @@ __all__ = [
     "ACTION_KINDS",
     "DEFAULT_ASSUMPTIONS",
     "ActionPlan",
+    "STEP_LABELS",
     "recommend_actions",
     "run_engines",
     "effort_from_cost",
@@ -156,6 +157,24 @@ DEFAULT_ASSUMPTIONS: dict[str, Any] = {
 }
 
 
+#: Human name of each engine step that can be unavailable (the keys of :attr:`ActionPlan.unavailable`).
+STEP_LABELS: dict[str, str] = {
+    "scorecard": "Scorecard",
+    "failure_demand": "Failure demand",
+    "fix_vs_absorb": "Fix vs absorb",
+    "conflicts": "Incentive conflicts",
+    "behaviour": "Behaviour simulation",
+    "behaviour_range": "Behaviour simulation range",
+    "scheme_comparison": "Scheme comparison",
+    "sla_chains": "SLA chains",
+    "tightening": "SLA tightening",
+    "budget_gap": "Staffing vs budget",
+    "retention": "Retention model",
+    "service_level": "Optimal service level",
+    "service_level_range": "Optimal service level range",
+}
+
+
 # ------------------------------------------------------------------------------------------------ result
 @dataclass(frozen=True)
 class ActionPlan:
@@ -192,6 +211,10 @@ class ActionPlan:
     assumptions: dict[str, Any]
     currency: str = "GBP"
 
+    def unavailable_named(self) -> dict[str, str]:
+        """:attr:`unavailable` keyed by the analyses' human names (what every surface prints)."""
+        return {STEP_LABELS.get(name, name.replace("_", " ")): why for name, why in self.unavailable.items()}
+
     def summary(self) -> str:
         """Plain-text numbered list: title, value and rationale of each action."""
         lines = []
@@ -199,7 +222,7 @@ class ActionPlan:
             value = f"{self.currency} {r.expected_annual_value:,.0f}/year" if r.monetised else "not monetised"
             lines.append(f"{r.rank}. {r.title} [{value}; effort {r.effort}; owner {r.owner_department}]")
             lines.append(f"   {r.rationale}")
-        for name, reason in self.unavailable.items():
+        for name, reason in self.unavailable_named().items():
             lines.append(f"(not available: {name} — {reason})")
         return "\n".join(lines)
 
@@ -238,7 +261,9 @@ class ActionPlan:
             figures=figure_rows(self.key_figures()),
             table=table,
             table_title="Ranked, do first at the top",
-            caveats=[f"Not available: {name} — {reason}" for name, reason in self.unavailable.items()],
+            caveats=[
+                f"Not available: {name} — {reason}" for name, reason in self.unavailable_named().items()
+            ],
         )
 
     def plot(self) -> go.Figure:
@@ -276,15 +301,24 @@ def _tables(org_data: Any, engine_tables: Any = ()) -> dict[str, pd.DataFrame]:
             f"DataFrame (cx_framework.io.load_data_dir), got {type(org_data).__name__}",
             argument="org_data",
         )
-    missing = [
-        t for t in REQUIRED_TABLES if not isinstance(tables.get(t), pd.DataFrame) and t not in engine_tables
-    ]
-    if missing:
+    given = {t: v for t, v in tables.items() if isinstance(v, pd.DataFrame) or t in engine_tables}
+    if not any(t in given or t in engine_tables for t in REQUIRED_TABLES):
         raise InputValueError(
-            f"org_data lacks table(s) {', '.join(missing)}; recommend_actions needs {', '.join(REQUIRED_TABLES)}",
+            f"org_data holds none of the tables recommend_actions reads ({', '.join(REQUIRED_TABLES)}); got "
+            f"{', '.join(map(str, tables)) or 'no tables'}",
             argument="org_data",
         )
-    return tables
+    return given
+
+
+def _absent(tables: Mapping[str, Any], engine_tables: Any, names: Iterable[str]) -> list[str]:
+    """The tables of ``names`` that are neither given as frames nor kept in the engine."""
+    return [t for t in names if t not in tables and t not in engine_tables]
+
+
+def _needs_tables(absent: list[str]) -> str:
+    """Why an engine did not run: the tables it needs that the data does not hold (the partial-data rule)."""
+    return f"needs table {' and '.join(absent)}, which is not in the data"
 
 
 def effort_from_cost(cost: float, bands: tuple[float, float] = (50_000.0, 250_000.0)) -> str:
@@ -507,10 +541,15 @@ def run_engines(
     unavailable: dict[str, str] = dict(known_unavailable)
     step = progress or (lambda _label: None)
 
-    def need(name: str, label: str, fn: Callable[[], Any]) -> Any:
+    def need(name: str, label: str, fn: Callable[[], Any], uses: Iterable[str] = ()) -> Any:
         if name in results and results[name] is not None:
             return results[name]
         if name in known_unavailable:  # e.g. an engine step that failed upstream: do not retry it here
+            results[name] = None
+            return None
+        absent = _absent(tables, in_engine, uses)
+        if absent:  # partial data: this engine cannot run, the others still do
+            unavailable[name] = _needs_tables(absent)
             results[name] = None
             return None
         step(label)
@@ -524,11 +563,11 @@ def run_engines(
         return score(
             tables["department_metrics"],
             config,
-            employee_metrics=tables["employee_metrics"],
-            employees=tables["employees"],
+            employee_metrics=tables.get("employee_metrics"),
+            employees=tables.get("employees"),
         )
 
-    need("scorecard", "scorecard", _score)
+    need("scorecard", "scorecard", _score, uses=("department_metrics",))
 
     # failure demand
     def _attribute() -> Any:
@@ -538,7 +577,7 @@ def run_engines(
             warnings.simplefilter("ignore", StatisticalWarning)
             return attribute_failure_demand(tables["contacts"], config, economics=config.economics)
 
-    fd = need("failure_demand", "failure demand", _attribute)
+    fd = need("failure_demand", "failure demand", _attribute, uses=("contacts",))
 
     def _fixes() -> dict[str, Any]:
         from cx_framework.failure_demand import fix_vs_absorb
@@ -599,7 +638,9 @@ def run_engines(
                 )
             return out
 
-        need("behaviour", "behaviour simulation", _behaviour)
+        from cx_framework.conflicts.behaviour import _NEEDED as behaviour_tables
+
+        need("behaviour", "behaviour simulation", _behaviour, uses=tuple(behaviour_tables))
 
         def _payouts() -> Any:
             from cx_framework.incentives import compare_schemes
@@ -610,7 +651,7 @@ def run_engines(
                 tables["employee_metrics"], tables["employees"], ordered, config=config, validate=False
             )
 
-        need("scheme_comparison", "scheme comparison", _payouts)
+        need("scheme_comparison", "scheme comparison", _payouts, uses=("employee_metrics", "employees"))
 
     # SLA chains
     def _chains() -> dict[str, Any]:
@@ -619,10 +660,9 @@ def run_engines(
         with warnings.catch_warnings():
             # zero lead times left out of the fit are reported by `cx sla-chain`, not in a briefing
             warnings.simplefilter("ignore", StatisticalWarning)
+            items = tables.get("work_items")
             fitted = (
-                fit_stage_distributions(tables["work_items"], validate=False)
-                if len(tables["work_items"])
-                else None
+                fit_stage_distributions(items, validate=False) if items is not None and len(items) else None
             )
         results["fitted_stages"] = fitted
         return {j.id: journey_chain(j, fitted=fitted) for j in config.slas.journeys}
@@ -638,13 +678,19 @@ def run_engines(
         need("tightening", "SLA tightening", _tightening)
 
     # staffing vs budget and the service-level economics
-    forecast = recent_forecast(tables["intervals"], months=int(merged["baseline_months"]))
-    results.setdefault("forecast", forecast)
+    if "intervals" in tables:
+        forecast = recent_forecast(tables["intervals"], months=int(merged["baseline_months"]))
+        results.setdefault("forecast", forecast)
+    elif results.get("forecast") is not None:
+        forecast = results["forecast"]
+    else:
+        forecast = None
+        results["forecast"] = None
 
     def _budget_gap() -> Any:
         return _staffing_budget_gap(forecast, config)
 
-    need("budget_gap", "staffing vs budget", _budget_gap)
+    need("budget_gap", "staffing vs budget", _budget_gap, uses=("intervals",) if forecast is None else ())
 
     def _retention() -> Any:
         from cx_framework.retention import build_customer_panel, fit_retention
@@ -655,7 +701,7 @@ def run_engines(
             warnings.simplefilter("ignore", StatisticalWarning)
             return fit_retention(panel)
 
-    need("retention", "retention model", _retention)
+    need("retention", "retention model", _retention, uses=("contacts", "customers"))
 
     def _service_level() -> Any:
         from cx_framework.economics import optimal_service_level
@@ -671,7 +717,12 @@ def run_engines(
             n_draws=int(merged["sl_draws"]),
         )
 
-    need("service_level", "optimal service level", _service_level)
+    need(
+        "service_level",
+        "optimal service level",
+        _service_level,
+        uses=("customers",) + (("intervals",) if forecast is None else ()),
+    )
     return results, unavailable, merged
 
 
@@ -1366,7 +1417,8 @@ def recommend_actions(
             "service_level_range", unavailable, lambda: _service_level_range(tables, config, results, merged)
         )
     if "_work_items_per_year" not in results:
-        results["_work_items_per_year"] = _journeys_per_year(tables["work_items"])
+        items = tables.get("work_items")
+        results["_work_items_per_year"] = {} if items is None else _journeys_per_year(items)
 
     rows: list[dict[str, Any]] = []
     rows += _failure_demand_actions(results, config, merged)

@@ -396,6 +396,36 @@ def _num(v: Any) -> str:
     return format_number(float(v))
 
 
+#: The analysis behind each action, in words (the function names stay in the evidence for reproducibility).
+_ANALYSIS_WORDS = {
+    "attribute_failure_demand": "failure-demand attribution",
+    "fix_vs_absorb": "fix vs absorb",
+    "conflict_matrix": "incentive conflict matrix",
+    "simulate_behaviour": "behaviour simulation",
+    "journey_chain": "SLA chain",
+    "required_tightening": "SLA tightening",
+    "staffing_budget_gap": "staffing vs budget",
+    "fit_retention": "retention model",
+    "optimal_service_level": "optimal service level",
+}
+
+
+def _analysis_names(analysis: str) -> str:
+    """``"attribute_failure_demand + fix_vs_absorb"`` -> ``"failure-demand attribution, fix vs absorb"``."""
+    if analysis.startswith("score"):
+        return "scorecard exceptions (thresholds and XmR rules)"
+    return ", ".join(_ANALYSIS_WORDS.get(p.strip(), p.strip()) for p in analysis.split("+"))
+
+
+def _evidence_words(evidence: Any) -> str:
+    """The engine numbers behind an action, keys in words (``npv_low`` -> ``npv low``)."""
+    from cx_framework.actions import format_number
+
+    if not isinstance(evidence, dict):
+        return str(evidence)
+    return "; ".join(f"{str(k).replace('_', ' ')} = {format_number(v)}" for k, v in evidence.items())
+
+
 def _unavailable(what: str, reason: str) -> str:
     return f"<p class='unavailable'><strong>Not available:</strong> {_esc(what)} — {_esc(reason)}</p>"
 
@@ -462,8 +492,10 @@ def _summary_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> li
             f"<li><strong>{_esc(r.title)}</strong> — <span class='value'>{_esc(value)}</span>; owner "
             f"{_esc(_department_name(config, str(r.owner_department)))}, effort {_esc(r.effort)}.{parts}"
             f"<br>{_esc(r.rationale)}{trade_html}"
-            f"<details><summary class='muted'>Evidence: {_esc(r.analysis)}</summary>"
-            f"<span class='muted'>{_esc(r.evidence_text)}</span></details></li>"
+            f"<details><summary class='muted'>Evidence: {_esc(_analysis_names(str(r.analysis)))}</summary>"
+            f"<span class='muted'>{_esc(_evidence_words(getattr(r, 'evidence', None) or r.evidence_text))} "
+            "(library functions: "
+            f"<code>{_esc(r.analysis)}</code>)</span></details></li>"
         )
     body = [
         "<p class='lead'>What to change first, ranked by expected annual value (ties: customer-centric first). "
@@ -472,7 +504,7 @@ def _summary_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> li
     ]
     if len(a):
         body.append(_fig_div(render, actions_chart(plan)))
-    for name, reason in plan.unavailable.items():
+    for name, reason in plan.unavailable_named().items():
         body.append(_unavailable(name, reason))
     return body
 

@@ -251,7 +251,7 @@ def test_missing_engine_is_reported_not_faked(plan, sample_org, config, monkeypa
     assert "service_level" in partial.unavailable
     assert "cx_framework.economics" in partial.unavailable["service_level"]
     assert "service_level" not in set(partial.candidates["kind"])
-    assert "not available: service_level" in partial.summary()
+    assert "not available: Optimal service level" in partial.summary()
 
 
 # ------------------------------------------------------------------------------------------------ pure helpers
@@ -339,13 +339,30 @@ def test_bad_assumption_values_name_the_key(plan, sample_org, config, key, value
     assert info.value.argument == "assumptions"
 
 
-def test_missing_table_is_named(sample_org, config):
+def test_missing_table_leaves_the_other_actions(sample_org, config, plan):
+    """Partial data: without customers the retention and behaviour steps are named as unavailable (with the
+    table they need), the actions from the other engines still rank."""
     tables = sample_org.tables()
-    del tables["work_items"]
-    with pytest.raises(InputValueError, match="work_items"):
-        recommend_actions(tables, config)
+    del tables["customers"]
+    drop = {
+        "retention",
+        "customer_panel",
+        "service_level",
+        "service_level_range",
+        "behaviour",
+        "behaviour_range",
+    }
+    reuse = {k: v for k, v in plan.results.items() if k not in drop}
+    partial = recommend_actions(tables, config, precomputed=reuse)
+    for step in ("retention", "service_level", "behaviour"):
+        assert "customers" in partial.unavailable[step], step
+    assert {"Retention model", "Optimal service level"} <= set(partial.unavailable_named())
+    assert "service_level" not in set(partial.candidates["kind"])
+    assert {"fix_failure_demand", "tighten_sla"} <= set(partial.candidates["kind"])
     with pytest.raises(InputValueError, match="org_data"):
         recommend_actions(42, config)
+    with pytest.raises(InputValueError, match="none of the tables"):
+        recommend_actions({}, config)
 
 
 def test_without_known_scheme_warns_and_evaluates_most_conflicting(plan, sample_org, config):

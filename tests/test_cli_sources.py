@@ -249,3 +249,39 @@ def test_generate_writes_results_to_stdout_and_nothing_else_when_quiet(tmp_path:
     assert result.stderr == ""
     assert "Wrote" in result.stdout and "contacts" in result.stdout
     assert (tmp_path / "org" / "truth.json").is_file()
+
+
+def test_calls_and_employees_only_run_every_analysis_they_support(sources: Path, tmp_path: Path):
+    """Issue 15 (partial data, done-when): with only call records and an HR extract, `cx actions` and `cx report`
+    run the analyses those tables support and name, on each surface, the table every other one needs."""
+    doc = _json(["actions", "--sources", str(sources)])
+    notes = " ".join(doc["notes"])
+    assert "Retention model" in notes and "customers" in notes
+    assert "Scheme comparison" in notes and "employee_metrics" in notes
+    assert "scheme_comparison" not in notes  # human names, not engine keys
+    text = runner.invoke(
+        app,
+        ["actions", "--sources", str(sources), "--configs", str(CONFIGS), "--no-cache"],
+        env={"COLUMNS": "160"},
+    )
+    assert text.exit_code == 0, text.stderr
+    assert "not available: Retention model" in text.stdout
+    out = tmp_path / "briefing.html"
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "--sources",
+            str(sources),
+            "--configs",
+            str(CONFIGS),
+            "--out",
+            str(out),
+            "--no-cache",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "Not available:</strong> Retention model" in page
+    assert "Realised service level" in page  # the staffing section ran on the derived intervals

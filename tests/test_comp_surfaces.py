@@ -5,6 +5,7 @@ their teams) can read individual pay from the CLI exports, statements, workbook 
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import re
 import shutil
@@ -25,7 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 SAMPLE = ROOT / "data" / "sample"
 APPS = ROOT / "apps"
-runner = CliRunner()
+# stdout and stderr apart on every click version (click < 8.2 mixes them unless told not to)
+runner = (
+    CliRunner(mix_stderr=False)
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
+    else CliRunner()
+)
 
 
 @pytest.fixture(scope="module")

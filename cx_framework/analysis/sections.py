@@ -946,7 +946,8 @@ def _unpack_plan(plan: Any, a: Analysis) -> Any:
 
 @section(
     "actions",
-    needs=(
+    # partial data: each candidate's engine needs its own tables; what cannot run is named in plan.unavailable
+    optional=(
         "intervals",
         "contacts",
         "customers",
@@ -963,7 +964,7 @@ def _actions(a: Analysis) -> SectionResult:
     from cx_framework.actions import recommend_actions
     from cx_framework.errors import CxError
 
-    precomputed: dict[str, Any] = {"forecast": forecast(a)}
+    precomputed: dict[str, Any] = {"forecast": forecast(a)} if a.has("intervals") else {}
 
     def reuse(name: str, fill: Any) -> None:
         with contextlib.suppress(CxError):
@@ -988,34 +989,46 @@ def _actions(a: Analysis) -> SectionResult:
         precomputed["service_level"] = r.optimum
 
     reuse("retention", retention)
+    from cx_framework.actions import ENGINE_TABLES_KEY, UNAVAILABLE_KEY
+
+    # a step whose section could not run (a missing or invalid table, an engine error) is reported with the
+    # section's own reason instead of being retried on the rows
+    gone: dict[str, str] = {}
+    for key, name in (
+        ("scorecard", "scorecard"),
+        ("failure_demand", "failure_demand"),
+        ("behaviour", "behaviour"),
+        ("scheme_comparison", "payouts"),
+        ("sla_chains", "sla_chain"),
+        ("budget_gap", "staffing"),
+        ("retention", "retention"),
+        ("service_level", "retention"),
+    ):
+        reason = a.why_unavailable(name) if key not in precomputed else None
+        if reason or (a.uses_engine and key not in precomputed):
+            gone[key] = reason or f"{a.section_label(name)} did not run"
+    precomputed[UNAVAILABLE_KEY] = gone
     org: Any = a.tables
     if a.uses_engine:
-        from cx_framework.actions import ENGINE_TABLES_KEY, UNAVAILABLE_KEY
         from cx_framework.analysis.core import ENGINE_TABLES
         from cx_framework.engine import journeys_per_year
 
-        # the large tables stay in the engine: every step that needs their rows is precomputed above, and a
-        # step whose section failed is reported as unavailable instead of being retried on the rows
+        # the large tables stay in the engine: every step that needs their rows is precomputed above
         names = list(getattr(a.tables, "files", a.tables))
         org = {name: a.tables[name] for name in names if name not in ENGINE_TABLES and a.has(name)}
         with contextlib.suppress(CxError):
             org["customers"] = customers_of(a)  # grouped: the service-level and behaviour ranges read it
         precomputed[ENGINE_TABLES_KEY] = ENGINE_TABLES
-        precomputed["_work_items_per_year"] = journeys_per_year(a.engine, a.engine_table("work_items"))
-        gone: dict[str, str] = {}
-        for key, name in (
-            ("failure_demand", "failure_demand"),
-            ("retention", "retention"),
-            ("service_level", "retention"),
-            ("sla_chains", "sla_chain"),
-        ):
-            if key not in precomputed:
-                gone[key] = a.why_unavailable(name) or f"{name} did not run"
-        precomputed[UNAVAILABLE_KEY] = gone
+        items = a.engine_table("work_items")
+        precomputed["_work_items_per_year"] = {} if items is None else journeys_per_year(a.engine, items)
+    try:
+        period: pd.Timestamp | None = as_of(a)
+    except _Unavailable:  # neither department_metrics nor intervals: no exceptions to rank, others still run
+        period = None
     plan = recommend_actions(
         org,
         a.config,
-        period=as_of(a),
+        period=period,
         top=ACTIONS_LISTED,
         assumptions={
             "current_scheme": current_scheme(a),
@@ -1028,5 +1041,5 @@ def _actions(a: Analysis) -> SectionResult:
     )
     figures = plan.key_figures()
     frames = {"actions": plan.actions.drop(columns=["evidence"], errors="ignore")}
-    notes = [f"{name}: {reason}" for name, reason in plan.unavailable.items()]
+    notes = [f"{name}: {reason}" for name, reason in plan.unavailable_named().items()]
     return SectionResult(result=plan, figures=figures, frames=frames, notes=notes)

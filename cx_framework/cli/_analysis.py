@@ -105,8 +105,9 @@ def open_analysis(
 
 def figures_table(figures: Iterable[Any], title: str = "Headline figures") -> Table:
     table = Table(title=title, title_justify="left")
-    table.add_column("figure", overflow="fold", ratio=3)
-    table.add_column("value", justify="right", no_wrap=True)
+    # a text figure (e.g. the first action's title) wraps instead of squeezing the labels away on a narrow terminal
+    table.add_column("figure", overflow="fold", ratio=3, min_width=18)
+    table.add_column("value", justify="right", overflow="fold", ratio=2, min_width=14)
     table.add_column("period", no_wrap=True)
     for f in figures:
         table.add_row(lit(f.label), lit(f.formatted()), lit(f.period or "all data"))

@@ -114,7 +114,7 @@ def _print_plan(plan: Any, title: str, config: Any = None) -> None:
 
 
 def _unavailable_lines(plan: Any) -> None:
-    for name, reason in plan.unavailable.items():
+    for name, reason in plan.unavailable_named().items():
         console.print(f"[yellow]not available:[/] {lit(name)} — {lit(reason)}", highlight=False)
 
 

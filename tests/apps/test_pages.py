@@ -455,9 +455,13 @@ def test_incentives_behaviour_simulation_of_the_edited_scheme(org, cfg):
 
     base = reweight(cfg.schemes["siloed"], "aht_s", 0.05, config=cfg)
     key = f"hr_components_siloed_{hashlib.sha1(scheme_to_yaml(base).encode()).hexdigest()[:10]}"
-    at.session_state[key] = {"edited_rows": {2: {"threshold": 0.85}}, "added_rows": [], "deleted_rows": []}
+    edit = {"edited_rows": {2: {"threshold": 0.85}}, "added_rows": [], "deleted_rows": []}
+    at.session_state[key] = edit
     at.run()
     assert not at.button(key="hr_simulate").disabled
+    # a browser sends the editor's state with every rerun; AppTest on older Streamlit (1.56) keeps a state set
+    # through session_state for one run only, so the click's run gets it again
+    at.session_state[key] = edit
     at.button(key="hr_simulate").click().run()
     no_exception(at)
     data = base.model_dump(by_alias=True)
