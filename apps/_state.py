@@ -160,14 +160,11 @@ def _config(config_dir: str, stamp: str) -> Any:
 @st.cache_resource(show_spinner="Loading and validating data…", max_entries=4)
 def _tables(src: Source) -> dict[str, pd.DataFrame]:
     directory, fallback, _ = src
-    if not directory:
-        # the Analysis' own tables: each read and validated once, on first use, for every page and the Analysis
-        return analysis(src).tables  # type: ignore[no-any-return]
     if _is_upload(src):
         return load_tables(directory, _tables(_plain_source(fallback)))[0]
-    from cx_framework.io import load_data_dir
-
-    return load_data_dir(directory)
+    # the Analysis' own tables: each read and validated once, on first use, for every page and the Analysis; a
+    # missing or invalid table is left out (and named by the pages that need it), the others load (partial data)
+    return analysis(src).tables  # type: ignore[no-any-return]
 
 
 def tables(src: Source | None = None) -> dict[str, pd.DataFrame]:
@@ -181,6 +178,18 @@ def tables(src: Source | None = None) -> dict[str, pd.DataFrame]:
         show_error(exc, "The data could not be loaded")
         st.stop()
         raise  # pragma: no cover - st.stop raises
+
+
+def need_section(src: Source, name: str) -> None:
+    """Stop the page with one clear message when the Analysis section it is built on cannot run on this data
+    (a table it needs is missing or invalid: partial data); the pages that need other tables still work."""
+    reason = analysis(src).why_unavailable(name)
+    if reason:
+        st.error(
+            f"**This page cannot be computed from the current data.** {reason}. The other pages use only the "
+            "tables they need; add the missing table on the Data page or in the data folder."
+        )
+        st.stop()
 
 
 def table(src: Source, name: str) -> pd.DataFrame:
@@ -592,12 +601,13 @@ def budget_gap(
 def _budget_gap_whatif(
     src: Source, budget_fte: float, target: float, shrinkage: float, patience_s: float | None = None
 ) -> Any:
+    from cx_framework.actions import budget_gap_inputs
     from cx_framework.conflicts import staffing_budget_gap
 
     econ = config().economics
     fc = forecast(src)
     return staffing_budget_gap(
-        fc[["interval_start", "queue", "offered", "aht_s"]],
+        budget_gap_inputs(fc),
         budget_fte,
         target=target,
         shrinkage=shrinkage,

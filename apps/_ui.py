@@ -17,8 +17,20 @@ def page(title: str, question: str) -> state.Source:
     src = state.source()
     st.caption(f"{question}  \nData: {state.describe(src)}.")
     # partial data: a missing or invalid table only stops the analyses that need it (they say so)
-    for name, reason in state.analysis(src).table_problems.items():
-        st.warning(f"Table **{name}** is not usable: {reason}")
+    a = state.analysis(src)
+    files = getattr(a.tables, "files", None)
+    problems = a.table_problems
+    absent = [name for name in problems if files is not None and name not in files]
+    if absent:
+        st.info(
+            f"Not in the data: {', '.join(f'**{n}**' for n in absent)}. The analyses that need "
+            f"{'it' if len(absent) == 1 else 'them'} say so where they would be shown; everything else uses the "
+            "tables there are.",
+            icon=":material/info:",
+        )
+    for name, reason in problems.items():
+        if name not in absent:
+            st.warning(f"Table **{name}** is not usable: {reason}")
     return src
 
 

@@ -775,8 +775,22 @@ def recent_forecast(intervals: pd.DataFrame, *, months: int = 3) -> pd.DataFrame
         recent["queue"]
     ).sum()
     recent["aht_s"] = aht.where(aht > 0, recent["queue"].map(queue_aht))
-    out = recent[["interval_start", "queue", "offered", "aht_s", "agents_staffed"]].reset_index(drop=True)
-    return out
+    keep = ["interval_start", "queue", "offered", "aht_s", "agents_staffed"]
+    # what the window recorded, for the budget gap's reconciliation (realised vs modelled service level)
+    keep += [c for c in RECORDED_COLUMNS if c in recent.columns]
+    return recent[keep].reset_index(drop=True)
+
+
+#: Recorded interval columns the budget gap reconciles its models with (realised service level, actual staffing).
+RECORDED_COLUMNS: tuple[str, ...] = ("answered_within_threshold",)
+
+
+def budget_gap_inputs(forecast: pd.DataFrame) -> pd.DataFrame:
+    """The forecast columns :func:`~cx_framework.conflicts.staffing_budget_gap` reads: the workload, plus the
+    staffed agents and answered-within-threshold counts where recorded (realised service level, the model with
+    the actual staffing and the schedule mismatch come from them)."""
+    cols = ["interval_start", "queue", "offered", "aht_s", "agents_staffed", *RECORDED_COLUMNS]
+    return forecast[[c for c in cols if c in forecast.columns]]
 
 
 def _staffing_budget_gap(forecast: pd.DataFrame, config: CxConfig) -> Any:
@@ -790,7 +804,7 @@ def _staffing_budget_gap(forecast: pd.DataFrame, config: CxConfig) -> Any:
     staffed_hours = float(forecast["agents_staffed"].sum()) * interval_s / 3600.0
     budget_fte = staffed_hours / (1.0 - econ.shrinkage) / (econ.hours_per_fte_week * weeks)
     return staffing_budget_gap(
-        forecast[["interval_start", "queue", "offered", "aht_s"]],
+        budget_gap_inputs(forecast),
         budget_fte,
         target=econ.service_level_target,
         answer_s=econ.answer_s,

@@ -129,6 +129,27 @@ def test_the_app_shows_the_same_figures(surfaces, monkeypatch):
 
 
 @pytest.mark.slow
+def test_the_staffing_page_reconciliation_is_the_cli_figures(surfaces, monkeypatch):
+    """The Staffing page's reconciliation tiles (realised service level, schedule mismatch) are `cx staffing`'s
+    figures, with the registry's labels; none is left blank on the sample (it has actual staffing)."""
+    from streamlit.testing.v1 import AppTest
+
+    from cx_framework import figures as F
+
+    monkeypatch.delenv("CX_DATA_DIR", raising=False)
+    monkeypatch.delenv("CX_CONFIG_DIR", raising=False)
+    if str(APPS) not in sys.path:
+        sys.path.insert(0, str(APPS))
+    at = AppTest.from_file(str(APPS / "views" / "staffing.py"), default_timeout=300).run()
+    assert not at.exception, [e.value for e in at.exception]
+    tiles = [(m.label, m.value) for m in at.metric]
+    by_label = {f["label"]: f["formatted"] for f in surfaces["staffing"]["figures"]}
+    for spec in (F.REALISED_SL, F.SCHEDULE_MISMATCH):
+        assert (spec.label, by_label[spec.label]) in tiles, (spec.label, tiles)
+    assert "—" not in [value for _, value in tiles[:4]]
+
+
+@pytest.mark.slow
 def test_changing_the_scheme_in_force_changes_every_surface(tmp_path, monkeypatch):
     configs = tmp_path / "configs"
     shutil.copytree(CONFIGS, configs)

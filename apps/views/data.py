@@ -116,7 +116,7 @@ sample = state.tables(state.source())
 d1, d2 = st.columns(2)
 with d1:
     st.markdown("**Current data as CSV** (to see the expected format with real values)")
-    for table in REQUIRED_TABLES:
+    for table in [t for t in REQUIRED_TABLES if t in sample]:  # partial data: only the tables there are
 
         def _csv(table: str = table) -> bytes:
             buffer = io.StringIO()

@@ -49,6 +49,7 @@ src = ui.page(
     "What does a bonus scheme pay people to do, what does it cost, and what does it do to the customer?",
 )
 cfg = state.config()
+state.need_section(src, "payouts")  # partial data: the modeller needs employee_metrics and employees
 currency = cfg.economics.currency
 schemes = cfg.schemes
 ids = list(schemes)

@@ -17,130 +17,143 @@ src = ui.page(
     "Overview", "How is the organisation doing for its customers, and where does its structure hurt them?"
 )
 cfg = state.config()
-result = state.scorecard_frames(src)  # the Analysis' frames: no engine result needed on the first screen
-periods = sorted(result.periods)
-as_of = state.as_of(src)
-complete = as_of if as_of in periods else periods[-1]  # assumptions.yaml as_of: the latest complete month
-period = st.select_slider(
-    "Month",
-    options=periods,
-    value=complete,
-    format_func=lambda p: f"{p:%b %Y}" + (" (incomplete)" if p > complete else ""),
-    key="overview_period",
-    help="Default: the latest complete month (configs/assumptions.yaml as_of). Later months are incomplete: "
-    "next-month churn, open journeys, 7-day repeat windows and late survey responses cannot be observed yet.",
-)
-if period > complete:
-    st.warning(
-        f"{period:%b %Y} is incomplete: metrics that need later data (next-month churn, journeys still open, "
-        "survey responses still arriving) are shown as *incomplete*, not scored. "
-        f"The latest complete month is {complete:%b %Y}.",
-        icon=":material/schedule:",
-    )
-previous = periods[periods.index(period) - 1] if periods.index(period) > 0 else None
-
-# ---------------------------------------------------------------------------------------- shared scorecard
-st.subheader("Shared customer scorecard — whole organisation")
-org = result.shared_scores[result.shared_scores["department"].eq("organisation")].set_index("period")
-row = org.loc[period]
-st.markdown(
-    f"**Customer composite: {ui.score_text(row['composite'])}** {ui.badge(row['status'])} "
-    "(weighted mean of the metric scores below: 0 at threshold, 100 at target, 120 at stretch)",
-    unsafe_allow_html=True,
-)
-ms = result.metric_scores
-shared = ms[ms["card"].eq("shared") & ms["department"].eq("organisation")]
-now = shared[shared["period"].eq(period)].set_index("metric")
-now = now.reindex([o.metric for o in cfg.scorecard.shared if o.metric in now.index])
-before = shared[shared["period"].eq(previous)].set_index("metric") if previous is not None else None
-per_row = 4
-for start in range(0, len(now), per_row):
-    columns = st.columns(per_row)
-    for column, metric in zip(columns, now.index[start : start + per_row], strict=False):
-        r = now.loc[metric]
-        incomplete = r["status"] == "incomplete"
-        delta = None
-        if (
-            not incomplete
-            and before is not None
-            and metric in before.index
-            and pd.notna(before.loc[metric, "value"])
-            and before.loc[metric, "status"] != "incomplete"
-        ):
-            delta = ui.fmt_delta(metric, r["value"] - before.loc[metric, "value"]) + " vs last month"
-        column.metric(
-            ui.metric_name(metric) + ui.unit_suffix(metric),
-            "incomplete" if incomplete else ui.fmt_value(metric, r["value"], unit=False),
-            delta=delta,
-            delta_color="inverse" if r["direction"] == "lower_is_better" else "normal",
-            help=f"{ui.metric_help(metric)} Target {ui.fmt_value(metric, r['target'])}; "
-            f"threshold {ui.fmt_value(metric, r['threshold'])}."
-            + (
-                f" The value so far ({ui.fmt_value(metric, r['value'])}) is not final: it needs later data."
-                if incomplete
-                else ""
-            ),
-        )
-        column.markdown(f"{ui.badge(r['status'])} score {ui.score_text(r['score'])}", unsafe_allow_html=True)
-
-# ---------------------------------------------------------------------------------------- departments
-st.subheader("Departments — own scorecard vs the customer's")
-st.caption(
-    "**Green inside, red outside**: a department green on its own (local) scorecard while the customer "
-    "metrics it affects are red. Composite scores: 0 = threshold, 100 = target, 120 = stretch."
-)
-d = result.department_scores[result.department_scores["period"].eq(period)]
 names = {dep.id: dep.name for dep in cfg.organisation.departments}
-table = pd.DataFrame(
-    {
-        "Department": d["department"].map(names).fillna(d["department"]),
-        "Own scorecard": d["composite"].round(0),
-        "Own status": d["status"],
-        "Customer scorecard": d["shared_composite"].round(0),
-        "Customer status": d["shared_status"],
-        "Green inside, red outside": d["green_inside_red_outside"].map({True: "YES", False: "no"}),
-    }
-)
-st.dataframe(
-    ui.style_status(table, ["Own status", "Customer status"]).format(
-        {"Own scorecard": "{:.0f}", "Customer scorecard": "{:.0f}"}
-    ),
-    hide_index=True,
-    width="stretch",
-)
-flagged = table.loc[d["green_inside_red_outside"].to_numpy(), "Department"].tolist()
-if flagged:
-    # an explicit icon: Streamlit otherwise scans non-ASCII text (names, "—") for a leading emoji, loading its
-    # emoji catalogue (~0.2 s) on the first screen
-    st.warning(f"Green inside, red outside this month: {', '.join(flagged)}.", icon=":material/warning:")
-
-# ---------------------------------------------------------------------------------------- exceptions
-st.subheader("Newest and worst exceptions")
-all_ex = result.exceptions[result.exceptions["period"].le(period)]
-ex = all_ex.head(8)
-if len(all_ex) > len(ex):
-    st.caption(f"The {len(ex)} newest and worst of {len(all_ex)} exceptions up to {period:%b %Y}.")
-if ex.empty:
-    st.success("No threshold breaches or control-chart signals up to this month.", icon=":material/check:")
+# partial data: without department_metrics the scorecard says which table it needs; the sections below still run
+scorecard_missing = state.analysis(src).why_unavailable("scorecard")
+if scorecard_missing:
+    st.error(
+        f"**The shared scorecard cannot be computed from the current data.** {scorecard_missing}. The "
+        "service-level and action sections below use the tables there are.",
+        icon=":material/table_chart:",
+    )
 else:
+    result = state.scorecard_frames(src)  # the Analysis' frames: no engine result needed on the first screen
+    periods = sorted(result.periods)
+    as_of = state.as_of(src)
+    complete = as_of if as_of in periods else periods[-1]  # assumptions.yaml as_of: the latest complete month
+    period = st.select_slider(
+        "Month",
+        options=periods,
+        value=complete,
+        format_func=lambda p: f"{p:%b %Y}" + (" (incomplete)" if p > complete else ""),
+        key="overview_period",
+        help="Default: the latest complete month (configs/assumptions.yaml as_of). Later months are incomplete: "
+        "next-month churn, open journeys, 7-day repeat windows and late survey responses cannot be observed yet.",
+    )
+    if period > complete:
+        st.warning(
+            f"{period:%b %Y} is incomplete: metrics that need later data (next-month churn, journeys still open, "
+            "survey responses still arriving) are shown as *incomplete*, not scored. "
+            f"The latest complete month is {complete:%b %Y}.",
+            icon=":material/schedule:",
+        )
+    previous = periods[periods.index(period) - 1] if periods.index(period) > 0 else None
+
+    # ---------------------------------------------------------------------------------------- shared scorecard
+    st.subheader("Shared customer scorecard — whole organisation")
+    org = result.shared_scores[result.shared_scores["department"].eq("organisation")].set_index("period")
+    row = org.loc[period]
+    st.markdown(
+        f"**Customer composite: {ui.score_text(row['composite'])}** {ui.badge(row['status'])} "
+        "(weighted mean of the metric scores below: 0 at threshold, 100 at target, 120 at stretch)",
+        unsafe_allow_html=True,
+    )
+    ms = result.metric_scores
+    shared = ms[ms["card"].eq("shared") & ms["department"].eq("organisation")]
+    now = shared[shared["period"].eq(period)].set_index("metric")
+    now = now.reindex([o.metric for o in cfg.scorecard.shared if o.metric in now.index])
+    before = shared[shared["period"].eq(previous)].set_index("metric") if previous is not None else None
+    per_row = 4
+    for start in range(0, len(now), per_row):
+        columns = st.columns(per_row)
+        for column, metric in zip(columns, now.index[start : start + per_row], strict=False):
+            r = now.loc[metric]
+            incomplete = r["status"] == "incomplete"
+            delta = None
+            if (
+                not incomplete
+                and before is not None
+                and metric in before.index
+                and pd.notna(before.loc[metric, "value"])
+                and before.loc[metric, "status"] != "incomplete"
+            ):
+                delta = ui.fmt_delta(metric, r["value"] - before.loc[metric, "value"]) + " vs last month"
+            column.metric(
+                ui.metric_name(metric) + ui.unit_suffix(metric),
+                "incomplete" if incomplete else ui.fmt_value(metric, r["value"], unit=False),
+                delta=delta,
+                delta_color="inverse" if r["direction"] == "lower_is_better" else "normal",
+                help=f"{ui.metric_help(metric)} Target {ui.fmt_value(metric, r['target'])}; "
+                f"threshold {ui.fmt_value(metric, r['threshold'])}."
+                + (
+                    f" The value so far ({ui.fmt_value(metric, r['value'])}) is not final: it needs later data."
+                    if incomplete
+                    else ""
+                ),
+            )
+            column.markdown(
+                f"{ui.badge(r['status'])} score {ui.score_text(r['score'])}", unsafe_allow_html=True
+            )
+
+    # ---------------------------------------------------------------------------------------- departments
+    st.subheader("Departments — own scorecard vs the customer's")
+    st.caption(
+        "**Green inside, red outside**: a department green on its own (local) scorecard while the customer "
+        "metrics it affects are red. Composite scores: 0 = threshold, 100 = target, 120 = stretch."
+    )
+    d = result.department_scores[result.department_scores["period"].eq(period)]
+    table = pd.DataFrame(
+        {
+            "Department": d["department"].map(names).fillna(d["department"]),
+            "Own scorecard": d["composite"].round(0),
+            "Own status": d["status"],
+            "Customer scorecard": d["shared_composite"].round(0),
+            "Customer status": d["shared_status"],
+            "Green inside, red outside": d["green_inside_red_outside"].map({True: "YES", False: "no"}),
+        }
+    )
     st.dataframe(
-        pd.DataFrame(
-            {
-                "Month": ex["period"].dt.strftime("%b %Y"),
-                "Where": ui.where(ex, names),
-                "Metric": ex["metric"].map(ui.metric_name),
-                "What happened": ex["description"],
-                "Value": [ui.fmt_value(m, v) for m, v in zip(ex["metric"], ex["value"], strict=True)],
-                "Severity (1–3)": ex["severity"],
-            }
+        ui.style_status(table, ["Own status", "Customer status"]).format(
+            {"Own scorecard": "{:.0f}", "Customer scorecard": "{:.0f}"}
         ),
         hide_index=True,
         width="stretch",
-        column_config={
-            "What happened": st.column_config.TextColumn(width="large"),
-            "Value": st.column_config.TextColumn(width="medium"),
-        },
     )
+    flagged = table.loc[d["green_inside_red_outside"].to_numpy(), "Department"].tolist()
+    if flagged:
+        # an explicit icon: Streamlit otherwise scans non-ASCII text (names, "—") for a leading emoji, loading its
+        # emoji catalogue (~0.2 s) on the first screen
+        st.warning(f"Green inside, red outside this month: {', '.join(flagged)}.", icon=":material/warning:")
+
+    # ---------------------------------------------------------------------------------------- exceptions
+    st.subheader("Newest and worst exceptions")
+    all_ex = result.exceptions[result.exceptions["period"].le(period)]
+    ex = all_ex.head(8)
+    if len(all_ex) > len(ex):
+        st.caption(f"The {len(ex)} newest and worst of {len(all_ex)} exceptions up to {period:%b %Y}.")
+    if ex.empty:
+        st.success(
+            "No threshold breaches or control-chart signals up to this month.", icon=":material/check:"
+        )
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Month": ex["period"].dt.strftime("%b %Y"),
+                    "Where": ui.where(ex, names),
+                    "Metric": ex["metric"].map(ui.metric_name),
+                    "What happened": ex["description"],
+                    "Value": [ui.fmt_value(m, v) for m, v in zip(ex["metric"], ex["value"], strict=True)],
+                    "Severity (1–3)": ex["severity"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "What happened": st.column_config.TextColumn(width="large"),
+                "Value": st.column_config.TextColumn(width="medium"),
+            },
+        )
 
 # ---------------------------------------------------------------------------------------- budget gap
 st.subheader("Service level: realised, and what the funded FTE would buy")
@@ -286,4 +299,5 @@ if st.toggle(
         },
     )
 
-ui.metric_glossary(list(now.index))
+if not scorecard_missing:
+    ui.metric_glossary(list(now.index))

@@ -24,7 +24,90 @@ names = {d.id: d.name for d in cfg.organisation.departments}
 
 tab_sl, tab_fd = st.tabs(["Service level and retention", "Failure demand"])
 
+# the failure-demand tab is written first: it needs only contacts, and the retention tab may stop the page
+with tab_fd:
+    fd = state.failure_demand(src)
+    totals = fd.totals
+    f1, f2, f3 = st.columns(3)
+    f1.metric(
+        "Failure demand share of contacts",
+        ui.pct(totals["failure_demand_share"]),
+        help="Contacts caused by a failure to do something or do it right for the customer, plus their repeats "
+        "(Seddon, Freedom from Command and Control).",
+    )
+    f2.metric(
+        "Failure demand contacts",
+        f"{totals['failure_demand']:,.0f}",
+        help=f"of {totals['contacts']:,.0f} contacts",
+    )
+    f3.metric(
+        "Cost of failure demand",
+        ui.money(totals["failure_cost"]),
+        help="Handling cost over the whole data period.",
+    )
+    ui.chart(
+        state.memo(("failure_demand_pareto", src), lambda: plots.failure_demand_pareto(fd)), key="rt_pareto"
+    )
+
+    st.subheader("Fix or absorb?")
+    departments = fd.by_department["originating_department"].tolist()
+    reasons = [r.id for r in cfg.failure_demand.reasons if r.is_failure]
+    a1, a2, a3, a4 = st.columns(4)
+    source_id = a1.selectbox(
+        "Failure source (department or reason)",
+        departments + reasons,
+        format_func=lambda s: names.get(s, s),
+        key="rt_source",
+    )
+    fix_cost = a2.number_input(
+        f"One-off fix cost ({econ.currency})",
+        min_value=0.0,
+        value=50_000.0,
+        step=10_000.0,
+        key="rt_cost",
+        format="%.0f",
+    )
+    reduction = a3.slider("Expected reduction of its failure demand", 0.0, 1.0, 0.5, 0.05, key="rt_reduction")
+    horizon = a4.slider("Horizon (months)", 6, 60, 24, 6, key="rt_horizon")
+    fva = state.fix_absorb(src, source_id, float(fix_cost), float(reduction), int(horizon))
+    b1, b2, b3 = st.columns(3)
+    b1.metric(
+        f"NPV of fixing over {horizon} months",
+        ui.money(fva.npv),
+        help="Σ discounted (fix − absorb) cash flows.",
+    )
+    b2.metric(
+        "Break-even month", "never" if fva.break_even_month is None else f"month {fva.break_even_month}"
+    )
+    b3.metric(
+        "Contacts avoided per month",
+        f"{fva.avoided_contacts_per_month:,.0f}",
+        help=f"of {fva.baseline_contacts_per_month:,.0f} per month at {ui.money(fva.cost_per_contact)} each",
+    )
+    (st.success if fva.npv > 0 else st.warning)(fva.summary())
+    ui.chart(
+        state.memo(
+            ("fix_vs_absorb", src, source_id, float(fix_cost), float(reduction), int(horizon)),
+            lambda: plots.fix_vs_absorb_curves(fva),
+        ),
+        key="rt_fix",
+    )
+    with st.expander("Charge-back: what each department's failure demand costs the others"):
+        cb = fd.charge_back
+        st.dataframe(
+            cb.assign(department=cb["department"].map(names).fillna(cb["department"])),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "charge": st.column_config.NumberColumn(f"Charge ({econ.currency})", format="%,.0f"),
+                "share_of_charge": st.column_config.NumberColumn("Share", format="percent"),
+                "handle_hours": st.column_config.NumberColumn("Handle hours", format="%,.0f"),
+            },
+        )
+
 with tab_sl:
+    # partial data: without customers the retention tab says which table it needs; failure demand still shows
+    state.need_section(src, "retention")
     doses = {"linear": "Linear in SL", "spline": "Restricted cubic spline", "binned": "SL bands"}
     dose = st.radio(
         "Shape of the service-level effect",
@@ -115,83 +198,3 @@ with tab_sl:
         f"errors, {period.nobs} months, R² {period.rsquared:.2f}). Fewer points and more confounding than the "
         "customer-level model above — read it as a sanity check."
     )
-
-with tab_fd:
-    fd = state.failure_demand(src)
-    totals = fd.totals
-    f1, f2, f3 = st.columns(3)
-    f1.metric(
-        "Failure demand share of contacts",
-        ui.pct(totals["failure_demand_share"]),
-        help="Contacts caused by a failure to do something or do it right for the customer, plus their repeats "
-        "(Seddon, Freedom from Command and Control).",
-    )
-    f2.metric(
-        "Failure demand contacts",
-        f"{totals['failure_demand']:,.0f}",
-        help=f"of {totals['contacts']:,.0f} contacts",
-    )
-    f3.metric(
-        "Cost of failure demand",
-        ui.money(totals["failure_cost"]),
-        help="Handling cost over the whole data period.",
-    )
-    ui.chart(
-        state.memo(("failure_demand_pareto", src), lambda: plots.failure_demand_pareto(fd)), key="rt_pareto"
-    )
-
-    st.subheader("Fix or absorb?")
-    departments = fd.by_department["originating_department"].tolist()
-    reasons = [r.id for r in cfg.failure_demand.reasons if r.is_failure]
-    a1, a2, a3, a4 = st.columns(4)
-    source_id = a1.selectbox(
-        "Failure source (department or reason)",
-        departments + reasons,
-        format_func=lambda s: names.get(s, s),
-        key="rt_source",
-    )
-    fix_cost = a2.number_input(
-        f"One-off fix cost ({econ.currency})",
-        min_value=0.0,
-        value=50_000.0,
-        step=10_000.0,
-        key="rt_cost",
-        format="%.0f",
-    )
-    reduction = a3.slider("Expected reduction of its failure demand", 0.0, 1.0, 0.5, 0.05, key="rt_reduction")
-    horizon = a4.slider("Horizon (months)", 6, 60, 24, 6, key="rt_horizon")
-    fva = state.fix_absorb(src, source_id, float(fix_cost), float(reduction), int(horizon))
-    b1, b2, b3 = st.columns(3)
-    b1.metric(
-        f"NPV of fixing over {horizon} months",
-        ui.money(fva.npv),
-        help="Σ discounted (fix − absorb) cash flows.",
-    )
-    b2.metric(
-        "Break-even month", "never" if fva.break_even_month is None else f"month {fva.break_even_month}"
-    )
-    b3.metric(
-        "Contacts avoided per month",
-        f"{fva.avoided_contacts_per_month:,.0f}",
-        help=f"of {fva.baseline_contacts_per_month:,.0f} per month at {ui.money(fva.cost_per_contact)} each",
-    )
-    (st.success if fva.npv > 0 else st.warning)(fva.summary())
-    ui.chart(
-        state.memo(
-            ("fix_vs_absorb", src, source_id, float(fix_cost), float(reduction), int(horizon)),
-            lambda: plots.fix_vs_absorb_curves(fva),
-        ),
-        key="rt_fix",
-    )
-    with st.expander("Charge-back: what each department's failure demand costs the others"):
-        cb = fd.charge_back
-        st.dataframe(
-            cb.assign(department=cb["department"].map(names).fillna(cb["department"])),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "charge": st.column_config.NumberColumn(f"Charge ({econ.currency})", format="%,.0f"),
-                "share_of_charge": st.column_config.NumberColumn("Share", format="percent"),
-                "handle_hours": st.column_config.NumberColumn("Handle hours", format="%,.0f"),
-            },
-        )

@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 import streamlit as st  # noqa: E402
 
+from cx_framework import figures as F  # noqa: E402
 from cx_framework import plots  # noqa: E402
 from cx_framework.app_support import staffed_fte  # noqa: E402
 from cx_framework.conflicts.budget_gap import understaffed_intervals  # noqa: E402
@@ -88,29 +89,35 @@ k1.metric(
 )
 k2.metric(
     "Modelled with the actual staffing",
-    ui.pct(gap_staffed.staffed_model_service_level or 0.0),
+    ui.pct(gap_staffed.staffed_model_service_level)
+    if gap_staffed.staffed_model_service_level is not None
+    else "—",
     help=f"{model} service level of each half-hour with the agents actually staffed in it, offered-weighted. "
     "Its distance to the realised level is what the queueing model does not capture.",
 )
 k3.metric(
     "Service level the staffed FTE would buy if scheduled to the workload",
-    ui.pct(gap_staffed.rescheduled_service_level or 0.0),
+    ui.pct(gap_staffed.rescheduled_service_level)
+    if gap_staffed.rescheduled_service_level is not None
+    else "—",
     help=f"The same {default_fte:,.1f} FTE of staffed hours shared across half-hours in proportion to the "
     f"offered workload (calls × AHT), {model}.",
 )
+# the registry's schedule mismatch (realised minus what the staffed FTE would buy if scheduled to the workload),
+# split below into the part due to where the staff were and the part the queueing model does not explain
+rescheduled = gap_staffed.rescheduled_service_level
+lost = realised - rescheduled if realised is not None and rescheduled is not None else None
 k4.metric(
-    "Schedule mismatch",
-    f"{mismatch * 100:.1f} pts" if mismatch is not None else "—",
-    help="Service level lost only because staff were not where the calls were: the previous figure minus the "
-    "modelled level with the actual staffing (percentage points).",
+    F.SCHEDULE_MISMATCH.label,
+    F.SCHEDULE_MISMATCH.figure(lost).formatted() if lost is not None else "—",
+    help=F.SCHEDULE_MISMATCH.definition,
 )
-if realised is not None and mismatch is not None:
+if realised is not None and mismatch is not None and rescheduled is not None:
     residual = gap_staffed.model_residual or 0.0
     st.markdown(
-        f"Realised **{realised:.1%}** = scheduled to the workload "
-        f"**{gap_staffed.rescheduled_service_level:.1%}** − schedule mismatch **{mismatch * 100:.1f} pts** "
-        f"− model residual **{residual * 100:+.1f} pts** (abandonment, AHT swings and peaks inside the half-hour "
-        "that the model does not see)."
+        f"Realised **{realised:.1%}** = scheduled to the workload **{rescheduled:.1%}** − staff not where the "
+        f"calls were **{mismatch * 100:.1f} pts** − model residual **{residual * 100:+.1f} pts** (abandonment, "
+        "AHT swings and peaks inside the half-hour that the model does not see)."
     )
 
 # ---------------------------------------------------------------------------------------- SL over time
