@@ -45,7 +45,9 @@ def test_every_page_opens_on_calls_and_employees_only(calls_only, tmp_path, monk
     metrics: dict[str, dict[str, str]] = {}
     for page in ("overview", "scorecard", "staffing", "retention", "conflicts", "incentives", "data"):
         at = _run(page, calls_only, tmp_path, monkeypatch)
-        texts[page] = " ".join(str(e.value) for kind in ("error", "warning", "info") for e in getattr(at, kind))
+        texts[page] = " ".join(
+            str(e.value) for kind in ("error", "warning", "info") for e in getattr(at, kind)
+        )
         metrics[page] = {m.label: m.value for m in at.metric}
         # one line says which tables are not there (not one warning per table)
         assert "Not in the data" in texts[page] and "department_metrics" in texts[page], page
