@@ -187,7 +187,8 @@ def need_section(src: Source, name: str) -> None:
     if reason:
         st.error(
             f"**This page cannot be computed from the current data.** {reason}. The other pages use only the "
-            "tables they need; add the missing table on the Data page or in the data folder."
+            "tables they need; add the missing table on the Data page or in the data folder.",
+            icon=":material/table_chart:",
         )
         st.stop()
 
