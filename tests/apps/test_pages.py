@@ -401,7 +401,8 @@ def test_data_dir_from_env_with_bad_tables_shows_readable_error(monkeypatch):
     at = run_page("overview")
     no_exception(at)
     # partial data: the missing tables are named, and the scorecard says which table it needs
-    warnings_shown = " ".join(w.value for w in at.warning)
+    warnings_shown = " ".join(w.value for w in [*at.warning, *at.info])
+    assert "Not in the data" in warnings_shown  # one line for the absent tables
     assert "intervals" in warnings_shown and "department_metrics" in warnings_shown
     message = " ".join(e.value for e in at.error)
     assert "cannot be computed" in message and "department_metrics" in message
