@@ -78,6 +78,9 @@ _EXPORTS: dict[str, str] = {
     "compare_graphs": "conflicts",
     "evidence_config": "conflicts",
     "behaviour_value_interval": "conflicts",
+    "behaviour_intervals": "conflicts",
+    "graph_comparison": "conflicts",
+    "GraphComparison": "conflicts",
     # retention & economics
     "build_customer_panel": "retention",
     "fit_retention": "retention",

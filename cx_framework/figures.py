@@ -581,3 +581,22 @@ EVIDENCE_CANDIDATES = _spec(
     "Metric pairs the graph does not connect whose partial correlation after fixed effects is ≥ 0.5 in "
     "magnitude (Bonferroni-adjusted p < 0.05); listed for review, never added",
 )
+
+# ------------------------------------------------------------------------------------------------ graph from evidence
+COMPARISON_CONFLICTS_CHANGED = _spec(
+    "evidence_comparison.conflicts_changed",
+    "Bonus conflicts that change on the estimated graph",
+    "count",
+    "count",
+    "Scheme component × shared KPI pairs that become or stop being a conflict, or change rank within their "
+    "scheme, when the configured elasticities are replaced by the estimates from history (edges history cannot "
+    "test keep their configured value; associations under the graph's assumptions)",
+)
+COMPARISON_ACTIONS_CHANGED = _spec(
+    "evidence_comparison.actions_changed",
+    "Recommended actions that change on the estimated graph",
+    "count",
+    "count",
+    "Actions recommended on only one of the two graphs, or whose rank or expected annual value differs, when the "
+    "actions are re-ranked on the estimated elasticities instead of the configured ones",
+)

@@ -912,6 +912,7 @@ class Analysis:
         out["sla_lead_times"] = a.sla_lead_times
         out["sl_draws"] = a.sl_draws
         out["evidence_draws"] = a.evidence_draws
+        out["behaviour_draws"] = a.behaviour_draws
         out["effort_budget"] = a.effort_budget
         out["seed"] = a.seed
         out["currency"] = econ.currency

@@ -32,6 +32,7 @@ __all__ = [
     "ASSUMPTION_LABELS",
     "EvidenceSection",
     "conflict_evidence",
+    "behaviour_interval_of",
     "payout_inputs",
     "scheme_payouts",
     "RetentionSection",
@@ -60,6 +61,7 @@ ASSUMPTION_LABELS: dict[str, str] = {
     "sla_lead_times": "Stage lead times from",
     "effort_budget": "Behaviour effort budget",
     "evidence_draws": "Causal-graph draws behind conflict intervals",
+    "behaviour_draws": "Causal-graph draws behind behaviour-value intervals",
     "seed": "Random seed",
 }
 
@@ -482,6 +484,170 @@ def _evidence(a: Analysis) -> SectionResult:
     }
     result = EvidenceSection(evidence=evidence, conflicts=conflicts, department_conflicts=departments)
     return SectionResult(result=result, figures=figures, frames=frames, notes=list(evidence.notes))
+
+
+def _behaviour_tables(a: Analysis) -> Any:
+    """The tables the behaviour simulation reads (as the behaviour section passes them: on DuckDB/Spark the
+    customers stay in the engine and are read grouped)."""
+    if not a.uses_engine:
+        return a.tables
+    names = ("employee_metrics", "employees", "intervals", "department_metrics")
+    return {name: a.tables[name] for name in names} | {"customers": customers_of(a)}
+
+
+def _behaviour_kwargs(a: Analysis) -> dict[str, Any]:
+    """What the behaviour section passes to ``simulate_behaviour`` (every graph uses the same)."""
+    return {
+        "seed": a.assumptions.seed,
+        "effort_budget": a.assumptions.effort_budget,
+        "baseline_periods": a.assumptions.baseline_months,
+        "validate": False,
+    }
+
+
+@section(
+    "behaviour_intervals",
+    needs=("employee_metrics", "employees", "customers", "intervals", "department_metrics"),
+    label="Behaviour simulation's value with its interval",
+    headline=False,
+)
+def _behaviour_intervals(a: Analysis) -> SectionResult:
+    """Every scheme's behaviour value (and the value of switching from the scheme in force) with its 95 %
+    interval over ``assumptions.behaviour_draws`` draws of the estimated graph; a value is certain only when its
+    interval excludes zero (the Conflicts and Incentive pages, ``cx conflicts`` and the report read it)."""
+    from cx_framework.conflicts.uncertainty import behaviour_intervals
+
+    if not a.config.schemes:
+        raise _Unavailable("no incentive schemes in configs/incentives", section="behaviour_intervals")
+    evidence = a.result("evidence").evidence
+    frame = behaviour_intervals(
+        a.config.schemes,
+        _behaviour_tables(a),
+        a.config,
+        evidence,
+        current=current_scheme(a),
+        configured=a.result("behaviour"),
+        draws=a.assumptions.behaviour_draws,
+        **_behaviour_kwargs(a),
+    )
+    return SectionResult(result=frame, frames={"summary": frame})
+
+
+def behaviour_interval_of(a: Analysis, scheme_id: str) -> dict[str, Any] | None:
+    """The behaviour_intervals row of one scheme as a dict, or None when the intervals cannot run here."""
+    from cx_framework.errors import CxError
+
+    try:
+        frame = a.result("behaviour_intervals")
+    except CxError:
+        return None
+    rows = frame[frame["scheme"] == scheme_id]
+    return rows.iloc[0].to_dict() if len(rows) else None
+
+
+#: tables the estimated-graph actions can use (the actions section's)
+_ACTION_TABLES = (
+    "intervals",
+    "contacts",
+    "customers",
+    "employees",
+    "employee_metrics",
+    "work_items",
+)
+
+
+@section(
+    "evidence_comparison",
+    needs=("department_metrics",),
+    optional=_ACTION_TABLES,
+    label="Conflicts and actions on the estimated graph",
+    headline=False,
+)
+def _evidence_comparison(a: Analysis) -> SectionResult:
+    """Conflicts and actions on the configured and on the estimated elasticities, side by side (issue 17,
+    deliverable 4): :func:`~cx_framework.conflicts.comparison.graph_comparison` of the evidence section's estimates,
+    with the estimated-graph actions re-ranked by ``recommend_actions`` on the same data and assumptions (only the
+    graph-dependent steps — conflict matrix, behaviour simulation — are recomputed)."""
+    from cx_framework.actions import UNAVAILABLE_KEY, recommend_actions
+    from cx_framework.conflicts.behaviour import simulate_behaviour
+    from cx_framework.conflicts.comparison import graph_comparison
+    from cx_framework.conflicts.graph import conflict_matrix
+    from cx_framework.conflicts.uncertainty import evidence_config
+    from cx_framework.errors import CxError
+
+    evidence = a.result("evidence").evidence
+    config = a.config
+    est_cfg = evidence_config(config, evidence)
+    schemes = config.schemes
+    notes: list[str] = []
+    behaviour = None
+    plans = None
+    if schemes:
+        try:
+            cfg_beh = a.result("behaviour")
+        except CxError as exc:
+            notes.append(f"behaviour simulation not compared: {exc}")
+        else:
+            kwargs = _behaviour_kwargs(a)
+            tables = _behaviour_tables(a)
+            est_beh = {sid: simulate_behaviour(s, tables, est_cfg, **kwargs) for sid, s in schemes.items()}
+            behaviour = (cfg_beh, est_beh)
+        try:
+            plan = a.result("actions")
+        except CxError as exc:
+            notes.append(f"actions not compared: {exc}")
+        else:
+            graph_steps = ("conflicts", "behaviour", "behaviour_range")
+            precomputed = {k: v for k, v in plan.results.items() if k not in graph_steps and v is not None}
+            precomputed["conflicts"] = conflict_matrix(schemes, est_cfg)
+            if behaviour is not None:
+                precomputed["behaviour"] = behaviour[1]
+            org, extra = _plan_org(a)
+            precomputed.update(extra)
+            precomputed[UNAVAILABLE_KEY] = dict(plan.unavailable)  # the same steps as the configured plan
+            try:
+                period: pd.Timestamp | None = as_of(a)
+            except _Unavailable:
+                period = None
+            est_plan = recommend_actions(
+                org,
+                est_cfg,
+                period=period,
+                top=ACTIONS_LISTED,
+                assumptions=_plan_assumptions(a),
+                precomputed=precomputed,
+            )
+            plans = (plan, est_plan)
+    comparison = graph_comparison(
+        schemes,
+        config,
+        evidence,
+        plans=plans,
+        behaviour=behaviour,
+        current_scheme=current_scheme(a) if schemes else None,
+        notes=notes,
+    )
+    cur = config.economics.currency
+    figures = []
+    if len(comparison.conflicts):
+        changed = int((comparison.conflicts["change"] != "unchanged").sum())
+        figures.append(F.COMPARISON_CONFLICTS_CHANGED.figure(changed, currency=cur))
+    if comparison.actions is not None:
+        moved = int((comparison.actions["change"] != "unchanged").sum())
+        figures.append(F.COMPARISON_ACTIONS_CHANGED.figure(moved, currency=cur))
+    frames = {
+        "edges": comparison.edges,
+        "conflicts": comparison.conflicts,
+        "department_conflicts": comparison.department_conflicts,
+        "conflict_edges": comparison.conflict_edges,
+        "estimated_matrix": comparison.estimated_matrix,
+        "estimated_departments": comparison.estimated_departments,
+    }
+    if comparison.actions is not None:
+        frames["actions"] = comparison.actions
+    if comparison.behaviour is not None:
+        frames["behaviour"] = comparison.behaviour
+    return SectionResult(result=comparison, figures=figures, frames=frames, notes=notes)
 
 
 # ------------------------------------------------------------------------------------------------ SLA chains
@@ -1030,16 +1196,43 @@ def _actions(a: Analysis) -> SectionResult:
         a.config,
         period=period,
         top=ACTIONS_LISTED,
-        assumptions={
-            "current_scheme": current_scheme(a),
-            "baseline_months": a.assumptions.baseline_months,
-            "sl_draws": a.assumptions.sl_draws,
-            "seed": a.assumptions.seed,
-            "effort_budget": a.assumptions.effort_budget,
-        },
+        assumptions=_plan_assumptions(a),
         precomputed=precomputed,
     )
     figures = plan.key_figures()
     frames = {"actions": plan.actions.drop(columns=["evidence"], errors="ignore")}
     notes = [f"{name}: {reason}" for name, reason in plan.unavailable_named().items()]
     return SectionResult(result=plan, figures=figures, frames=frames, notes=notes)
+
+
+def _plan_assumptions(a: Analysis) -> dict[str, Any]:
+    """The assumptions the actions section passes to ``recommend_actions`` (both graphs use the same)."""
+    return {
+        "current_scheme": current_scheme(a),
+        "baseline_months": a.assumptions.baseline_months,
+        "sl_draws": a.assumptions.sl_draws,
+        "seed": a.assumptions.seed,
+        "effort_budget": a.assumptions.effort_budget,
+    }
+
+
+def _plan_org(a: Analysis) -> tuple[Any, dict[str, Any]]:
+    """(the tables ``recommend_actions`` gets, extra ``precomputed`` keys) as the actions section builds them:
+    on DuckDB/Spark the large tables stay in the engine (the customers grouped)."""
+    from cx_framework.errors import CxError
+
+    org: Any = a.tables
+    extra: dict[str, Any] = {}
+    if a.uses_engine:
+        from cx_framework.actions import ENGINE_TABLES_KEY
+        from cx_framework.analysis.core import ENGINE_TABLES
+        from cx_framework.engine import journeys_per_year
+
+        names = list(getattr(a.tables, "files", a.tables))
+        org = {name: a.tables[name] for name in names if name not in ENGINE_TABLES and a.has(name)}
+        with contextlib.suppress(CxError):
+            org["customers"] = customers_of(a)
+        extra[ENGINE_TABLES_KEY] = ENGINE_TABLES
+        items = a.engine_table("work_items")
+        extra["_work_items_per_year"] = {} if items is None else journeys_per_year(a.engine, items)
+    return org, extra

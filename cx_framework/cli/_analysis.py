@@ -26,6 +26,17 @@ __all__ = [
     "print_notes",
 ]
 
+#: ``--graph``: which causal graph the conflicts / actions run on (``estimated``: the elasticities estimated from
+#: history, ``cx graph-evidence``; ``both``: side by side with the differences named)
+GRAPH_CHOICES = ("configured", "estimated", "both")
+GraphOption = Annotated[
+    str,
+    typer.Option(
+        "--graph",
+        help="configured (causal_graph.yaml), estimated (elasticities estimated from history; edges history cannot "
+        "test keep their configured value) or both (side by side, differences named).",
+    ),
+]
 JsonOption = Annotated[
     bool,
     typer.Option(

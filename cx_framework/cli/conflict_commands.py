@@ -11,7 +11,9 @@ import typer
 from rich.table import Table
 
 from cx_framework.cli._analysis import (
+    GRAPH_CHOICES,
     CacheOption,
+    GraphOption,
     JsonOption,
     emit_json,
     open_analysis,
@@ -137,12 +139,17 @@ def conflicts(
     as_json: JsonOption = False,
     cache: CacheOption = True,
     engine: ENGINE_OPTION = None,
+    graph: GraphOption = "configured",
 ) -> None:
     """Which bonus components and department objectives fight the shared customer KPIs, and what each scheme
-    would do to KPIs, churn and value (behaviour simulation) compared with the scheme in force.
+    would do to KPIs, churn and value (behaviour simulation, with its interval over the estimated graph)
+    compared with the scheme in force.
 
     Total effects are per 1 % rise of the component's metric (elasticities summed over every causal path).
+    --graph estimated runs the conflicts on the elasticities estimated from history, --graph both shows them
+    side by side with the configured ones and names the edges behind each difference.
     Needs employee_metrics, employees, customers, intervals and department_metrics (DATA_DIR or --sources)."""
+    one_of(graph, "--graph", GRAPH_CHOICES)
     in_range(effort_budget, "--effort-budget", low=0, high=1, low_inclusive=False)
     in_range(seed, "--seed", low=0, high=2**63 - 1)
     in_range(top, "--top", low=0, high=100_000)
@@ -181,6 +188,17 @@ def conflicts(
     intervals, department_intervals, evidence_missing = conflict_evidence(analysis)
     if evidence_missing is None and set(ids) == set(config.schemes):  # the count covers every scheme
         figures += [f for f in analysis.figures("evidence") if f.id == "evidence.certain_conflicts"]
+    from cx_framework.cli import _graph_compare as gc
+
+    # the behaviour value with its interval over the estimated graph's draws (certain only if it excludes zero)
+    beh_intervals, beh_missing = gc.behaviour_interval_rows(analysis)
+    comparison, comparison_missing = (None, None)
+    if graph != "configured":
+        comparison, comparison_missing = gc.comparison_of(analysis)
+        if comparison is not None and set(ids) == set(config.schemes):
+            figures += [
+                f for f in analysis.figures("evidence_comparison") if f.id.endswith("conflicts_changed")
+            ]
     if out is not None:
         path = write_output(matrix, out)
     if as_json:
@@ -201,32 +219,69 @@ def conflicts(
             "evidence_unavailable": evidence_missing,
         }
         rows = analysis.frames("behaviour")["summary"]
+        if beh_intervals is not None:  # adds interval columns to each scheme's row (existing keys kept)
+            extra_cols = [c for c in beh_intervals.columns if c not in rows.columns or c == "scheme"]
+            rows = rows.merge(beh_intervals[extra_cols], on="scheme", how="left")
         doc_extra["behaviour"] = rows[rows["scheme"].isin(ids)]
+        doc_extra["behaviour_interval_unavailable"] = beh_missing
+        doc_extra["graph"] = graph
+        if graph != "configured":
+            doc_extra["estimated_graph"] = gc.conflicts_document(comparison, ids, comparison_missing)
+            doc_extra["graph_note"] = gc.GRAPH_NOTE
         if out is not None:
             doc_extra["written"] = str(path)
-        emit_json(analysis, [*names, "evidence"], doc_extra, figures=figures)
+        extra_sections = ["evidence_comparison"] if comparison is not None else []
+        emit_json(analysis, [*names, "evidence", *extra_sections], doc_extra, figures=figures)
         return
-    for table in _conflict_table(
-        matrix,
-        "scheme",
-        "Bonus components that fight shared customer KPIs",
-        top,
-        config,
-        intervals,
-        evidence_missing,
-    ):
-        console.print(table)
+    if graph != "estimated":
+        for table in _conflict_table(
+            matrix,
+            "scheme",
+            "Bonus components that fight shared customer KPIs",
+            top,
+            config,
+            intervals,
+            evidence_missing,
+        ):
+            console.print(table)
     departments = sla_conflicts(config)
-    for table in _conflict_table(
-        departments,
-        "department",
-        "Department objectives that fight shared customer KPIs",
-        top,
-        config,
-        department_intervals,
-        evidence_missing,
-    ):
-        console.print(table)
+    if graph != "estimated":
+        for table in _conflict_table(
+            departments,
+            "department",
+            "Department objectives that fight shared customer KPIs",
+            top,
+            config,
+            department_intervals,
+            evidence_missing,
+        ):
+            console.print(table)
+    if graph != "configured" and comparison is None:
+        console.print(f"[yellow]Estimated graph not available:[/] {lit(comparison_missing)}", highlight=False)
+    elif comparison is not None:
+        est = comparison.estimated_matrix
+        if graph == "estimated" and est is not None:
+            for table in _conflict_table(
+                est[est["scheme"].isin(ids)].reset_index(drop=True),
+                "scheme",
+                "On the estimated graph: bonus components that fight shared customer KPIs",
+                top,
+                config,
+                intervals,
+                evidence_missing,
+            ):
+                console.print(table)
+            for table in _conflict_table(
+                comparison.estimated_departments,
+                "department",
+                "On the estimated graph: department objectives that fight shared customer KPIs",
+                top,
+                config,
+                department_intervals,
+                evidence_missing,
+            ):
+                console.print(table)
+        gc.print_conflict_comparison(comparison, ids, config, top)
     if evidence_missing is not None:
         console.print(f"[yellow]Intervals not available:[/] {lit(evidence_missing)}", highlight=False)
     else:
@@ -263,6 +318,11 @@ def conflicts(
             f"{r.net_value:+,.0f}",
         )
     console.print(sim)
+    if beh_intervals is not None:
+        gc.print_behaviour_intervals(beh_intervals, ids, config)
+        console.print(gc.GRAPH_NOTE, style="dim", markup=False)
+    else:
+        console.print(f"[yellow]Net value intervals not available:[/] {lit(beh_missing)}", highlight=False)
     console.print(
         "KPI index = Σ shared-KPI weight × % change in the KPI's good direction; net value = −Δ payout − Δ staffing "
         "cost − Δ value of churned customers.",

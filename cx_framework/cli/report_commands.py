@@ -9,7 +9,9 @@ import typer
 from rich.table import Table
 
 from cx_framework.cli._analysis import (
+    GRAPH_CHOICES,
     CacheOption,
+    GraphOption,
     JsonOption,
     emit_json,
     open_analysis,
@@ -19,7 +21,7 @@ from cx_framework.cli._analysis import (
 from cx_framework.cli._app import command, console, lit
 from cx_framework.cli._engine_option import ENGINE_OPTION
 from cx_framework.cli._inputs import CONFIGS_DIR, Configs, DataDir, Quiet, Sources, check_inputs
-from cx_framework.cli._options import check_outputs, in_range
+from cx_framework.cli._options import check_outputs, in_range, one_of
 from cx_framework.cli._progress import Step, caveats, compute_sections, progress, quiet_for
 
 __all__ = ["actions_command", "report_command"]
@@ -139,10 +141,14 @@ def actions_command(
     cache: CacheOption = True,
     engine: ENGINE_OPTION = None,
     quiet: Quiet = False,
+    graph: GraphOption = "configured",
 ) -> None:
     """What to do first: ranked actions with expected annual value, owner, effort and the evidence.
 
+    --graph estimated re-ranks the actions on the causal-graph elasticities estimated from history, --graph both
+    shows both rankings side by side with the differences and the edges behind them.
     Reads every table it finds (DATA_DIR or --sources); an analysis whose table is missing is left out and named."""
+    one_of(graph, "--graph", GRAPH_CHOICES)
     in_range(top, "--top", low=1, high=10_000)
     check_outputs({"--csv": (csv, (".csv", ".xlsx"))})
     inputs = check_inputs(data_dir, sources, configs)
@@ -157,22 +163,39 @@ def actions_command(
             current_scheme=current_scheme,
         )
         plan = _plan(analysis, step, top)
+        from cx_framework.cli import _graph_compare as gc
+
+        comparison, comparison_missing = (None, None)
+        if graph != "configured":
+            step("actions on the estimated graph")
+            comparison, comparison_missing = gc.comparison_of(analysis)
     written = None
     if csv is not None:
         frame = plan.actions.drop(columns=["evidence"])
         written = export_table(frame, csv, keep_ids=keep_ids)
     if as_json:
-        extra: dict[str, Any] = {"actions": plan.actions.drop(columns=["evidence"])}
+        extra: dict[str, Any] = {"actions": plan.actions.drop(columns=["evidence"]), "graph": graph}
+        if graph != "configured":
+            extra["estimated_graph"] = gc.actions_document(comparison, comparison_missing)
+            extra["graph_note"] = gc.GRAPH_NOTE
         if written is not None:
             extra["written"] = str(written)
-        emit_json(analysis, ["actions"], extra)
+        emit_json(analysis, ["actions", *(["evidence_comparison"] if comparison is not None else [])], extra)
         return
-    _print_plan(
-        plan,
-        f"Top {len(plan.actions)} of {len(plan.candidates)} candidate actions by expected annual value "
-        "(● = customer-centric)",
-        analysis.config,
-    )
+    if graph != "estimated":
+        _print_plan(
+            plan,
+            f"Top {len(plan.actions)} of {len(plan.candidates)} candidate actions by expected annual value "
+            "(● = customer-centric)",
+            analysis.config,
+        )
+    if graph != "configured":
+        if comparison is None:
+            console.print(
+                f"[yellow]Estimated graph not available:[/] {lit(comparison_missing)}", highlight=False
+            )
+        else:
+            gc.print_action_comparison(comparison, analysis.config)
     console.print(
         "Values come from the named analyses (see `evidence` in --csv); ranges are their low/high cases.",
         style="dim",

@@ -697,6 +697,12 @@ class Assumptions(_Model):
         le=100_000,
         description="parameter draws of the estimated causal graph behind every conflict's interval",
     )
+    behaviour_draws: int = Field(
+        default=100,
+        ge=20,
+        le=20_000,
+        description="draws of the estimated causal graph behind the behaviour simulation's value interval",
+    )
     effort_budget: float = Field(default=0.10, gt=0, le=1)
     seed: int = Field(default=0, ge=0)
 

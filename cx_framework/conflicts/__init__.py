@@ -14,6 +14,8 @@ from cx_framework._reexport import lazy_exports
 if TYPE_CHECKING:  # what a type checker sees; at run time the names arrive through __getattr__
     from cx_framework.conflicts.behaviour import (
         BehaviourResult,
+        behaviour_net_values,
+        behaviour_under_graphs,
         customer_lifetime_value_factor,
         simulate_behaviour,
     )
@@ -29,6 +31,15 @@ if TYPE_CHECKING:  # what a type checker sees; at run time the names arrive thro
         journey_chain,
         required_tightening,
         sla_chain,
+    )
+    from cx_framework.conflicts.comparison import (
+        UNIDENTIFIED_NOTE,
+        GraphComparison,
+        compare_action_plans,
+        compare_conflict_frames,
+        edge_contributions,
+        estimated_edges,
+        graph_comparison,
     )
     from cx_framework.conflicts.evidence import (
         ASSUMPTION,
@@ -54,6 +65,7 @@ if TYPE_CHECKING:  # what a type checker sees; at run time the names arrive thro
     from cx_framework.conflicts.uncertainty import (
         EVIDENCE_FIGURES,
         BehaviourInterval,
+        behaviour_intervals,
         behaviour_value_interval,
         compare_graphs,
         conflict_intervals,
@@ -101,6 +113,16 @@ _EXPORTS: dict[str, str] = {
     "conflict_rows": "explain",
     "EVIDENCE_COLUMNS": "explain",
     "path_evidence": "uncertainty",
+    "behaviour_intervals": "uncertainty",
+    "behaviour_under_graphs": "behaviour",
+    "behaviour_net_values": "behaviour",
+    "GraphComparison": "comparison",
+    "graph_comparison": "comparison",
+    "edge_contributions": "comparison",
+    "compare_conflict_frames": "comparison",
+    "compare_action_plans": "comparison",
+    "estimated_edges": "comparison",
+    "UNIDENTIFIED_NOTE": "comparison",
 }
 
 __all__ = [
@@ -141,6 +163,16 @@ __all__ = [
     "conflict_rows",
     "EVIDENCE_COLUMNS",
     "path_evidence",
+    "behaviour_intervals",
+    "behaviour_under_graphs",
+    "behaviour_net_values",
+    "GraphComparison",
+    "graph_comparison",
+    "edge_contributions",
+    "compare_conflict_frames",
+    "compare_action_plans",
+    "estimated_edges",
+    "UNIDENTIFIED_NOTE",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -53,7 +53,12 @@ if TYPE_CHECKING:
 
     from cx_framework.config.loader import CxConfig
 
-__all__ = ["BehaviourResult", "simulate_behaviour", "customer_lifetime_value_factor"]
+__all__ = [
+    "BehaviourResult",
+    "simulate_behaviour",
+    "behaviour_under_graphs",
+    "customer_lifetime_value_factor",
+]
 
 _WEIGHTED = ("ratio", "volume_weighted")
 _NEEDED = {
@@ -344,6 +349,109 @@ def simulate_behaviour(
     DataValidationError
         A needed column is missing or a table breaks the data contract (``err.failures`` lists the rows).
     """
+    prep = _prepare_behaviour(
+        scheme,
+        org,
+        config,
+        seed=seed,
+        effort_budget=effort_budget,
+        responsiveness_cv=responsiveness_cv,
+        baseline_periods=baseline_periods,
+        validate=validate,
+    )
+    return _finish(prep, total_effects(config))
+
+
+def behaviour_under_graphs(
+    scheme: Scheme,
+    org: Any,
+    config: CxConfig,
+    totals: Any,
+    *,
+    seed: int = 0,
+    effort_budget: float | Mapping[str, float] = 0.10,
+    responsiveness_cv: float = 0.3,
+    baseline_periods: int = 3,
+    validate: bool = True,
+) -> list[BehaviourResult]:
+    """:func:`simulate_behaviour` of ``scheme`` under several causal graphs at once.
+
+    The response (steps 1-3 of the module docstring) and the payouts do not depend on the graph, so they are
+    computed once; each total-effect matrix then re-runs only the propagation, staffing and churn. The result
+    for a matrix equals ``simulate_behaviour`` on a config whose graph has those total effects.
+
+    Parameters
+    ----------
+    totals : iterable of pandas.DataFrame
+        Total-effect matrices (:func:`~cx_framework.conflicts.graph.total_effects` layout: cause × effect,
+        identity excluded).
+    """
+    prep = _prepare_behaviour(
+        scheme,
+        org,
+        config,
+        seed=seed,
+        effort_budget=effort_budget,
+        responsiveness_cv=responsiveness_cv,
+        baseline_periods=baseline_periods,
+        validate=validate,
+    )
+    return [_finish(prep, t) for t in totals]
+
+
+def behaviour_net_values(
+    scheme: Scheme,
+    org: Any,
+    config: CxConfig,
+    nodes: list[str],
+    full_effects: np.ndarray,
+    *,
+    seed: int = 0,
+    effort_budget: float | Mapping[str, float] = 0.10,
+    responsiveness_cv: float = 0.3,
+    baseline_periods: int = 3,
+    validate: bool = True,
+) -> np.ndarray:
+    """Net value per month of :func:`simulate_behaviour` under many causal graphs, vectorised over the graphs.
+
+    Parameters
+    ----------
+    nodes : list of str
+        Metric ids of the matrices' rows and columns.
+    full_effects : numpy.ndarray
+        ``(graphs, n, n)``: ``(I − A)⁻¹`` of each graph (total effects including the identity).
+
+    Returns
+    -------
+    numpy.ndarray
+        One net value per graph (currency per month), equal to ``simulate_behaviour(...).net_value`` on a config
+        with that graph; the response and payouts (graph-independent) are computed once.
+    """
+    prep = _prepare_behaviour(
+        scheme,
+        org,
+        config,
+        seed=seed,
+        effort_budget=effort_budget,
+        responsiveness_cv=responsiveness_cv,
+        baseline_periods=baseline_periods,
+        validate=validate,
+    )
+    return _net_values(prep, list(nodes), np.asarray(full_effects, dtype=float))
+
+
+def _prepare_behaviour(
+    scheme: Scheme,
+    org: Any,
+    config: CxConfig,
+    *,
+    seed: int,
+    effort_budget: float | Mapping[str, float],
+    responsiveness_cv: float,
+    baseline_periods: int,
+    validate: bool,
+) -> _Prepared:
+    """Steps 1-3 of the simulation and the payout cost (everything before the causal graph)."""
     from cx_framework.config.loader import as_scheme
     from cx_framework.incentives import compute_payouts
 
@@ -442,8 +550,80 @@ def simulate_behaviour(
     shifts["scheme"] = (by_dept["w1"] / denom).to_numpy()
     metric_shifts = shifts[["department", "metric", "baseline", "scheme", "pct_change", "employees"]]
 
+    # 5d. payout cost with the real payout engine
+    pay_base = compute_payouts(em, tables["employees"], scheme, config=config, validate=False)
+    pay_scheme = compute_payouts(em_scheme, tables["employees"], scheme, config=config, validate=False)
+    payout_cost = pd.Series(
+        {
+            "baseline": float(pay_base["payout"].sum()) / n_months,
+            "scheme": float(pay_scheme["payout"].sum()) / n_months,
+        },
+        name="payout_cost_per_month",
+    )
+
+    prep = _Prepared(
+        scheme=scheme,
+        tables=tables,
+        config=config,
+        employees=employees,
+        base_periods=base_periods,
+        n_months=n_months,
+        aggregation=aggregation,
+        metrics=metrics,
+        metric_shifts=metric_shifts,
+        payout_cost=payout_cost,
+        lower=lower,
+        upper=upper,
+        sign=sign,
+        effort_budget=effort_budget,
+        responsiveness_cv=responsiveness_cv,
+        seed=seed,
+        covered_employees=len(covered),
+    )
+    return prep
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What the behaviour simulation computes before the causal graph enters (steps 1-3 and the payouts): the
+    same for every graph, so parameter draws of the graph re-run only :func:`_finish`."""
+
+    scheme: Scheme
+    tables: dict[str, pd.DataFrame]
+    config: Any
+    employees: pd.DataFrame
+    base_periods: np.ndarray
+    n_months: int
+    aggregation: pd.Series
+    metrics: list[str]
+    metric_shifts: pd.DataFrame
+    payout_cost: pd.Series
+    lower: dict[str, Any]
+    upper: dict[str, Any]
+    sign: dict[str, int]
+    effort_budget: Any
+    responsiveness_cv: float
+    seed: int
+    covered_employees: int
+    #: graph-independent pieces of steps 4-5 (department shares, KPI levels, customers), kept across graphs
+    memo: dict[Any, Any] = field(default_factory=dict)
+
+
+def _finish(prep: _Prepared, t: pd.DataFrame) -> BehaviourResult:
+    """Steps 4-5 (propagation through the total effects ``t``, KPIs, staffing, churn, value) and the result."""
+    scheme, tables, config, employees = prep.scheme, prep.tables, prep.config, prep.employees
+    base_periods, n_months, aggregation, metrics = (
+        prep.base_periods,
+        prep.n_months,
+        prep.aggregation,
+        prep.metrics,
+    )
+    metric_shifts, payout_cost = prep.metric_shifts, prep.payout_cost
+    lower, upper, sign = prep.lower, prep.upper, prep.sign
+    effort_budget, responsiveness_cv, seed = prep.effort_budget, prep.responsiveness_cv, prep.seed
+    covered_employees = prep.covered_employees
+    catalogue = config.metrics.by_id
     # 4. propagate department changes through total effects, weight by department share of each metric
-    t = total_effects(config)
     nodes = list(dict.fromkeys([*t.index, *metrics, *(o.metric for o in config.scorecard.shared)]))
     t_full = t.reindex(index=nodes, columns=nodes, fill_value=0.0) + np.eye(len(nodes))
     pct = metric_shifts.pivot(index="department", columns="metric", values="pct_change").reindex(
@@ -456,7 +636,12 @@ def simulate_behaviour(
             set(employees["department"].dropna()) | set(tables["department_metrics"]["department"].dropna())
         )
     )
-    shares = _department_shares(tables, employees, base_periods, aggregation, all_departments, nodes)
+    key = ("shares", tuple(nodes))
+    if key not in prep.memo:
+        prep.memo[key] = _department_shares(
+            tables, employees, base_periods, aggregation, all_departments, nodes
+        )
+    shares = prep.memo[key]
     contrib = dept_effect * shares.reindex(dept_effect.index)
     org_pct = contrib.sum(axis=0)
     contributions = contrib.stack().rename("pct_change").rename_axis(["department", "metric"]).reset_index()
@@ -465,7 +650,9 @@ def simulate_behaviour(
     # 5a. KPIs before / after
     kpi_weights = {o.metric: o.weight for o in config.scorecard.shared}
     kpi_ids = [*kpi_weights, "offered_volume"]
-    before = _org_levels(tables, employees, base_periods, aggregation, kpi_ids)
+    if "before" not in prep.memo:
+        prep.memo["before"] = _org_levels(tables, employees, base_periods, aggregation, kpi_ids)
+    before = prep.memo["before"]
     rows = []
     for k in kpi_ids:
         b = before.get(k, np.nan)
@@ -505,7 +692,9 @@ def simulate_behaviour(
     )
 
     # 5c. churn and value
-    n_active, revenue = _active_customers(tables["customers"], pd.Timestamp(base_periods[-1]))
+    if "customers" not in prep.memo:
+        prep.memo["customers"] = _active_customers(tables["customers"], pd.Timestamp(base_periods[-1]))
+    n_active, revenue = prep.memo["customers"]
     clv = (
         revenue
         * econ.margin
@@ -517,17 +706,6 @@ def simulate_behaviour(
     churned_baseline = n_active * churn_before if math.isfinite(churn_before) else 0.0
     churned_scheme = n_active * churn_after if math.isfinite(churn_after) else 0.0
     lost_revenue = (churned_scheme - churned_baseline) * clv
-
-    # 5d. payout cost with the real payout engine
-    pay_base = compute_payouts(em, tables["employees"], scheme, config=config, validate=False)
-    pay_scheme = compute_payouts(em_scheme, tables["employees"], scheme, config=config, validate=False)
-    payout_cost = pd.Series(
-        {
-            "baseline": float(pay_base["payout"].sum()) / n_months,
-            "scheme": float(pay_scheme["payout"].sum()) / n_months,
-        },
-        name="payout_cost_per_month",
-    )
 
     d_payout = payout_cost["scheme"] - payout_cost["baseline"]
     d_staff = staffing["cost_scheme"] - staffing["cost_baseline"]
@@ -559,7 +737,7 @@ def simulate_behaviour(
             "responsiveness_cv": responsiveness_cv,
             "seed": seed,
             "baseline_periods": [str(pd.Timestamp(p).date()) for p in base_periods],
-            "covered_employees": len(covered),
+            "covered_employees": covered_employees,
             "mean_monthly_revenue": revenue,
             "currency": econ.currency,
         },
@@ -632,16 +810,11 @@ def _org_levels(
     return out
 
 
-def _staffing(
-    intervals: pd.DataFrame,
-    base_periods: np.ndarray,
-    volume_pct: float,
-    aht_pct: float,
-    econ: Any,
-    n_months: int,
-) -> pd.Series:
-    from cx_framework.staffing import agents_needed
-
+def _staffing_inputs(
+    intervals: pd.DataFrame, base_periods: np.ndarray, econ: Any, n_months: int
+) -> tuple[np.ndarray, np.ndarray, dict[str, float], float]:
+    """(calls, AHT (s), agents_needed keyword arguments, agents → rostered hours per month) of the baseline
+    months' intervals."""
     start = pd.to_datetime(intervals["interval_start"])
     in_base = start.dt.to_period("M").dt.to_timestamp().isin(base_periods)
     iv = intervals[in_base]
@@ -655,9 +828,23 @@ def _staffing(
         if len(steps):
             interval_s = float(pd.Timedelta(np.min(steps)).total_seconds()) or 1800.0
     kwargs = {"target": econ.service_level_target, "answer_s": econ.answer_s, "interval_s": interval_s}
+    to_hours = interval_s / 3600.0 / (1.0 - econ.shrinkage) / n_months
+    return calls, aht, kwargs, to_hours
+
+
+def _staffing(
+    intervals: pd.DataFrame,
+    base_periods: np.ndarray,
+    volume_pct: float,
+    aht_pct: float,
+    econ: Any,
+    n_months: int,
+) -> pd.Series:
+    from cx_framework.staffing import agents_needed
+
+    calls, aht, kwargs, to_hours = _staffing_inputs(intervals, base_periods, econ, n_months)
     base = np.asarray(agents_needed(calls, aht, **kwargs), dtype=float)
     new = np.asarray(agents_needed(calls * (1.0 + volume_pct), aht * (1.0 + aht_pct), **kwargs), dtype=float)
-    to_hours = interval_s / 3600.0 / (1.0 - econ.shrinkage) / n_months
     hours_b, hours_s = float(base.sum() * to_hours), float(new.sum() * to_hours)
     return pd.Series(
         {
@@ -668,3 +855,84 @@ def _staffing(
         },
         name="staffing_per_month",
     )
+
+
+def _net_values(prep: _Prepared, nodes: list[str], full: np.ndarray) -> np.ndarray:
+    """Net value per month (as :func:`_finish` computes it) for a stack of graphs at once.
+
+    ``full[d]`` is ``(I − A_d)⁻¹`` over ``nodes`` (total effects with the identity). Vectorised over the
+    draws: the propagation is one batched product, the staffing one Erlang C call over intervals × draws. Equal
+    to ``_finish(prep, full[d] − I).net_value`` for every ``d`` (tests check it).
+    """
+    from cx_framework.staffing import agents_needed
+
+    config, tables, employees = prep.config, prep.tables, prep.employees
+    econ = config.economics
+    shared = [o.metric for o in config.scorecard.shared]
+    every = list(dict.fromkeys([*nodes, *prep.metrics, *shared]))
+    n_all, n_draws = len(every), len(full)
+    where = [every.index(m) for m in nodes]
+    t_full = np.broadcast_to(np.eye(n_all), (n_draws, n_all, n_all)).copy()
+    t_full[:, np.ix_(where, where)[0], np.ix_(where, where)[1]] = full
+    pct = (
+        prep.metric_shifts.pivot(index="department", columns="metric", values="pct_change")
+        .reindex(columns=every, fill_value=0.0)
+        .fillna(0.0)
+    )
+    key = ("shares", tuple(every))
+    if key not in prep.memo:
+        departments = pd.Index(
+            sorted(
+                set(employees["department"].dropna())
+                | set(tables["department_metrics"]["department"].dropna())
+            )
+        )
+        prep.memo[key] = _department_shares(
+            tables, employees, prep.base_periods, prep.aggregation, departments, every
+        )
+    shares = prep.memo[key].reindex(pct.index).to_numpy(dtype=float)
+    dept_effect = np.einsum("dm,Dmk->Ddk", pct.to_numpy(dtype=float), t_full)
+    org_pct = np.nansum(dept_effect * shares[None], axis=1)  # draws × metrics
+
+    def column(metric: str) -> np.ndarray:
+        return org_pct[:, every.index(metric)] if metric in every else np.zeros(n_draws)
+
+    calls, aht, kwargs, to_hours = _staffing_inputs(
+        tables["intervals"], prep.base_periods, econ, prep.n_months
+    )
+    base = float(np.asarray(agents_needed(calls, aht, **kwargs), dtype=float).sum())
+    volume, handle = column("offered_volume"), column("aht_s")
+    new = np.asarray(
+        agents_needed(
+            calls[None, :] * (1.0 + volume[:, None]), aht[None, :] * (1.0 + handle[:, None]), **kwargs
+        ),
+        dtype=float,
+    ).sum(axis=1)
+    d_staff = (new - base) * to_hours * econ.cost_per_agent_hour
+
+    lost = np.zeros(n_draws)
+    if "churn_rate" in shared:
+        if "before" not in prep.memo:
+            prep.memo["before"] = _org_levels(
+                tables, employees, prep.base_periods, prep.aggregation, [*shared, "offered_volume"]
+            )
+        b = float(prep.memo["before"].get("churn_rate", np.nan))
+        if "customers" not in prep.memo:
+            prep.memo["customers"] = _active_customers(
+                tables["customers"], pd.Timestamp(prep.base_periods[-1])
+            )
+        n_active, revenue = prep.memo["customers"]
+        clv = (
+            revenue
+            * econ.margin
+            * customer_lifetime_value_factor(econ.customer_lifetime_months, econ.discount_rate_annual)
+        )
+        if math.isfinite(b):
+            after = np.clip(
+                b * (1.0 + column("churn_rate")),
+                prep.lower.get("churn_rate", -np.inf),
+                prep.upper.get("churn_rate", np.inf),
+            )
+            lost = (n_active * after - n_active * b) * clv
+    d_payout = float(prep.payout_cost["scheme"] - prep.payout_cost["baseline"])
+    return np.asarray(-d_payout - d_staff - lost, dtype=float)

@@ -44,6 +44,7 @@ __all__ = [
     "evidence_config",
     "compare_graphs",
     "behaviour_value_interval",
+    "behaviour_intervals",
     "BehaviourInterval",
     "evidence_figures",
     "EVIDENCE_FIGURES",
@@ -411,44 +412,45 @@ class BehaviourInterval:
         return bool(self.low > 0 or self.high < 0)
 
 
+def _draw_effects(evidence: GraphEvidence, draws: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """(nodes, ``(I − A)⁻¹`` of each kept draw): the same draws as :func:`conflict_intervals`."""
+    nodes, mats, _ = evidence.elasticity_draws(draws, seed=seed)
+    return nodes, _full_effects(mats) if len(mats) else np.zeros((0, len(nodes), len(nodes)))
+
+
 def behaviour_value_interval(
     scheme: Scheme,
     org: Any,
     config: CxConfig,
     evidence: GraphEvidence,
     *,
-    draws: int = 40,
+    draws: int = 200,
     seed: int = 0,
     confidence: float | None = None,
     **simulate_kwargs: Any,
 ) -> BehaviourInterval:
     """Net value per month of :func:`~cx_framework.conflicts.behaviour.simulate_behaviour` with an interval.
 
-    The simulation is re-run on ``draws`` elasticity matrices drawn from the estimates (the behaviour response
-    itself is held at ``seed``, so the interval is the graph's uncertainty alone). Each run prices payouts and
-    Erlang staffing, so keep ``draws`` modest (40 gives a usable 95 % interval for a headline; raise it for a
-    report).
+    The simulation is re-run on ``draws`` elasticity matrices drawn from the estimates — the same draws (and
+    seed) as :func:`conflict_intervals` — while the behaviour response itself is held at ``seed``, so the interval
+    is the graph's uncertainty alone. The response and the payouts do not depend on the graph and are computed
+    once; the propagation, Erlang C staffing and churn are vectorised over the draws
+    (:func:`~cx_framework.conflicts.behaviour.behaviour_net_values`), a few seconds for hundreds of draws.
+    Each draw's value equals ``simulate_behaviour`` on a config with that drawn graph (draws are not clipped to
+    the config's ±5 bound, exactly as for the conflict intervals).
     """
-    from cx_framework.config.models import CausalGraph
-    from cx_framework.conflicts.behaviour import simulate_behaviour
-    from cx_framework.conflicts.evidence import _graph_with, edge_key
+    from cx_framework.conflicts.behaviour import behaviour_net_values, simulate_behaviour
 
     lo_q, hi_q = _bounds(confidence or evidence.confidence)
     base = simulate_behaviour(scheme, org, config, seed=seed, **simulate_kwargs)
-    est = simulate_behaviour(scheme, org, evidence_config(config, evidence), seed=seed, **simulate_kwargs)
-    nodes, mats, _ = evidence.elasticity_draws(draws, seed=seed)
-    pos = {m: k for k, m in enumerate(nodes)}
-    values = []
-    for mat in mats:
-        graph: CausalGraph = _graph_with(
-            evidence.graph,
-            {edge_key(e.source, e.target): mat[pos[e.source], pos[e.target]] for e in evidence.graph.edges},
-        )
-        cfg = dataclasses.replace(config, causal_graph=graph)
-        values.append(
-            simulate_behaviour(scheme, org, cfg, seed=seed, validate=False, **simulate_kwargs).net_value
-        )
-    arr = np.asarray(values, dtype=float)
+    kwargs = {**simulate_kwargs, "validate": False}
+    est = simulate_behaviour(scheme, org, evidence_config(config, evidence), seed=seed, **kwargs)
+    nodes, full = _draw_effects(evidence, draws, seed)
+    arr = (
+        behaviour_net_values(scheme, org, config, nodes, full, seed=seed, **kwargs)
+        if len(full)
+        else np.array([])
+    )
     return BehaviourInterval(
         configured=float(base.net_value),
         estimated=float(est.net_value),
@@ -457,3 +459,106 @@ def behaviour_value_interval(
         values=arr,
         confidence=confidence or evidence.confidence,
     )
+
+
+def behaviour_intervals(
+    schemes: Mapping[str, Scheme],
+    org: Any,
+    config: CxConfig,
+    evidence: GraphEvidence,
+    *,
+    current: str | None = None,
+    configured: Mapping[str, Any] | None = None,
+    draws: int = 200,
+    seed: int = 0,
+    confidence: float | None = None,
+    **simulate_kwargs: Any,
+) -> pd.DataFrame:
+    """The behaviour simulation's value of every scheme with its interval over the estimated graph's draws.
+
+    Parameters
+    ----------
+    schemes : dict of scheme id -> Scheme
+    current : str, optional
+        Scheme in force: adds the value of switching from it (``switching_value``, as
+        :func:`cx_framework.actions.switching_value`) with its interval. Today's baseline payouts do not depend
+        on the graph, so a switch's draws are the candidate's net-value draws plus a constant.
+    configured : dict of scheme id -> BehaviourResult, optional
+        Results already simulated on the configured graph (the Analysis' behaviour section), reused as given.
+    draws, seed, confidence, simulate_kwargs
+        As for :func:`behaviour_value_interval`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per scheme: ``scheme, net_value`` (configured graph), ``estimated_net_value`` (estimated graph),
+        ``net_value_low, net_value_high`` (percentile interval over the draws), ``net_value_certain`` (the
+        interval excludes zero: only then is the value's sign certain), and with ``current``:
+        ``switching_value, estimated_switching_value, switching_low, switching_high, switching_certain`` (NaN /
+        False for the current scheme itself). ``attrs``: ``draws`` (kept), ``confidence``, ``assumption``.
+    """
+    from cx_framework.actions import switching_value
+    from cx_framework.conflicts.behaviour import _finish, _net_values, _prepare_behaviour
+
+    lo_q, hi_q = _bounds(confidence or evidence.confidence)
+    kwargs = {"validate": False, **simulate_kwargs}
+    prep_kwargs = {
+        "seed": seed,
+        "effort_budget": kwargs.get("effort_budget", 0.10),
+        "responsiveness_cv": kwargs.get("responsiveness_cv", 0.3),
+        "baseline_periods": kwargs.get("baseline_periods", 3),
+        "validate": kwargs.get("validate", False),
+    }
+    from cx_framework.conflicts.graph import total_effects
+
+    nodes, full = _draw_effects(evidence, draws, seed)
+    t_cfg = total_effects(config)
+    t_est = total_effects(evidence_config(config, evidence))
+    results: dict[str, dict[str, Any]] = {}
+    for sid, scheme in schemes.items():
+        prep = _prepare_behaviour(scheme, org, config, **prep_kwargs)
+        cfg_r = (configured or {}).get(sid) or _finish(prep, t_cfg)
+        est_r = _finish(prep, t_est)
+        values = _net_values(prep, nodes, full) if len(full) else np.array([])
+        results[sid] = {"cfg": cfg_r, "est": est_r, "values": values}
+
+    def q(values: np.ndarray, level: float) -> float:
+        return float(np.quantile(values, level)) if len(values) else float("nan")
+
+    rows = []
+    for sid, r in results.items():
+        lo, hi = q(r["values"], lo_q), q(r["values"], hi_q)
+        row: dict[str, Any] = {
+            "scheme": sid,
+            "net_value": float(r["cfg"].net_value),
+            "estimated_net_value": float(r["est"].net_value),
+            "net_value_low": lo,
+            "net_value_high": hi,
+            "net_value_certain": bool(lo > 0 or hi < 0),
+        }
+        if current is not None and current in results:
+            cur = results[current]["cfg"]
+            if sid == current:
+                row.update(
+                    switching_value=float("nan"),
+                    estimated_switching_value=float("nan"),
+                    switching_low=float("nan"),
+                    switching_high=float("nan"),
+                    switching_certain=False,
+                )
+            else:
+                shift = float(cur.payout_cost["baseline"] - r["cfg"].payout_cost["baseline"])
+                s_lo, s_hi = lo + shift, hi + shift
+                row.update(
+                    switching_value=switching_value(cur, r["cfg"]),
+                    estimated_switching_value=switching_value(results[current]["est"], r["est"]),
+                    switching_low=s_lo,
+                    switching_high=s_hi,
+                    switching_certain=bool(s_lo > 0 or s_hi < 0),
+                )
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs.update(
+        draws=int(len(full)), confidence=confidence or evidence.confidence, assumption=ASSUMPTION
+    )
+    return out
