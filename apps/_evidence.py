@@ -169,3 +169,267 @@ def render(src: state.Source, cfg: Any) -> None:
                 "Elasticity": number,
             },
         )
+
+
+# ---------------------------------------------------------------------------------------- graph from evidence
+_CHANGE_ICON = {
+    "appears": "🔴 appears",
+    "disappears": "🟢 disappears",
+    "rank changes": "↕ rank changes",
+    "unchanged": "unchanged",
+}
+
+
+def _section_if_computed(src: state.Source, name: str, asked: bool) -> tuple[Any, str | None]:
+    """(result, None) when section ``name`` is computed (or ``asked``: computed now under a status box), else
+    (None, why it cannot run) or (None, None) when it has not been asked for yet."""
+    from cx_framework.errors import CxError
+
+    a = state.analysis(src)
+    if not (asked or a.computed(name)):
+        return None, None
+    try:
+        return (a.result(name) if a.computed(name) else state._computing(a, name)), None
+    except CxError as exc:
+        return None, str(exc)
+
+
+def comparison(src: state.Source, *, asked: bool = False) -> tuple[Any, str | None]:
+    """The Analysis' evidence_comparison section (:class:`~cx_framework.conflicts.comparison.GraphComparison`)."""
+    return _section_if_computed(src, "evidence_comparison", asked)
+
+
+def behaviour_interval(src: state.Source, scheme_yaml: str, *, asked: bool = False) -> dict[str, Any] | None:
+    """The behaviour value of a scheme with its 95 % interval over the estimated graph: a configured scheme's row
+    of the behaviour_intervals section; an edited scheme's computed here with the same evidence, draws and seed
+    (:func:`~cx_framework.conflicts.uncertainty.behaviour_value_interval`). None when not computed / asked."""
+    sid = state.configured_scheme_id(scheme_yaml)
+    if sid is not None:
+        frame, _ = _section_if_computed(src, "behaviour_intervals", asked)
+        if frame is None:
+            return None
+        rows = frame[frame["scheme"] == sid]
+        return rows.iloc[0].to_dict() if len(rows) else None
+    bundle, _ = _section_if_computed(src, "evidence", asked)
+    if bundle is None:
+        return None
+    return _edited_interval(src, scheme_yaml, state.config_stamp(), bundle)  # type: ignore[no-any-return]
+
+
+@st.cache_resource(max_entries=16, show_spinner="Drawing the estimated graph…")
+def _edited_interval(src: state.Source, scheme_yaml: str, stamp: str, _bundle: Any) -> dict[str, Any]:
+    from cx_framework.conflicts.uncertainty import behaviour_value_interval
+
+    a = state.analysis(src)
+    r = behaviour_value_interval(
+        state.scheme_from_yaml(scheme_yaml),
+        a.tables,
+        state.config(),
+        _bundle.evidence,
+        draws=a.assumptions.behaviour_draws,
+        seed=a.assumptions.seed,
+        effort_budget=a.assumptions.effort_budget,
+        baseline_periods=a.assumptions.baseline_months,
+        validate=False,
+    )
+    return {
+        "net_value": r.configured,
+        "estimated_net_value": r.estimated,
+        "net_value_low": r.low,
+        "net_value_high": r.high,
+        "net_value_certain": r.excludes_zero,
+    }
+
+
+def interval_sentence(row: dict[str, Any]) -> str:
+    """``On the graph estimated from history: … per month (95 % interval … to …: certain)``."""
+    certain = (
+        "certain: the interval excludes zero"
+        if row["net_value_certain"]
+        else "not certain: the interval includes zero"
+    )
+    return (
+        f"On the causal graph estimated from history the net value is {ui.money(row['estimated_net_value'])} per "
+        f"month (95 % interval {ui.money(row['net_value_low'])} to {ui.money(row['net_value_high'])}; {certain}). "
+        "Estimated elasticities are associations under the graph's assumptions; edges history cannot test keep "
+        "their configured value."
+    )
+
+
+def render_comparison(src: state.Source, cfg: Any) -> None:
+    """The "Configured vs estimated graph" tab: conflicts, actions and behaviour value side by side."""
+    from cx_framework.conflicts.comparison import UNIDENTIFIED_NOTE
+
+    st.info(
+        "The conflicts and the ranked actions re-run on the elasticities estimated from history instead of the "
+        "configured ones. " + state.analysis(src).result("evidence").evidence.assumption,
+        icon="⚖️",
+    )
+    st.caption(UNIDENTIFIED_NOTE)
+    asked = st.session_state.get("cf_compare_asked", False)
+    if not asked and not state.analysis(src).computed("evidence_comparison"):
+        if st.button(
+            "Compare the configured and the estimated graph (re-ranks the actions: about half a minute the first "
+            "time, cached after)",
+            key="cf_compare",
+        ):
+            st.session_state["cf_compare_asked"] = asked = True
+        else:
+            return
+    comp, why = comparison(src, asked=True)
+    if comp is None:
+        st.warning(f"The comparison cannot run on this data: {why}")
+        return
+    c1, c2 = st.columns(2)
+    state.show_figure(c1, "evidence_comparison.conflicts_changed", src)
+    state.show_figure(c2, "evidence_comparison.actions_changed", src)
+    ui.caveats(comp.notes)
+
+    st.subheader("Bonus conflicts: configured vs estimated graph")
+    scheme_ids = list(cfg.schemes)
+    current = ui.current_scheme()
+    pick = st.selectbox(
+        "Scheme",
+        scheme_ids,
+        index=scheme_ids.index(current) if current in scheme_ids else 0,
+        format_func=lambda s: cfg.schemes[s].name + (" (in force today)" if s == current else ""),
+        key="cf_cmp_scheme",
+    )
+    only_changed = st.toggle("Only the pairs that change", value=True, key="cf_cmp_changed")
+    c = comp.conflicts
+    rows = c[c["scheme"].eq(pick) & (c["conflict"] | c["estimated_conflict"])]
+    if only_changed:
+        rows = rows[rows["change"] != "unchanged"]
+    rows = rows.sort_values(["estimated_rank", "rank"], na_position="last")
+    left, right = st.columns(2)
+    number = st.column_config.NumberColumn(format="%+.3f")
+    with left:
+        st.markdown("**Configured graph** (causal_graph.yaml)")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Component": rows["component"].map(ui.metric_name),
+                    "KPI": rows["kpi"].map(ui.metric_name),
+                    "Total effect": rows["total_effect"],
+                    "Rank": rows["rank"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Total effect": number},
+            key="cf_cmp_cfg",
+        )
+    with right:
+        st.markdown("**Estimated graph** (history)")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Component": rows["component"].map(ui.metric_name),
+                    "KPI": rows["kpi"].map(ui.metric_name),
+                    "Total effect": rows["estimated_total_effect"],
+                    "Rank": rows["estimated_rank"],
+                    "Change": rows["change"].map(_CHANGE_ICON)
+                    + rows["sign_flips"].map({True: ", sign flips", False: ""}),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Total effect": number},
+            key="cf_cmp_est",
+        )
+    if len(rows):
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Pair": rows["component"].map(ui.metric_name) + " × " + rows["kpi"].map(ui.metric_name),
+                    "What changes": rows["difference"],
+                    "Edges behind the difference (configured → estimated: exact part of the change)": rows[
+                        "edges_behind"
+                    ],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            key="cf_cmp_why",
+        )
+    else:
+        st.success("No conflict of this scheme changes between the two graphs.")
+
+    st.subheader("Ranked actions: configured vs estimated graph")
+    if comp.actions is None:
+        st.info("The actions could not be re-ranked on this data: " + "; ".join(comp.notes))
+    else:
+        acts = comp.actions[comp.actions["rank"].notna() | comp.actions["estimated_rank"].notna()]
+        money = st.column_config.NumberColumn(format="%,.0f")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Action": acts["title"],
+                    "Rank (configured)": acts["rank"],
+                    "Rank (estimated)": acts["estimated_rank"],
+                    f"{cfg.economics.currency}/year (configured)": acts["expected_annual_value"],
+                    f"{cfg.economics.currency}/year (estimated)": acts["estimated_expected_annual_value"],
+                    "What changes": acts["difference"],
+                    "Edges behind it": acts["edges_behind"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                f"{cfg.economics.currency}/year (configured)": money,
+                f"{cfg.economics.currency}/year (estimated)": money,
+            },
+            key="cf_cmp_actions",
+        )
+        st.caption(
+            "Only the incentive switch depends on the causal graph; the other actions keep their value and can "
+            "only move rank because the switch moved."
+        )
+
+    st.subheader("Behaviour value with its interval")
+    frame, why_b = _section_if_computed(src, "behaviour_intervals", True)
+    if frame is None:
+        st.info(f"Not available: {why_b}")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Scheme": frame["scheme"].map(lambda s: cfg.schemes[s].name if s in cfg.schemes else s),
+                    "Net value / month (configured graph)": frame["net_value"],
+                    "Estimated graph": frame["estimated_net_value"],
+                    "95 % low": frame["net_value_low"],
+                    "95 % high": frame["net_value_high"],
+                    "Certain": frame["net_value_certain"].map({True: "yes", False: "no: includes zero"}),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                k: st.column_config.NumberColumn(format="%,.0f")
+                for k in ("Net value / month (configured graph)", "Estimated graph", "95 % low", "95 % high")
+            },
+            key="cf_cmp_behaviour",
+        )
+        st.caption(
+            f"Intervals over {int(frame.attrs.get('draws', 0)):,} draws of the estimated graph (the behaviour "
+            "response held fixed); the configured graph's value can lie outside them where the configured "
+            "elasticities disagree with history. A value is certain only when its interval excludes zero."
+        )
+
+    with st.expander("Elasticities used by the estimated graph"):
+        e = comp.edges
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    "Edge": e["source"].map(ui.metric_name) + " → " + e["target"].map(ui.metric_name),
+                    "Configured": e["configured"],
+                    "Used in the estimated graph": e["used"],
+                    "From": e["value_source"],
+                    "Verdict": e["verdict"].map(_VERDICT_ICON),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config={"Configured": number, "Used in the estimated graph": number},
+            key="cf_cmp_edges",
+        )

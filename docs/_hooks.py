@@ -46,6 +46,7 @@ _CONCEPT_OF_SECTION = {
     "conflicts": "concepts/conflicts.md",
     "behaviour": "concepts/conflicts.md",
     "evidence": "concepts/conflicts.md",
+    "evidence_comparison": "concepts/conflicts.md",
     "sla_chain": "concepts/sla-chain.md",
     "staffing": "concepts/staffing.md",
     "retention": "concepts/retention.md",

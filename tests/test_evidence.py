@@ -477,23 +477,25 @@ def test_behaviour_value_interval_reruns_the_simulation_on_drawn_graphs(sample_e
 
     org, config, ev = sample_evidence
     scheme = config.schemes["siloed"]
-    r = behaviour_value_interval(scheme, org, config, ev, draws=3, seed=5)
+    r = behaviour_value_interval(scheme, org, config, ev, draws=10, seed=5)
     # the behaviour response is held at the same seed; only the graph changes between runs
     assert r.configured == pytest.approx(simulate_behaviour(scheme, org, config, seed=5).net_value)
     assert r.estimated == pytest.approx(
         simulate_behaviour(scheme, org, evidence_config(config, ev), seed=5).net_value
     )
-    assert len(r.values) == 3 and r.low <= r.high
-    nodes, mats, _ = ev.elasticity_draws(3, seed=5)
+    nodes, mats, _ = ev.elasticity_draws(10, seed=5)  # the same draws as the conflict intervals
+    assert len(r.values) == len(mats) and r.low <= r.high
     pos = {m: k for k, m in enumerate(nodes)}
+    # each draw (clipped to the config's ±5 bound by _graph_with) is a valid graph: re-run the simulation on it
+    d = 1
     g = _graph_with(
         ev.graph,
-        {edge_key(e.source, e.target): mats[1, pos[e.source], pos[e.target]] for e in ev.graph.edges},
+        {edge_key(e.source, e.target): mats[d, pos[e.source], pos[e.target]] for e in ev.graph.edges},
     )
     again = simulate_behaviour(
         scheme, org, dataclasses.replace(config, causal_graph=g), seed=5, validate=False
     )
-    assert r.values[1] == pytest.approx(again.net_value)
+    assert r.values[d] == pytest.approx(again.net_value, rel=1e-9)
     assert r.assumption == ASSUMPTION
 
 

@@ -241,8 +241,9 @@ def test_behaviour_net_values_equal_the_simulation_on_each_drawn_graph(sample_an
 
     a = sample_analysis
     ev = a.result("evidence").evidence
-    nodes, mats, _ = ev.elasticity_draws(40, seed=3)
-    inside = [d for d in range(len(mats)) if np.abs(mats[d]).max() <= 5][:3]  # the config's ±5 bound
+    nodes, mats, _ = ev.elasticity_draws(3, seed=3)
+    inside = [0, 1, 2]
+    mats = np.clip(mats, -5, 5)  # the config's ±5 bound, as _graph_with does
     n = len(nodes)
     full = np.linalg.solve(np.eye(n)[None] - mats[inside], np.broadcast_to(np.eye(n), (len(inside), n, n)))
     scheme = a.config.schemes["shared_customer"]

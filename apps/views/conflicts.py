@@ -30,12 +30,39 @@ src = ui.page(
 cfg = state.config()
 names = {d.id: d.name for d in cfg.organisation.departments}
 
-tab_schemes, tab_sla, tab_evidence = st.tabs(
-    ["Bonus schemes vs customer KPIs", "SLA chains per journey", "Evidence behind the graph"]
+tab_schemes, tab_sla, tab_evidence, tab_compare = st.tabs(
+    [
+        "Bonus schemes vs customer KPIs",
+        "SLA chains per journey",
+        "Evidence behind the graph",
+        "Configured vs estimated graph",
+    ]
 )
 
 with tab_schemes:
+    import _evidence  # noqa: E402
+
     matrix = state.conflicts_all()
+    on_estimated = st.toggle(
+        "Run the conflicts on the causal graph estimated from history",
+        value=False,
+        key="cf_estimated",
+        help="The elasticities estimated from history (see the Evidence tab) instead of causal_graph.yaml; edges "
+        "history cannot test keep their configured value. The side-by-side view with the differences named is "
+        "the last tab.",
+    )
+    compared = None
+    if on_estimated:
+        compared, compare_missing = _evidence.comparison(src, asked=True)
+        if compared is None or compared.estimated_matrix is None:
+            st.warning(f"The estimated graph cannot run on this data: {compare_missing}")
+        else:
+            matrix = compared.estimated_matrix
+            st.info(
+                "Shown on the **estimated** graph: associations under the graph's assumptions, not proven causal "
+                "effects; edges history cannot test keep their configured value.",
+                icon="⚖️",
+            )
     # every conflict is shown with its interval and the evidence on its path (the Analysis' evidence section)
     intervals, department_intervals, evidence_missing = conflict_evidence(state.analysis(src))
     certain = (
@@ -65,9 +92,12 @@ with tab_schemes:
         )
     ui.chart(
         state.memo(
-            ("conflict_heatmap_all", src),
+            ("conflict_heatmap_all", src, on_estimated),
             lambda: plots.conflict_heatmap(
-                matrix, title="Every scheme: bonus component × shared customer KPI", config=cfg
+                matrix,
+                title="Every scheme: bonus component × shared customer KPI"
+                + (" (estimated graph)" if on_estimated else ""),
+                config=cfg,
             ),
         ),
         key="cf_heat",
@@ -115,8 +145,15 @@ with tab_schemes:
     st.subheader("Departmental objectives vs customer KPIs")
     st.caption("What each department is managed on today (its local scorecard), tested the same way.")
     departments = sla_conflicts(cfg)
+    if on_estimated and compared is not None and compared.estimated_departments is not None:
+        departments = compared.estimated_departments
     ui.chart(
-        plots.conflict_heatmap(departments, title="Department objectives × shared customer KPI", config=cfg),
+        plots.conflict_heatmap(
+            departments,
+            title="Department objectives × shared customer KPI"
+            + (" (estimated graph)" if on_estimated else ""),
+            config=cfg,
+        ),
         key="cf_sla_heat",
     )
     dept_rows = conflict_rows(departments, cfg, intervals=department_intervals, unavailable=evidence_missing)
@@ -225,6 +262,7 @@ with tab_sla:
         st.caption("Hand-offs have no SLA of their own; their waits still count toward the customer promise.")
 
 with tab_evidence:  # the evidence section lives in apps/_evidence.py
-    import _evidence  # noqa: E402
-
     _evidence.render(src, cfg)
+
+with tab_compare:  # conflicts and actions on the estimated graph, side by side (apps/_evidence.py)
+    _evidence.render_comparison(src, cfg)

@@ -797,6 +797,19 @@ else:
         f"through the causal graph, then staffing and churn. Net value {ui.money(result.net_value)} per month "
         f"compared with {schemes[today].name}, the scheme in force today."
     )
+import _evidence  # noqa: E402
+
+# the behaviour value's interval over the causal graph estimated from history (certain only if it excludes zero)
+interval = _evidence.behaviour_interval(
+    src, simulated, asked=st.session_state.get("hr_interval_asked", False)
+)
+if interval is not None:
+    st.caption(_evidence.interval_sentence(interval))
+elif st.button("Add the 95 % interval from the causal graph estimated from history", key="hr_interval"):
+    st.session_state["hr_interval_asked"] = True
+    interval = _evidence.behaviour_interval(src, simulated, asked=True)
+    if interval is not None:
+        st.caption(_evidence.interval_sentence(interval))
 
 # ---------------------------------------------------------------------------------------- downloads
 d1, d2 = st.columns(2)

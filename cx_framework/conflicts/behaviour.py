@@ -57,6 +57,7 @@ __all__ = [
     "BehaviourResult",
     "simulate_behaviour",
     "behaviour_under_graphs",
+    "behaviour_net_values",
     "customer_lifetime_value_factor",
 ]
 

@@ -413,8 +413,13 @@ class BehaviourInterval:
 
 
 def _draw_effects(evidence: GraphEvidence, draws: int, seed: int) -> tuple[list[str], np.ndarray]:
-    """(nodes, ``(I − A)⁻¹`` of each kept draw): the same draws as :func:`conflict_intervals`."""
+    """(nodes, ``(I − A)⁻¹`` of each kept draw): the draws of :func:`conflict_intervals` (same seed), with every
+    elasticity clipped to the config's ±5 bound as in the estimated graph itself, so each draw is a valid
+    ``causal_graph.yaml`` (draws whose loops then diverge are dropped)."""
     nodes, mats, _ = evidence.elasticity_draws(draws, seed=seed)
+    mats = np.clip(mats, -5.0, 5.0)
+    if len(mats):
+        mats = mats[np.max(np.abs(np.linalg.eigvals(mats)), axis=1) < 1.0 - 1e-9]
     return nodes, _full_effects(mats) if len(mats) else np.zeros((0, len(nodes), len(nodes)))
 
 
@@ -436,8 +441,8 @@ def behaviour_value_interval(
     is the graph's uncertainty alone. The response and the payouts do not depend on the graph and are computed
     once; the propagation, Erlang C staffing and churn are vectorised over the draws
     (:func:`~cx_framework.conflicts.behaviour.behaviour_net_values`), a few seconds for hundreds of draws.
-    Each draw's value equals ``simulate_behaviour`` on a config with that drawn graph (draws are not clipped to
-    the config's ±5 bound, exactly as for the conflict intervals).
+    Each draw's value equals ``simulate_behaviour`` on a config with that drawn graph (elasticities clipped to the
+    config's ±5 bound, as the estimated graph's own point estimates are).
     """
     from cx_framework.conflicts.behaviour import behaviour_net_values, simulate_behaviour
 

@@ -86,3 +86,72 @@ def test_main_conflict_tables_carry_intervals_and_path_evidence():
     cfg = load_config(REPO / "configs")
     for sid, scheme in cfg.schemes.items():
         assert deltas[scheme.name] == f"{int(certain.get(sid, 0))} certain under the evidence"
+
+
+def _sample_analysis():
+    from cx_framework.analysis import Analysis
+
+    return Analysis.from_sample(REPO / "configs")
+
+
+@pytest.mark.slow
+def test_configured_vs_estimated_tab_shows_the_library_comparison():
+    """Issue 17 deliverable 4 on the page: the side-by-side tab shows the evidence_comparison section, and the
+    toggle on the first tab re-draws the conflicts on the estimated graph."""
+    at = AppTest.from_file(str(APPS / "views" / "conflicts.py"), default_timeout=600).run()
+    assert not at.exception
+    at = at.button(key="cf_compare").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        comp = _sample_analysis().result("evidence_comparison")
+    c = comp.conflicts
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Bonus conflicts that change on the estimated graph"] == str(
+        int((c["change"] != "unchanged").sum())
+    )
+    assert "Recommended actions that change on the estimated graph" in metrics
+    scheme = at.selectbox(key="cf_cmp_scheme").value
+    expected = c[
+        c["scheme"].eq(scheme) & (c["conflict"] | c["estimated_conflict"]) & (c["change"] != "unchanged")
+    ]
+    est_table = next(
+        d.value for d in at.dataframe if "Change" in d.value.columns and "Rank" in d.value.columns
+    )
+    assert len(est_table) == len(expected)
+    assert sorted(est_table["Total effect"].round(9)) == sorted(expected["estimated_total_effect"].round(9))
+    why = next(
+        d.value for d in at.dataframe if "What changes" in d.value.columns and "Pair" in d.value.columns
+    )
+    assert why.iloc[:, 2].str.len().gt(0).all()  # every difference names its edges
+    actions = next(d.value for d in at.dataframe if "Rank (estimated)" in d.value.columns)
+    assert len(actions) >= 1
+    behaviour = next(d.value for d in at.dataframe if "95 % low" in d.value.columns)
+    assert (behaviour["95 % low"] <= behaviour["95 % high"]).all()
+    assert any("associations under the graph's assumptions" in i.value for i in at.info)
+    assert any("keep their configured" in x.value for x in at.caption)
+
+    # the toggle on the first tab: the scheme tiles count the estimated graph's conflicts
+    at = at.toggle(key="cf_estimated").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    est = comp.estimated_matrix
+    cfg = load_config(REPO / "configs")
+    tiles = {m.label: m.value for m in at.metric}
+    for sid, sch in cfg.schemes.items():
+        assert tiles[sch.name] == f"{int(est[est['scheme'].eq(sid)]['conflict'].sum())} conflicts"
+
+
+@pytest.mark.slow
+def test_hr_page_shows_the_behaviour_value_interval():
+    at = AppTest.from_file(str(APPS / "views" / "incentives.py"), default_timeout=600).run()
+    assert not at.exception
+    if any(b.key == "hr_interval" for b in at.button):  # not computed yet in this cache: ask for it
+        at = at.button(key="hr_interval").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    caption = next(c.value for c in at.caption if "95 % interval" in c.value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        frame = _sample_analysis().result("behaviour_intervals")
+    row = frame[frame["scheme"] == "siloed"].iloc[0]
+    money = f"{abs(row['net_value_low']):,.0f}"
+    assert money in caption and ("certain" in caption)
