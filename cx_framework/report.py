@@ -616,6 +616,109 @@ def _evidence_of(analysis: Any, org_data: Any, config: CxConfig) -> tuple[Any, s
         return None, str(exc)
 
 
+def _analysis_for(analysis: Any, org_data: Any, config: CxConfig) -> Any:
+    """The Analysis the report reads (one is opened on ``org_data`` when none is given)."""
+    if analysis is not None:
+        return analysis
+    from cx_framework.analysis import Analysis
+
+    frames = org_data.tables() if hasattr(org_data, "tables") else org_data
+    return Analysis(dict(frames) if isinstance(frames, Mapping) else {}, config)
+
+
+def _graph_extras(analysis: Any) -> dict[str, Any]:
+    """The evidence_comparison and behaviour_intervals sections (or why not) for the incentives section."""
+    out: dict[str, Any] = {}
+    for name in ("evidence_comparison", "behaviour_intervals"):
+        try:
+            out[name] = analysis.result(name)
+        except CxError as exc:
+            out[name] = None
+            out[f"{name}_missing"] = str(exc)
+    return out
+
+
+def _comparison_block(extras: Mapping[str, Any], config: CxConfig) -> list[str]:
+    """Conflicts and actions on the configured vs the estimated graph, the differences and the edges behind them."""
+    from cx_framework.conflicts.comparison import UNIDENTIFIED_NOTE
+
+    comp = extras.get("evidence_comparison")
+    if comp is None:
+        why = extras.get("evidence_comparison_missing", "did not run")
+        return [_unavailable("conflicts and actions on the estimated graph", why)]
+    names = {m: spec.name for m, spec in config.metrics.by_id.items()}
+    schemes = {s: sch.name for s, sch in config.schemes.items()}
+
+    def rank(v: Any) -> str:
+        return "–" if _missing(v) else str(int(v))
+
+    body = [
+        "<h3>Configured vs estimated graph</h3>"
+        "<p>The conflict matrix and the ranked actions re-run on the elasticities estimated from history instead "
+        f"of the configured ones. {_esc(UNIDENTIFIED_NOTE)} The edges behind each difference are named with their "
+        "exact part of the change of total effect (resolvent identity: the parts add up to the change). "
+        f"<em>{_esc(comp.assumption)}</em></p>"
+    ]
+    c = comp.conflicts
+    if len(c):
+        changed = c[c["change"] != "unchanged"]
+        order = {"appears": 0, "disappears": 1, "rank changes": 2}
+        changed = changed.assign(_o=changed["change"].map(order)).sort_values(
+            ["_o", "scheme", "estimated_rank"]
+        )
+        shown = changed.head(15)
+        body.append(
+            f"<p>{len(changed)} of {len(c)} scheme component × KPI pairs change"
+            + (f" (the first {len(shown)} shown)" if len(shown) < len(changed) else "")
+            + ".</p>"
+        )
+        table = pd.DataFrame(
+            {
+                "scheme": shown["scheme"].map(lambda x: schemes.get(x, x)),
+                "component": shown["component"].map(lambda m: names.get(m, m)),
+                "kpi": shown["kpi"].map(lambda m: names.get(m, m)),
+                "configured effect (rank)": [
+                    f"{v:+.3f} ({rank(r)})" for v, r in zip(shown["total_effect"], shown["rank"], strict=True)
+                ],
+                "estimated effect (rank)": [
+                    f"{v:+.3f} ({rank(r)})"
+                    for v, r in zip(shown["estimated_total_effect"], shown["estimated_rank"], strict=True)
+                ],
+                "change": shown["change"] + shown["sign_flips"].map({True: ", sign flips", False: ""}),
+                "edges behind the difference": shown["edges_behind"],
+            }
+        )
+        body.append(_table(table))
+    acts = comp.actions
+    if acts is None:
+        body.append(_unavailable("actions on the estimated graph", "; ".join(comp.notes) or "did not run"))
+    else:
+        listed = acts[acts["rank"].notna() | acts["estimated_rank"].notna()]
+        cur = config.economics.currency
+        body.append(
+            "<p>Ranked actions on both graphs (only the incentive switch depends on the graph; another action "
+            "can only move rank because the switch moved).</p>"
+            + _table(
+                pd.DataFrame(
+                    {
+                        "action": listed["title"],
+                        "rank (configured)": listed["rank"].map(rank),
+                        "rank (estimated)": listed["estimated_rank"].map(rank),
+                        f"{cur}/year (configured)": listed["expected_annual_value"],
+                        f"{cur}/year (estimated)": listed["estimated_expected_annual_value"],
+                        "what changes": listed["difference"],
+                        "edges behind it": listed["edges_behind"],
+                    }
+                ),
+                {
+                    f"{cur}/year (configured)": lambda v: "–" if _missing(v) else f"{float(v):,.0f}",
+                    f"{cur}/year (estimated)": lambda v: "–" if _missing(v) else f"{float(v):,.0f}",
+                },
+            )
+        )
+    return body
+
+
 def _evidence_block(bundle: Any, why: str | None, render: _Figures, config: CxConfig) -> list[str]:
     """Every conflict with its interval from the evidence (parameter draws), and the per-edge evidence chart."""
     from cx_framework.plots.evidence import evidence_forest
@@ -682,8 +785,11 @@ def _incentives_section(
     config: CxConfig,
     evidence: Any = None,
     evidence_missing: str | None = None,
+    extras: Mapping[str, Any] | None = None,
 ) -> list[str]:
     from cx_framework.plots.conflicts import behaviour_waterfall, conflict_heatmap
+
+    extras = extras or {}
 
     matrix = plan.results.get("conflicts")
     if matrix is None:
@@ -719,6 +825,7 @@ def _incentives_section(
             {TOTAL_EFFECT_LABEL: lambda v: f"{float(v):+.3f}", "Severity": lambda v: f"{float(v):.4f}"},
         ),
         *_evidence_block(evidence, evidence_missing, render, config),
+        *(_comparison_block(extras, config) if extras else []),
     ]
     behaviour = plan.results.get("behaviour") or {}
     current = plan.assumptions.get("current_scheme")
@@ -738,6 +845,26 @@ def _incentives_section(
             ]
         )
         money = lambda v: f"{cur} {float(v):,.0f}"  # noqa: E731
+        intervals = extras.get("behaviour_intervals")
+        interval_note = ""
+        if intervals is not None:  # the behaviour value with its interval over the estimated graph
+            by_id = intervals.set_index("scheme")
+            ids = list(behaviour)
+            rows["net value, estimated graph"] = [by_id.loc[s, "estimated_net_value"] for s in ids]
+            rows["95 % interval"] = [
+                f"{cur} {by_id.loc[s, 'net_value_low']:,.0f} to {by_id.loc[s, 'net_value_high']:,.0f}"
+                for s in ids
+            ]
+            rows["certain"] = [
+                "yes" if by_id.loc[s, "net_value_certain"] else "no: the interval includes zero" for s in ids
+            ]
+            interval_note = (
+                f" The 95 % interval is over {int(intervals.attrs.get('draws', 0)):,} draws of the causal graph "
+                "estimated from history (the behaviour response held fixed); a value is certain only when its "
+                "interval excludes zero. Estimated elasticities are associations under the graph's assumptions."
+            )
+        elif extras:
+            interval_note = " Interval not available: " + str(extras.get("behaviour_intervals_missing", ""))
         body.append(
             "<p>Behaviour simulation per month (today's scheme: <strong>"
             f"{_esc(config.schemes[current].name if current in config.schemes else current)}</strong>).</p>"
@@ -749,8 +876,10 @@ def _incentives_section(
                     "customer KPI index": lambda v: f"{float(v):+.2%}",
                     "extra churned / month": lambda v: f"{float(v):+,.1f}",
                     "net value / month": money,
+                    "net value, estimated graph": money,
                 },
             )
+            + (f"<p>{_esc(interval_note.strip())}</p>" if interval_note else "")
         )
         chosen = next(
             (
@@ -1032,9 +1161,13 @@ def build_report(
             sections.append(_section("alignment", _alignment_section(sc, render)))
             sections.append(_section("exceptions", _exceptions_section(sc, render, config)))
         step("report: incentives")
-        evidence, evidence_missing = _evidence_of(analysis, org_data, config)
+        report_analysis = _analysis_for(analysis, org_data, config)
+        evidence, evidence_missing = _evidence_of(report_analysis, org_data, config)
+        extras = _graph_extras(report_analysis) if config.schemes else {}
         sections.append(
-            _section("incentives", _incentives_section(plan, render, config, evidence, evidence_missing))
+            _section(
+                "incentives", _incentives_section(plan, render, config, evidence, evidence_missing, extras)
+            )
         )
         step("report: SLA chains")
         sections.append(_section("sla", _sla_section(plan, render, config)))

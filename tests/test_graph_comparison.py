@@ -312,6 +312,9 @@ def test_cli_conflicts_and_actions_on_both_graphs():
     assert est["unavailable"] is None and "not identifiable" in est["unidentified_note"]
     assert est["changed"] and all(c["change"] != "unchanged" and c["edges_behind"] for c in est["changed"])
     assert all(c["conflict"] for c in est["conflicts"])
+    # every conflict reported on the estimated graph carries its interval and path evidence too
+    for c in [*est["conflicts"], *est["department_conflicts"]]:
+        assert 0 <= c["severity_low"] <= c["severity_high"] and c["status"] and "path_evidence" in c
     ids = {f["id"] for f in doc["figures"]}
     assert "evidence_comparison.conflicts_changed" in ids
     changed = next(f for f in doc["figures"] if f["id"] == "evidence_comparison.conflicts_changed")
@@ -333,3 +336,26 @@ def test_cli_conflicts_and_actions_on_both_graphs():
     rows = adoc["estimated_graph"]["actions"]
     assert rows and {"rank", "estimated_rank", "change", "difference", "edges_behind"} <= set(rows[0])
     assert [r["title"] for r in adoc["actions"]][:1] == [r["title"] for r in rows if r["rank"] == 1]
+
+
+# ------------------------------------------------------------------------------------------------ report
+def test_report_conflict_section_carries_the_comparison_and_the_behaviour_interval(sample_analysis, tmp_path):
+    import html
+
+    from cx_framework.report import build_report
+
+    a = sample_analysis
+    path = build_report(a.tables, a.config, tmp_path / "r.html", plan=a.result("actions"), analysis=a)
+    text = html.unescape(path.read_text(encoding="utf-8"))
+    comparison = a.result("evidence_comparison")
+    changed = int((comparison.conflicts["change"] != "unchanged").sum())
+    assert "Configured vs estimated graph" in text
+    assert f"{changed} of {len(comparison.conflicts)} scheme component × KPI pairs change" in text
+    assert "keep their configured elasticity" in text and "associations under the graph's assumptions" in text
+    first = comparison.conflicts[comparison.conflicts["change"] != "unchanged"]["edges_behind"].iloc[0]
+    assert first.split(";")[0] in text
+    frame = a.result("behaviour_intervals")
+    cur = a.config.economics.currency
+    for r in frame.itertuples():
+        assert f"{cur} {r.net_value_low:,.0f} to {r.net_value_high:,.0f}" in text
+    assert "certain only when its interval excludes zero" in text

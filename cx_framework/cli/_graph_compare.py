@@ -45,8 +45,26 @@ def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]] | None:
     return None if frame is None else frame.to_dict(orient="records")
 
 
-def conflicts_document(comparison: Any, ids: list[str], why: str | None) -> dict[str, Any]:
-    """The ``estimated_graph`` key of ``cx conflicts --json`` (with --graph estimated|both)."""
+def _with_intervals(
+    frame: pd.DataFrame, intervals: pd.DataFrame | None, owner: str, columns: list[str]
+) -> Any:
+    """The conflict rows with the evidence section's interval columns (every reported conflict carries them)."""
+    if intervals is None or not len(intervals) or not len(frame):
+        return frame
+    key = [owner, "component", "kpi"]
+    return frame.merge(intervals[[*key, *columns]], on=key, how="left")
+
+
+def conflicts_document(
+    comparison: Any,
+    ids: list[str],
+    why: str | None,
+    intervals: pd.DataFrame | None = None,
+    department_intervals: pd.DataFrame | None = None,
+    columns: list[str] | None = None,
+) -> dict[str, Any]:
+    """The ``estimated_graph`` key of ``cx conflicts --json`` (with --graph estimated|both); ``intervals`` (the
+    evidence section's conflict_intervals) add ``columns`` to every estimated-graph conflict."""
     from cx_framework.conflicts.comparison import UNIDENTIFIED_NOTE
 
     if comparison is None:
@@ -54,15 +72,16 @@ def conflicts_document(comparison: Any, ids: list[str], why: str | None) -> dict
     c = comparison.conflicts
     est = comparison.estimated_matrix
     in_ids = c["scheme"].isin(ids) if len(c) else []
+    cols = columns or []
+    shown = est[est["scheme"].isin(ids) & est["conflict"]] if est is not None and len(est) else pd.DataFrame()
+    depts = comparison.estimated_departments[comparison.estimated_departments["conflict"]]
     return {
         "unavailable": None,
         "assumption": comparison.assumption,
         "unidentified_note": UNIDENTIFIED_NOTE,
         "edges": comparison.edges,
-        "conflicts": est[est["scheme"].isin(ids) & est["conflict"]] if est is not None and len(est) else [],
-        "department_conflicts": comparison.estimated_departments[
-            comparison.estimated_departments["conflict"]
-        ],
+        "conflicts": _with_intervals(shown, intervals, "scheme", cols) if len(shown) else [],
+        "department_conflicts": _with_intervals(depts, department_intervals, "department", cols),
         "comparison": c[in_ids] if len(c) else [],
         "changed": c[in_ids & (c["change"] != "unchanged")] if len(c) else [],
         "department_comparison": comparison.department_conflicts,

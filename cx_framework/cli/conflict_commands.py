@@ -226,7 +226,9 @@ def conflicts(
         doc_extra["behaviour_interval_unavailable"] = beh_missing
         doc_extra["graph"] = graph
         if graph != "configured":
-            doc_extra["estimated_graph"] = gc.conflicts_document(comparison, ids, comparison_missing)
+            doc_extra["estimated_graph"] = gc.conflicts_document(
+                comparison, ids, comparison_missing, intervals, department_intervals, _INTERVAL_COLUMNS
+            )
             doc_extra["graph_note"] = gc.GRAPH_NOTE
         if out is not None:
             doc_extra["written"] = str(path)
