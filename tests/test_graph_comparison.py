@@ -352,10 +352,34 @@ def test_report_conflict_section_carries_the_comparison_and_the_behaviour_interv
     assert "Configured vs estimated graph" in text
     assert f"{changed} of {len(comparison.conflicts)} scheme component × KPI pairs change" in text
     assert "keep their configured elasticity" in text and "associations under the graph's assumptions" in text
-    first = comparison.conflicts[comparison.conflicts["change"] != "unchanged"]["edges_behind"].iloc[0]
-    assert first.split(";")[0] in text
+    changed_rows = comparison.conflicts[comparison.conflicts["change"] != "unchanged"]
+    order = changed_rows["change"].map({"appears": 0, "disappears": 1, "rank changes": 2})
+    first = (
+        changed_rows.assign(_o=order).sort_values(["_o", "scheme", "estimated_rank"])["edges_behind"].iloc[0]
+    )
+    assert first in text  # the edges behind the first difference listed
     frame = a.result("behaviour_intervals")
     cur = a.config.economics.currency
     for r in frame.itertuples():
         assert f"{cur} {r.net_value_low:,.0f} to {r.net_value_high:,.0f}" in text
     assert "certain only when its interval excludes zero" in text
+
+
+@pytest.mark.slow
+def test_duckdb_analysis_gives_the_same_comparison_and_intervals(sample_analysis):
+    """The same numbers on every engine: the DuckDB Analysis (customers grouped in the engine) against pandas."""
+    from cx_framework.analysis import Analysis
+    from cx_framework.analysis.core import ENGINE_TABLES
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticalWarning)
+        duck = Analysis.from_sample(engine="duckdb")
+        d_cmp, d_int = duck.result("evidence_comparison"), duck.result("behaviour_intervals")
+    p_cmp, p_int = (
+        sample_analysis.result("evidence_comparison"),
+        sample_analysis.result("behaviour_intervals"),
+    )
+    pd.testing.assert_frame_equal(p_int, d_int, rtol=1e-9, check_dtype=False)
+    pd.testing.assert_frame_equal(p_cmp.conflicts, d_cmp.conflicts, rtol=1e-9, check_dtype=False)
+    pd.testing.assert_frame_equal(p_cmp.actions, d_cmp.actions, rtol=1e-9, check_dtype=False)
+    assert set(duck.tables._frames).isdisjoint(ENGINE_TABLES)  # the large tables never reached pandas
