@@ -278,11 +278,13 @@ def _analysis(src: Source) -> Any:
     if not directory:
         return Analysis.from_sample(cfg, cache_dir=cache)
     if _is_upload(src):
-        from cx_framework.analysis.core import SAMPLE_DIR
+        from cx_framework.analysis.core import PAY_TABLES, SAMPLE_DIR, personal_cache_allowed
         from cx_framework.app_support import data_stamp
 
         uploaded = LazyTables(directory)
-        base = LazyTables(fallback or SAMPLE_DIR, cache_dir=cache)
+        # under access control the base salaries are not copied into the disk cache (analysis/core.py)
+        private = () if personal_cache_allowed(cfg) else PAY_TABLES
+        base = LazyTables(fallback or SAMPLE_DIR, cache_dir=cache, private=private)
         tables = {name: uploaded[name] for name in uploaded}
         tables.update({name: base[name] for name in base if name not in tables})
         problems = {k: v for k, v in uploaded.problems.items() if k not in tables or k in uploaded.files}

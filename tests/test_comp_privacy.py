@@ -177,3 +177,14 @@ def test_the_leadership_report_merges_small_groups(hr_analysis):
     rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", text, flags=re.S)]
     employees = [int(cells[3]) for cells in rows if cells]
     assert employees and min(employees) >= 5
+
+
+def test_personal_cache_allowed_only_with_access_control_off(secured, monkeypatch):
+    from cx_framework.analysis import personal_cache_allowed
+
+    monkeypatch.delenv("CX_ACCESS_FILE", raising=False)
+    assert personal_cache_allowed(load_config(CONFIGS))
+    assert not personal_cache_allowed(load_config(CONFIGS), viewer=HR)  # any viewer: access control is on
+    assert not personal_cache_allowed(load_config(secured))
+    monkeypatch.setenv("CX_ACCESS_FILE", str(secured / "access.yaml"))
+    assert not personal_cache_allowed(load_config(CONFIGS))

@@ -12,6 +12,7 @@ from __future__ import annotations
 from cx_framework.analysis.core import (
     CACHE_FORMAT,
     ENGINE_TABLES,
+    PAY_TABLES,
     SECTIONS,
     Analysis,
     LazyTables,
@@ -19,6 +20,7 @@ from cx_framework.analysis.core import (
     SectionSpec,
     default_cache_dir,
     load_available_tables,
+    personal_cache_allowed,
     section,
 )
 from cx_framework.config.models import Assumptions
@@ -42,6 +44,7 @@ __all__ = [
     "Figure",
     "FigureSpec",
     "LazyTables",
+    "PAY_TABLES",
     "SECTIONS",
     "SectionResult",
     "SectionSpec",
@@ -49,6 +52,7 @@ __all__ = [
     "figure_spec",
     "format_value",
     "load_available_tables",
+    "personal_cache_allowed",
     "register_figure",
     "section",
 ]

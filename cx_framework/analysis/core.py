@@ -73,6 +73,8 @@ __all__ = [
     "default_cache_dir",
     "CACHE_FORMAT",
     "ENGINE_TABLES",
+    "PAY_TABLES",
+    "personal_cache_allowed",
 ]
 
 #: Version of the disk-cache layout (part of every key).
@@ -1130,6 +1132,13 @@ class _Unavailable(InputValueError):
 
 #: Tables holding individual pay: never kept in the disk cache under access control (``base_salary``).
 PAY_TABLES: tuple[str, ...] = ("employees",)
+
+
+def personal_cache_allowed(config: Any, viewer: Any = None) -> bool:
+    """Whether individual pay may be written to the disk cache for ``config`` (a CxConfig): True only with
+    access control off — no ``viewer`` and no access file for its directory (module docstring). Surfaces that
+    build their own :class:`LazyTables` with a ``cache_dir`` pass ``private=PAY_TABLES`` when this is False."""
+    return _cache_personal(None, config, viewer)
 
 
 def _cache_personal(given: bool | None, config: Any, viewer: Any) -> bool:
