@@ -67,6 +67,7 @@ Effort rule
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -215,6 +216,22 @@ class ActionPlan:
         """:attr:`unavailable` keyed by the analyses' human names (what every surface prints)."""
         return {STEP_LABELS.get(name, name.replace("_", " ")): why for name, why in self.unavailable.items()}
 
+    def unavailable_lines(self) -> list[str]:
+        """One sentence per analysis that could not run, naming it once: ``"Retention and optimal service level
+        needs table customers (...)"``, ``"Scheme comparison needs table employee_metrics, which is not in the
+        data"``, ``"Optimal service level — engine module ... is not available"``."""
+        lines = []
+        for label, reason in self.unavailable_named().items():
+            if re.match(
+                r"[A-Z][^—]*? needs? table", reason
+            ):  # the Analysis' reason already names the analysis
+                lines.append(reason)
+            elif reason.startswith("needs "):
+                lines.append(f"{label} {reason}")
+            else:
+                lines.append(f"{label} — {reason}")
+        return lines
+
     def summary(self) -> str:
         """Plain-text numbered list: title, value and rationale of each action."""
         lines = []
@@ -222,8 +239,8 @@ class ActionPlan:
             value = f"{self.currency} {r.expected_annual_value:,.0f}/year" if r.monetised else "not monetised"
             lines.append(f"{r.rank}. {r.title} [{value}; effort {r.effort}; owner {r.owner_department}]")
             lines.append(f"   {r.rationale}")
-        for name, reason in self.unavailable_named().items():
-            lines.append(f"(not available: {name} — {reason})")
+        for line in self.unavailable_lines():
+            lines.append(f"(not available: {line})")
         return "\n".join(lines)
 
     def key_figures(self) -> list[Any]:
@@ -261,9 +278,7 @@ class ActionPlan:
             figures=figure_rows(self.key_figures()),
             table=table,
             table_title="Ranked, do first at the top",
-            caveats=[
-                f"Not available: {name} — {reason}" for name, reason in self.unavailable_named().items()
-            ],
+            caveats=[f"Not available: {line}" for line in self.unavailable_lines()],
         )
 
     def plot(self) -> go.Figure:

@@ -504,8 +504,8 @@ def _summary_section(plan: ActionPlan, render: _Figures, config: CxConfig) -> li
     ]
     if len(a):
         body.append(_fig_div(render, actions_chart(plan)))
-    for name, reason in plan.unavailable_named().items():
-        body.append(_unavailable(name, reason))
+    for line in plan.unavailable_lines():
+        body.append(f"<p class='unavailable'><strong>Not available:</strong> {_esc(line)}</p>")
     return body
 
 

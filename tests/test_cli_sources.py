@@ -256,8 +256,8 @@ def test_calls_and_employees_only_run_every_analysis_they_support(sources: Path,
     run the analyses those tables support and name, on each surface, the table every other one needs."""
     doc = _json(["actions", "--sources", str(sources)])
     notes = " ".join(doc["notes"])
-    assert "Retention model" in notes and "customers" in notes
-    assert "Scheme comparison" in notes and "employee_metrics" in notes
+    assert "Retention and optimal service level needs table customers" in notes
+    assert "Payouts and scheme comparison needs table employee_metrics" in notes
     assert "scheme_comparison" not in notes  # human names, not engine keys
     text = runner.invoke(
         app,
@@ -265,7 +265,7 @@ def test_calls_and_employees_only_run_every_analysis_they_support(sources: Path,
         env={"COLUMNS": "160"},
     )
     assert text.exit_code == 0, text.stderr
-    assert "not available: Retention model" in text.stdout
+    assert "not available: Retention and optimal service level needs" in text.stdout
     out = tmp_path / "briefing.html"
     result = runner.invoke(
         app,
@@ -283,5 +283,5 @@ def test_calls_and_employees_only_run_every_analysis_they_support(sources: Path,
     )
     assert result.exit_code == 0, result.stderr
     page = out.read_text(encoding="utf-8")
-    assert "Not available:</strong> Retention model" in page
+    assert "Not available:</strong> Retention and optimal service level needs table customers" in page
     assert "Realised service level" in page  # the staffing section ran on the derived intervals

@@ -1201,7 +1201,7 @@ def _actions(a: Analysis) -> SectionResult:
     )
     figures = plan.key_figures()
     frames = {"actions": plan.actions.drop(columns=["evidence"], errors="ignore")}
-    notes = [f"{name}: {reason}" for name, reason in plan.unavailable_named().items()]
+    notes = plan.unavailable_lines()
     return SectionResult(result=plan, figures=figures, frames=frames, notes=notes)
 
 

@@ -116,8 +116,8 @@ def _print_plan(plan: Any, title: str, config: Any = None) -> None:
 
 
 def _unavailable_lines(plan: Any) -> None:
-    for name, reason in plan.unavailable_named().items():
-        console.print(f"[yellow]not available:[/] {lit(name)} — {lit(reason)}", highlight=False)
+    for line in plan.unavailable_lines():
+        console.print(f"[yellow]not available:[/] {lit(line)}", highlight=False)
 
 
 @command("actions")
