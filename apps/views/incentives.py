@@ -4,10 +4,12 @@ current scheme, which customer KPIs it pays people to hurt (and why), and what t
 from __future__ import annotations
 
 import hashlib
+import inspect
 import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -159,6 +161,16 @@ components.insert(
         for m in components["metric"]
     ],
 )
+
+
+def _metric_column(label: str, **kwargs: Any) -> Any:
+    """A metric picker column that shows the metric's name and stores its id (names need Streamlit's
+    ``format_func`` on SelectboxColumn; older versions show the ids)."""
+    if "format_func" in inspect.signature(st.column_config.SelectboxColumn).parameters:
+        kwargs["format_func"] = lambda m: cfg.metrics.by_id[m].name if m in cfg.metrics.by_id else str(m)
+    return st.column_config.SelectboxColumn(label, options=metric_ids, **kwargs)
+
+
 edited_components = st.data_editor(
     components,
     key=f"hr_components_{start_id}_{editor_key}",
@@ -166,9 +178,7 @@ edited_components = st.data_editor(
     hide_index=True,
     width="stretch",
     column_config={
-        "metric": st.column_config.SelectboxColumn(
-            "Metric", options=metric_ids, required=True, width="medium"
-        ),
+        "metric": _metric_column("Metric", required=True, width="medium"),
         "unit": st.column_config.TextColumn(
             "Unit", disabled=True, help="Unit of threshold, target and stretch (shares are 0-1: 0.8 = 80 %)."
         ),
@@ -195,7 +205,7 @@ with e1:
         hide_index=True,
         width="stretch",
         column_config={
-            "metric": st.column_config.SelectboxColumn("Gate metric", options=metric_ids),
+            "metric": _metric_column("Gate metric"),
             "min": st.column_config.NumberColumn("Min", format="%.4g"),
             "max": st.column_config.NumberColumn("Max", format="%.4g"),
         },
