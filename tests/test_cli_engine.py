@@ -110,3 +110,18 @@ def test_pandas_and_duckdb_give_the_same_json_figures(command):
     assert set(on_pandas) == set(on_duckdb)
     differ = {k: (on_pandas[k], on_duckdb[k]) for k in on_pandas if not _same(on_pandas[k], on_duckdb[k])}
     assert not differ
+
+
+def test_dependency_deprecations_are_not_user_notes(capsys):
+    """``cx report`` on DuckDB ran into ibis/pandas deprecation notices; only caveats reach the note lines."""
+    import warnings
+
+    from cx_framework.cli._progress import caveats
+    from cx_framework.errors import StatisticalWarning
+
+    with caveats():
+        warnings.warn("fetch_arrow_table() is deprecated", DeprecationWarning, stacklevel=1)
+        warnings.warn("option is deprecated", FutureWarning, stacklevel=1)
+        warnings.warn("only 12 months of data", StatisticalWarning, stacklevel=1)
+    err = capsys.readouterr().err
+    assert "only 12 months of data" in err and "deprecated" not in err

@@ -86,7 +86,9 @@ def caveats() -> Iterator[None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    print_notes(str(w.message) for w in caught)
+    # a dependency's deprecation notice (ibis, pandas) is for developers, not a caveat about the user's figures
+    for_developers = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+    print_notes(str(w.message) for w in caught if not issubclass(w.category, for_developers))
 
 
 def compute_sections(
