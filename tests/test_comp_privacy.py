@@ -188,3 +188,20 @@ def test_personal_cache_allowed_only_with_access_control_off(secured, monkeypatc
     assert not personal_cache_allowed(load_config(secured))
     monkeypatch.setenv("CX_ACCESS_FILE", str(secured / "access.yaml"))
     assert not personal_cache_allowed(load_config(CONFIGS))
+
+
+def test_access_control_removes_pay_an_access_off_process_cached(secured, small_group_dir, tmp_path):
+    cache = tmp_path / "cache"
+    off = Analysis.from_data_dir(small_group_dir, load_config(CONFIGS), cache_dir=cache)
+    off.result("payouts")
+    entry = cache / off.key
+    assert (entry / "payouts.pkl").is_file() and (entry / "payouts.winners_losers.parquet").is_file()
+    assert list((cache / "tables").glob("employees-*.pkl"))
+    # the same data and configuration (access.yaml is not part of the key) opened under access control
+    on = Analysis.from_data_dir(small_group_dir, load_config(secured), cache_dir=cache, viewer=HR)
+    assert on.key == off.key and on.from_cache
+    assert not (entry / "payouts.pkl").exists() and not (entry / "payouts.winners_losers.parquet").exists()
+    assert [f.value for f in on.figures("payouts")] == [f.value for f in off.figures("payouts")]
+    on.tables["employees"]  # read again from the data file; the cached copy of the salaries goes
+    assert not list((cache / "tables").glob("employees-*.pkl"))
+    assert len(on.frames("payouts")["winners_losers"]) == len(off.frames("payouts")["winners_losers"])

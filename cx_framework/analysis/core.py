@@ -236,8 +236,19 @@ class LazyTables(Mapping[str, pd.DataFrame]):
         return self._frames[name]
 
     def _validated_path(self, name: str) -> Path | None:
-        if self.cache_dir is None or name in self.private:
+        if self.cache_dir is None:
             return None
+        if name in self.private:
+            # a copy an access-off process left (same file identity) is removed: no salaries at rest here
+            kept = self._cache_path(name)
+            if kept is not None:
+                with contextlib.suppress(OSError):
+                    kept.unlink(missing_ok=True)
+            return None
+        return self._cache_path(name)
+
+    def _cache_path(self, name: str) -> Path | None:
+        assert self.cache_dir is not None
         try:
             file = self.files[name].resolve()
             info = file.stat()
@@ -976,6 +987,34 @@ class Analysis:
         self._manifest = data
         self.created_at = datetime.fromisoformat(data["created_at"])
         self.from_cache = True
+        if not self.cache_personal:
+            self._forget_personal(entry)
+
+    def _forget_personal(self, entry: Path) -> None:
+        """Under access control, remove individual pay that an access-off process kept in this entry (the key
+        does not depend on access.yaml): the personal sections' pickles and per-group frames."""
+        from cx_framework.io import write_text_atomic
+
+        changed = False
+        for name, info in self._manifest_sections().items():
+            spec = SECTIONS.get(name)
+            if spec is None or not spec.personal:
+                continue
+            gone = [f for f in info.get("frames", []) if f in spec.personal_frames]
+            if not info.get("result") and not gone:
+                continue
+            with contextlib.suppress(OSError):
+                (entry / f"{name}.pkl").unlink(missing_ok=True)
+                for f in gone:
+                    (entry / f"{name}.{f}.parquet").unlink(missing_ok=True)
+            info["result"] = False
+            info["frames"] = [f for f in info.get("frames", []) if f not in gone]
+            changed = True
+        if changed:
+            with contextlib.suppress(OSError, CxError):
+                write_text_atomic(
+                    entry / "manifest.json", json.dumps(self._manifest, indent=1, default=str), mode=0o600
+                )
 
     def _manifest_sections(self) -> dict[str, Any]:
         if self._manifest is None:
