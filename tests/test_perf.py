@@ -147,3 +147,51 @@ def test_style_template_is_the_validated_one():
     )
     ours.layout.template.layout.paper_bgcolor = "red"  # a figure's template is its own copy
     assert go.Figure().update_layout(template="plotly_white").layout.template.layout.paper_bgcolor != "red"
+
+
+def _validated_style(fig, *, title=None, height=420):
+    """apply_style as plotly's validated update_layout / update_xaxes / update_yaxes would write it."""
+    from cx_framework.plots._style import PALETTE
+
+    fig.update_layout(template="plotly_white")
+    fig.update_layout(
+        colorway=PALETTE,
+        height=height,
+        margin={"l": 60, "r": 40, "t": 100 if title else 50, "b": 60},
+        font={"size": 13},
+        legend={"orientation": "h", "x": 0.0, "y": 1.02, "xanchor": "left", "yanchor": "bottom"},
+        modebar={"orientation": "v"},
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+    if title:
+        fig.update_layout(title={"text": title, "x": 0.0, "y": 0.98, "yanchor": "top", "xref": "container"})
+    return fig
+
+
+def test_style_layout_equals_the_validated_update():
+    """apply_style merges its layout without plotly's per-property validation: the same figure as the validated
+    updates, whether the chart set layout properties before (kept and merged) or has subplots (every axis)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from cx_framework.plots._style import apply_style
+
+    def figures():
+        yield go.Figure(go.Bar(x=[1, 2], y=[3, 4]))
+        f = go.Figure(go.Scatter(x=[1, 2], y=[3, 4]))
+        f.update_layout(legend_title_text="Queue", margin={"l": 10}, font={"family": "Arial"}, title="old")
+        f.update_xaxes(title="x", tickformat=".0%")
+        yield f
+        yield make_subplots(rows=2, cols=2)
+        f = make_subplots(rows=1, cols=2, specs=[[{"secondary_y": True}, {}]])
+        f.add_trace(go.Scatter(x=[1], y=[2]), row=1, col=1, secondary_y=True)
+        yield f
+
+    for title in (None, "A title"):
+        for ours, reference in zip(figures(), figures(), strict=True):
+            apply_style(ours, title=title, height=300)
+            _validated_style(reference, title=title, height=300)
+            assert json.loads(ours.to_json()) == json.loads(reference.to_json())
+            ours.update_layout(legend_x=0.5)  # later validated updates still merge into the styled layout
+            assert ours.layout.legend.x == 0.5 and ours.layout.legend.orientation == "h"
