@@ -719,17 +719,13 @@ def actions(src: Source) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-@st.cache_resource(show_spinner="Monthly service level vs retention…", max_entries=4)
 def period_retention(src: Source) -> Any:
-    from cx_framework.analysis.sections import customers_of
-    from cx_framework.retention import sl_retention_by_period
-
-    a = analysis(
-        src
-    )  # on DuckDB/Spark customers_of gives the customers grouped in the engine, not their rows
-    return _noted(
-        ("period_retention", src), lambda: sl_retention_by_period(a.tables["intervals"], customers_of(a))
-    )
+    """Monthly service level vs churn: the Analysis' retention_by_period section (computed once per data and
+    config, then served from its disk cache; on DuckDB/Spark the customers are grouped in the engine)."""
+    a = analysis(src)
+    value = result(src, "retention_by_period")
+    _NOTES[("period_retention", src)] = a.notes("retention_by_period")
+    return value
 
 
 def sl_value(src: Source, dose: str) -> pd.DataFrame:

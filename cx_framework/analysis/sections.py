@@ -819,6 +819,21 @@ def _queue_model_fit(a: Analysis) -> SectionResult:
     return SectionResult(result=fit_queue_models(t["intervals"], contacts=_patience_contacts(a)))
 
 
+@section(
+    "retention_by_period",
+    needs=("intervals", "customers"),
+    label="Monthly service level vs retention",
+    headline=False,
+)
+def _retention_by_period(a: Analysis) -> SectionResult:
+    """Monthly churn on this and earlier months' service level (OLS, HAC errors): the Retention page's monthly
+    view, computed once per data and config and read from the disk cache after (statsmodels is not imported
+    by a process that only draws it)."""
+    from cx_framework.retention import sl_retention_by_period
+
+    return SectionResult(result=sl_retention_by_period(a.tables["intervals"], customers_of(a)))
+
+
 def _patience_contacts(a: Analysis) -> pd.DataFrame | None:
     """What the patience estimate needs of ``contacts`` (Σ wait and abandoned calls per queue): the table itself
     on pandas; on DuckDB/Spark one row per phone queue with those sums, computed in the engine (the rows stay
