@@ -195,3 +195,34 @@ def test_style_layout_equals_the_validated_update():
             assert json.loads(ours.to_json()) == json.loads(reference.to_json())
             ours.update_layout(legend_x=0.5)  # later validated updates still merge into the styled layout
             assert ours.layout.legend.x == 0.5 and ours.layout.legend.orientation == "h"
+
+
+def test_retention_by_period_section_is_the_direct_fit_and_follows_the_data(tmp_path, sample_org, config):
+    """The Retention page's monthly view comes from the Analysis (cached on disk): the same numbers as the direct
+    call, read back without statsmodels, and recomputed when the data change (new cache key)."""
+    from cx_framework.retention import sl_retention_by_period
+
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data" / "sample", data)
+    cache = tmp_path / "cache"
+    first = Analysis.from_data_dir(data, config, cache_dir=cache, engine="pandas").result("retention_by_period")
+    from cx_framework.errors import StatisticalWarning
+
+    with pytest.warns(StatisticalWarning, match="months"):  # the caveat the section keeps as a note
+        direct = sl_retention_by_period(sample_org.intervals, sample_org.customers)
+    pd.testing.assert_series_equal(first.params, direct.params)
+    pd.testing.assert_series_equal(first.bse, direct.bse)
+    code = (
+        "import sys; from cx_framework.analysis import Analysis; from cx_framework.config import load_config; "
+        f"a = Analysis.from_data_dir({str(data)!r}, load_config({str(ROOT / 'configs')!r}), "
+        f"cache_dir={str(cache)!r}, engine='pandas'); r = a.result('retention_by_period'); "
+        "print(a.from_cache, 'statsmodels' in sys.modules, repr(float(r.params.iloc[1])))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["True", "False", repr(float(direct.params.iloc[1]))]
+    customers = pd.read_parquet(data / "customers.parquet")
+    customers.loc[customers.index[:300], "churn_date"] = pd.NaT
+    customers.to_parquet(data / "customers.parquet")
+    changed = Analysis.from_data_dir(data, config, cache_dir=cache, engine="pandas")
+    assert not changed.from_cache
+    assert not np.allclose(changed.result("retention_by_period").params, direct.params)
