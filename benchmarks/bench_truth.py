@@ -4,9 +4,12 @@ Targets (issue 12):
 
 * Overview cold render on the sample <= 2 s — a new process opening the app (``apps/streamlit_app.py``, whose
   default page is the Overview) with the Analysis disk cache populated by an earlier run;
-* every widget interaction <= 300 ms — page switches, the Overview month, scorecard month, scheme choice on the
-  Conflicts page and in the HR modeller, an HR scheme-editor edit, the SLA lead-time toggle, the staffing target
-  slider, the Erlang A toggle, the retention effect shape (spline);
+* every widget interaction <= 300 ms — page switches and each input widget of every page: the Overview month;
+  the scorecard month, metric, drill-down department and team, trend department; the HR modeller's baseline and
+  start scheme and two scheme-editor edits; the Conflicts page's scheme, SLA lead-time toggle, evidence edge and
+  partial-out toggle; every Staffing control (target, shrinkage, Erlang A, patience, day, funded FTE, queue,
+  agents); the Retention effect shapes and the fix-vs-absorb inputs (source, cost, reduction, horizon). The
+  Data page's upload widgets are not timed (their cost is the upload's validation);
 * ``cx report --xlsx`` <= 5 s with the disk cache populated.
 
 Workloads, each in a fresh Python process (nothing cached in memory); the disk-cache workloads ``--repeat`` times
@@ -53,19 +56,36 @@ SESSION: list[tuple[str, list[Any]]] = [
     ("Overview: month selector", ["set", "select_slider", "overview_period", {"month": "2025-10"}]),
     ("switch to Scorecard", ["switch", "views/scorecard.py"]),
     ("Scorecard: month selector", ["set", "selectbox", "sc_period", {"month": "2025-10"}]),
+    ("Scorecard: metric selector", ["index", "selectbox", "sc_metric", 1]),
+    ("Scorecard: drill-down department", ["index", "selectbox", "sc_dept", 1]),
+    ("Scorecard: drill-down team", ["index", "selectbox", "sc_team", 1]),
+    ("Scorecard: trend department", ["index", "selectbox", "sc_trend_dept", 1]),
     ("switch to Incentive modeller", ["switch", "views/incentives.py"]),
     ("HR: scheme editor weight edit", ["edit_scheme", 0.25]),
     ("HR: second weight edit", ["edit_scheme", 0.3]),
     ("HR: baseline scheme selection", ["set", "selectbox", "hr_current", "balanced"]),
+    ("HR: start editing from another scheme", ["set", "selectbox", "hr_start", "shared_customer"]),
     ("switch to Conflicts & SLAs", ["switch", "views/conflicts.py"]),
     ("Conflicts: scheme selection", ["set", "selectbox", "cf_scheme", "shared_customer"]),
     ("Conflicts: lead times from config toggle", ["set", "toggle", "cf_fitted", False]),
+    ("Conflicts: evidence edge selection", ["index", "selectbox", "ev_edge", 1]),
+    ("Conflicts: evidence partial-out toggle", ["set", "toggle", "ev_partial", False]),
     ("switch to Staffing", ["switch", "views/staffing.py"]),
     ("Staffing: target slider 85 %", ["set", "slider", "st_target_pct", 85]),
+    ("Staffing: shrinkage slider 35 %", ["set", "slider", "st_shrink_pct", 35]),
     ("Staffing: Erlang A toggle", ["set", "toggle", "st_erlang_a", True]),
+    ("Staffing: caller patience", ["set", "number_input", "st_patience", 240.0]),
+    ("Staffing: day selector", ["set", "select_slider", "st_day", {"last_day_minus": 1}]),
+    ("Staffing: funded FTE", ["set", "number_input", "st_budget_fte", 25.0]),
+    ("Staffing: queue selector", ["index", "selectbox", "st_queue", 1]),
+    ("Staffing: agents slider", ["add", "slider", "st_agents", 1]),
     ("switch to Retention", ["switch", "views/retention.py"]),
     ("Retention: spline effect shape", ["set", "radio", "rt_dose", "spline"]),
     ("Retention: binned effect shape", ["set", "radio", "rt_dose", "binned"]),
+    ("Retention: failure source", ["index", "selectbox", "rt_source", 1]),
+    ("Retention: fix cost", ["set", "number_input", "rt_cost", 80000.0]),
+    ("Retention: expected reduction", ["set", "slider", "rt_reduction", 0.7]),
+    ("Retention: horizon", ["set", "slider", "rt_horizon", 36]),
     ("switch back to Overview", ["switch", "views/overview.py"]),
 ]
 
@@ -109,12 +129,25 @@ for label, step in steps:
         at.session_state[key] = {"edited_rows": {0: {"weight": w}, 1: {"weight": round(0.70 - w, 2)}},
                                  "added_rows": [], "deleted_rows": []}
         go = at.run
+    elif kind == "index":  # the i-th option of a selectbox
+        _, accessor, key, i = step
+        widget = getattr(at, accessor)(key=key)
+        go = lambda: widget.select_index(i).run()
+    elif kind == "add":  # a slider moved by a step from where it is
+        _, accessor, key, delta = step
+        widget = getattr(at, accessor)(key=key)
+        value = widget.value + delta
+        go = lambda: widget.set_value(value).run()
     else:
         _, accessor, key, value = step
         widget = getattr(at, accessor)(key=key)
-        if isinstance(value, dict):  # a month option: the pages' periods are month-start Timestamps
+        if isinstance(value, dict) and "month" in value:  # the pages' periods are month-start Timestamps
             import pandas as pd
             value = pd.Timestamp(value["month"] + "-01")
+        elif isinstance(value, dict):  # a day of the sample's intervals, counted back from the last
+            import pandas as pd
+            last = pd.read_parquet(f"{root}/data/sample/intervals.parquet", columns=["interval_start"]).max()
+            value = pd.Timestamp(last.iloc[0]).normalize() - pd.Timedelta(days=value["last_day_minus"])
         go = lambda: widget.set_value(value).run()
     t, c = time.perf_counter(), time.process_time()
     go()

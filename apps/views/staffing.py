@@ -136,7 +136,11 @@ m1.metric(
 
 
 def _weekly_figure() -> go.Figure:
-    weekly = aggregate_service_level(intervals, by=["week", "queue"], validate=False)
+    # the aggregate does not depend on the target: computed once per data source, only the chart per target
+    weekly = state.memo(
+        ("weekly_sl_by_queue", src),
+        lambda: aggregate_service_level(intervals, by=["week", "queue"], validate=False),
+    )
     fig = go.Figure()
     for i, (queue, frame) in enumerate(weekly.groupby("queue", sort=True)):
         fig.add_trace(
@@ -210,8 +214,11 @@ ui.chart(
 
 
 def _interval_figure() -> go.Figure:
-    per_interval = aggregate_service_level(
-        intervals[intervals["interval_start"].dt.normalize().eq(day)], by="interval_start", validate=False
+    per_interval = state.memo(
+        ("interval_sl_of_day", src, day),
+        lambda: aggregate_service_level(
+            intervals[intervals["interval_start"].dt.normalize().eq(day)], by="interval_start", validate=False
+        ),
     )
     fig = go.Figure(
         go.Scatter(
