@@ -64,7 +64,7 @@ def render(src: state.Source, cfg: Any) -> None:
     state.show_figure(c2, "evidence.edges_contradicted", src)
     state.show_figure(c3, "evidence.edges_not_identifiable", src)
     ui.caveats(state.analysis(src).notes("evidence"))
-    ui.chart(plots.evidence_forest(ev), key="ev_forest")
+    ui.chart(state.memo(("evidence_forest", src), lambda: plots.evidence_forest(ev)), key="ev_forest")
     e = ev.edges
     table = pd.DataFrame(
         {
@@ -104,7 +104,13 @@ def render(src: state.Source, cfg: Any) -> None:
         partial = st.toggle(
             "Partial out fixed effects and the other parents (slope = estimate)", value=True, key="ev_partial"
         )
-        ui.chart(plots.evidence_scatter(ev, source, target, partial=partial), key="ev_scatter")
+        ui.chart(
+            state.memo(
+                ("evidence_scatter", src, source, target, partial),
+                lambda: plots.evidence_scatter(ev, source, target, partial=partial),
+            ),
+            key="ev_scatter",
+        )
 
     st.subheader("Conflicts with their intervals")
     ci = conflict_intervals(src)

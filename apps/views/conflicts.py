@@ -112,8 +112,11 @@ with tab_schemes:
         format_func=lambda s: cfg.schemes[s].name + (" (in force today)" if s == current else ""),
         key="cf_scheme",
     )
-    top = conflict_rows(
-        matrix[matrix["scheme"].eq(scheme)], cfg, intervals=intervals, unavailable=evidence_missing
+    top = state.memo(  # the rows of one scheme: computed once per data/config and scheme, not per rerun
+        ("conflict_rows", src, scheme, on_estimated),  # the matrix follows the estimated-graph toggle
+        lambda: conflict_rows(
+            matrix[matrix["scheme"].eq(scheme)], cfg, intervals=intervals, unavailable=evidence_missing
+        ),
     )
     if top.empty:
         st.success("This scheme has no conflicts with the shared customer KPIs.")
@@ -144,19 +147,25 @@ with tab_schemes:
         )
     st.subheader("Departmental objectives vs customer KPIs")
     st.caption("What each department is managed on today (its local scorecard), tested the same way.")
-    departments = sla_conflicts(cfg)
+    departments = state.memo(("sla_conflicts", src), lambda: sla_conflicts(cfg))
     if on_estimated and compared is not None and compared.estimated_departments is not None:
         departments = compared.estimated_departments
     ui.chart(
-        plots.conflict_heatmap(
-            departments,
-            title="Department objectives × shared customer KPI"
-            + (" (estimated graph)" if on_estimated else ""),
-            config=cfg,
+        state.memo(
+            ("sla_conflict_heatmap", src, on_estimated),
+            lambda: plots.conflict_heatmap(
+                departments,
+                title="Department objectives × shared customer KPI"
+                + (" (estimated graph)" if on_estimated else ""),
+                config=cfg,
+            ),
         ),
         key="cf_sla_heat",
     )
-    dept_rows = conflict_rows(departments, cfg, intervals=department_intervals, unavailable=evidence_missing)
+    dept_rows = state.memo(
+        ("department_conflict_rows", src, on_estimated),
+        lambda: conflict_rows(departments, cfg, intervals=department_intervals, unavailable=evidence_missing),
+    )
     if len(dept_rows):
         st.dataframe(
             dept_rows.drop(columns="Path effect"),
