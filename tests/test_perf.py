@@ -205,7 +205,9 @@ def test_retention_by_period_section_is_the_direct_fit_and_follows_the_data(tmp_
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data" / "sample", data)
     cache = tmp_path / "cache"
-    first = Analysis.from_data_dir(data, config, cache_dir=cache, engine="pandas").result("retention_by_period")
+    first = Analysis.from_data_dir(data, config, cache_dir=cache, engine="pandas").result(
+        "retention_by_period"
+    )
     from cx_framework.errors import StatisticalWarning
 
     with pytest.warns(StatisticalWarning, match="months"):  # the caveat the section keeps as a note

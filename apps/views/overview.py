@@ -142,9 +142,10 @@ else:
                     "Month": ex["period"].dt.strftime("%b %Y"),
                     "Where": ui.where(ex, names),
                     "Metric": ex["metric"].map(ui.metric_name),
-                    "What happened": ex["description"],
                     "Value": [ui.fmt_value(m, v) for m, v in zip(ex["metric"], ex["value"], strict=True)],
                     "Severity (1–3)": ex["severity"],
+                    # the long text last: on a narrow screen it is the column that scrolls, not value or severity
+                    "What happened": ex["description"],
                 }
             ),
             hide_index=True,
@@ -152,6 +153,7 @@ else:
             column_config={
                 "What happened": st.column_config.TextColumn(width="large"),
                 "Value": st.column_config.TextColumn(width="medium"),
+                "Severity (1–3)": st.column_config.NumberColumn(width="small"),
             },
         )
 

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import _state as state  # noqa: E402
 import _ui as ui  # noqa: E402
+import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from cx_framework import plots  # noqa: E402
@@ -152,18 +153,43 @@ with tab_sl:
         )
     with right:
         st.markdown("**Value of one point of service level**")
-        v = value.reset_index()
+        # each number in its unit and at the precision of the tiles above (a 4-significant-digit column showed
+        # 11,410 next to a GBP 11,414 tile), the quantity in words
+        quantity_names = {
+            "exposed_customers_per_month": "Customers exposed per month",
+            "churn_probability_change": "Change in monthly churn probability",
+            "churners_avoided_per_month": "Churners avoided per month",
+            "churners_avoided_per_year": "Churners avoided per year",
+            "monthly_revenue_at_risk_per_year": "Monthly revenue kept, per year of avoided churn",
+            "lifetime_margin_pv_per_customer": "Lifetime margin per customer (present value)",
+            "value_per_year": "Value per year",
+        }
+
+        def _in_unit(v: float, unit: str) -> str:
+            if unit.startswith("share"):
+                return f"{v * 100:+.3f} pts"
+            if unit.startswith(econ.currency):
+                return ui.money(v)
+            return f"{v:,.1f}"
+
+        units = value["unit"].astype(str)
         st.dataframe(
-            v.assign(quantity=v["quantity"].str.replace("_", " ")),
+            pd.DataFrame(
+                {
+                    "Quantity": [quantity_names.get(q, q.replace("_", " ")) for q in value.index],
+                    **{
+                        label: [_in_unit(v, u) for v, u in zip(value[c], units, strict=True)]
+                        for c, label in (
+                            ("estimate", "Estimate"),
+                            ("lower", "95 % low"),
+                            ("upper", "95 % high"),
+                        )
+                    },
+                }
+            ),
             hide_index=True,
             width="stretch",
-            column_config={
-                "quantity": "Quantity",
-                "estimate": st.column_config.NumberColumn("Estimate", format="%,.4g"),
-                "lower": st.column_config.NumberColumn("95 % low", format="%,.4g"),
-                "upper": st.column_config.NumberColumn("95 % high", format="%,.4g"),
-                "unit": "Unit",
-            },
+            column_config={"Quantity": st.column_config.TextColumn(width="medium")},
         )
 
     st.subheader("Which service-level target pays?")

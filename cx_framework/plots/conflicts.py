@@ -125,7 +125,8 @@ def conflict_heatmap(
     )
     fig = apply_style(fig, title=title or default, height=max(340, 40 * len(row_order) + 200))
     fig.add_annotation(
-        text="Numbers: total effect, % change of the KPI per 1 % rise of the metric. Colour: red = the bonus "
+        # two short lines: one long line ran past the plot's right edge under the toolbar and the colour bar
+        text="Numbers: total effect, % change of the KPI per 1 % rise of the metric.<br>Colour: red = the bonus "
         "pays for moving the KPI the wrong way.",
         xref="paper",
         yref="paper",

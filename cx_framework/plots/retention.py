@@ -81,13 +81,17 @@ def dose_response_figure(
             f"{100 * me.estimate:+.3f} pts churn per +1 pt SL (95% CI {100 * me.lower:+.3f} to {100 * me.upper:+.3f})"
             "<br>association, not causation"
         ),
+        # inside the plot's lower left, clear of the curve (it falls left to right when SL helps), of the
+        # average-SL marker's label at the top and of the legend
         xref="paper",
         yref="paper",
-        x=1.0,
-        y=1.0,
-        xanchor="right",
+        x=0.01,
+        y=0.02,
+        xanchor="left",
+        yanchor="bottom",
         showarrow=False,
-        align="right",
+        align="left",
+        bgcolor="rgba(255,255,255,0.8)",
     )
     fig.update_xaxes(title="service level experienced (% of calls answered within threshold)")
     fig.update_yaxes(title="next-month churn probability (%)", rangemode="tozero")
@@ -167,7 +171,10 @@ def sl_vs_retention_figure(
         secondary_y=True,
     )
     fig.update_yaxes(title_text="service level (%)", secondary_y=False)
-    fig.update_yaxes(title_text="retention (%)", secondary_y=True)
+    # its own round ticks (synced to the left axis' grid they fell on values like 98.403) and no second grid
+    fig.update_yaxes(
+        title_text="retention (%)", secondary_y=True, tickmode="auto", tickformat=".1f", showgrid=False
+    )
     return apply_style(fig, title=title)
 
 

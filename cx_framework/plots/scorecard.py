@@ -56,7 +56,16 @@ def scorecard_heatmap(result: ScorecardResult, *, card: str = "shared", period: 
     for i, s in enumerate(_STATUS_ORDER):
         scale += [[i / n, _colour(s)], [(i + 1) / n, _colour(s)]]
     text = np.where(grid.notna().to_numpy(), grid.round(0).to_numpy().astype(object), "–")
-    hover = status.fillna("").to_numpy()
+    # the cells keep the ids (x, y); the axes and the hover show the catalogue's and organisation's names
+    metric_names = [_metric_name(result, m) for m in metrics]
+    department_names = [_department_name(result, d) for d in departments]
+    hover = np.array(
+        [
+            [f"{dn} · {mn}: {st}" for mn, st in zip(metric_names, row, strict=True)]
+            for dn, row in zip(department_names, status.fillna("no data").to_numpy(), strict=True)
+        ],
+        dtype=object,
+    )
     fig = go.Figure(
         go.Heatmap(
             z=code.to_numpy(),
@@ -69,7 +78,7 @@ def scorecard_heatmap(result: ScorecardResult, *, card: str = "shared", period: 
             text=text,
             texttemplate="%{text}",
             customdata=hover,
-            hovertemplate="%{y} · %{x}<br>score %{text}<br>%{customdata}<extra></extra>",
+            hovertemplate="%{customdata}<br>score %{text}<extra></extra>",
             xgap=2,
             ygap=2,
         )
@@ -84,8 +93,9 @@ def scorecard_heatmap(result: ScorecardResult, *, card: str = "shared", period: 
                 name=s,
             )
         )
-    fig.update_yaxes(autorange="reversed")
-    title = f"{'Shared customer' if card == 'shared' else 'Local'} scorecard, {ts:%Y-%m}"
+    fig.update_yaxes(autorange="reversed", tickmode="array", tickvals=departments, ticktext=department_names)
+    fig.update_xaxes(tickmode="array", tickvals=metrics, ticktext=metric_names)
+    title = f"{'Shared customer' if card == 'shared' else 'Local'} scorecard, {ts:%b %Y}"
     return apply_style(fig, title=title, height=max(320, 60 * len(departments) + 140))
 
 
@@ -140,8 +150,9 @@ def scorecard_trend_chart(
     if t.empty:
         raise InputValueError(f"no values of {metric!r} for {department!r}", argument="department")
     fig = go.Figure()
+    name = _metric_name(result, metric)
     fig.add_trace(
-        go.Scatter(x=t["period"], y=t["value"], mode="lines+markers", name=metric, line={"color": PALETTE[0]})
+        go.Scatter(x=t["period"], y=t["value"], mode="lines+markers", name=name, line={"color": PALETTE[0]})
     )
     fig.add_trace(
         go.Scatter(
@@ -176,8 +187,23 @@ def scorecard_trend_chart(
         )
     )
     unit = result.config.metrics.by_id[metric].unit
-    fig.update_yaxes(title=f"{metric} ({unit})")
-    return apply_style(fig, title=f"{metric} — {department}: XmR chart")
+    if unit.startswith("share"):
+        fig.update_yaxes(title=name, tickformat=".1%")
+    else:
+        fig.update_yaxes(title=f"{name} ({unit})")
+    return apply_style(fig, title=f"{name} — {_department_name(result, department)}: XmR chart")
+
+
+def _metric_name(result: ScorecardResult, metric: str) -> str:
+    m = result.config.metrics.by_id.get(metric)
+    return m.name if m is not None else metric
+
+
+def _department_name(result: ScorecardResult, department: str) -> str:
+    if department == "organisation":
+        return "Whole organisation"
+    names = {d.id: d.name for d in result.config.organisation.departments}
+    return names.get(department, department)
 
 
 def drill_down_chart(
