@@ -153,7 +153,6 @@ else:
             column_config={
                 "What happened": st.column_config.TextColumn(width="large"),
                 "Value": st.column_config.TextColumn(width="medium"),
-                "Severity (1–3)": st.column_config.NumberColumn(width="small"),
             },
         )
 
