@@ -218,3 +218,17 @@ def test_the_app_statement_archive_holds_the_same_files_with_the_same_access(app
     month = payouts[payouts["period"].eq(pd.Timestamp(PERIOD + "-01"))]
     expected = {f"{e}_{PERIOD}.html" for e in month.loc[month["team"].eq("inbound_sales"), "employee_id"]}
     assert set(zipfile.ZipFile(io.BytesIO(team)).namelist()) == expected and expected
+
+
+def test_cx_scenarios_lists_the_approved_scenario_and_its_snapshot(approved, payouts):
+    import json
+
+    _, snap_id = approved
+    result = runner.invoke(app, ["scenarios", "--configs", str(CONFIGS), "--verify"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # the tables wrap on a narrow terminal
+    assert "approved" in text and "audit chain and snapshot hashes verified" in text
+    total = float(payouts.loc[~payouts["withheld"], "payout"].sum())
+    assert f"{total:,.2f}" in text  # the locked run's total, as recorded
+    doc = json.loads(runner.invoke(app, ["scenarios", "--configs", str(CONFIGS), "--json"]).stdout)
+    assert doc["scenarios"][0]["status"] == "approved" and doc["snapshots"][0]["id"] == snap_id

@@ -240,7 +240,8 @@ def hash_password_command() -> None:
 @command("scenarios")
 def scenarios_command(
     configs: Annotated[
-        Path, typer.Option("--configs", help="Config directory (holds compensation.sqlite).")
+        Path,
+        typer.Option("--configs", help="Config directory (holds compensation.sqlite; CX_COMP_DB overrides)."),
     ] = Path("configs"),
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     verify: Annotated[
@@ -265,10 +266,58 @@ def scenarios_command(
             )
         )
         return
-    console.print(scenarios.to_string(index=False) if len(scenarios) else "no scenarios", markup=False)
-    console.print(
-        snapshots.drop(columns="content_hash").to_string(index=False) if len(snapshots) else "no snapshots",
-        markup=False,
-    )
+    from rich.table import Table
+
+    from cx_framework.cli._app import lit
+
+    if len(scenarios):
+        table = Table(title=f"Scenarios in {lit(store.path)}", title_justify="left")
+        for col in ("scenario", "scheme", "status", "revision", "changed by", "changed at"):
+            table.add_column(
+                col, justify="right" if col == "revision" else "left", no_wrap=col in {"status", "revision"}
+            )
+        for r in scenarios.itertuples(index=False):
+            table.add_row(
+                lit(r.name),
+                lit(r.scheme_id),
+                lit(r.status),
+                str(r.revision),
+                lit(r.updated_by),
+                lit(r.updated_at),
+            )
+        console.print(table)
+    else:
+        console.print("no scenarios", markup=False)
+    if len(snapshots):
+        snaps = Table(
+            title="Payout snapshots (locked runs; cx statements --snapshot ID)", title_justify="left"
+        )
+        for col in (
+            "id",
+            "scenario",
+            "revision",
+            "locked by",
+            "locked at",
+            "employee-periods",
+            "total payout",
+        ):
+            snaps.add_column(
+                col,
+                justify="left" if col in {"scenario", "locked by", "locked at"} else "right",
+                no_wrap=col in {"id", "revision", "employee-periods", "total payout"},
+            )
+        for r in snapshots.itertuples(index=False):
+            snaps.add_row(
+                str(r.id),
+                lit(r.scenario),
+                str(r.revision),
+                lit(r.created_by),
+                lit(r.created_at),
+                f"{int(r.rows):,}",
+                f"{float(r.total_payout):,.2f}",
+            )
+        console.print(snaps)
+    else:
+        console.print("no snapshots", markup=False)
     if verify:
         console.print("audit chain and snapshot hashes verified", markup=False)
