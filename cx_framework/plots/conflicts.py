@@ -124,6 +124,7 @@ def conflict_heatmap(
         f" — {owner_names.get(scheme, scheme)}" if scheme else ""
     )
     fig = apply_style(fig, title=title or default, height=max(340, 40 * len(row_order) + 200))
+    fig.update_layout(margin_r=130)  # room for the colour bar's "helps the KPI" / "hurts the KPI" labels
     fig.add_annotation(
         # two short lines: one long line ran past the plot's right edge under the toolbar and the colour bar
         text="Numbers: total effect, % change of the KPI per 1 % rise of the metric.<br>Colour: red = the bonus "
