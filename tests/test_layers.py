@@ -40,6 +40,7 @@ LAYER_OF: dict[str, str] = {
     "figures": "foundation",  # the figure registry (ids, labels, units, formats): every layer renders from it
     "config": "foundation",
     "schemas": "foundation",
+    "_tables": "foundation",  # table names (schemas re-exports them; importable without pandera)
     "io": "foundation",
     "engine": "foundation",
     "sources": "foundation",
