@@ -262,6 +262,11 @@ def interval_sentence(row: dict[str, Any]) -> str:
     )
 
 
+def _rank_text(value: Any) -> str:
+    """A rank for display: ``"3"``, or ``"–"`` when the pair is no conflict / the action is not recommended."""
+    return "–" if pd.isna(value) else str(int(value))
+
+
 def render_comparison(src: state.Source, cfg: Any) -> None:
     """The "Configured vs estimated graph" tab: conflicts, actions and behaviour value side by side."""
     from cx_framework.conflicts.comparison import UNIDENTIFIED_NOTE
@@ -275,9 +280,10 @@ def render_comparison(src: state.Source, cfg: Any) -> None:
     asked = st.session_state.get("cf_compare_asked", False)
     if not asked and not state.analysis(src).computed("evidence_comparison"):
         if st.button(
-            "Compare the configured and the estimated graph (re-ranks the actions: about half a minute the first "
-            "time, cached after)",
+            "Compare the configured and the estimated graph",
             key="cf_compare",
+            help="Re-runs the conflicts and re-ranks the actions on the estimated elasticities: about half a minute "
+            "the first time, cached after.",
         ):
             st.session_state["cf_compare_asked"] = asked = True
         else:
@@ -307,48 +313,19 @@ def render_comparison(src: state.Source, cfg: Any) -> None:
     if only_changed:
         rows = rows[rows["change"] != "unchanged"]
     rows = rows.sort_values(["estimated_rank", "rank"], na_position="last")
-    left, right = st.columns(2)
     number = st.column_config.NumberColumn(format="%+.3f")
-    with left:
-        st.markdown("**Configured graph** (causal_graph.yaml)")
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "Component": rows["component"].map(ui.metric_name),
-                    "KPI": rows["kpi"].map(ui.metric_name),
-                    "Total effect": rows["total_effect"],
-                    "Rank": rows["rank"],
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={"Total effect": number},
-            key="cf_cmp_cfg",
-        )
-    with right:
-        st.markdown("**Estimated graph** (history)")
-        st.dataframe(
-            pd.DataFrame(
-                {
-                    "Component": rows["component"].map(ui.metric_name),
-                    "KPI": rows["kpi"].map(ui.metric_name),
-                    "Total effect": rows["estimated_total_effect"],
-                    "Rank": rows["estimated_rank"],
-                    "Change": rows["change"].map(_CHANGE_ICON)
-                    + rows["sign_flips"].map({True: ", sign flips", False: ""}),
-                }
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config={"Total effect": number},
-            key="cf_cmp_est",
-        )
     if len(rows):
         st.dataframe(
             pd.DataFrame(
                 {
-                    "Pair": rows["component"].map(ui.metric_name) + " × " + rows["kpi"].map(ui.metric_name),
-                    "What changes": rows["difference"],
+                    "Component": rows["component"].map(ui.metric_name),
+                    "KPI": rows["kpi"].map(ui.metric_name),
+                    "Configured: total effect": rows["total_effect"],
+                    "Configured: rank": rows["rank"].map(_rank_text),
+                    "Estimated: total effect": rows["estimated_total_effect"],
+                    "Estimated: rank": rows["estimated_rank"].map(_rank_text),
+                    "Change": rows["change"].map(_CHANGE_ICON)
+                    + rows["sign_flips"].map({True: ", sign flips", False: ""}),
                     "Edges behind the difference (configured → estimated: exact part of the change)": rows[
                         "edges_behind"
                     ],
@@ -356,7 +333,18 @@ def render_comparison(src: state.Source, cfg: Any) -> None:
             ),
             hide_index=True,
             width="stretch",
-            key="cf_cmp_why",
+            column_config={
+                "Configured: total effect": number,
+                "Estimated: total effect": number,
+                "Edges behind the difference (configured → estimated: exact part of the change)": (
+                    st.column_config.TextColumn(width="large")
+                ),
+            },
+            key="cf_cmp_table",
+        )
+        st.caption(
+            "Rank = the conflict's place by severity within the scheme (1 = worst; empty = no conflict on that "
+            "graph). Each edge's part of the change is exact: the parts add up to the change of total effect."
         )
     else:
         st.success("No conflict of this scheme changes between the two graphs.")
@@ -371,11 +359,11 @@ def render_comparison(src: state.Source, cfg: Any) -> None:
             pd.DataFrame(
                 {
                     "Action": acts["title"],
-                    "Rank (configured)": acts["rank"],
-                    "Rank (estimated)": acts["estimated_rank"],
+                    "Rank (configured)": acts["rank"].map(_rank_text),
+                    "Rank (estimated)": acts["estimated_rank"].map(_rank_text),
+                    "What changes": acts["difference"],
                     f"{cfg.economics.currency}/year (configured)": acts["expected_annual_value"],
                     f"{cfg.economics.currency}/year (estimated)": acts["estimated_expected_annual_value"],
-                    "What changes": acts["difference"],
                     "Edges behind it": acts["edges_behind"],
                 }
             ),
