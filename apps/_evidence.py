@@ -313,6 +313,17 @@ def render_comparison(src: state.Source, cfg: Any) -> None:
     if only_changed:
         rows = rows[rows["change"] != "unchanged"]
     rows = rows.sort_values(["estimated_rank", "rank"], na_position="last")
+    # every conflict shown carries its severity interval under the evidence (the evidence section's draws)
+    key = ["scheme", "component", "kpi"]
+    ci = state.analysis(src).result("evidence").conflicts
+    if len(ci) and len(rows):
+        rows = rows.merge(ci[[*key, "severity_low", "severity_high", "status"]], on=key, how="left")
+        under = [
+            f"{lo:.3g} to {hi:.3g} ({st_})" if pd.notna(lo) else "–"
+            for lo, hi, st_ in zip(rows["severity_low"], rows["severity_high"], rows["status"], strict=True)
+        ]
+    else:
+        under = ["–"] * len(rows)
     number = st.column_config.NumberColumn(format="%+.3f")
     if len(rows):
         st.dataframe(
@@ -326,6 +337,7 @@ def render_comparison(src: state.Source, cfg: Any) -> None:
                     "Estimated: rank": rows["estimated_rank"].map(_rank_text),
                     "Change": rows["change"].map(_CHANGE_ICON)
                     + rows["sign_flips"].map({True: ", sign flips", False: ""}),
+                    "Severity 95 % under the evidence": under,
                     "Edges behind the difference (configured → estimated: exact part of the change)": rows[
                         "edges_behind"
                     ],

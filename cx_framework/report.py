@@ -638,7 +638,7 @@ def _graph_extras(analysis: Any) -> dict[str, Any]:
     return out
 
 
-def _comparison_block(extras: Mapping[str, Any], config: CxConfig) -> list[str]:
+def _comparison_block(extras: Mapping[str, Any], config: CxConfig, evidence: Any = None) -> list[str]:
     """Conflicts and actions on the configured vs the estimated graph, the differences and the edges behind them."""
     from cx_framework.conflicts.comparison import UNIDENTIFIED_NOTE
 
@@ -667,6 +667,18 @@ def _comparison_block(extras: Mapping[str, Any], config: CxConfig) -> list[str]:
             ["_o", "scheme", "estimated_rank"]
         )
         shown = changed.head(15)
+        key = ["scheme", "component", "kpi"]
+        ci = evidence.conflicts if evidence is not None else pd.DataFrame()
+        if len(ci) and len(shown):  # every conflict shown carries its severity interval under the evidence
+            shown = shown.merge(ci[[*key, "severity_low", "severity_high", "status"]], on=key, how="left")
+            under = [
+                "–" if _missing(lo) else f"{lo:.3g} to {hi:.3g} ({st})"
+                for lo, hi, st in zip(
+                    shown["severity_low"], shown["severity_high"], shown["status"], strict=True
+                )
+            ]
+        else:
+            under = ["–"] * len(shown)
         body.append(
             f"<p>{len(changed)} of {len(c)} scheme component × KPI pairs change"
             + (f" (the first {len(shown)} shown)" if len(shown) < len(changed) else "")
@@ -685,6 +697,7 @@ def _comparison_block(extras: Mapping[str, Any], config: CxConfig) -> list[str]:
                     for v, r in zip(shown["estimated_total_effect"], shown["estimated_rank"], strict=True)
                 ],
                 "change": shown["change"] + shown["sign_flips"].map({True: ", sign flips", False: ""}),
+                "severity 95 % under the evidence": under,
                 "edges behind the difference": shown["edges_behind"],
             }
         )
@@ -825,7 +838,7 @@ def _incentives_section(
             {TOTAL_EFFECT_LABEL: lambda v: f"{float(v):+.3f}", "Severity": lambda v: f"{float(v):.4f}"},
         ),
         *_evidence_block(evidence, evidence_missing, render, config),
-        *(_comparison_block(extras, config) if extras else []),
+        *(_comparison_block(extras, config, evidence) if extras else []),
     ]
     behaviour = plan.results.get("behaviour") or {}
     current = plan.assumptions.get("current_scheme")

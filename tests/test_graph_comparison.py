@@ -313,7 +313,8 @@ def test_cli_conflicts_and_actions_on_both_graphs():
     assert est["changed"] and all(c["change"] != "unchanged" and c["edges_behind"] for c in est["changed"])
     assert all(c["conflict"] for c in est["conflicts"])
     # every conflict reported on the estimated graph carries its interval and path evidence too
-    for c in [*est["conflicts"], *est["department_conflicts"]]:
+    assert not any(k.endswith(("_x", "_y")) for c in est["changed"] for k in c)
+    for c in [*est["conflicts"], *est["department_conflicts"], *est["changed"]]:
         assert 0 <= c["severity_low"] <= c["severity_high"] and c["status"] and "path_evidence" in c
     ids = {f["id"] for f in doc["figures"]}
     assert "evidence_comparison.conflicts_changed" in ids

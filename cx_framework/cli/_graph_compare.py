@@ -52,7 +52,8 @@ def _with_intervals(
     if intervals is None or not len(intervals) or not len(frame):
         return frame
     key = [owner, "component", "kpi"]
-    return frame.merge(intervals[[*key, *columns]], on=key, how="left")
+    new = [c for c in columns if c not in frame.columns]  # the comparison has its own estimated_* columns
+    return frame.merge(intervals[[*key, *new]], on=key, how="left")
 
 
 def conflicts_document(
@@ -82,8 +83,10 @@ def conflicts_document(
         "edges": comparison.edges,
         "conflicts": _with_intervals(shown, intervals, "scheme", cols) if len(shown) else [],
         "department_conflicts": _with_intervals(depts, department_intervals, "department", cols),
-        "comparison": c[in_ids] if len(c) else [],
-        "changed": c[in_ids & (c["change"] != "unchanged")] if len(c) else [],
+        "comparison": _with_intervals(c[in_ids], intervals, "scheme", cols) if len(c) else [],
+        "changed": _with_intervals(c[in_ids & (c["change"] != "unchanged")], intervals, "scheme", cols)
+        if len(c)
+        else [],
         "department_comparison": comparison.department_conflicts,
         "conflict_edges": comparison.conflict_edges,
         "behaviour": comparison.behaviour,
