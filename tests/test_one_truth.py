@@ -4,6 +4,7 @@ same value and label, and changing ``assumptions.current_scheme`` changes every 
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import re
 import shutil
@@ -19,7 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 SAMPLE = ROOT / "data" / "sample"
 APPS = ROOT / "apps"
-runner = CliRunner()
+# stdout apart from stderr on every click version (click < 8.2 mixes them unless told not to)
+runner = (
+    CliRunner(mix_stderr=False)
+    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
+    else CliRunner()
+)
 
 #: every analysis command on the sample, with its --json arguments
 COMMANDS = {

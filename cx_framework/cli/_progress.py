@@ -86,8 +86,11 @@ def caveats() -> Iterator[None]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield
-    # a dependency's deprecation notice (ibis, pandas) is for developers, not a caveat about the user's figures
-    for_developers = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+    # a dependency's deprecation or performance notice (ibis, pandas) is for developers, not a caveat about the
+    # user's figures
+    from pandas.errors import PerformanceWarning
+
+    for_developers = (DeprecationWarning, PendingDeprecationWarning, FutureWarning, PerformanceWarning)
     print_notes(str(w.message) for w in caught if not issubclass(w.category, for_developers))
 
 
