@@ -45,6 +45,7 @@ import pyarrow as pa
 from scipy import stats
 
 from cx_framework._compat import ARROW_TEXT_DTYPE
+from cx_framework._tables import REQUIRED_TABLES
 
 __all__ = [
     "SyntheticOrg",
@@ -57,15 +58,7 @@ __all__ = [
 ]
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "data" / "sample"
-TABLE_NAMES = (
-    "intervals",
-    "contacts",
-    "customers",
-    "employees",
-    "employee_metrics",
-    "department_metrics",
-    "work_items",
-)
+TABLE_NAMES = REQUIRED_TABLES  # the data contract's input tables, in its order
 
 # reason -> (probability among first contacts, queue, mean handle factor)
 _REASONS: dict[str, tuple[float, str, float]] = {

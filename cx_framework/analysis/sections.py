@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from cx_framework import figures as F
+from cx_framework._tables import REQUIRED_TABLES
 from cx_framework.analysis.core import SectionResult, _Unavailable, section
 
 if TYPE_CHECKING:
@@ -1128,15 +1129,7 @@ def _unpack_plan(plan: Any, a: Analysis) -> Any:
 @section(
     "actions",
     # partial data: each candidate's engine needs its own tables; what cannot run is named in plan.unavailable
-    optional=(
-        "intervals",
-        "contacts",
-        "customers",
-        "employees",
-        "employee_metrics",
-        "department_metrics",
-        "work_items",
-    ),
+    optional=REQUIRED_TABLES,
     label="Recommended actions",
     pack=_pack_plan,
     unpack=_unpack_plan,

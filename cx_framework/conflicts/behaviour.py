@@ -350,17 +350,17 @@ def simulate_behaviour(
     DataValidationError
         A needed column is missing or a table breaks the data contract (``err.failures`` lists the rows).
     """
-    prep = _prepare_behaviour(
+    return behaviour_under_graphs(
         scheme,
         org,
         config,
+        [total_effects(config)],
         seed=seed,
         effort_budget=effort_budget,
         responsiveness_cv=responsiveness_cv,
         baseline_periods=baseline_periods,
         validate=validate,
-    )
-    return _finish(prep, total_effects(config))
+    )[0]
 
 
 def behaviour_under_graphs(
