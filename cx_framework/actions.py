@@ -222,9 +222,8 @@ class ActionPlan:
         data"``, ``"Optimal service level — engine module ... is not available"``."""
         lines = []
         for label, reason in self.unavailable_named().items():
-            if re.match(
-                r"[A-Z][^—]*? needs? table", reason
-            ):  # the Analysis' reason already names the analysis
+            # the Analysis' own reason already names the analysis ("SLA chains need table work_items ...")
+            if re.match(r"[A-Z][^—]*? needs? table", reason):
                 lines.append(reason)
             elif reason.startswith("needs "):
                 lines.append(f"{label} {reason}")
