@@ -8,16 +8,15 @@ an output would go keeps its content.
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from _cli import split_runner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from cx_framework.cli import app
 
@@ -28,14 +27,7 @@ SAMPLE = ROOT / "data" / "sample"
 FAST_S = 5.0
 
 
-def _runner() -> CliRunner:
-    """A runner that keeps stdout and stderr apart on every click version (8.1 needs mix_stderr=False)."""
-    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    return CliRunner()
-
-
-runner = _runner()
+runner = split_runner()
 
 
 def _invoke(args: list[str]):

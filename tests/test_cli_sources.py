@@ -3,7 +3,6 @@ calibration table in ``cx staffing`` (issue 15.5), and progress / ``--quiet`` on
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from typer.testing import CliRunner
+from _cli import split_runner
 
 from cx_framework.cli import app
 
@@ -19,13 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 
 
-def _runner() -> CliRunner:
-    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters:  # click < 8.2
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    return CliRunner()
-
-
-runner = _runner()
+runner = split_runner()
 
 BAMBOO = (
     "id,employeeNumber,firstName,lastName,department,division,jobTitle,payRate,payPer,hireDate,terminationDate\n"

@@ -5,7 +5,6 @@ their teams) can read individual pay from the CLI exports, statements, workbook 
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import re
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from _cli import split_runner
 
 from cx_framework.access import AccessError, Viewer, hash_password
 from cx_framework.analysis import Analysis
@@ -26,12 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 SAMPLE = ROOT / "data" / "sample"
 APPS = ROOT / "apps"
-# stdout and stderr apart on every click version (click < 8.2 mixes them unless told not to)
-runner = (
-    CliRunner(mix_stderr=False)
-    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
-    else CliRunner()
-)
+runner = split_runner()
 
 
 @pytest.fixture(scope="module")

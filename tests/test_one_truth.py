@@ -4,7 +4,6 @@ same value and label, and changing ``assumptions.current_scheme`` changes every 
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import re
 import shutil
@@ -12,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from _cli import split_runner
 
 from cx_framework.cli import app
 
@@ -20,12 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 SAMPLE = ROOT / "data" / "sample"
 APPS = ROOT / "apps"
-# stdout apart from stderr on every click version (click < 8.2 mixes them unless told not to)
-runner = (
-    CliRunner(mix_stderr=False)
-    if "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
-    else CliRunner()
-)
+runner = split_runner()
 
 #: every analysis command on the sample, with its --json arguments
 COMMANDS = {
