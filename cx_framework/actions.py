@@ -652,9 +652,9 @@ def run_engines(
                 )
             return out
 
-        from cx_framework.conflicts.behaviour import _NEEDED as behaviour_tables
+        from cx_framework.conflicts.behaviour import BEHAVIOUR_TABLES
 
-        need("behaviour", "behaviour simulation", _behaviour, uses=tuple(behaviour_tables))
+        need("behaviour", "behaviour simulation", _behaviour, uses=BEHAVIOUR_TABLES)
 
         def _payouts() -> Any:
             from cx_framework.incentives import compare_schemes

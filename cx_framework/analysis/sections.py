@@ -25,6 +25,7 @@ import pandas as pd
 from cx_framework import figures as F
 from cx_framework._tables import REQUIRED_TABLES
 from cx_framework.analysis.core import SectionResult, _Unavailable, section
+from cx_framework.conflicts.behaviour import BEHAVIOUR_TABLES
 
 if TYPE_CHECKING:
     from cx_framework.analysis.core import Analysis
@@ -371,7 +372,7 @@ def _conflicts(a: Analysis) -> SectionResult:
 
 @section(
     "behaviour",
-    needs=("employee_metrics", "employees", "customers", "intervals", "department_metrics"),
+    needs=BEHAVIOUR_TABLES,
     label="Behaviour simulation",
 )
 def _behaviour(a: Analysis) -> SectionResult:
@@ -508,7 +509,7 @@ def _behaviour_kwargs(a: Analysis) -> dict[str, Any]:
 
 @section(
     "behaviour_intervals",
-    needs=("employee_metrics", "employees", "customers", "intervals", "department_metrics"),
+    needs=BEHAVIOUR_TABLES,
     label="Behaviour simulation's value with its interval",
     headline=False,
 )

@@ -59,16 +59,21 @@ __all__ = [
     "behaviour_under_graphs",
     "behaviour_net_values",
     "customer_lifetime_value_factor",
+    "BEHAVIOUR_COLUMNS",
+    "BEHAVIOUR_TABLES",
 ]
 
 _WEIGHTED = ("ratio", "volume_weighted")
-_NEEDED = {
+#: The columns the behaviour simulation reads from each table it needs.
+BEHAVIOUR_COLUMNS: dict[str, list[str]] = {
     "employee_metrics": ["period", "employee_id", "metric", "value"],
     "employees": ["employee_id", "department", "role", "base_salary"],
     "customers": ["customer_id", "start_date", "monthly_revenue", "churn_date"],
     "intervals": ["interval_start", "offered", "aht_s"],
     "department_metrics": ["period", "department", "metric", "value"],
 }
+#: The tables the behaviour simulation needs (the Analysis' ``behaviour`` sections and the action plan use this).
+BEHAVIOUR_TABLES: tuple[str, ...] = tuple(BEHAVIOUR_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -217,7 +222,7 @@ def _tables(org: Any, *, validate: bool) -> dict[str, Any]:
     from cx_framework.schemas import validate as validate_table
 
     out: dict[str, Any] = {}
-    for name, cols in _NEEDED.items():
+    for name, cols in BEHAVIOUR_COLUMNS.items():
         frame = org.get(name) if isinstance(org, Mapping) else getattr(org, name, None)
         if name == "customers" and isinstance(frame, CustomerBase):
             out[name] = frame  # the customers grouped by start and churn month (large data, from the engine)
@@ -225,7 +230,7 @@ def _tables(org: Any, *, validate: bool) -> dict[str, Any]:
         if not isinstance(frame, pd.DataFrame):
             raise InputValueError(
                 f"org has no `{name}` table; pass a SyntheticOrg (load_sample()) or a dict of tables with "
-                f"{', '.join(_NEEDED)}",
+                f"{', '.join(BEHAVIOUR_TABLES)}",
                 argument="org",
             )
         missing = [c for c in cols if c not in frame.columns]
