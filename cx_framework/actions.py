@@ -67,11 +67,10 @@ Effort rule
 from __future__ import annotations
 
 import math
-import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -89,6 +88,7 @@ __all__ = [
     "DEFAULT_ASSUMPTIONS",
     "ActionPlan",
     "STEP_LABELS",
+    "MissingTables",
     "recommend_actions",
     "run_engines",
     "effort_from_cost",
@@ -176,6 +176,18 @@ STEP_LABELS: dict[str, str] = {
 }
 
 
+class MissingTables(NamedTuple):
+    """Why a step could not run on partial data: the analysis that needs the tables, and each table with its
+    problem (``"customers (missing)"``, ``"employee_metrics (not in the data)"``)."""
+
+    label: str
+    tables: tuple[str, ...]
+
+    def sentence(self) -> str:
+        """``"Retention and optimal service level needs table customers (missing)"``."""
+        return f"{self.label} needs table {' and '.join(self.tables)}"
+
+
 # ------------------------------------------------------------------------------------------------ result
 @dataclass(frozen=True)
 class ActionPlan:
@@ -203,6 +215,9 @@ class ActionPlan:
     assumptions : dict
         The assumptions used (defaults merged with the caller's).
     currency : str
+    missing_tables : dict[str, MissingTables]
+        The steps of :attr:`unavailable` that could not run for lack of tables (partial data), with the analysis
+        that needs them and the tables.
     """
 
     actions: pd.DataFrame
@@ -211,6 +226,7 @@ class ActionPlan:
     unavailable: dict[str, str]
     assumptions: dict[str, Any]
     currency: str = "GBP"
+    missing_tables: dict[str, MissingTables] = field(default_factory=dict)
 
     def unavailable_named(self) -> dict[str, str]:
         """:attr:`unavailable` keyed by the analyses' human names (what every surface prints)."""
@@ -221,14 +237,10 @@ class ActionPlan:
         needs table customers (...)"``, ``"Scheme comparison needs table employee_metrics, which is not in the
         data"``, ``"Optimal service level — engine module ... is not available"``."""
         lines = []
-        for label, reason in self.unavailable_named().items():
-            # the Analysis' own reason already names the analysis ("SLA chains need table work_items ...")
-            if re.match(r"[A-Z][^—]*? needs? table", reason):
-                lines.append(reason)
-            elif reason.startswith("needs "):
-                lines.append(f"{label} {reason}")
-            else:
-                lines.append(f"{label} — {reason}")
+        for name, reason in self.unavailable.items():
+            missing = self.missing_tables.get(name)
+            label = STEP_LABELS.get(name, name.replace("_", " "))
+            lines.append(missing.sentence() if missing else f"{label} — {reason}")
         return lines
 
     def summary(self) -> str:
@@ -299,6 +311,9 @@ def actions_chart(plan: ActionPlan, *, title: str | None = None) -> go.Figure:
 #: Spark; every step needing their rows is precomputed from aggregates) and steps known to be unavailable.
 ENGINE_TABLES_KEY = "_engine_tables"
 UNAVAILABLE_KEY = "_unavailable"
+#: ``precomputed`` (and :func:`run_engines` ``results``) key: the :class:`MissingTables` of each step in
+#: ``UNAVAILABLE_KEY`` that lacks tables.
+MISSING_TABLES_KEY = "_missing_tables"
 
 
 def _tables(org_data: Any, engine_tables: Any = ()) -> dict[str, pd.DataFrame]:
@@ -539,10 +554,12 @@ def run_engines(
     Returns
     -------
     (results, unavailable, assumptions)
+        ``results[MISSING_TABLES_KEY]`` holds the :class:`MissingTables` of the steps that lack tables.
     """
     results: dict[str, Any] = dict(precomputed or {})
     in_engine = tuple(results.pop(ENGINE_TABLES_KEY, ()) or ())
     known_unavailable = dict(results.pop(UNAVAILABLE_KEY, {}) or {})
+    missing: dict[str, MissingTables] = dict(results.pop(MISSING_TABLES_KEY, {}) or {})
     tables = _tables(org_data, in_engine)
     merged = {**DEFAULT_ASSUMPTIONS, **dict(assumptions or {})}
     unknown = sorted(set(merged) - set(DEFAULT_ASSUMPTIONS))
@@ -564,6 +581,9 @@ def run_engines(
         absent = _absent(tables, in_engine, uses)
         if absent:  # partial data: this engine cannot run, the others still do
             unavailable[name] = _needs_tables(absent)
+            missing[name] = MissingTables(
+                STEP_LABELS.get(name, label), tuple(f"{t} (not in the data)" for t in absent)
+            )
             results[name] = None
             return None
         step(label)
@@ -737,6 +757,7 @@ def run_engines(
         _service_level,
         uses=("customers",) + (("intervals",) if forecast is None else ()),
     )
+    results[MISSING_TABLES_KEY] = missing
     return results, unavailable, merged
 
 
@@ -1437,6 +1458,7 @@ def recommend_actions(
         precomputed=precomputed,
         progress=progress,
     )
+    missing = results.pop(MISSING_TABLES_KEY, {})
     tables = _tables(org_data, tuple((precomputed or {}).get(ENGINE_TABLES_KEY, ()) or ()))
     if "behaviour_range" not in results and results.get("behaviour"):
         results["behaviour_range"] = _behaviour_range(tables, config, results, merged, progress)
@@ -1463,6 +1485,7 @@ def recommend_actions(
         unavailable=unavailable,
         assumptions=merged,
         currency=config.economics.currency,
+        missing_tables={name: why for name, why in missing.items() if name in unavailable},
     )
 
 

@@ -13,6 +13,8 @@ import pytest
 
 from cx_framework.actions import (
     ACTION_COLUMNS,
+    ActionPlan,
+    MissingTables,
     effort_from_cost,
     rank_actions,
     recommend_actions,
@@ -357,6 +359,20 @@ def test_missing_table_leaves_the_other_actions(sample_org, config, plan):
     for step in ("retention", "service_level", "behaviour"):
         assert "customers" in partial.unavailable[step], step
     assert {"Retention model", "Optimal service level"} <= set(partial.unavailable_named())
+    # the reason is structured (which analysis, which tables), not recognised by its wording
+    assert partial.missing_tables["retention"] == MissingTables(
+        "Retention model", ("customers (not in the data)",)
+    )
+    assert "Retention model needs table customers (not in the data)" in partial.unavailable_lines()
+    # a reason that merely mentions a table (an engine error) keeps its step's name in front
+    errored = ActionPlan(
+        actions=partial.actions,
+        candidates=partial.candidates,
+        results={},
+        unavailable={"sla_chains": "Journeys needs table work_items sorted by time"},
+        assumptions={},
+    )
+    assert errored.unavailable_lines() == ["SLA chains — Journeys needs table work_items sorted by time"]
     assert "service_level" not in set(partial.candidates["kind"])
     assert {"fix_failure_demand", "tighten_sla"} <= set(partial.candidates["kind"])
     with pytest.raises(InputValueError, match="org_data"):

@@ -761,13 +761,15 @@ class Analysis:
             return None
         if name in self._failed:
             return self._failed[name]
-        missing = self.missing_tables(name)
-        if missing:
-            problems = self.table_problems
-            parts = [f"{t} ({problems.get(t, 'missing')})" for t in missing]
-            label = self._spec(name).label
-            return f"{label} needs table {' and '.join(parts)}"
+        parts = self.missing_table_problems(name)
+        if parts:
+            return f"{self._spec(name).label} needs table {' and '.join(parts)}"
         return None
+
+    def missing_table_problems(self, name: str) -> list[str]:
+        """:meth:`missing_tables` of section ``name``, each with its problem: ``["customers (missing)"]``."""
+        problems = self.table_problems
+        return [f"{t} ({problems.get(t, 'missing')})" for t in self.missing_tables(name)]
 
     def available(self, name: str) -> bool:
         """Whether section ``name`` has (or can compute) a result; computing it if needed."""

@@ -570,7 +570,7 @@ def _evidence_comparison(a: Analysis) -> SectionResult:
     deliverable 4): :func:`~cx_framework.conflicts.comparison.graph_comparison` of the evidence section's estimates,
     with the estimated-graph actions re-ranked by ``recommend_actions`` on the same data and assumptions (only the
     graph-dependent steps — conflict matrix, behaviour simulation — are recomputed)."""
-    from cx_framework.actions import UNAVAILABLE_KEY, recommend_actions
+    from cx_framework.actions import MISSING_TABLES_KEY, UNAVAILABLE_KEY, recommend_actions
     from cx_framework.conflicts.behaviour import simulate_behaviour
     from cx_framework.conflicts.comparison import graph_comparison
     from cx_framework.conflicts.graph import conflict_matrix
@@ -607,6 +607,7 @@ def _evidence_comparison(a: Analysis) -> SectionResult:
             org, extra = _plan_org(a)
             precomputed.update(extra)
             precomputed[UNAVAILABLE_KEY] = dict(plan.unavailable)  # the same steps as the configured plan
+            precomputed[MISSING_TABLES_KEY] = dict(plan.missing_tables)
             try:
                 period: pd.Timestamp | None = as_of(a)
             except _Unavailable:
@@ -1164,11 +1165,12 @@ def _actions(a: Analysis) -> SectionResult:
         precomputed["service_level"] = r.optimum
 
     reuse("retention", retention)
-    from cx_framework.actions import ENGINE_TABLES_KEY, UNAVAILABLE_KEY
+    from cx_framework.actions import ENGINE_TABLES_KEY, MISSING_TABLES_KEY, UNAVAILABLE_KEY, MissingTables
 
     # a step whose section could not run (a missing or invalid table, an engine error) is reported with the
     # section's own reason instead of being retried on the rows
     gone: dict[str, str] = {}
+    missing: dict[str, MissingTables] = {}
     for key, name in (
         ("scorecard", "scorecard"),
         ("failure_demand", "failure_demand"),
@@ -1182,7 +1184,11 @@ def _actions(a: Analysis) -> SectionResult:
         reason = a.why_unavailable(name) if key not in precomputed else None
         if reason or (a.uses_engine and key not in precomputed):
             gone[key] = reason or f"{a.section_label(name)} did not run"
+            tables = a.missing_table_problems(name) if reason else []
+            if tables:
+                missing[key] = MissingTables(a.section_label(name), tuple(tables))
     precomputed[UNAVAILABLE_KEY] = gone
+    precomputed[MISSING_TABLES_KEY] = missing
     org: Any = a.tables
     if a.uses_engine:
         from cx_framework.analysis.core import ENGINE_TABLES
