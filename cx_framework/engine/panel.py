@@ -151,22 +151,6 @@ def customer_panel(
         resolved=con.resolved_first_contact,
         **({ROW_COLUMN: con[ROW_COLUMN]} if ROW_COLUMN in con.columns else {}),
     )
-    unknown = c.anti_join(cust, "customer_id")
-    n_unknown = int(engine.execute(unknown.count()))
-    if n_unknown:
-        first = (
-            engine.execute(
-                unknown.order_by(ROW_COLUMN).limit(20).select(r=unknown[ROW_COLUMN], v=unknown.customer_id)
-            )
-            if ROW_COLUMN in c.columns
-            else None
-        )
-        raise DataValidationError(
-            f"table 'contacts': column 'customer_id' has {n_unknown} contact(s) for customers not in 'customers'; "
-            "add the customers or drop those contacts.",
-            failures=None if first is None else _fail("contacts", "customer_id", "customer exists", first),
-            table="contacts",
-        )
     if end is not None:
         ts = pd.Timestamp(end)
         end_expr: Any = ibis.literal((ts.year - 1970) * 12 + ts.month - 1, type="int64")
@@ -182,25 +166,27 @@ def customer_panel(
         end_expr = ibis.literal(max(candidates), type="int64")
     cust = cust.mutate(last_p=ibis.least(cust.churn_p, end_expr))
 
-    joined = c.join(cust.select("customer_id", "customer_key", "start_p", "last_p"), "customer_id")
-    in_life = (joined.contact_p >= joined.start_p) & (joined.contact_p <= joined.last_p)
-    n_out = int(engine.execute(joined.aggregate(n=(~in_life).cast("int64").sum()))["n"].fillna(0).iloc[0])
-    inside = joined.filter(in_life)
-    if n_out:
-        warnings.warn(
-            f"{n_out} contact(s) fall outside their customer's active months (before the start month or after the "
-            "churn month / data end) and are not in the panel.",
-            StatisticalWarning,
-            stacklevel=2,
-        )
-    w = ibis.window(group_by=inside.customer_key, order_by=inside.timestamp)
-    prev = inside.timestamp.lag().over(w)
-    marked = inside.mutate(
-        repeat=ibis.coalesce(inside.timestamp <= prev + _window(repeat_window_days), False),
+    # ONE join and one window pass over the contacts: the contacts of unknown customers (no key) and those
+    # outside their customer's active months are kept in their own groups of the cached monthly sums (counted
+    # there for the error and the warning) and in their own window partition, so the repeat flags of the
+    # contacts inside are those of a pass over the inside contacts alone
+    life = cust.select(
+        __cid=cust.customer_id, customer_key=cust.customer_key, start_p=cust.start_p, last_p=cust.last_p
+    )
+    joined = c.left_join(life, c.customer_id == life.__cid)
+    known_customer = joined.customer_key.notnull()
+    in_life = ibis.coalesce(
+        known_customer & (joined.contact_p >= joined.start_p) & (joined.contact_p <= joined.last_p), False
+    )
+    joined = joined.mutate(__status=ibis.ifelse(in_life, 0, ibis.ifelse(known_customer, 1, 2)))
+    w = ibis.window(group_by=[joined.customer_key, joined.__status], order_by=joined.timestamp)
+    prev = joined.timestamp.lag().over(w)
+    marked = joined.mutate(
+        repeat=ibis.coalesce(joined.timestamp <= prev + _window(repeat_window_days), False),
     )
     phone = marked.phone
     within = phone & ~marked.abandoned & (marked.wait_s <= float(threshold_s))
-    per_month = marked.group_by(["customer_key", "contact_p"]).aggregate(
+    monthly = marked.group_by(["customer_key", "contact_p", "__status"]).aggregate(
         contacts=marked.count(),
         calls=phone.cast("int64").sum(),
         answered_within_threshold=within.cast("int64").sum(),
@@ -210,7 +196,34 @@ def customer_panel(
         unresolved_contacts=(~marked.resolved).cast("int64").sum(),
     )
     # one pass over the contacts: later queries (groups, cluster scores, figures) read the monthly sums
-    per_month = engine.cache(per_month)
+    monthly = engine.cache(monthly)
+    status = engine.execute(monthly.group_by("__status").aggregate(n=monthly.contacts.sum()))
+    outside = {int(k): int(v) for k, v in zip(status["__status"], status["n"], strict=True)}
+    n_unknown, n_out = outside.get(2, 0), outside.get(1, 0)
+    if n_unknown:
+        engine.release(monthly)
+        unknown = c.anti_join(cust, "customer_id")
+        first = (
+            engine.execute(
+                unknown.order_by(ROW_COLUMN).limit(20).select(r=unknown[ROW_COLUMN], v=unknown.customer_id)
+            )
+            if ROW_COLUMN in c.columns
+            else None
+        )
+        raise DataValidationError(
+            f"table 'contacts': column 'customer_id' has {n_unknown} contact(s) for customers not in 'customers'; "
+            "add the customers or drop those contacts.",
+            failures=None if first is None else _fail("contacts", "customer_id", "customer exists", first),
+            table="contacts",
+        )
+    if n_out:
+        warnings.warn(
+            f"{n_out} contact(s) fall outside their customer's active months (before the start month or after the "
+            "churn month / data end) and are not in the panel.",
+            StatisticalWarning,
+            stacklevel=2,
+        )
+    per_month = monthly.filter(monthly.__status == 0).drop("__status")
 
     zero = ibis.literal(0, type="int64")
     if months == "with_calls":
