@@ -10,6 +10,8 @@ Roles
 ``access.yaml`` (beside the other configs, or the file named by ``CX_ACCESS_FILE``)::
 
     authentication: password          # or: oidc (Streamlit st.login with an identity provider in secrets.toml)
+    min_group_size: 5                 # fewest employees in a pay aggregate shown outside HR (3 at least)
+    four_eyes: true                   # the proposer / last editor of a scheme cannot approve it (default)
     users:
       - {user: alex, name: Alex Hart, role: hr, password_hash: "$argon2id$v=19$..."}
       - {user: lee, role: leadership, password_hash: "$argon2id$..."}
@@ -67,6 +69,8 @@ __all__ = [
     "merge_small_groups",
     "restrict_groups",
     "suppression_note",
+    "withheld_reason",
+    "sees_every_group",
 ]
 
 ROLES: tuple[str, ...] = ("leadership", "hr", "manager", "analyst")
@@ -141,6 +145,9 @@ class AccessConfig(_Model):
     denied_log: str | None = None
     #: fewest employees in any pay aggregate shown outside HR (groups below it are merged); 3 at least
     min_group_size: int = Field(default=DEFAULT_MIN_GROUP_SIZE, ge=3, le=1000)
+    #: four-eyes approval: whoever proposed a scheme (or saved its current revision) cannot approve it; turn off
+    #: only for an HR team of one
+    four_eyes: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> AccessConfig:
@@ -417,6 +424,20 @@ def _weights(frame: pd.DataFrame, weight: str) -> pd.Series:
     return frame[weight].astype(float)
 
 
+def sees_every_group(viewer: Viewer | None, *, own_teams_only: bool = False) -> bool:
+    """True when ``viewer`` may see pay aggregates of any size: HR, access control off (``viewer`` None), or a
+    manager reading figures computed on their own teams only (``own_teams_only``, :func:`restrict_tables`)."""
+    return viewer is None or viewer.role == "hr" or (own_teams_only and viewer.role == "manager")
+
+
+def withheld_reason(min_size: int) -> str:
+    """What a surface shows instead of a pay aggregate over fewer than ``min_size`` employees."""
+    return (
+        f"fewer than {min_size} employees: a pay figure this small would describe individuals "
+        "(access.yaml min_group_size); HR sees it"
+    )
+
+
 def restrict_groups(
     frame: pd.DataFrame, viewer: Viewer | None, *, own_teams_only: bool = False, **merge: Any
 ) -> pd.DataFrame:
@@ -425,12 +446,12 @@ def restrict_groups(
     groups of fewer than ``viewer.min_group_size`` employees merged by :func:`merge_small_groups` (``merge``:
     its keyword arguments). ``own_teams_only=True`` says the frame was computed on a manager's own teams only
     (:func:`restrict_tables`): a manager may read those people's pay, so nothing is merged for them."""
-    manager_scoped = own_teams_only and viewer is not None and viewer.role == "manager"
-    if viewer is None or viewer.role == "hr" or manager_scoped:
+    if sees_every_group(viewer, own_teams_only=own_teams_only):
         out = frame.copy()
         out["merged_groups"] = 1
         out.attrs = {**frame.attrs, "suppression": ""}
         return out
+    assert viewer is not None  # sees_every_group is True for None
     return merge_small_groups(frame, viewer.min_group_size, **merge)
 
 
@@ -503,6 +524,13 @@ class AccessPolicy:
     def min_group_size(self) -> int:
         """Fewest employees in a pay aggregate shown outside HR (access.yaml ``min_group_size``, default 5)."""
         return self.config.min_group_size
+
+    @property
+    def four_eyes(self) -> bool:
+        """Four-eyes approval of schemes (access.yaml ``four_eyes``, default True): the approver must be another
+        HR user than the one who proposed or last edited the scenario
+        (:meth:`cx_framework.scenarios.ScenarioStore.set_status`)."""
+        return self.config.four_eyes
 
     def anonymous(self) -> Viewer:
         """The viewer of someone who has not signed in (e.g. a CLI user without ``CX_USER``): no individual pay,

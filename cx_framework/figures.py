@@ -126,6 +126,9 @@ class Figure:
         How surfaces render it (:data:`FORMATS`).
     currency : str
         Currency of money formats.
+    withheld : str
+        Empty, or why the value is withheld from this viewer (e.g. a pay aggregate over fewer than access.yaml's
+        ``min_group_size`` employees): ``value`` is then None and surfaces show "withheld" and the reason.
     """
 
     id: str
@@ -136,19 +139,29 @@ class Figure:
     period: str | None
     format: str
     currency: str = "GBP"
+    withheld: str = ""
 
     def formatted(self) -> str:
-        """The value as every surface shows it (see :func:`format_value`)."""
+        """The value as every surface shows it (see :func:`format_value`); "withheld (reason)" when withheld."""
+        if self.withheld:
+            return f"withheld ({self.withheld})"
         return format_value(self.value, self.format, currency=self.currency)
 
+    def withhold(self, reason: str) -> Figure:
+        """This figure with its value withheld for ``reason`` (value None, :attr:`withheld` set)."""
+        from dataclasses import replace
+
+        return replace(self, value=None, withheld=reason)
+
     def to_json(self) -> dict[str, Any]:
-        """The CLI ``--json`` contract entry: ``id, label, value, unit, period, definition`` (+ ``formatted``)."""
+        """The CLI ``--json`` contract entry: ``id, label, value, unit, period, definition`` (+ ``formatted``; a
+        withheld figure has ``value`` null and ``withheld``: the reason)."""
         value = self.value
         if isinstance(value, float) and not math.isfinite(value):
             value = None
         elif hasattr(value, "item"):  # numpy scalar
             value = value.item()
-        return {
+        out = {
             "id": self.id,
             "label": self.label,
             "value": value,
@@ -157,6 +170,9 @@ class Figure:
             "definition": self.definition,
             "formatted": self.formatted(),
         }
+        if self.withheld:
+            out["withheld"] = self.withheld
+        return out
 
     def _repr_html_(self) -> str:
         """The figure as a notebook card: label, formatted value, period, unit, id and definition."""
@@ -186,6 +202,7 @@ class Figure:
             period=data.get("period"),
             format=spec_format,
             currency=currency,
+            withheld=str(data.get("withheld") or ""),
         )
 
 

@@ -844,12 +844,14 @@ def _incentives_section(
     current = plan.assumptions.get("current_scheme")
     if behaviour:
         cur = plan.currency
+        small = _small_schemes(plan, config)
         rows = pd.DataFrame(
             [
                 {
                     "scheme": config.schemes[sid].name if sid in config.schemes else sid,
-                    "payout today": r.payout_cost["baseline"],
-                    "payout after response": r.payout_cost["scheme"],
+                    # a scheme paying too few employees shows no pay total (the report is read outside HR)
+                    "payout today": np.nan if sid in small else r.payout_cost["baseline"],
+                    "payout after response": np.nan if sid in small else r.payout_cost["scheme"],
                     "customer KPI index": r.customer_kpi_index,
                     "extra churned / month": r.extra_churned_customers,
                     "net value / month": r.net_value,
@@ -857,7 +859,7 @@ def _incentives_section(
                 for sid, r in behaviour.items()
             ]
         )
-        money = lambda v: f"{cur} {float(v):,.0f}"  # noqa: E731
+        money = lambda v: "withheld" if pd.isna(v) else f"{cur} {float(v):,.0f}"  # noqa: E731
         intervals = extras.get("behaviour_intervals")
         interval_note = ""
         if intervals is not None:  # the behaviour value with its interval over the estimated graph
@@ -893,6 +895,11 @@ def _incentives_section(
                 },
             )
             + (f"<p>{_esc(interval_note.strip())}</p>" if interval_note else "")
+            + "".join(
+                f"<p class='muted'>Payout of {_esc(config.schemes[sid].name if sid in config.schemes else sid)} "
+                f"withheld: {_esc(why)}.</p>"
+                for sid, why in small.items()
+            )
         )
         chosen = next(
             (
@@ -909,18 +916,26 @@ def _incentives_section(
     return body
 
 
+def _small_schemes(plan: ActionPlan, config: CxConfig) -> dict[str, str]:
+    """Schemes paying fewer than the report reader's ``min_group_size`` employees, with the reason their pay
+    totals are withheld (none when the plan has no scheme comparison)."""
+    comparison = plan.results.get("scheme_comparison")
+    if comparison is None:
+        return {}
+    return comparison.for_viewer(_report_reader(config)).withheld  # type: ignore[no-any-return]
+
+
 def _winners_losers_block(plan: ActionPlan, config: CxConfig) -> list[str]:
     """Who gains and who loses under each scheme vs the one in force, per department and role — for leadership,
     so groups of fewer than ``min_group_size`` employees (access.yaml, default 5) are always merged
     (:func:`cx_framework.access.merge_small_groups`): the report is read outside HR."""
-    from cx_framework.access import DEFAULT_MIN_GROUP_SIZE, find_access_file, load_access, merge_small_groups
+    from cx_framework.access import merge_small_groups
     from cx_framework.incentives import WINNERS_LOSERS_GROUPS
 
     comparison = plan.results.get("scheme_comparison")
     if comparison is None or comparison.winners_losers.empty:
         return []
-    path = find_access_file(config.directory)
-    min_size = load_access(path).min_group_size if path is not None else DEFAULT_MIN_GROUP_SIZE
+    min_size = _report_reader(config).min_group_size
     wl = merge_small_groups(comparison.winners_losers, min_size, **WINNERS_LOSERS_GROUPS)
     departments = {d.id: d.name for d in config.organisation.departments}
     schemes = {sid: sch.name for sid, sch in config.schemes.items()}
@@ -1219,7 +1234,8 @@ def _figures_section(analysis: Any) -> list[str]:
     if analysis is None:
         return [_unavailable("headline figures", "the report was built without an Analysis")]
     rows = []
-    for f in analysis.figures():
+    # the report is read outside HR: a pay figure over fewer than min_group_size employees is withheld
+    for f in analysis.figures_for(_report_reader(analysis.config)):
         value = "" if f.value is None else _esc(f.value)
         rows.append(
             f"<tr data-figure-id='{_esc(f.id)}' data-value='{value}'><td>{_esc(f.label)}</td>"
@@ -1235,6 +1251,16 @@ def _figures_section(analysis: Any) -> list[str]:
     for name, reason in analysis.unavailable().items():
         body.append(_unavailable(name, reason))
     return body
+
+
+def _report_reader(config: CxConfig) -> Any:
+    """Who the report is written for: leadership, so no individual pay and no pay aggregate over fewer than
+    access.yaml's ``min_group_size`` employees (default 5 when access control is off)."""
+    from cx_framework.access import DEFAULT_MIN_GROUP_SIZE, Viewer, find_access_file, load_access
+
+    path = find_access_file(config.directory)
+    min_size = load_access(path).min_group_size if path is not None else DEFAULT_MIN_GROUP_SIZE
+    return Viewer(user="(report reader)", role="leadership", min_group_size=min_size)
 
 
 def _assumptions_section(analysis: Any, plan: ActionPlan) -> list[str]:

@@ -254,6 +254,12 @@ if st.toggle(
                 "Share of budget": summary["budget_share"],
                 "Paid on customer metrics": summary["customer_centric_share"],
                 "Median attainment": summary["p50"],
+                # a scheme paying fewer than min_group_size employees: its pay figures are withheld, and why
+                **(
+                    {"Withheld": summary["suppressed"].map(lambda why: f"withheld: {why}" if why else "")}
+                    if "suppressed" in summary and summary["suppressed"].ne("").any()
+                    else {}
+                ),
             }
         ),
         hide_index=True,
@@ -268,6 +274,15 @@ if st.toggle(
             },
         },
     )
+    if "suppressed" in summary and summary["suppressed"].ne("").any():
+        st.caption(
+            "Withheld: "
+            + "; ".join(
+                f"{scheme_names.get(sid, sid)} ({why})"
+                for sid, why in zip(summary["scheme"], summary["suppressed"], strict=True)
+                if why
+            )
+        )
     wl_all = payout_frames["winners_losers"]
     wl_all = wl_all.assign(
         scheme=wl_all["scheme"].map(scheme_names).fillna(wl_all["scheme"]),

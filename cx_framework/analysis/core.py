@@ -125,6 +125,12 @@ class SectionSpec:
     #: ``restrict(frames, viewer)``: the frames as ``viewer`` may see them (e.g. small groups merged); applied by
     #: :meth:`Analysis.frames` whenever the Analysis has a viewer
     restrict: Callable[[dict[str, pd.DataFrame], Any], dict[str, pd.DataFrame]] | None = None
+    #: ``restrict_figures(figures, frames, viewer)``: the figures as ``viewer`` may see them (e.g. a pay
+    #: aggregate over too few employees withheld); applied by :meth:`Analysis.figures` / :meth:`figures_for`
+    restrict_figures: Callable[[list[Figure], dict[str, pd.DataFrame], Any], list[Figure]] | None = None
+    #: ``restrict_result(result, viewer)``: the engine result as ``viewer`` may hold it (e.g. no per-employee
+    #: pay outside HR); applied by :meth:`Analysis.result` whenever the Analysis has a viewer
+    restrict_result: Callable[[Any, Any], Any] | None = None
 
 
 #: Registered sections in computation order.
@@ -143,6 +149,8 @@ def section(
     headline: bool = True,
     personal_frames: Iterable[str] = (),
     restrict: Callable[[dict[str, pd.DataFrame], Any], dict[str, pd.DataFrame]] | None = None,
+    restrict_figures: Callable[[list[Figure], dict[str, pd.DataFrame], Any], list[Figure]] | None = None,
+    restrict_result: Callable[[Any, Any], Any] | None = None,
 ) -> Callable[[Callable[[Analysis], SectionResult]], Callable[[Analysis], SectionResult]]:
     """Register ``fn(analysis) -> SectionResult`` as section ``name``."""
 
@@ -159,6 +167,8 @@ def section(
             headline=headline,
             personal_frames=tuple(personal_frames),
             restrict=restrict,
+            restrict_figures=restrict_figures,
+            restrict_result=restrict_result,
         )
         return fn
 
@@ -834,9 +844,21 @@ class Analysis:
         return result
 
     def result(self, name: str) -> Any:
-        """The engine result of section ``name`` (personal sections go through ``authorize``)."""
+        """The engine result of section ``name`` as the Analysis' ``viewer`` may hold it: personal sections go
+        through ``authorize``, and a section's ``restrict_result`` takes out what the viewer may not read (the
+        payouts' and the action plan's scheme comparison hold no per-employee pay outside HR)."""
         spec = self._spec(name)
-        if spec.personal and self._authorize is not None:
+        value = self._result(name)
+        if spec.restrict_result is not None and self.viewer is not None:
+            return spec.restrict_result(value, self.viewer)
+        return value
+
+    def _result(self, name: str, *, check: bool = True) -> Any:
+        """The engine result of section ``name`` as computed. ``check=False`` skips the access check: only for
+        a section computing from another one (the action plan from the payouts), whose own result is
+        restricted when it is read."""
+        spec = self._spec(name)
+        if check and spec.personal and self._authorize is not None:
             self._authorize(self.viewer, name)
         sec = self.section(name)
         if sec.result is None and self.from_cache:
@@ -874,20 +896,34 @@ class Analysis:
         return self.section(name).notes
 
     def figures(self, *names: str) -> list[Figure]:
-        """Figures of the given sections (all available sections when none given); unavailable ones are
-        skipped (see :meth:`unavailable`)."""
+        """Figures of the given sections (all available sections when none given), as the Analysis' ``viewer``
+        may see them (:meth:`figures_for`); unavailable ones are skipped (see :meth:`unavailable`)."""
+        return self.figures_for(self.viewer, *names)
+
+    def figures_for(self, viewer: Any, *names: str) -> list[Figure]:
+        """:meth:`figures` as ``viewer`` may see them (``None``: access control off): a section's
+        ``restrict_figures`` withholds what the viewer may not read (e.g. a scheme's cost when it pays fewer
+        than the viewer's ``min_group_size`` employees: value None, ``withheld`` the reason) — for a surface
+        serving several viewers from one Analysis (the app, the report)."""
         out: list[Figure] = []
         for name in names or headline_sections():
             try:
-                out.extend(self.section(name).figures)
+                out.extend(self._section_figures(name, viewer))
             except CxError:
                 continue
         return out
 
+    def _section_figures(self, name: str, viewer: Any) -> list[Figure]:
+        spec = self._spec(name)
+        sec = self.section(name)
+        if spec.restrict_figures is None or viewer is None:
+            return list(sec.figures)
+        return spec.restrict_figures(list(sec.figures), dict(sec.frames), viewer)
+
     def figure(self, figure_id: str) -> Figure:
-        """The figure ``figure_id`` (computing its section: the id's first part)."""
+        """The figure ``figure_id`` (computing its section: the id's first part), as the viewer may see it."""
         name = figure_id.split(".", 1)[0]
-        for fig in self.section(name).figures:
+        for fig in self._section_figures(name, self.viewer):
             if fig.id == figure_id:
                 return fig
         raise InputValueError(f"no figure {figure_id!r} in section {name!r}", argument="figure_id")

@@ -312,14 +312,45 @@ def scheme_payouts(a: Analysis, scheme: Any) -> pd.DataFrame:
 
 
 def _payout_frames_for(frames: dict[str, pd.DataFrame], viewer: Any) -> dict[str, pd.DataFrame]:
-    """The payouts section's frames as ``viewer`` may see them: winners and losers with groups of fewer than
-    the viewer's ``min_group_size`` employees merged, for everyone outside HR (:func:`access.restrict_groups`)."""
-    from cx_framework.access import restrict_groups
-    from cx_framework.incentives import WINNERS_LOSERS_GROUPS
+    """The payouts section's frames as ``viewer`` may see them, for everyone outside HR: winners and losers with
+    groups of fewer than the viewer's ``min_group_size`` employees merged (:func:`access.restrict_groups`); the
+    cost, budget share, attainment and customer share of a scheme paying fewer than that many employees withheld
+    (``summary``, column ``suppressed``), and so are per-period totals of too few employees (``cost``)."""
+    from cx_framework.access import restrict_groups, sees_every_group
+    from cx_framework.incentives.compare import (
+        WINNERS_LOSERS_GROUPS,
+        withhold_small_periods,
+        withhold_small_schemes,
+    )
 
     if "winners_losers" in frames:
         frames["winners_losers"] = restrict_groups(frames["winners_losers"], viewer, **WINNERS_LOSERS_GROUPS)
+    if sees_every_group(viewer) or "summary" not in frames:
+        return frames
+    n = viewer.min_group_size
+    summary = frames["summary"]
+    paid = dict(zip(summary["scheme"], summary["employees"].astype(int), strict=True))
+    baseline = str(summary["scheme"].iloc[0]) if len(summary) else None  # the comparison's first scheme
+    frames["summary"] = withhold_small_schemes(summary, paid, n, baseline=baseline)
+    if "cost" in frames:
+        small = [sid for sid, k in paid.items() if 0 < k < n]
+        frames["cost"] = withhold_small_periods(frames["cost"], n, small_schemes=small)
     return frames
+
+
+def _payout_figures_for(figures: list[Any], frames: dict[str, pd.DataFrame], viewer: Any) -> list[Any]:
+    """The payouts figures as ``viewer`` may see them: a scheme paying fewer than the viewer's
+    ``min_group_size`` employees has its figures withheld (value None and the reason) outside HR."""
+    from cx_framework.access import sees_every_group, withheld_reason
+    from cx_framework.incentives.compare import withhold_scheme_figures
+
+    summary = frames.get("summary")
+    if sees_every_group(viewer) or summary is None or not len(summary):
+        return figures
+    n = viewer.min_group_size
+    paid = dict(zip(summary["scheme"], summary["employees"].astype(int), strict=True))
+    withheld = {sid: withheld_reason(n) for sid, k in paid.items() if 0 < k < n}
+    return withhold_scheme_figures(figures, withheld, baseline=str(summary["scheme"].iloc[0]))
 
 
 @section(
@@ -330,6 +361,8 @@ def _payout_frames_for(frames: dict[str, pd.DataFrame], viewer: Any) -> dict[str
     label="Payouts and scheme comparison",
     personal_frames=("winners_losers",),
     restrict=_payout_frames_for,
+    restrict_figures=_payout_figures_for,
+    restrict_result=lambda comparison, viewer: comparison.for_viewer(viewer),
 )
 def _payouts(a: Analysis) -> SectionResult:
     from cx_framework.incentives import compare_schemes
@@ -1088,7 +1121,8 @@ _PLAN_LINKS: dict[str, tuple[str, str | None, str | None]] = {
 
 def _linked(a: Analysis, link: tuple[str, str | None, str | None]) -> Any:
     name, attribute, key = link
-    value = a.result(name)
+    # unchecked: the plan is restricted to its reader when read (``restrict_result=_plan_for``)
+    value = a._result(name, check=False)
     if attribute is not None:
         value = getattr(value, attribute)
     if key is not None:
@@ -1128,6 +1162,23 @@ def _unpack_plan(plan: Any, a: Analysis) -> Any:
     return replace(plan, results=results)
 
 
+def _plan_for(plan: Any, viewer: Any) -> Any:
+    """The action plan as ``viewer`` may hold it: its scheme comparison (computed by the payouts section or by
+    :func:`~cx_framework.actions.recommend_actions` itself) without per-employee pay outside HR
+    (:meth:`SchemeComparison.for_viewer`)."""
+    from dataclasses import replace
+
+    from cx_framework.incentives import SchemeComparison
+
+    comparison = plan.results.get("scheme_comparison")
+    if not isinstance(comparison, SchemeComparison):
+        return plan
+    restricted = comparison.for_viewer(viewer)
+    if restricted is comparison:
+        return plan
+    return replace(plan, results={**plan.results, "scheme_comparison": restricted})
+
+
 @section(
     "actions",
     # partial data: each candidate's engine needs its own tables; what cannot run is named in plan.unavailable
@@ -1135,6 +1186,7 @@ def _unpack_plan(plan: Any, a: Analysis) -> Any:
     label="Recommended actions",
     pack=_pack_plan,
     unpack=_unpack_plan,
+    restrict_result=_plan_for,
 )
 def _actions(a: Analysis) -> SectionResult:
     from cx_framework.actions import recommend_actions
@@ -1143,8 +1195,9 @@ def _actions(a: Analysis) -> SectionResult:
     precomputed: dict[str, Any] = {"forecast": forecast(a)} if a.has("intervals") else {}
 
     def reuse(name: str, fill: Any) -> None:
+        # unchecked: the plan holds the payouts section's comparison, and is restricted to its reader when read
         with contextlib.suppress(CxError):
-            fill(a.result(name))
+            fill(a._result(name, check=False))
 
     reuse("scorecard", lambda r: precomputed.__setitem__("scorecard", r))
     reuse("failure_demand", lambda r: precomputed.__setitem__("failure_demand", r))

@@ -62,6 +62,7 @@ def open_analysis(
     tables: Mapping[str, Any] | None = None,
     economics: Mapping[str, Any] | None = None,
     engine: str | None = None,
+    viewer: Any = ...,
     **assumptions: Any,
 ) -> Any:
     """The Analysis of ``data_dir``, of the tables read through ``sources`` (a sources.yaml), or of the given
@@ -75,6 +76,11 @@ def open_analysis(
     assumptions.yaml values; both are validated and shown in the footer, so an override is never silent.
     ``engine`` (the ``--engine`` option: duckdb | spark | pandas) defaults to ``kind`` in engine.yaml for a data
     directory (DuckDB) and to pandas for in-memory ``tables``.
+
+    ``viewer`` is who reads the Analysis (its figures, frames and results are restricted to what they may see:
+    no per-employee pay outside HR, no pay aggregate over fewer than access.yaml's ``min_group_size``
+    employees). By default, with access control on (an access.yaml for the configs), the policy's not-signed-in
+    viewer; a command that signs its user in passes them (``comp_commands._viewer``); None with access off.
     """
     import dataclasses
 
@@ -111,7 +117,14 @@ def open_analysis(
         analysis = Analysis.from_data_dir(
             data_dir, config, cache_dir=cache_dir, engine=engine_kind(engine, config)
         )
-    return analysis.with_assumptions(**assumptions)
+    opened = analysis.with_assumptions(**assumptions)
+    if viewer is ...:  # not given: the not-signed-in viewer when access control is on
+        from cx_framework.access import find_access_file, load_access
+
+        path = find_access_file(config.directory)
+        viewer = load_access(path).anonymous() if path is not None else None
+    opened.viewer = viewer
+    return opened
 
 
 def figures_table(figures: Iterable[Any], title: str = "Headline figures") -> Table:

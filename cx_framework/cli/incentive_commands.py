@@ -69,11 +69,51 @@ def _count(value: Any) -> str:
     return "—" if pd.isna(value) else str(int(value))
 
 
-def _figures_of(analysis: Any, schemes: list[str], *, baseline: str | None) -> list[Any]:
-    """The payouts figures of ``schemes``; "vs the scheme in force" only when that is the baseline shown."""
+def _summary_for(payouts: Any, viewer: Any) -> tuple[Any, str]:
+    """(per-period totals of ``payouts`` as ``viewer`` may see them, the reason the scheme's totals are withheld
+    or ""): outside HR a scheme paying fewer than min_group_size employees shows no pay total at all, and a
+    period of too few employees is withheld (:func:`~cx_framework.incentives.withhold_small_periods`)."""
+    from cx_framework.access import sees_every_group, withheld_reason
+    from cx_framework.incentives import payout_summary, withhold_small_periods
+
+    summary = payout_summary(payouts)
+    if sees_every_group(viewer):
+        return summary, ""
+    n = viewer.min_group_size
+    paid = int(payouts.loc[~payouts["withheld"], "employee_id"].nunique())
+    small = withheld_reason(n) if 0 < paid < n else ""
+    # payout_summary has no scheme column: the one part is None
+    return withhold_small_periods(summary, n, small_schemes=[None] if small else []), small
+
+
+def _totals_for(payouts: Any, summary: Any, viewer: Any, small: str) -> dict[str, Any]:
+    """The scheme's totals over every period (None where withheld): target bonus and payout of the paid rows,
+    attainment, and the target bonus of the withheld rows (withheld outside HR when 1 to min_group_size - 1
+    employees had a withheld period)."""
+    from cx_framework.access import sees_every_group
+
+    paid = ~payouts["withheld"].to_numpy()
+    target = float(payouts.loc[paid, "target_bonus"].sum())
+    total = float(payouts.loc[paid, "payout"].sum())
+    withheld_target: float | None = float(payouts.loc[~paid, "target_bonus"].sum())
+    if not sees_every_group(viewer):
+        unpaid_people = int(payouts.loc[~paid, "employee_id"].nunique())
+        if small or 0 < unpaid_people < viewer.min_group_size:
+            withheld_target = None
+    return {
+        "target_bonus": target,
+        "payout": total,
+        "attainment": total / target if target else np.nan,
+        "withheld_target_bonus": withheld_target,
+    }
+
+
+def _figures_of(analysis: Any, schemes: list[str], *, baseline: str | None, viewer: Any = None) -> list[Any]:
+    """The payouts figures of ``schemes`` as ``viewer`` may see them; "vs the scheme in force" only when that
+    is the baseline shown."""
     current = analysis.assumptions_dict()["current_scheme"]
     out = []
-    for f in analysis.figures("payouts"):
+    for f in analysis.figures_for(viewer, "payouts"):
         sid = f.id.rsplit(".", 1)[-1]
         if sid not in schemes or (f.id.startswith("payouts.vs_current.") and baseline != current):
             continue
@@ -106,30 +146,39 @@ def payouts_command(
     in_range(periods, "--periods", low=1, high=10_000)
     check_outputs({"--out": (out, TABLE_SUFFIXES), "--xlsx": (xlsx, (".xlsx",))})
     inputs = check_inputs(data_dir, sources, configs)
-    from cx_framework.incentives import payout_summary, round_money
+    from cx_framework.cli.comp_commands import _aggregate_viewer
+    from cx_framework.incentives import round_money
 
-    viewer = None
     if out is not None or xlsx is not None:  # per-employee exports: individual pay (access.yaml roles)
         from cx_framework.cli.comp_commands import _authorize, _viewer
 
         viewer = _viewer(inputs.configs, None, ask="set CX_USER (and CX_PASSWORD, or answer the prompt)")
         _authorize(inputs.configs, viewer, "payout_export")  # refuse before computing anything
-    analysis = open_analysis(inputs, engine=engine, cache=cache)
+    else:  # the per-period totals are pay aggregates: none over fewer than min_group_size outside HR
+        viewer = _aggregate_viewer(inputs.configs)
+    # the command reads the per-employee rows to total them; what it shows is restricted to the viewer below
+    analysis = open_analysis(inputs, engine=engine, cache=cache, viewer=None)
     config = analysis.config
     chosen = _resolve_scheme(config, scheme)
     figures: list[Any] = []
     if chosen.id in config.schemes and config.schemes[chosen.id] == chosen:
         payouts = analysis.result("payouts").payouts[chosen.id]  # the Analysis' comparison, same numbers
-        figures = _figures_of(analysis, [chosen.id], baseline=analysis.assumptions_dict()["current_scheme"])
+        figures = _figures_of(
+            analysis, [chosen.id], baseline=analysis.assumptions_dict()["current_scheme"], viewer=viewer
+        )
     else:  # an edited scheme file: not part of the configuration, computed on the same data and inputs
         from cx_framework.analysis.sections import scheme_payouts
 
         payouts = scheme_payouts(analysis, chosen)  # sales and customers for a retention clawback included
-    summary = payout_summary(payouts)
+    summary, small = _summary_for(payouts, viewer)
     cur = config.economics.currency
     clawback = payouts.attrs.get("clawback")
+    if small and clawback is not None:
+        clawback = small  # the clawback total of too few employees is pay too
     if as_json:
         extra: dict[str, Any] = {"scheme": chosen.id, "periods": summary}
+        if small:
+            extra["withheld"] = small
         if clawback is not None:
             extra["clawback"] = clawback
         if out is not None:
@@ -140,32 +189,42 @@ def payouts_command(
     table = Table(title=f"Payouts — {lit(chosen.id)} (per {chosen.period}, {lit(cur)})", title_justify="left")
     for col in ("period", "staff", "paid", "withheld", "target bonus", "payout", "attain."):
         table.add_column(col, justify="left" if col == "period" else "right", no_wrap=True)
+    hidden = "withheld"
     for row in summary.tail(periods).itertuples(index=False):
+        gone = bool(getattr(row, "suppressed", ""))
         table.add_row(
             f"{row.period:%Y-%m}",
             str(row.employees),
             str(row.paid),
             str(row.withheld),
-            _money(row.target_bonus),
-            _money(row.payout),
-            _pct(row.attainment),
+            hidden if gone else _money(row.target_bonus),
+            hidden if gone else _money(row.payout),
+            hidden if gone else _pct(row.attainment),
         )
-    total_target, total_paid = summary["target_bonus"].sum(), summary["payout"].sum()
+    totals = _totals_for(payouts, summary, viewer, small)
     table.add_section()
     table.add_row(
         "total",
         "",
         str(int(summary["paid"].sum())),
         str(int(summary["withheld"].sum())),
-        _money(total_target),
-        _money(total_paid),
-        _pct(total_paid / total_target if total_target else np.nan),
+        hidden if small else _money(totals["target_bonus"]),
+        hidden if small else _money(totals["payout"]),
+        hidden if small else _pct(totals["attainment"]),
     )
     console.print(table)
+    withheld_target = totals["withheld_target_bonus"]
     console.print(
         f"Gate failed: {int(summary['gate_failed'].sum())} employee-period(s); capped: "
-        f"{int(summary['capped'].sum())}; withheld target bonus: {_money(summary['withheld_target_bonus'].sum())}"
+        f"{int(summary['capped'].sum())}; withheld target bonus: "
+        + (hidden if withheld_target is None else _money(withheld_target))
     )
+    if small:
+        console.print(f"[yellow]Withheld:[/] pay totals of {lit(chosen.id)}: {lit(small)}", highlight=False)
+    elif summary.attrs.get("suppression"):
+        console.print(
+            f"[yellow]Withheld:[/] some periods' totals: {lit(summary.attrs['suppression'])}", highlight=False
+        )
     excluded = payouts.attrs.get("excluded_by_role", {})
     if excluded:
         roles = ", ".join(f"{role} {n}" for role, n in sorted(excluded.items()))
@@ -179,7 +238,8 @@ def payouts_command(
             highlight=False,
         )
     elif isinstance(clawback, str):
-        console.print(f"[yellow]Retention clawback {lit(clawback)}[/]", highlight=False)
+        prefix = "totals withheld: " if small else ""
+        console.print(f"[yellow]Retention clawback {prefix}{lit(clawback)}[/]", highlight=False)
     for note in analysis.notes("payouts"):
         console.print(f"[yellow]note:[/] {lit(note)}", highlight=False)
     withheld = payouts.loc[payouts["withheld"], "withheld_reason"].value_counts()
@@ -237,6 +297,7 @@ def compare_schemes_command(
         engine=engine,
         cache=cache,
         economics={"annual_bonus_budget": budget},
+        viewer=None,  # the command totals the per-employee rows; what it shows is restricted to ``viewer``
     )
     config = analysis.config
     current = analysis.assumptions_dict()["current_scheme"]
@@ -258,9 +319,14 @@ def compare_schemes_command(
         result = compare_schemes(
             t["employee_metrics"], t["employees"], resolved, config=config, validate=False
         )
-    figures = _figures_of(analysis, [sch.id for sch in resolved], baseline=result.baseline)
-    merged = result.budget.merge(result.attainment, on="scheme").merge(result.customer_share, on="scheme")
-    winners_losers = result.winners_losers_for(viewer)
+    result = result.for_viewer(viewer)  # aggregates only outside HR; too small a scheme's figures withheld
+    figures = _figures_of(analysis, [sch.id for sch in resolved], baseline=result.baseline, viewer=viewer)
+    merged = result.budget.merge(
+        result.attainment.drop(columns="suppressed", errors="ignore"), on="scheme"
+    ).merge(result.customer_share.drop(columns="suppressed", errors="ignore"), on="scheme")
+    if "suppressed" not in merged:
+        merged["suppressed"] = ""
+    winners_losers = result.winners_losers  # merged for this viewer by for_viewer
     suppression = winners_losers.attrs.get("suppression", "")
     if as_json:
         extra: dict[str, Any] = {
@@ -269,6 +335,7 @@ def compare_schemes_command(
             "winners_losers": winners_losers,
             "winners_losers_note": suppression,
             "min_group_size": None if viewer is None or viewer.role == "hr" else viewer.min_group_size,
+            "withheld": dict(result.withheld),
         }
         if out is not None:
             extra["written"] = str(write_output(merged, out))
@@ -283,20 +350,28 @@ def compare_schemes_command(
     for col in ("scheme", "cost/yr", "vs base", "budget", "median", "customer"):
         table.add_column(col, justify="left" if col == "scheme" else "right", no_wrap=True)
     for row in merged.itertuples(index=False):
+        if row.scheme in result.withheld:
+            table.add_row(lit(row.scheme), *(["withheld"] * 5))
+            continue
         used = _pct(row.budget_share)
         table.add_row(
             lit(row.scheme),
             _money(row.annualised_cost, decimals=0),
-            _money(row.vs_baseline, decimals=0),
+            "withheld" if row.suppressed else _money(row.vs_baseline, decimals=0),
             f"[red]{used}[/]" if row.over_budget else used,
             _pct(row.p50),
             _pct(row.customer_centric_share),
         )
     console.print(table)
+    for sid, why in result.withheld.items():
+        console.print(f"[yellow]Withheld:[/] {lit(sid)}: {lit(why)}", highlight=False)
     spread = Table(title="Attainment (payout / target bonus) per employee-period", title_justify="left")
     for col in ("scheme", "p10", "p25", "p50", "p75", "p90", "capped", "gated"):
         spread.add_column(col, justify="left" if col == "scheme" else "right", no_wrap=True)
     for row in merged.itertuples(index=False):
+        if row.scheme in result.withheld:
+            spread.add_row(lit(row.scheme), *(["withheld"] * 7))
+            continue
         spread.add_row(
             lit(row.scheme),
             *(

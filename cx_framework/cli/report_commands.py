@@ -251,11 +251,14 @@ def report_command(
 
     silent = quiet_for(quiet, as_json)
     with caveats(), progress(_ENGINE_STEPS + _REPORT_STEPS, "reading the data", enabled=not silent) as step:
+        # the workbook's reader (HR, or a manager: their teams) reads the Analysis; without --xlsx the default
+        # reader (not signed in when access control is on: aggregates of min_group_size employees or more)
         analysis = open_analysis(
             inputs,
             cache=cache,
             engine=engine,
             current_scheme=current_scheme,
+            **({"viewer": viewer} if xlsx is not None else {}),
         )
         plan = _plan(analysis, step, top)
         path = build_report(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from cx_framework import figures as F
-from cx_framework.access import Viewer, restrict_groups
+from cx_framework.access import Viewer, restrict_groups, sees_every_group, withheld_reason
 from cx_framework.config.loader import CxConfig, as_scheme
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.errors import ConfigError, InputValueError
@@ -27,7 +27,17 @@ from cx_framework.incentives.payouts import (
     prepare_payouts,
 )
 
-__all__ = ["SchemeComparison", "compare_schemes", "PERCENTILES", "WINNERS_LOSERS_GROUPS"]
+__all__ = [
+    "SchemeComparison",
+    "compare_schemes",
+    "PERCENTILES",
+    "WINNERS_LOSERS_GROUPS",
+    "SCHEME_PAY_COLUMNS",
+    "PERIOD_PAY_COLUMNS",
+    "withhold_small_schemes",
+    "withhold_small_periods",
+    "withhold_scheme_figures",
+]
 
 #: Attainment percentiles reported per scheme.
 PERCENTILES: tuple[int, ...] = (10, 25, 50, 75, 90)
@@ -42,6 +52,160 @@ WINNERS_LOSERS_GROUPS: dict[str, Any] = {
 }
 
 _TOLERANCE = 0.005  # half a cent: smaller differences are "unchanged"
+
+#: Per-scheme columns (budget, attainment, customer share, the Analysis' summary) that aggregate pay: withheld
+#: outside HR for a scheme paying fewer than access.yaml's ``min_group_size`` employees.
+SCHEME_PAY_COLUMNS: tuple[str, ...] = (
+    "total_cost",
+    "annualised_cost",
+    "budget_share",
+    "over_budget",
+    "vs_baseline",
+    "mean",
+    *(f"p{p}" for p in PERCENTILES),
+    "share_zero",
+    "share_capped",
+    "share_gate_failed",
+    "customer_centric_payout",
+    "local_payout",
+    "customer_centric_share",
+)
+#: Per-period columns of :attr:`SchemeComparison.cost` / :func:`payout_summary` that aggregate pay, by the
+#: count of employee-periods each adds up (paid rows, withheld rows).
+PERIOD_PAY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "paid": ("target_bonus", "payout", "attainment"),
+    "withheld": ("withheld_target_bonus",),
+}
+
+
+def _blank(frame: pd.DataFrame, mask: np.ndarray, columns: Sequence[str]) -> None:
+    """Set ``columns`` to missing on the ``mask`` rows, in place (booleans become objects holding None)."""
+    if not mask.any():
+        return
+    for c in columns:
+        if c not in frame.columns:
+            continue
+        if pd.api.types.is_bool_dtype(frame[c]) or not pd.api.types.is_float_dtype(frame[c]):
+            frame[c] = frame[c].astype(object)
+            frame.loc[mask, c] = None
+        else:
+            frame.loc[mask, c] = np.nan
+
+
+def withhold_small_schemes(
+    frame: pd.DataFrame,
+    employees: Mapping[str, int],
+    min_size: int,
+    *,
+    baseline: str | None = None,
+    columns: Sequence[str] = SCHEME_PAY_COLUMNS,
+) -> pd.DataFrame:
+    """A per-scheme frame (column ``scheme``) with the pay aggregates of every scheme paying fewer than
+    ``min_size`` employees withheld: ``columns`` set to missing and column ``suppressed`` holding the reason
+    (:func:`cx_framework.access.withheld_reason`; empty on rows shown as they are). ``employees``: scheme id →
+    employees paid (:attr:`SchemeComparison.budget` ``employees``). When the ``baseline`` is withheld,
+    ``vs_baseline`` is withheld on every row (a shown difference would give the baseline's cost back).
+
+    A scheme that paid nobody (0 employees) discloses nothing and is shown.
+    """
+    out = frame.copy()
+    counts = out["scheme"].map(dict(employees)).fillna(0).to_numpy(dtype=float)
+    small = (counts > 0) & (counts < min_size)
+    reason = withheld_reason(min_size)
+    out["suppressed"] = np.where(small, reason, "")
+    _blank(out, small, columns)
+    base_n = float(employees.get(baseline, 0)) if baseline is not None else 0.0
+    if 0 < base_n < min_size and "vs_baseline" in columns:
+        _blank(out, np.ones(len(out), dtype=bool), ["vs_baseline"])
+        out["suppressed"] = np.where(
+            out["suppressed"].eq(""), f"vs baseline withheld: the baseline has {reason}", out["suppressed"]
+        )
+    out.attrs = {**frame.attrs, "suppression": reason if small.any() else ""}
+    return out
+
+
+def withhold_small_periods(
+    cost: pd.DataFrame,
+    min_size: int,
+    *,
+    small_schemes: Sequence[str | None] = (),
+) -> pd.DataFrame:
+    """Per-period pay totals (:attr:`SchemeComparison.cost` or :func:`payout_summary`) as a viewer outside HR
+    may see them. Each sum is judged by the employee-periods it adds up (:data:`PERIOD_PAY_COLUMNS`): the paid
+    sums (``target_bonus``, ``payout``, ``attainment``) by ``paid``, the withheld rows' target bonus by
+    ``withheld``; a sum over 1 to ``min_size - 1`` of them is withheld, and so is every sum of
+    ``small_schemes`` (``None`` names a frame without a ``scheme`` column, e.g. one scheme's
+    :func:`payout_summary`). When a period's sum is withheld, the smallest shown periods' are withheld with it
+    until one withheld period covers at least ``min_size`` employees — otherwise the scheme's total minus the
+    shown periods would give the small period back (complementary suppression, as
+    :func:`cx_framework.access.merge_small_groups`). Column ``suppressed`` holds the reason (empty on rows
+    shown as they are).
+    """
+    out = cost.copy()
+    reason = withheld_reason(min_size)
+    parts = out.groupby("scheme", sort=False).indices if "scheme" in out else {None: np.arange(len(out))}
+    small_set = set(small_schemes)
+    any_hidden = np.zeros(len(out), dtype=bool)
+    for count_column, columns in PERIOD_PAY_COLUMNS.items():
+        if count_column not in out:
+            continue
+        counts = out[count_column].to_numpy(dtype=float)
+        hide = np.zeros(len(out), dtype=bool)
+        for sid, index in parts.items():
+            index = np.asarray(index)
+            if sid in small_set:
+                hide[index] = True
+                continue
+            part = counts[index]
+            small = (part > 0) & (part < min_size)
+            if not small.any():
+                continue
+            hidden = small.copy()
+            # complementary: the smallest shown periods join until a withheld one covers min_size employees
+            for k in np.argsort(np.where(hidden | (part == 0), np.inf, part), kind="stable"):
+                if part[hidden].max() >= min_size or hidden[k] or part[k] == 0:
+                    break
+                hidden[k] = True
+            hide[index[hidden]] = True
+        _blank(out, hide, columns)
+        any_hidden |= hide
+    out["suppressed"] = np.where(any_hidden, reason, "")
+    out.attrs = {**cost.attrs, "suppression": reason if any_hidden.any() else ""}
+    return out
+
+
+def withhold_scheme_figures(
+    figures: Sequence[F.Figure], withheld: Mapping[str, str], *, baseline: str | None
+) -> list[F.Figure]:
+    """The payouts figures (``payouts.<name>.<scheme>``) with those of the ``withheld`` schemes (id → reason)
+    withheld; a difference to a withheld ``baseline`` is withheld too."""
+    out = []
+    for fig in figures:
+        sid = fig.id.rsplit(".", 1)[-1]
+        if fig.id.startswith("payouts.") and sid in withheld:
+            fig = fig.withhold(withheld[sid])
+        elif fig.id.startswith("payouts.vs_current.") and baseline is not None and baseline in withheld:
+            fig = fig.withhold(f"the scheme in force has {withheld[baseline]}")
+        out.append(fig)
+    return out
+
+
+class _WithheldPayouts(dict):  # type: ignore[type-arg]
+    """The per-employee payouts of a comparison restricted to a viewer outside HR: empty, and asking for a
+    scheme's rows raises the access error instead of a bare KeyError."""
+
+    def __init__(self, who: str) -> None:
+        super().__init__()
+        self.who = who
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        from cx_framework.access import AccessError
+
+        raise AccessError(
+            f"{self.who} may not see individual pay: this scheme comparison holds aggregates only (per-employee "
+            f"payouts of '{key}' were removed for this viewer). Ask HR for individual figures.",
+            what="payouts",
+        )
 
 
 @dataclass(frozen=True)
@@ -58,7 +222,7 @@ class SchemeComparison:
         Per scheme and period: ``scheme, period, employees, paid, withheld, target_bonus, payout`` (currency,
         paid rows), ``withheld_target_bonus``.
     budget : pandas.DataFrame
-        Per scheme: ``scheme, total_cost`` (currency over the data), ``months`` covered, ``annualised_cost``
+        Per scheme: ``scheme``, ``employees`` (paid in at least one period), ``total_cost`` (currency over the data), ``months`` covered, ``annualised_cost``
         (total × 12 / months), ``budget`` (annual), ``budget_share`` (annualised / budget), ``over_budget``,
         ``vs_baseline`` (annualised cost minus the baseline's).
     attainment : pandas.DataFrame
@@ -74,6 +238,8 @@ class SchemeComparison:
     currency : str
     names : dict of str to str
         Scheme id -> the scheme's display name.
+    withheld : dict of str to str
+        Scheme id -> why its pay aggregates are withheld (:meth:`for_viewer`; empty for HR / access off).
     """
 
     baseline: str
@@ -85,6 +251,49 @@ class SchemeComparison:
     customer_share: pd.DataFrame
     currency: str = ""
     names: dict[str, str] = field(default_factory=dict)
+    withheld: dict[str, str] = field(default_factory=dict)
+
+    def employees_paid(self) -> dict[str, int]:
+        """Scheme id -> employees with at least one paid period (the people behind its cost figures)."""
+        if "employees" in self.budget:
+            return dict(zip(self.budget["scheme"], self.budget["employees"].astype(int), strict=True))
+        return {
+            sid: int(df.loc[~df["withheld"], "employee_id"].nunique()) for sid, df in self.payouts.items()
+        }
+
+    def for_viewer(self, viewer: Viewer | None, *, own_teams_only: bool = False) -> SchemeComparison:
+        """This comparison as ``viewer`` may read it. HR, access control off (``viewer`` None) and a manager on
+        a comparison of their own teams (``own_teams_only``) get it unchanged. Anyone else gets aggregates only:
+        no per-employee payouts (:attr:`payouts` is empty and asking for a scheme raises
+        :class:`~cx_framework.access.AccessError`); a scheme paying fewer than the viewer's ``min_group_size``
+        employees has its cost, budget share, attainment and customer share withheld
+        (:func:`withhold_small_schemes`, listed in :attr:`withheld`, its figures withheld); per-period totals
+        of too few employees are withheld (:func:`withhold_small_periods`); winners and losers are merged
+        (:meth:`winners_losers_for`). A manager keeps the per-employee rows of their own teams."""
+        if sees_every_group(viewer, own_teams_only=own_teams_only):
+            return self
+        assert viewer is not None
+        n = viewer.min_group_size
+        paid = self.employees_paid()
+        small = [sid for sid, k in paid.items() if 0 < k < n]
+        payouts: dict[str, pd.DataFrame] = _WithheldPayouts(viewer.label)
+        if viewer.role == "manager" and not isinstance(self.payouts, _WithheldPayouts):
+            from cx_framework.access import restrict_payouts
+
+            # a manager reads their own teams' rows (and the organisation's aggregates like anyone else)
+            payouts = {sid: restrict_payouts(df, viewer) for sid, df in self.payouts.items()}
+        return SchemeComparison(
+            baseline=self.baseline,
+            payouts=payouts,
+            cost=withhold_small_periods(self.cost, n, small_schemes=small),
+            budget=withhold_small_schemes(self.budget, paid, n, baseline=self.baseline),
+            attainment=withhold_small_schemes(self.attainment, paid, n),
+            winners_losers=self.winners_losers_for(viewer, own_teams_only=own_teams_only),
+            customer_share=withhold_small_schemes(self.customer_share, paid, n),
+            currency=self.currency,
+            names=dict(self.names),
+            withheld={sid: withheld_reason(n) for sid in small},
+        )
 
     def key_figures(self, names: dict[str, str] | None = None) -> list[F.Figure]:
         """Registry figures per scheme (annual cost, cost vs the baseline, share earned on customer metrics), as
@@ -119,7 +328,7 @@ class SchemeComparison:
                         **parts,
                     )
                 )
-        return out
+        return withhold_scheme_figures(out, self.withheld, baseline=self.baseline) if self.withheld else out
 
     def _repr_html_(self) -> str:
         from cx_framework._display import figure_rows, html_card
@@ -278,6 +487,7 @@ def compare_schemes(
         budget_rows.append(
             {
                 "scheme": sid,
+                "employees": int(df.loc[paid, "employee_id"].nunique()),
                 "total_cost": total,
                 "months": months,
                 "annualised_cost": annualised,

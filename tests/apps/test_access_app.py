@@ -132,3 +132,61 @@ def test_hr_sees_every_group_in_the_scheme_comparison(access_file, monkeypatch, 
     _, table = _overview_schemes(access_file, monkeypatch, small_group_data, Viewer(user="hr", role="hr"))
     small = table[table["department"].eq("Marketing & product")]
     assert len(small) == 3 and (small["employees"] == 2).all()  # one row per compared scheme
+
+
+@pytest.fixture(scope="module")
+def tiny_scheme(tmp_path_factory):
+    """(data, configs): three agents made team leaders and a scheme ``tiny`` for team leaders (it pays 3)."""
+    import shutil
+
+    import pandas as pd
+
+    from cx_framework.io import write_table
+
+    root = tmp_path_factory.mktemp("tiny")
+    data, configs = root / "data", root / "configs"
+    shutil.copytree(REPO / "data" / "sample", data)
+    shutil.copytree(REPO / "configs", configs, ignore=shutil.ignore_patterns("*.sqlite"))
+    employees = pd.read_parquet(data / "employees.parquet")
+    employees.loc[employees.index[employees["role"].eq("agent")][:3], "role"] = "team_leader"
+    write_table(employees, data / "employees.parquet")
+    (configs / "incentives" / "tiny.yaml").write_text(
+        "id: tiny\nname: Team leader bonus\nroles: [team_leader]\ntarget_bonus_pct: 10\nperiod: month\n"
+        "components:\n  - {metric: csat, weight: 1.0, threshold: 0.70, target: 0.80, stretch: 0.90, "
+        "payout_at_threshold: 0.5, payout_at_stretch: 1.5}\n",
+        encoding="utf-8",
+    )
+    return data, configs
+
+
+def _overview_summary(access_file, monkeypatch, tiny_scheme, viewer):
+    data, configs = tiny_scheme
+    monkeypatch.setenv("CX_CONFIG_DIR", str(configs))
+    at, _ = _overview_schemes(access_file, monkeypatch, data, viewer)
+    summary = next(d for d in at.dataframe if "Scheme" in d.value.columns).value
+    return at, summary.set_index("Scheme")
+
+
+def test_leadership_sees_a_three_person_schemes_cost_withheld_on_the_overview(
+    access_file, monkeypatch, tiny_scheme
+):
+    at, summary = _overview_summary(
+        access_file, monkeypatch, tiny_scheme, Viewer(user="lead", role="leadership")
+    )
+    cost = next(c for c in summary.columns if c.startswith("Annual cost"))
+    assert pd_isna(summary.loc["Team leader bonus", cost])
+    assert summary.loc["Team leader bonus", "Withheld"].startswith("withheld: fewer than 5 employees")
+    assert summary[cost].drop("Team leader bonus").notna().all()  # the other schemes shown as they are
+    assert any(c.value.startswith("Withheld: Team leader bonus") for c in at.caption)
+
+
+def test_hr_sees_the_three_person_schemes_cost_on_the_overview(access_file, monkeypatch, tiny_scheme):
+    _, summary = _overview_summary(access_file, monkeypatch, tiny_scheme, Viewer(user="hr", role="hr"))
+    cost = next(c for c in summary.columns if c.startswith("Annual cost"))
+    assert summary.loc["Team leader bonus", cost] > 0 and "Withheld" not in summary.columns
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
