@@ -5,7 +5,10 @@ The database (default ``<config dir>/compensation.sqlite``, beside the configs) 
 * **scenarios** — named, edited schemes. Every save is a new *revision* (the YAML is kept whole), so any earlier
   version can be reopened and two scenarios (or revisions) compared key by key.
 * **status** — each scenario moves ``draft → proposed → approved`` (a proposed scenario can go back to draft; an
-  approved one is locked: save it under a new name to change it).
+  approved one is locked: save it under a new name to change it). With **four-eyes approval**
+  (``set_status(..., four_eyes=True)``; on whenever access control is on, unless access.yaml says
+  ``four_eyes: false``) the user who proposed the scenario, or saved its current revision, cannot approve it:
+  :class:`FourEyesError`, and the refusal is recorded in the audit log.
 * **snapshots** — payout runs locked as immutable records: the payout frame (Parquet bytes), the scheme revision
   and data stamp it came from, and the SHA-256 of its content. A rerun makes a new snapshot; SQLite triggers refuse
   any UPDATE or DELETE, and reading a snapshot re-hashes it: a changed payload raises
@@ -43,6 +46,7 @@ __all__ = [
     "ScenarioStore",
     "ScenarioError",
     "SnapshotIntegrityError",
+    "FourEyesError",
     "Snapshot",
     "STATUSES",
     "DEFAULT_DB_NAME",
@@ -87,6 +91,11 @@ class ScenarioError(ConfigError):
 class SnapshotIntegrityError(ScenarioError):
     """A payout snapshot (or the audit chain) no longer matches its recorded hash: it was changed outside the
     store. The snapshot is refused."""
+
+
+class FourEyesError(ScenarioError):
+    """Four-eyes approval: the user who proposed a scenario (or saved its current revision) may not approve it;
+    another HR user must. The refusal is recorded in the audit log (action ``refused``)."""
 
 
 @dataclass(frozen=True)
@@ -347,19 +356,49 @@ class ScenarioStore:
         with self._connect() as con:
             return str(self._row(con, name)["status"])
 
-    def set_status(self, name: str, status: str, *, user: str, note: str = "") -> None:
+    def involved(self, name: str) -> dict[str, str]:
+        """Who stands behind scenario ``name`` as it is now: ``{"proposed": user, "last edited": user}`` (the user
+        of its latest move to proposed, from the audit log, and the author of its current revision)."""
+        with self._connect() as con:
+            return self._involved(con, self._row(con, name))
+
+    def _involved(self, con: sqlite3.Connection, row: sqlite3.Row) -> dict[str, str]:
+        out: dict[str, str] = {}
+        edited = con.execute(
+            "SELECT created_by FROM revisions WHERE name = ? AND revision = ?", (row["name"], row["revision"])
+        ).fetchone()
+        for r in con.execute(
+            "SELECT user, detail FROM audit WHERE target = ? AND action = 'status' ORDER BY seq DESC",
+            (row["name"],),
+        ):
+            if any(d.get("new") == "proposed" for d in json.loads(r["detail"]).get("diff", [])):
+                out["proposed"] = str(r["user"])
+                break
+        if edited is not None:
+            out["last edited"] = str(edited["created_by"])
+        return out
+
+    def set_status(
+        self, name: str, status: str, *, user: str, note: str = "", four_eyes: bool = False
+    ) -> None:
         """Move ``name`` along draft → proposed → approved (proposed → draft sends it back).
+
+        ``four_eyes=True``: the approver must be someone other than the user who proposed the scenario and the
+        one who saved its current revision (user names compared case-insensitively).
 
         Raises
         ------
         ScenarioError
             Unknown status or a transition that is not allowed (e.g. draft → approved, approved → anything).
+        FourEyesError
+            ``four_eyes`` and ``user`` proposed or last edited the scenario (the refusal is in the audit log).
         """
         user = self._user(user)
         if status not in STATUSES:
             raise self._error(
                 f"unknown status '{status}'; use one of {', '.join(STATUSES)}", f"scenarios.{name}.status"
             )
+        refusal = ""
         with self._connect() as con:
             row = self._row(con, name)
             old = row["status"]
@@ -370,21 +409,45 @@ class ScenarioStore:
                     f", not {status}",
                     f"scenarios.{name}.status",
                 )
-            con.execute(
-                "UPDATE scenarios SET status = ?, updated_by = ?, updated_at = ? WHERE name = ?",
-                (status, user, _now(), name),
-            )
-            self._log(
-                con,
-                user,
-                "status",
-                name,
-                {
-                    "revision": row["revision"],
-                    "note": note,
-                    "diff": [{"key": "status", "old": old, "new": status}],
-                },
-            )
+            if status == "approved" and four_eyes:
+                involved = self._involved(con, row)
+                roles = [what for what, who in involved.items() if who.lower() == user.lower()]
+                if roles:
+                    refusal = (
+                        f"four-eyes approval: {user} {' and '.join(roles)} scenario '{name}', so another HR user "
+                        "must approve it (a team of one can turn this off with `four_eyes: false` in access.yaml)"
+                    )
+                    # recorded, then refused: the audit row commits with this transaction, the status stays
+                    self._log(
+                        con,
+                        user,
+                        "refused",
+                        name,
+                        {
+                            "revision": row["revision"],
+                            "wanted": status,
+                            "reason": refusal,
+                            "involved": involved,
+                        },
+                    )
+            if not refusal:
+                con.execute(
+                    "UPDATE scenarios SET status = ?, updated_by = ?, updated_at = ? WHERE name = ?",
+                    (status, user, _now(), name),
+                )
+                self._log(
+                    con,
+                    user,
+                    "status",
+                    name,
+                    {
+                        "revision": row["revision"],
+                        "note": note,
+                        "diff": [{"key": "status", "old": old, "new": status}],
+                    },
+                )
+        if refusal:
+            raise FourEyesError(refusal, file=str(self.path), key=f"scenarios.{name}.status")
 
     # ---------------------------------------------------------------------------------------- snapshots
     def snapshot(

@@ -471,7 +471,10 @@ with st.expander(
                 try:
                     if target == "approved" and policy is not None:
                         policy.authorize(signed_in, "approve")  # refused and logged outside HR
-                    store.set_status(chosen, target, user=who)
+                    # four-eyes: the proposer / last editor cannot approve (refusal kept in the audit log)
+                    store.set_status(
+                        chosen, target, user=who, four_eyes=policy is not None and policy.four_eyes
+                    )
                 except CxError as exc:
                     st.error(str(exc))
                 else:
@@ -490,9 +493,16 @@ with st.expander(
                     f"{ui.money(float(run.loc[~run['withheld'], 'payout'].sum()))} paid. Open it below to "
                     "download the statements."
                 )
+        behind = store.involved(chosen) if status == "proposed" else {}
         st.caption(
             f"'{chosen}' is **{status}**."
             + ("" if hr_may else " Only HR can approve it or lock its payout run.")
+            + (
+                f" Proposed by {behind.get('proposed', '?')}, last edited by {behind.get('last edited', '?')}: "
+                "another HR user approves it (four-eyes)."
+                if behind and policy is not None and policy.four_eyes
+                else ""
+            )
         )
         if len(saved) > 1:
             other = st.selectbox(

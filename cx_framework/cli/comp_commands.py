@@ -237,6 +237,32 @@ def hash_password_command() -> None:
     console.print(hash_password(password), markup=False, highlight=False)
 
 
+def _move(configs: Path, store: Any, name: str, status: str, *, user: str | None, note: str) -> None:
+    """Change a scenario's status as the signed-in user (access control on) or ``--user`` / CX_USER (off).
+    Approval is HR's (refusal logged) and, with access control on, four-eyes unless access.yaml turns it off;
+    a four-eyes refusal is recorded in the audit log."""
+    from cx_framework.access import find_access_file, load_access
+
+    viewer = _viewer(configs, user, ask="pass --user (or set CX_USER) and CX_PASSWORD")
+    if viewer is None:
+        who = (user or os.environ.get("CX_USER") or "").strip()
+        if not who:
+            raise InputValueError(
+                "--user: every change to a scenario records who made it; pass --user NAME (or set CX_USER)",
+                argument="--user",
+            )
+        four_eyes = False
+    else:
+        who = viewer.user
+        path = find_access_file(configs)
+        assert path is not None  # a viewer means access control is on
+        four_eyes = load_access(path).four_eyes
+    if status == "approved":
+        _authorize(configs, viewer, "approve")  # HR only (refusal logged)
+    store.set_status(name, status, user=who, note=note, four_eyes=four_eyes)
+    console.print(f"'{name}' is now {status} ({who})", markup=False, highlight=False)
+
+
 @command("scenarios")
 def scenarios_command(
     configs: Annotated[
@@ -247,10 +273,39 @@ def scenarios_command(
     verify: Annotated[
         bool, typer.Option("--verify", help="Check the audit chain and every snapshot hash.")
     ] = False,
+    propose: Annotated[
+        str | None, typer.Option("--propose", help="Move this draft scenario to proposed.")
+    ] = None,
+    approve: Annotated[
+        str | None,
+        typer.Option(
+            "--approve",
+            help="Approve this proposed scenario (HR only; with access control on, by another HR user than the "
+            "one who proposed or last edited it — access.yaml four_eyes).",
+        ),
+    ] = None,
+    to_draft: Annotated[
+        str | None, typer.Option("--to-draft", help="Send this proposed scenario back to draft.")
+    ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user", help="Who makes the change (CX_USER; signed in when access.yaml is configured)."
+        ),
+    ] = None,
+    note: Annotated[str, typer.Option("--note", help="Why (kept in the audit log).")] = "",
 ) -> None:
-    """List saved scenarios (status, revision, who and when) and snapshots of the compensation database."""
+    """List saved scenarios (status, revision, who and when) and snapshots of the compensation database; move a
+    scenario along draft → proposed → approved (--propose / --approve / --to-draft, recorded in the audit log)."""
     check_configs(configs)
+    moves = [(n, s) for n, s in ((propose, "proposed"), (approve, "approved"), (to_draft, "draft")) if n]
+    if len(moves) > 1:
+        raise InputValueError(
+            "--approve: give one of --propose, --approve or --to-draft at a time", argument="--approve"
+        )
     store = _store(configs)
+    if moves:
+        _move(configs, store, *moves[0], user=user, note=note)
     if verify:
         store.verify()
     scenarios, snapshots = store.list(), store.snapshots()
