@@ -136,9 +136,12 @@ def statements_command(
     user: Annotated[
         str | None, typer.Option("--user", help="Signed-in user when access.yaml is configured.")
     ] = None,
+    pdf: Annotated[
+        bool, typer.Option("--pdf", help="Also write each statement as a PDF beside its HTML (fpdf2).")
+    ] = False,
 ) -> None:
     """Write one self-contained HTML pay statement per employee for PERIOD under SCHEME, a saved SCENARIO or a
-    locked payout SNAPSHOT (atomic writes).
+    locked payout SNAPSHOT (atomic writes; --pdf: a PDF of the same statement beside each).
 
     Needs employees and employee_metrics (DATA_DIR or --sources), except for --snapshot. The compensation
     database is CX_COMP_DB, else compensation.sqlite beside the configs."""
@@ -222,8 +225,14 @@ def statements_command(
         proposed=alternative,
         proposed_payouts=alt,
         viewer=viewer,
+        pdf=pdf,
     )
-    console.print(f"Wrote {len(written)} statement(s) to {out}", markup=False, highlight=False)
+    pdfs = sum(p.suffix == ".pdf" for p in written)
+    console.print(
+        f"Wrote {len(written) - pdfs} statement(s) to {out}" + (f" (and {pdfs} PDF)" if pdfs else ""),
+        markup=False,
+        highlight=False,
+    )
 
 
 @command("hash-password")

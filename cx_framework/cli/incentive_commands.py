@@ -319,6 +319,7 @@ def compare_schemes_command(
         result = compare_schemes(
             t["employee_metrics"], t["employees"], resolved, config=config, validate=False
         )
+    winners_losers = result.winners_losers_for(viewer)  # small groups merged outside HR
     result = result.for_viewer(viewer)  # aggregates only outside HR; too small a scheme's figures withheld
     figures = _figures_of(analysis, [sch.id for sch in resolved], baseline=result.baseline, viewer=viewer)
     merged = result.budget.merge(
@@ -326,7 +327,6 @@ def compare_schemes_command(
     ).merge(result.customer_share.drop(columns="suppressed", errors="ignore"), on="scheme")
     if "suppressed" not in merged:
         merged["suppressed"] = ""
-    winners_losers = result.winners_losers  # merged for this viewer by for_viewer
     suppression = winners_losers.attrs.get("suppression", "")
     if as_json:
         extra: dict[str, Any] = {
