@@ -216,6 +216,13 @@ def test_a_leadership_analysis_action_plan_holds_no_individual_pay(tiny):
     assert len(a.result("actions").results["scheme_comparison"].payouts) == len(comparison.budget)
 
 
+def _doc(result) -> dict:
+    """The --json document on stdout, from its first line (click < 8.2 mixes stderr lines in before it)."""
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("{"))
+    return json.loads("\n".join(lines[start:]))
+
+
 def _cli(tiny, monkeypatch, user, args):
     data, configs = tiny
     monkeypatch.delenv("CX_ACCESS_FILE", raising=False)
@@ -231,7 +238,7 @@ def _cli(tiny, monkeypatch, user, args):
 def test_cx_compare_schemes_json_withholds_the_tiny_scheme_outside_hr(tiny, monkeypatch, user, full):
     result = _cli(tiny, monkeypatch, user, ["compare-schemes", "--json"])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = _doc(result)
     schemes = {row["scheme"]: row for row in doc["schemes"]}
     assert schemes["tiny"]["annualised_cost"] is None and schemes["tiny"]["total_cost"] is None
     assert "fewer than 5 employees" in schemes["tiny"]["suppressed"]
@@ -247,7 +254,7 @@ def test_cx_compare_schemes_json_withholds_the_tiny_scheme_outside_hr(tiny, monk
 def test_cx_compare_schemes_shows_hr_the_tiny_scheme(tiny, monkeypatch, full):
     result = _cli(tiny, monkeypatch, "hr", ["compare-schemes", "--json"])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = _doc(result)
     schemes = {row["scheme"]: row for row in doc["schemes"]}
     expected = float(full.budget.set_index("scheme").loc["tiny", "annualised_cost"])
     assert schemes["tiny"]["annualised_cost"] == pytest.approx(expected) and doc["withheld"] == {}
@@ -270,7 +277,7 @@ def test_cx_payouts_withholds_the_tiny_schemes_totals_outside_hr(tiny, monkeypat
     paid_total = float(rows.loc[~rows["withheld"], "payout"].sum())
     result = _cli(tiny, monkeypatch, None, ["payouts", "--scheme", "tiny", "--json"])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    doc = _doc(result)
     assert all(p["payout"] is None and p["target_bonus"] is None for p in doc["periods"])
     assert "fewer than 5 employees" in doc["withheld"]
     text = _cli(tiny, monkeypatch, None, ["payouts", "--scheme", "tiny"])
@@ -278,7 +285,7 @@ def test_cx_payouts_withholds_the_tiny_schemes_totals_outside_hr(tiny, monkeypat
     assert f"{paid_total:,.2f}" not in text.stdout and "withheld" in text.stdout
     hr = _cli(tiny, monkeypatch, "hr", ["payouts", "--scheme", "tiny", "--json"])
     assert hr.exit_code == 0, hr.output
-    hr_doc = json.loads(hr.stdout)
+    hr_doc = _doc(hr)
     assert sum(p["payout"] for p in hr_doc["periods"]) == pytest.approx(paid_total)
     assert "withheld" not in hr_doc
 

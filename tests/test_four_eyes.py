@@ -136,7 +136,7 @@ def test_cx_scenarios_four_eyes_approval(cli_store, secured, monkeypatch):
     assert audit["action"].tolist() == ["save", "status", "refused", "status"]
     assert audit["user"].tolist() == ["hr1", "hr1", "hr1", "hr2"]
     assert audit.iloc[-1]["detail"]["note"] == "checked"
-    doc = json.loads(other.stdout.splitlines()[-1])
+    doc = json.loads(next(r for r in reversed(other.stdout.splitlines()) if r.startswith("{")))
     assert doc["scenarios"][0]["status"] == "approved"
 
 

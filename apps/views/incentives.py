@@ -584,6 +584,7 @@ with st.expander(
                     lambda d: (
                         "; ".join(f"{x['key']}: {x['old']} → {x['new']}" for x in d.get("diff", []))
                         or ", ".join(f"{k} {v}" for k, v in d.items() if k in ("snapshot", "rows"))
+                        or (f"refused ({d.get('wanted', '')}): {d['reason']}" if "reason" in d else "")
                     )
                 )
             ).drop(columns="detail"),

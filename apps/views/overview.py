@@ -244,30 +244,40 @@ if st.toggle(
     today = state.current_scheme(src)
     summary = payout_frames["summary"]
     scheme_names = {sid: sch.name for sid, sch in cfg.schemes.items()}
+    cur = cfg.economics.currency
+    table = pd.DataFrame(
+        {
+            "Scheme": summary["scheme"].map(scheme_names).fillna(summary["scheme"])
+            + summary["scheme"].eq(today).map({True: " — in force today", False: ""}),
+            f"Annual cost ({cur})": summary["annualised_cost"],
+            f"vs today ({cur}/yr)": summary["vs_baseline"],
+            "Share of budget": summary["budget_share"],
+            "Paid on customer metrics": summary["customer_centric_share"],
+            "Median attainment": summary["p50"],
+        }
+    )
+    withheld = "suppressed" in summary and bool(summary["suppressed"].ne("").any())
+    if withheld:
+        # a scheme paying fewer than min_group_size employees: its pay figures read "withheld", never a number
+        # (the table is text then: a number column cannot say why a cell is empty)
+        formats = {
+            f"Annual cost ({cur})": "{:,.0f}",
+            f"vs today ({cur}/yr)": "{:+,.0f}",
+            **{c: "{:.1%}" for c in ("Share of budget", "Paid on customer metrics", "Median attainment")},
+        }
+        for column, fmt in formats.items():
+            table[column] = table[column].map(lambda v, f=fmt: "withheld" if pd.isna(v) else f.format(v))
+        table.insert(1, "Withheld", summary["suppressed"].map(lambda why: why.split(":")[0]).to_numpy())
     st.dataframe(
-        pd.DataFrame(
-            {
-                "Scheme": summary["scheme"].map(scheme_names).fillna(summary["scheme"])
-                + summary["scheme"].eq(today).map({True: " — in force today", False: ""}),
-                f"Annual cost ({cfg.economics.currency})": summary["annualised_cost"],
-                f"vs today ({cfg.economics.currency}/yr)": summary["vs_baseline"],
-                "Share of budget": summary["budget_share"],
-                "Paid on customer metrics": summary["customer_centric_share"],
-                "Median attainment": summary["p50"],
-                # a scheme paying fewer than min_group_size employees: its pay figures are withheld, and why
-                **(
-                    {"Withheld": summary["suppressed"].map(lambda why: f"withheld: {why}" if why else "")}
-                    if "suppressed" in summary and summary["suppressed"].ne("").any()
-                    else {}
-                ),
-            }
-        ),
+        table,
         hide_index=True,
         width="stretch",
         key="overview_schemes_table",
-        column_config={
-            f"Annual cost ({cfg.economics.currency})": st.column_config.NumberColumn(format="%,.0f"),
-            f"vs today ({cfg.economics.currency}/yr)": st.column_config.NumberColumn(format="%+,.0f"),
+        column_config=None
+        if withheld
+        else {
+            f"Annual cost ({cur})": st.column_config.NumberColumn(format="%,.0f"),
+            f"vs today ({cur}/yr)": st.column_config.NumberColumn(format="%+,.0f"),
             **{
                 c: st.column_config.NumberColumn(format="percent")
                 for c in ("Share of budget", "Paid on customer metrics", "Median attainment")
