@@ -557,14 +557,31 @@ def _behaviour(src: Source, scheme_yaml: str) -> Any:
     )
 
 
-@st.cache_resource(show_spinner="Computing required agents…", max_entries=8)
 def required(src: Source, target: float, shrinkage: float, patience_s: float | None) -> pd.DataFrame:
+    """:func:`~cx_framework.staffing.required_agents` of the intervals table. Shrinkage changes only the
+    ``required_rostered`` column, so the model (agents needed, modelled service level) is computed once per
+    (target, patience) and a shrinkage slider move rescales that column alone."""
+    base = _required(src, target, patience_s)
+    if shrinkage == _REQUIRED_SHRINKAGE:
+        return base
+    return memo(
+        ("required_rostered", src, target, patience_s, shrinkage),
+        # required_agents' definition: required_rostered = required_agents / (1 - shrinkage)
+        lambda: base.assign(required_rostered=base["required_agents"] / (1.0 - shrinkage)),
+    )
+
+
+_REQUIRED_SHRINKAGE = 0.0
+
+
+@st.cache_resource(show_spinner="Computing required agents…", max_entries=8)
+def _required(src: Source, target: float, patience_s: float | None) -> pd.DataFrame:
     from cx_framework.staffing import required_agents
 
     return required_agents(
         analysis(src).tables["intervals"],
         target=target,
-        shrinkage=shrinkage,
+        shrinkage=_REQUIRED_SHRINKAGE,
         patience_s=patience_s,
         answer_s=config().economics.answer_s,
         validate=False,  # the Analysis validated the table when it read it

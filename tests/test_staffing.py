@@ -300,6 +300,23 @@ def test_erlang_a_matches_birth_death_chain(case):
     assert got.asa == pytest.approx(ref[3], rel=1e-8)
 
 
+def test_service_level_with_patience_is_erlang_a_without_its_asa():
+    # service_level(patience_s=...) skips the ASA quadrature: same numbers as erlang_a, same input checks
+    calls = np.array([c[0] for c in ERLANG_A_CASES])
+    aht = np.array([c[1] for c in ERLANG_A_CASES])
+    agents = np.array([c[2] for c in ERLANG_A_CASES])
+    for answer in (0.0, 20.0, 30.0):
+        patience = pd.Series([c[3] for c in ERLANG_A_CASES], index=list("abcdef"))
+        got = service_level(calls, aht, agents, patience_s=patience, answer_s=answer)
+        full = erlang_a(calls, aht, agents, patience_s=patience, answer_s=answer).service_level
+        assert isinstance(got, pd.Series) and list(got.index) == list("abcdef")
+        np.testing.assert_array_equal(got.to_numpy(), full.to_numpy())
+        refs = [chain_erlang_a(c, h, n, p, answer)[1] for c, h, n, p in zip(calls, aht, agents, patience)]
+        np.testing.assert_allclose(got.to_numpy(), refs, atol=1e-9)
+    with pytest.raises(InputValueError, match="patience_s"):
+        service_level(100.0, 180.0, 14, patience_s=-1.0)
+
+
 def test_erlang_a_converges_to_erlang_c_and_is_vectorised():
     n = np.array([12, 14, 16, 20])
     # the gap to Erlang C shrinks linearly in 1/patience (1.3e-6 at 1e8 s, 1.3e-10 at 1e12 s — checked

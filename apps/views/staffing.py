@@ -169,8 +169,10 @@ with m2:
 # ---------------------------------------------------------------------------------------- required vs staffed
 st.subheader("Agents required vs staffed")
 required = state.required(src, target, shrinkage, patience)
+# agents needed and the modelled service level do not depend on shrinkage (it only rescales required_rostered):
+# what is derived from them below is keyed without it
 days, day_options = state.memo(
-    ("required_days", src, target, shrinkage, patience),
+    ("required_days", src, target, patience),
     lambda: (
         required["interval_start"].dt.normalize(),
         sorted(required["interval_start"].dt.normalize().unique()),
@@ -185,7 +187,7 @@ day = st.select_slider(
 )
 shown = state.memo(("required_day", src, target, shrinkage, patience, day), lambda: required[days.eq(day)])
 short = (
-    state.memo(("understaffed", src, target, shrinkage, patience, day), lambda: understaffed_intervals(shown))
+    state.memo(("understaffed", src, target, patience, day), lambda: understaffed_intervals(shown))
     if "agents_staffed" in shown
     else None
 )
@@ -206,7 +208,7 @@ r3.metric(
 )
 ui.chart(
     state.memo(
-        ("required_vs_staffed", src, target, shrinkage, patience, day),
+        ("required_vs_staffed", src, target, patience, day),
         lambda: plots.required_vs_staffed_figure(shown),
     ),
     key="st_required",

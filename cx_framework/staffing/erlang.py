@@ -248,11 +248,11 @@ def service_level(
     answer_s = check_scalar("answer_s", answer_s, low=0.0, open_low=False)
     interval_s = check_scalar("interval_s", interval_s, low=0.0)
     if patience_s is not None:
-        from cx_framework.staffing.erlang_a import erlang_a
+        from cx_framework.staffing.erlang_a import _erlang_a_service_level
 
-        return erlang_a(
+        return _erlang_a_service_level(
             calls, aht_s, agents, patience_s=patience_s, answer_s=answer_s, interval_s=interval_s
-        ).service_level
+        )
     (c, h, n), wrap = broadcast_inputs(
         [("calls", calls, False), ("aht_s", aht_s, True), ("agents", agents, False)]
     )

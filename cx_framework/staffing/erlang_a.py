@@ -252,6 +252,36 @@ def erlang_a(
         Negative or non-finite inputs, ``aht_s <= 0`` or ``patience_s <= 0``; the message names the argument
         and the first offending index.
     """
+    return ErlangAResult(
+        **_measures(calls, aht_s, agents, patience_s, answer_s, interval_s, with_asa=True)
+    )
+
+
+def _erlang_a_service_level(
+    calls: ArrayLike,
+    aht_s: ArrayLike,
+    agents: ArrayLike,
+    *,
+    patience_s: ArrayLike,
+    answer_s: float = 20.0,
+    interval_s: float = 1800.0,
+) -> Any:
+    """``erlang_a(...).service_level`` (same inputs, checks and numbers) without the ASA quadrature, which is
+    most of the cost and which a service level does not need."""
+    return _measures(calls, aht_s, agents, patience_s, answer_s, interval_s, with_asa=False)["service_level"]
+
+
+def _measures(
+    calls: ArrayLike,
+    aht_s: ArrayLike,
+    agents: ArrayLike,
+    patience_s: ArrayLike,
+    answer_s: float,
+    interval_s: float,
+    *,
+    with_asa: bool,
+) -> dict[str, Any]:
+    """Validated Erlang A measures, each the same kind as the inputs (ASA only ``with_asa``)."""
     answer_s = check_scalar("answer_s", answer_s, low=0.0, open_low=False)
     interval_s = check_scalar("interval_s", interval_s, low=0.0)
     (c, h, n, p), wrap = broadcast_inputs(
@@ -264,5 +294,7 @@ def erlang_a(
     )
     check_traffic(c * h / interval_s, calls)
     shape = c.shape
-    res = _erlang_a_core(c.ravel(), h.ravel(), n.ravel(), p.ravel(), answer_s, interval_s, with_asa=True)
-    return ErlangAResult(**{k: wrap(v.reshape(shape)) for k, v in res.items()})
+    res = _erlang_a_core(c.ravel(), h.ravel(), n.ravel(), p.ravel(), answer_s, interval_s, with_asa=with_asa)
+    if not with_asa:
+        del res["asa"]
+    return {k: wrap(v.reshape(shape)) for k, v in res.items()}
