@@ -627,3 +627,14 @@ def test_panel_satisfies_data_contract(sim_panel):
 
     checked = validate("customer_panel", sim_panel)  # raises DataValidationError listing failures otherwise
     assert len(checked) == len(sim_panel)
+
+
+def test_z95_constant_is_the_normal_quantile_bit_for_bit():
+    # retention.models keeps scipy.special out of its import (the report and the app unpickle its results)
+    from scipy.special import ndtri
+
+    from cx_framework.retention import models
+
+    assert models._Z95 == float(ndtri(0.975))
+    for alpha in (0.05, 0.1, 0.01):
+        assert models._two_sided_z(alpha) == float(ndtri(1 - alpha / 2))

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri  # norm.ppf without importing scipy.stats (~1 s)
 
 from cx_framework.errors import DataValidationError, InputValueError, ModelError, StatisticalWarning
 from cx_framework.retention.customer_base import CustomerBase
@@ -58,7 +57,9 @@ class PeriodRetentionResult:
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wald intervals with the HAC standard errors (normal reference); columns ``lower, upper``."""
-        z = ndtri(1 - alpha / 2)
+        from cx_framework.retention.models import _two_sided_z
+
+        z = _two_sided_z(alpha)
         return pd.DataFrame({"lower": self.params - z * self.bse, "upper": self.params + z * self.bse})
 
     @property

@@ -27,7 +27,6 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri  # norm.sf / norm.ppf without importing scipy.stats (~1 s)
 
 from cx_framework.errors import DataValidationError, InputValueError, ModelError, StatisticalWarning
 from cx_framework.retention.panel import _months
@@ -39,7 +38,18 @@ __all__ = ["RetentionResult", "MarginalEffect", "fit_retention", "DEFAULT_BINS"]
 #: narrow bins around 80% would be nearly empty.
 DEFAULT_BINS: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
 _ONE_POINT = 0.01  # one point of service level, as a share
-_Z95 = float(ndtri(0.975))
+_Z95 = 1.959963984540054  # scipy.special.ndtri(0.975), bit for bit (tests/test_retention.py)
+
+
+def _two_sided_z(alpha: float) -> float:
+    """The normal quantile ``ndtri(1 - alpha / 2)`` of a two-sided ``1 - alpha`` interval. For the usual 95 %
+    it is the stored constant (bit for bit), so reading a cached fit (the report, the app) does not import
+    scipy.special (~0.3 s) for one number."""
+    if alpha == 0.05:
+        return _Z95
+    from scipy.special import ndtri
+
+    return float(ndtri(1 - alpha / 2))
 
 
 # ------------------------------------------------------------------------------------------------ design
@@ -265,13 +275,15 @@ class RetentionResult:
     @property
     def pvalues(self) -> pd.Series:
         """Two-sided Wald p-values (normal reference)."""
+        from scipy.special import ndtr  # norm.sf without scipy.stats; not at import (the report unpickles us)
+
         return pd.Series(2 * ndtr(-np.abs(self.params / self.bse)), index=self.params.index)
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
         """Wald confidence intervals of :attr:`params`; columns ``lower, upper``."""
         if not 0 < alpha < 1:
             raise InputValueError(f"argument 'alpha' must be in (0, 1); got {alpha!r}.", argument="alpha")
-        z = ndtri(1 - alpha / 2)
+        z = _two_sided_z(alpha)
         se = self.bse
         return pd.DataFrame({"lower": self.params - z * se, "upper": self.params + z * se})
 
@@ -341,7 +353,7 @@ class RetentionResult:
             raise InputValueError(
                 "argument 'grid' must be a non-empty 1-D array of finite numbers.", argument="grid"
             )
-        z = ndtri(1 - alpha / 2)
+        z = _two_sided_z(alpha)
         beta = self.params.to_numpy()
         cov = self.cov_params.to_numpy()
         cols = self._design.exposure_columns()

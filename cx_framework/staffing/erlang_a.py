@@ -31,18 +31,24 @@ lower incomplete gamma when ``y >= x`` (where it is >= ~1/2, so nothing underflo
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from cx_framework.staffing._arrays import ArrayLike, broadcast_inputs, check_scalar, check_traffic
 from cx_framework.staffing.erlang import log_erlang_b_any
 
 __all__ = ["ErlangAResult", "erlang_a"]
 
-_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(128)
+
+
+@functools.cache
+def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
+    """128-point Gauss–Legendre nodes and weights on [-1, 1] (an eigenproblem: computed on first use)."""
+    nodes, weights = np.polynomial.legendre.leggauss(128)
+    return nodes, weights
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,8 @@ class ErlangAResult:
 
 def _log_k(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """log K(x, y) = log 1F1(1; x+1; y) for x > 0, y >= 0."""
+    from scipy import special  # here, not at import: results unpickled by the report and the app import us
+
     out = np.zeros(x.shape)
     low = y < x
     if low.any():
@@ -137,8 +145,9 @@ def _mean_log_window(y: np.ndarray, s: np.ndarray, *, block: int = 16384) -> np.
     right = edge(mode, mode + 51.0, peak - 50.0)
     left = np.where(phi(np.zeros_like(mode)) > peak - 50.0, 0.0, edge(mode, np.zeros_like(mode), peak - 50.0))
     half = 0.5 * (right - left)
-    v = (left + half)[:, None] + half[:, None] * _GL_NODES[None, :]
-    w = np.exp(phi_matrix(v, y, s) - peak[:, None]) * _GL_WEIGHTS[None, :]
+    nodes, weights = _gauss_legendre()
+    v = (left + half)[:, None] + half[:, None] * nodes[None, :]
+    w = np.exp(phi_matrix(v, y, s) - peak[:, None]) * weights[None, :]
     return np.asarray((w * v).sum(axis=1) / w.sum(axis=1), dtype=float)
 
 
@@ -157,6 +166,8 @@ def _erlang_a_core(
     with_asa: bool = False,
 ) -> dict[str, np.ndarray]:
     """Erlang A measures on flat float arrays of equal shape (validated)."""
+    from scipy import special
+
     shape = calls.shape
     p_wait = np.ones(shape)
     sl = np.zeros(shape)
