@@ -604,7 +604,9 @@ wl_viewed = cmp_.winners_losers_for(signed_in, own_teams_only=True)
 wl = wl_viewed.drop(columns=["scheme", "merged_groups"])
 
 st.subheader("Cost and attainment, edited vs current")
-m1, m2, m3, m4, m5 = st.columns(5)
+# two rows of tiles: five in one row cut the labels ("Annual payout cost (edi…") at the default width
+m1, m2, m3 = st.columns(3)
+m4, m5, _ = st.columns(3)
 m1.metric(
     "Annual payout cost (edited)",
     ui.money_short(cost_new),

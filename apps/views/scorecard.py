@@ -63,7 +63,7 @@ with tab_drill:
     levels = ["department", "team"]
     agent_metrics = state.memo(
         ("agent_metrics", src),
-        lambda: frozenset(result.values.loc[result.values["level"].eq("employee"), "metric"]),
+        lambda: frozenset(result.values.loc[result.values["level"].eq("employee"), "metric"].unique()),
     )
     has_agents = metric in agent_metrics
     if has_agents:
