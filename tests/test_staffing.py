@@ -311,7 +311,10 @@ def test_service_level_with_patience_is_erlang_a_without_its_asa():
         full = erlang_a(calls, aht, agents, patience_s=patience, answer_s=answer).service_level
         assert isinstance(got, pd.Series) and list(got.index) == list("abcdef")
         np.testing.assert_array_equal(got.to_numpy(), full.to_numpy())
-        refs = [chain_erlang_a(c, h, n, p, answer)[1] for c, h, n, p in zip(calls, aht, agents, patience)]
+        refs = [
+            chain_erlang_a(c, h, n, p, answer)[1]
+            for c, h, n, p in zip(calls, aht, agents, patience, strict=True)
+        ]
         np.testing.assert_allclose(got.to_numpy(), refs, atol=1e-9)
     with pytest.raises(InputValueError, match="patience_s"):
         service_level(100.0, 180.0, 14, patience_s=-1.0)

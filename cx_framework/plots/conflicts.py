@@ -68,6 +68,7 @@ def conflict_heatmap(
     frame = frame.assign(_row=rows.to_numpy(), _kpi=kpi.to_numpy())
     row_order = list(dict.fromkeys(frame["_row"]))
     kpi_order = list(dict.fromkeys(frame["_kpi"]))
+
     # row x KPI grids: the first non-missing value per cell, as pivot_table(aggfunc="first"), at a quarter of its
     # cost (this chart is rebuilt on every edit of the HR page's scheme)
     def grid(values: pd.Series) -> pd.DataFrame:

@@ -37,12 +37,14 @@ __all__ = [
 def _log_poisson_pmf(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
     """log P(Poisson(A) = N) = N log A - A - lnGamma(N + 1): the numerator of Erlang B in log space."""
     from scipy import special  # here, not at import: results unpickled by the report and the app import us
+
     return np.asarray(special.xlogy(agents, traffic) - traffic - special.gammaln(agents + 1.0), dtype=float)
 
 
 def _log_erlang_b(traffic: np.ndarray, agents: np.ndarray) -> np.ndarray:
     """log B(N, A) for ``N > A > 0`` (where Q(N+1, A) >= ~1/2 so nothing underflows)."""
     from scipy import special
+
     log_q = np.log(special.gammaincc(agents + 1.0, traffic))
     return np.asarray(_log_poisson_pmf(traffic, agents) - log_q, dtype=float)
 
@@ -55,6 +57,7 @@ def log_regularized_q(s: np.ndarray, x: np.ndarray) -> np.ndarray:
     which converges in a few dozen terms in that regime.
     """
     from scipy import special
+
     with np.errstate(divide="ignore"):
         q = special.gammaincc(s, x)
         out = np.log(q)

@@ -43,7 +43,6 @@ from cx_framework.staffing.erlang import log_erlang_b_any
 __all__ = ["ErlangAResult", "erlang_a"]
 
 
-
 @functools.cache
 def _gauss_legendre() -> tuple[np.ndarray, np.ndarray]:
     """128-point Gauss–Legendre nodes and weights on [-1, 1] (an eigenproblem: computed on first use)."""
@@ -263,9 +262,7 @@ def erlang_a(
         Negative or non-finite inputs, ``aht_s <= 0`` or ``patience_s <= 0``; the message names the argument
         and the first offending index.
     """
-    return ErlangAResult(
-        **_measures(calls, aht_s, agents, patience_s, answer_s, interval_s, with_asa=True)
-    )
+    return ErlangAResult(**_measures(calls, aht_s, agents, patience_s, answer_s, interval_s, with_asa=True))
 
 
 def _erlang_a_service_level(
