@@ -517,7 +517,11 @@ def _scheme_from_yaml(text: str, stamp: str) -> Any:
 def behaviour_figure(src: Source, scheme_yaml: str) -> Any:
     from cx_framework.plots import behaviour_waterfall
 
-    return behaviour_waterfall(behaviour(src, scheme_yaml))
+    # built once per scheme (every rerun of the HR page shows it)
+    return memo(
+        ("behaviour_figure", src, scheme_yaml),
+        lambda: behaviour_waterfall(behaviour(src, scheme_yaml), config=config()),
+    )
 
 
 def configured_scheme_id(scheme_yaml: str) -> str | None:

@@ -10,9 +10,19 @@ import streamlit as st
 
 from cx_framework.plots._style import STATUS_COLOURS
 
+_TILE_CSS = """<style>
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+}
+[data-testid="stMetricLabel"] { height: auto !important; min-height: 2.6em; align-items: flex-start; }
+</style>"""
+
 
 def page(title: str, question: str) -> state.Source:
     """Page title, the question the page answers, and the data-source line; returns the data source."""
+    # metric tiles wrap a long label (the registry's labels, e.g. "Service level the funded FTE would buy if
+    # scheduled to the workload") instead of cutting it with an ellipsis at the default width
+    st.html(_TILE_CSS)
     st.title(title)
     src = state.source()
     st.caption(f"{question}  \nData: {state.describe(src)}.")

@@ -909,7 +909,7 @@ def _incentives_section(
             ),
             current if current in behaviour else next(iter(behaviour)),
         )
-        body.append(_fig_div(render, behaviour_waterfall(behaviour[chosen])))
+        body.append(_fig_div(render, behaviour_waterfall(behaviour[chosen], config=config)))
     else:
         body.append(_unavailable("behaviour simulation", plan.unavailable.get("behaviour", "did not run")))
     body.extend(_winners_losers_block(plan, config))

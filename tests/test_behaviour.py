@@ -225,3 +225,10 @@ def test_sample_organisation_ranking_and_waterfall(cfg):
     )
     fig = r.plot()
     assert list(fig.data[0].measure) == ["relative", "relative", "relative", "total"]
+    # with the config the chart names the scheme and the KPIs (no ids on a surface)
+    from cx_framework.plots import behaviour_waterfall
+
+    named = behaviour_waterfall(r, config=cfg)
+    assert named.layout.title.text.startswith(cfg.schemes["siloed"].name + ": value per month vs today")
+    retention_hover = named.data[0].hovertemplate[2]
+    assert cfg.metrics.by_id["csat"].name in retention_hover and "csat:" not in retention_hover

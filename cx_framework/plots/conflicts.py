@@ -109,10 +109,14 @@ def conflict_heatmap(
             zmin=-bound,
             zmax=bound,
             colorscale=[[0.0, STATUS_COLOURS["red"]], [0.5, "#FFFFFF"], [1.0, STATUS_COLOURS["green"]]],
+            # the bar in the lower part of the plot: its title and top label ran under the chart toolbar
             colorbar={
                 "title": {"text": "verdict"},
                 "tickvals": [-bound, 0, bound],
                 "ticktext": ["hurts the KPI", "no effect", "helps the KPI"],
+                "len": 0.7,
+                "y": 0.0,
+                "yanchor": "bottom",
             },
             text=labels,
             texttemplate="%{text}",
@@ -126,7 +130,7 @@ def conflict_heatmap(
         f" — {owner_names.get(scheme, scheme)}" if scheme else ""
     )
     fig = apply_style(fig, title=title or default, height=max(340, 40 * len(row_order) + 200))
-    fig.update_layout(margin_r=130)  # room for the colour bar's "helps the KPI" / "hurts the KPI" labels
+    fig.update_layout(margin_r=150)  # room for the colour bar's "helps the KPI" / "hurts the KPI" labels
     fig.add_annotation(
         # two short lines: one long line ran past the plot's right edge under the toolbar and the colour bar
         text="Numbers: total effect, % change of the KPI per 1 % rise of the metric.<br>Colour: red = the bonus "
@@ -143,7 +147,9 @@ def conflict_heatmap(
     return fig
 
 
-def behaviour_waterfall(result: BehaviourResult, *, title: str | None = None) -> go.Figure:
+def behaviour_waterfall(
+    result: BehaviourResult, *, title: str | None = None, config: Any = None
+) -> go.Figure:
     """Waterfall of the monthly value of a scheme vs baseline: payout cost → staffing cost → retention value →
     net value; the hover of the retention step lists the KPI changes that drive it.
 
@@ -152,14 +158,20 @@ def behaviour_waterfall(result: BehaviourResult, *, title: str | None = None) ->
     result : BehaviourResult
         Output of :func:`cx_framework.simulate_behaviour`.
     title : str, optional
+    config : CxConfig, optional
+        Scheme and metric names for the title and the hover (ids without it).
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
+    metric_names = {m.id: m.name for m in config.metrics.metrics} if config is not None else {}
+    scheme = config.schemes.get(result.scheme_id) if config is not None else None
+    scheme_name = scheme.name if scheme is not None else result.scheme_id
     wf = result.waterfall
     kpi_text = "<br>".join(
-        f"{r.metric}: {r.before:.4g} → {r.after:.4g} ({r.pct_change:+.2%})" for r in result.kpis.itertuples()
+        f"{metric_names.get(r.metric, r.metric)}: {r.before:.4g} → {r.after:.4g} ({r.pct_change:+.2%})"
+        for r in result.kpis.itertuples()
     )
     hover = [f"{s}: %{{y:,.0f}}" for s in wf["step"]]
     hover[2] = hover[2] + "<br>" + kpi_text
@@ -176,7 +188,7 @@ def behaviour_waterfall(result: BehaviourResult, *, title: str | None = None) ->
         )
     )
     fig.update_yaxes(title=f"{currency} per month vs baseline")
-    default = f"Scheme '{result.scheme_id}': value per month vs today (customer KPI index {result.customer_kpi_index:+.2%})"
+    default = f"{scheme_name}: value per month vs today (customer KPI index {result.customer_kpi_index:+.2%})"
     return apply_style(fig, title=title or default)
 
 
