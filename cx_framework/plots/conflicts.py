@@ -109,14 +109,13 @@ def conflict_heatmap(
             zmin=-bound,
             zmax=bound,
             colorscale=[[0.0, STATUS_COLOURS["red"]], [0.5, "#FFFFFF"], [1.0, STATUS_COLOURS["green"]]],
-            # the bar in the lower part of the plot: its title and top label ran under the chart toolbar
             colorbar={
                 "title": {"text": "verdict"},
                 "tickvals": [-bound, 0, bound],
                 "ticktext": ["hurts the KPI", "no effect", "helps the KPI"],
-                "len": 0.7,
-                "y": 0.0,
-                "yanchor": "bottom",
+                # on a tall grid the bar sits in the lower part of the plot: its title and top label ran under
+                # the chart toolbar (a short grid needs the full height for three readable labels)
+                **({"len": 0.7, "y": 0.0, "yanchor": "bottom"} if len(row_order) >= 8 else {}),
             },
             text=labels,
             texttemplate="%{text}",
