@@ -731,6 +731,10 @@ def test_heatmap_and_drill_down_colours_follow_status():
     trend = scorecard_trend_chart(r2, "asa_s", department="billing")
     signal = next(t for t in trend.data if t.name == "signal")
     assert list(signal.y) == [30.0] and list(signal.text) == ["WE1"]
+    # title and axis name the metric (a loop over the limit lines once overwrote it with "lower limit")
+    asa_name = CFG.metrics.by_id["asa_s"].name
+    assert trend.layout.title.text.startswith(asa_name + " — ")
+    assert trend.layout.yaxis.title.text.startswith(asa_name)
     assert r2.exceptions.iloc[0]["rule"] == "WE1" and r2.exceptions.iloc[0]["expected_high"] == pytest.approx(
         23.44
     )

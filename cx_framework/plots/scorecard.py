@@ -165,10 +165,10 @@ def scorecard_trend_chart(
             line={"color": "#555", "dash": "dash"},
         )
     )
-    for col, name in (("ucl", "upper limit"), ("lcl", "lower limit")):
+    for col, limit in (("ucl", "upper limit"), ("lcl", "lower limit")):  # not `name`: the title uses it
         fig.add_trace(
             go.Scatter(
-                x=t["period"], y=t[col], mode="lines", name=name, line={"color": "#999", "dash": "dot"}
+                x=t["period"], y=t[col], mode="lines", name=limit, line={"color": "#999", "dash": "dot"}
             )
         )
     flagged = t[t["signal"]]
