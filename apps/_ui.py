@@ -210,9 +210,25 @@ def light_layout(fig: Any, *, title: str | None = None, height: int = 380) -> An
 
 
 def caveats(messages: list[str]) -> None:
-    """Statistical caveats of a result, shown next to it (never hidden, never an error)."""
+    """Statistical caveats of a result, shown next to it (never hidden, never an error), with the catalogue's and
+    organisation's names in place of the ids the library's notes carry (``agent_attrition`` -> Agent attrition)."""
     for message in messages:
-        st.caption(f"Caveat: {message}")
+        st.caption(f"Caveat: {named(message)}")
+
+
+def named(text: str) -> str:
+    """``text`` with every metric and department id (a whole word) replaced by its name from config."""
+    import re
+
+    cfg = state.config()
+    names = {m.id: m.name for m in cfg.metrics.metrics}
+    names.update({d.id: d.name for d in cfg.organisation.departments})
+    if not names:
+        return text
+    pattern = re.compile(
+        r"(?<![\w.])(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")(?![\w])"
+    )
+    return pattern.sub(lambda m: names[m.group(1)], text)
 
 
 def current_scheme() -> str | None:

@@ -333,6 +333,8 @@ def test_retention_value_and_fix_vs_absorb_match_library(org, cfg):
 
     at = run_page("retention")
     no_exception(at)
+    caveat_text = " ".join(c.value for c in at.caption if c.value.startswith("Caveat:"))
+    assert not [m.id for m in cfg.metrics.metrics if "_" in m.id and m.id in caveat_text]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         panel = build_customer_panel(org["contacts"], org["customers"], threshold_s=cfg.economics.answer_s)
@@ -485,3 +487,18 @@ def test_data_dir_from_env_is_used(monkeypatch):
     no_exception(at)
     assert f"data directory {directory}" in at.caption[0].value
     assert not at.error
+
+
+def test_caveats_name_metrics_and_departments_as_config_does(cfg):
+    """The library's statistical notes carry ids (``agent_attrition: 19 of 24 unit-months ...``); the pages show
+    them with the catalogue's and organisation's names."""
+    import _ui
+
+    note = "agent_attrition: 19 of 24 dropped; occupancy → agent_attrition in billing (not billing_x, x.csat)"
+    shown = _ui.named(note)
+    names = cfg.metrics.by_id
+    billing = next(d.name for d in cfg.organisation.departments if d.id == "billing")
+    assert shown == (
+        f"{names['agent_attrition'].name}: 19 of 24 dropped; {names['occupancy'].name} → "
+        f"{names['agent_attrition'].name} in {billing} (not billing_x, x.csat)"
+    )
