@@ -189,3 +189,37 @@ def test_missing_large_table_names_it_on_the_engine(config, tmp_path):
     assert "work_items" in (a.why_unavailable("sla_chain") or "")
     # partial data: the actions still run (the SLA-chain candidates are named as unavailable in the plan)
     assert a.unavailable("actions") == {}
+
+
+def test_concurrent_callers_share_one_duckdb_connection_safely(config, computed):
+    """Two threads reading one DuckDB Analysis at once (the app: a rerun starts while the stopped run's query
+    still runs) get the same results as one caller; DuckDB refuses a second concurrent query on a connection
+    ("connection is busy with another call"), so the Analysis lets one caller at a time at the engine."""
+    import threading
+
+    a = Analysis.from_sample(config, engine="duckdb")
+    names = ("failure_demand", "sla_chain", "staffing", "retention", "scorecard", "queue_model_fit")
+    start = threading.Barrier(len(names))
+    errors: list[BaseException] = []
+
+    def read(name: str) -> None:
+        start.wait()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                a.figures(name)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    ref = computed["duckdb"]
+    for name in names:
+        got, want = a.figures(name), ref.figures(name)
+        assert [f.id for f in got] == [f.id for f in want], name
+        for f, g in zip(got, want, strict=True):
+            assert same(f.value, g.value), (f.id, f.value, g.value)

@@ -46,6 +46,7 @@ import hashlib
 import json
 import os
 import pickle
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -408,6 +409,10 @@ class _EngineState:
     engine: Any = None
     tables: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
+    #: one caller at a time on the engine connection: a DuckDB connection refuses a second concurrent query
+    #: ("connection is busy with another call"), which the app meets when a rerun starts while the stopped
+    #: run's query still runs. Re-entrant: a section computes the sections and tables it reads.
+    lock: Any = field(default_factory=threading.RLock)
 
 
 # ------------------------------------------------------------------------------------------------ Analysis
@@ -700,11 +705,16 @@ class Analysis:
     def engine(self) -> Any:
         """The :class:`cx_framework.engine.Engine` (connected once, with the resources of ``engine.yaml``)."""
         state = self._engine_state
-        if state.engine is None:
-            from cx_framework.engine import connect
+        with state.lock:
+            if state.engine is None:
+                from cx_framework.engine import connect
 
-            state.engine = connect(self.config.engine, kind=self.engine_kind)
+                state.engine = connect(self.config.engine, kind=self.engine_kind)
         return state.engine
+
+    def _engine_lock(self) -> contextlib.AbstractContextManager[Any]:
+        """Held while this Analysis (or a copy sharing its engine) runs engine queries; free on pandas."""
+        return self._engine_state.lock if self.uses_engine else contextlib.nullcontext()
 
     def engine_table(self, name: str) -> Any:
         """Table ``name`` validated in the engine (:class:`cx_framework.engine.ValidatedTable`, lazy), or None
@@ -712,6 +722,13 @@ class Analysis:
         state = self._engine_state
         if name in state.tables:
             return state.tables[name]
+        with state.lock:
+            if name not in state.tables:
+                state.tables[name] = self._validate_in_engine(name)
+        return state.tables[name]
+
+    def _validate_in_engine(self, name: str) -> Any:
+        state = self._engine_state
         from cx_framework._tables import REQUIRED_TABLES
         from cx_framework.engine import validate_table
         from cx_framework.errors import DataValidationError
@@ -736,7 +753,6 @@ class Analysis:
                     validated = validate_table(self.engine, name, frames[name])
                 except DataValidationError as exc:
                     state.problems[name] = str(exc).split("\nTip:")[0].split(" Tip:")[0]
-        state.tables[name] = validated
         return validated
 
     # -------------------------------------------------------------------------------------- sections
@@ -811,6 +827,12 @@ class Analysis:
         if cached is not None:
             self._sections[name] = cached
             return cached
+        with self._engine_lock():
+            if name in self._sections:  # another thread computed it while this one waited
+                return self._sections[name]
+            return self._compute_section(name)
+
+    def _compute_section(self, name: str) -> SectionResult:
         reason = self.why_unavailable(name)
         if reason:
             raise _Unavailable(reason, section=name)
@@ -933,7 +955,12 @@ class Analysis:
         """A resolved assumption (e.g. the ``as_of`` month), computed once and shown with the assumptions."""
         if key not in self._resolved:
             stored = (self._manifest or {}).get("resolved", {}).get(key)
-            self._resolved[key] = _decode_resolved(stored) if stored is not None else compute()
+            if stored is not None:
+                self._resolved[key] = _decode_resolved(stored)
+            else:
+                with self._engine_lock():
+                    if key not in self._resolved:
+                        self._resolved[key] = compute()
         return self._resolved[key]
 
     def assumptions_dict(self) -> dict[str, Any]:
