@@ -436,16 +436,22 @@ def metric_months(src: Source) -> int:
     return int(analysis(src).tables["employee_metrics"]["period"].dt.to_period("M").nunique())
 
 
+def _aggregate_viewer() -> Any:
+    """Who reads the pay aggregates on this page: None with access control off, else the signed-in viewer (or,
+    before signing in, the policy's not-signed-in viewer)."""
+    import _access
+
+    policy = _access.policy()
+    if policy is None:
+        return None
+    return _access.viewer() or policy.anonymous()
+
+
 def payout_aggregates(src: Source) -> dict[str, pd.DataFrame]:
     """The payouts section's aggregate frames (per-scheme summary and cost, winners and losers per department and
     role) as the signed-in viewer may see them: outside HR, groups smaller than access.yaml's ``min_group_size``
     are merged (``Analysis.frames_for``, enforced where the frames are read). No individual pay."""
-    import _access
-
-    policy = _access.policy()
-    who = None
-    if policy is not None:
-        who = _access.viewer() or policy.anonymous()
+    who = _aggregate_viewer()
     a = analysis(src)
     try:
         if a.computed("payouts"):
@@ -734,7 +740,8 @@ def actions(src: Source) -> pd.DataFrame:
     """Ranked actions of the Analysis (its frame: served from the disk cache without recomputing); empty, with
     the reason shown, when the data does not support them."""
     try:
-        return analysis(src).frames("actions")["actions"]
+        # as the signed-in viewer may see them (outside HR no switch to a scheme paying too few people)
+        return analysis(src).frames_for("actions", _aggregate_viewer())["actions"]  # type: ignore[no-any-return]
     except CxError as exc:
         st.info(f"Recommended actions are not available: {exc}")
         return pd.DataFrame()

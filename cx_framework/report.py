@@ -1169,6 +1169,10 @@ def build_report(
         plan = recommend_actions(
             org_data, config, period=period, top=top, assumptions=assumptions, progress=progress
         )
+    from cx_framework.analysis.sections import _plan_for
+
+    # the report is read outside HR: no per-employee pay, no switch to a scheme paying too few people
+    plan = _plan_for(plan, _report_reader(config))
     render = _Figures()
     sc = plan.results.get("scorecard")
     sections: list[str] = []

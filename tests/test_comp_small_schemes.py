@@ -213,7 +213,25 @@ def test_a_leadership_analysis_action_plan_holds_no_individual_pay(tiny):
     assert math.isnan(comparison.budget.set_index("scheme").loc["tiny", "annualised_cost"])
     # the section stores the whole plan (HR reading the same Analysis gets the payouts back)
     a.viewer = HR
-    assert len(a.result("actions").results["scheme_comparison"].payouts) == len(comparison.budget)
+    hr_plan = a.result("actions")
+    assert len(hr_plan.results["scheme_comparison"].payouts) == len(comparison.budget)
+    # switching to the tiny scheme is worth today's bonus cost minus its three people's pay: HR sees that
+    # action, leadership does not (nor its value in the totals), and is told it was left out
+    rows = a.frames_for("actions", HR)["actions"]
+    tiny_rows = rows[rows["scheme"].eq("tiny")]
+    assert len(tiny_rows) == 1 and tiny_rows["scheme_employees"].iloc[0] == 3
+    lead_rows = a.frames_for("actions", LEAD)["actions"]
+    assert "tiny" not in set(lead_rows["scheme"].dropna()) and len(lead_rows) == len(rows) - 1
+    assert lead_rows["rank"].tolist() == list(range(1, len(lead_rows) + 1))
+    assert "left out" in lead_rows.attrs["suppression"]
+    assert not plan.actions["title"].isin(tiny_rows["title"]).any()
+    assert any(key.startswith("withheld: ") for key in plan.unavailable)
+    hr_fig = {f.id: f.value for f in a.figures_for(HR, "actions")}
+    lead_fig = {f.id: f.value for f in a.figures_for(LEAD, "actions")}
+    monetised = lead_rows.loc[lead_rows["monetised"].astype(bool), "expected_annual_value"].astype(float)
+    assert lead_fig["actions.total_expected_value"] == pytest.approx(float(monetised[monetised > 0].sum()))
+    if hr_fig["actions.top_action"] == tiny_rows["title"].iloc[0]:
+        assert lead_fig["actions.top_action"] == lead_rows["title"].iloc[0]
 
 
 def _doc(result) -> dict:

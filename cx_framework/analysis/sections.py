@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from cx_framework import figures as F
@@ -1162,21 +1163,111 @@ def _unpack_plan(plan: Any, a: Analysis) -> Any:
     return replace(plan, results=results)
 
 
+def _action_rows(plan: Any) -> pd.DataFrame:
+    """The plan's actions without their evidence dicts, plus ``scheme`` and ``scheme_employees``: for a change of
+    incentive scheme, the scheme it switches to and the employees that scheme pays (the people behind its bonus
+    payout saved; the restriction below reads it)."""
+    acts = plan.actions
+    evidence = acts["evidence"] if "evidence" in acts else pd.Series([{}] * len(acts), index=acts.index)
+    schemes = [
+        (e or {}).get("better_scheme") if kind == "change_incentive" else None
+        for e, kind in zip(evidence, acts.get("kind", pd.Series([""] * len(acts))), strict=True)
+    ]
+    comparison = plan.results.get("scheme_comparison")
+    paid = comparison.employees_paid() if hasattr(comparison, "employees_paid") else {}
+    out = acts.drop(columns=["evidence"], errors="ignore").copy()
+    out["scheme"] = schemes
+    out["scheme_employees"] = [float(paid[s]) if s in paid else np.nan for s in schemes]
+    return out
+
+
+def _withheld_actions(actions: pd.DataFrame, viewer: Any) -> np.ndarray:
+    """Rows of an actions frame (:func:`_action_rows`) whose value is a pay aggregate of fewer than the viewer's
+    ``min_group_size`` employees: a switch to a scheme paying that few people (its bonus payout saved is today's
+    cost minus theirs). None outside HR may see them."""
+    from cx_framework.access import sees_every_group
+
+    if sees_every_group(viewer) or "scheme_employees" not in actions:
+        return np.zeros(len(actions), dtype=bool)
+    n = actions["scheme_employees"].to_numpy(dtype=float)
+    return (n > 0) & (n < viewer.min_group_size)
+
+
+def _rerank(actions: pd.DataFrame) -> pd.DataFrame:
+    out = actions.reset_index(drop=True)
+    if "rank" in out:
+        out["rank"] = np.arange(1, len(out) + 1)
+    return out
+
+
+def _action_frames_for(frames: dict[str, pd.DataFrame], viewer: Any) -> dict[str, pd.DataFrame]:
+    """The actions as ``viewer`` may see them: outside HR without a switch to a scheme paying fewer than
+    min_group_size employees (re-ranked; ``attrs["suppression"]`` says what was left out)."""
+    from cx_framework.access import withheld_reason
+
+    acts = frames.get("actions")
+    if acts is None:
+        return frames
+    hide = _withheld_actions(acts, viewer)
+    if hide.any():
+        kept = _rerank(acts[~hide])
+        kept.attrs = {
+            **acts.attrs,
+            "suppression": f"{int(hide.sum())} action(s) left out: a switch to a scheme paying "
+            f"{withheld_reason(viewer.min_group_size)}",
+        }
+        frames["actions"] = kept
+    return frames
+
+
+def _action_figures_for(figures: list[Any], frames: dict[str, pd.DataFrame], viewer: Any) -> list[Any]:
+    """The action figures (total value, action to do first) of the actions ``viewer`` may see."""
+    from dataclasses import replace
+
+    acts = frames.get("actions")
+    if acts is None or not _withheld_actions(acts, viewer).any():
+        return figures
+    kept = _action_frames_for(dict(frames), viewer)["actions"]
+    monetised = kept.loc[kept["monetised"].astype(bool), "expected_annual_value"].astype(float)
+    values = {
+        "actions.total_expected_value": float(monetised[monetised > 0].sum()),
+        "actions.top_action": str(kept["title"].iloc[0]) if len(kept) else None,
+    }
+    return [replace(f, value=values[f.id]) if f.id in values else f for f in figures]
+
+
 def _plan_for(plan: Any, viewer: Any) -> Any:
     """The action plan as ``viewer`` may hold it: its scheme comparison (computed by the payouts section or by
     :func:`~cx_framework.actions.recommend_actions` itself) without per-employee pay outside HR
-    (:meth:`SchemeComparison.for_viewer`)."""
+    (:meth:`SchemeComparison.for_viewer`), and without a switch to a scheme paying fewer than min_group_size
+    employees (:func:`_action_frames_for`; named in ``unavailable``)."""
     from dataclasses import replace
 
+    from cx_framework.access import sees_every_group, withheld_reason
     from cx_framework.incentives import SchemeComparison
 
+    if sees_every_group(viewer):
+        return plan
     comparison = plan.results.get("scheme_comparison")
-    if not isinstance(comparison, SchemeComparison):
-        return plan
-    restricted = comparison.for_viewer(viewer)
-    if restricted is comparison:
-        return plan
-    return replace(plan, results={**plan.results, "scheme_comparison": restricted})
+    results = dict(plan.results)
+    if isinstance(comparison, SchemeComparison):
+        results["scheme_comparison"] = comparison.for_viewer(viewer)
+    hide = _withheld_actions(_action_rows(plan), viewer)
+    if not hide.any():
+        return replace(plan, results=results)
+    acts = plan.actions[~hide]
+    gone = plan.actions[hide]
+    unavailable = dict(plan.unavailable)
+    for title in gone["title"]:
+        unavailable[f"withheld: {title}"] = (
+            f"left out: a switch to a scheme paying {withheld_reason(viewer.min_group_size)}"
+        )
+    candidates = plan.candidates
+    if "title" in candidates:
+        candidates = candidates[~candidates["title"].isin(set(gone["title"]))].reset_index(drop=True)
+    return replace(
+        plan, actions=_rerank(acts), candidates=candidates, results=results, unavailable=unavailable
+    )
 
 
 @section(
@@ -1186,6 +1277,8 @@ def _plan_for(plan: Any, viewer: Any) -> Any:
     label="Recommended actions",
     pack=_pack_plan,
     unpack=_unpack_plan,
+    restrict=_action_frames_for,
+    restrict_figures=_action_figures_for,
     restrict_result=_plan_for,
 )
 def _actions(a: Analysis) -> SectionResult:
@@ -1268,7 +1361,7 @@ def _actions(a: Analysis) -> SectionResult:
         precomputed=precomputed,
     )
     figures = plan.key_figures()
-    frames = {"actions": plan.actions.drop(columns=["evidence"], errors="ignore")}
+    frames = {"actions": _action_rows(plan)}
     notes = plan.unavailable_lines()
     return SectionResult(result=plan, figures=figures, frames=frames, notes=notes)
 
