@@ -334,3 +334,39 @@ def test_the_report_withholds_the_tiny_scheme(hr_analysis, full):
     assert f"{cost:,.0f}" not in html
     plan = SimpleNamespace(results={"scheme_comparison": full})
     assert set(_small_schemes(plan, hr_analysis.config)) == {"tiny"}
+
+
+def test_the_behaviour_simulation_withholds_the_tiny_schemes_payouts_outside_hr(hr_analysis):
+    hr_rows = hr_analysis.frames_for("behaviour", HR)["summary"].set_index("scheme")
+    assert hr_rows.loc["tiny", "payout_scheme"] > 0  # what the three are paid under the simulated response
+    rows = hr_analysis.frames_for("behaviour", LEAD)["summary"].set_index("scheme")
+    assert rows.loc["tiny", ["payout_baseline", "payout_scheme", "net_value", "switching_value"]].isna().all()
+    assert "fewer than 5 employees" in rows.loc["tiny", "suppressed"]
+    others = [s for s in rows.index if s != "tiny"]
+    pd.testing.assert_series_equal(rows.loc[others, "payout_scheme"], hr_rows.loc[others, "payout_scheme"])
+    assert rows.loc["tiny", "customer_kpi_index"] == hr_rows.loc["tiny", "customer_kpi_index"]  # not pay
+    figures = {f.id: f for f in hr_analysis.figures_for(LEAD, "behaviour")}
+    assert figures["behaviour.net_value.tiny"].value is None and figures["behaviour.net_value.tiny"].withheld
+    hr_figures = {f.id: f.value for f in hr_analysis.figures_for(HR, "behaviour")}
+    assert hr_figures["behaviour.net_value.tiny"] is not None
+    for fid, value in hr_figures.items():
+        if not fid.endswith(".tiny"):
+            assert figures[fid].value == value
+
+
+@pytest.mark.slow
+def test_cx_conflicts_withholds_the_tiny_schemes_payouts(tiny, monkeypatch, hr_analysis):
+    monkeypatch.setenv("COLUMNS", "250")  # one table row per line
+    result = _cli(tiny, monkeypatch, None, ["conflicts"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if "Behaviour simulation per month" in line)
+    row = next(r for r in lines[start:] if r.strip("│ ").startswith("Team leader bonus"))
+    assert row.count("withheld") == 3
+    paid = float(
+        hr_analysis.frames_for("behaviour", HR)["summary"].set_index("scheme").loc["tiny", "payout_scheme"]
+    )
+    assert f"{paid:,.0f}" not in row
+    doc = _doc(_cli(tiny, monkeypatch, None, ["conflicts", "--json"]))
+    tiny_row = next(r for r in doc["behaviour"] if r["scheme"] == "tiny")
+    assert tiny_row["payout_scheme"] is None and tiny_row["net_value"] is None

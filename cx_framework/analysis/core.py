@@ -123,12 +123,12 @@ class SectionSpec:
     headline: bool = True
     #: frames that describe small groups of employees' pay: not written to the disk cache under access control
     personal_frames: tuple[str, ...] = ()
-    #: ``restrict(frames, viewer)``: the frames as ``viewer`` may see them (e.g. small groups merged); applied by
-    #: :meth:`Analysis.frames` whenever the Analysis has a viewer
-    restrict: Callable[[dict[str, pd.DataFrame], Any], dict[str, pd.DataFrame]] | None = None
-    #: ``restrict_figures(figures, frames, viewer)``: the figures as ``viewer`` may see them (e.g. a pay
+    #: ``restrict(frames, viewer, analysis)``: the frames as ``viewer`` may see them (e.g. small groups merged);
+    #: applied by :meth:`Analysis.frames` / :meth:`frames_for` for a viewer
+    restrict: Callable[..., dict[str, pd.DataFrame]] | None = None
+    #: ``restrict_figures(figures, frames, viewer, analysis)``: the figures as ``viewer`` may see them (e.g. a pay
     #: aggregate over too few employees withheld); applied by :meth:`Analysis.figures` / :meth:`figures_for`
-    restrict_figures: Callable[[list[Figure], dict[str, pd.DataFrame], Any], list[Figure]] | None = None
+    restrict_figures: Callable[..., list[Figure]] | None = None
     #: ``restrict_result(result, viewer)``: the engine result as ``viewer`` may hold it (e.g. no per-employee
     #: pay outside HR); applied by :meth:`Analysis.result` whenever the Analysis has a viewer
     restrict_result: Callable[[Any, Any], Any] | None = None
@@ -149,8 +149,8 @@ def section(
     unpack: Callable[[Any, Analysis], Any] | None = None,
     headline: bool = True,
     personal_frames: Iterable[str] = (),
-    restrict: Callable[[dict[str, pd.DataFrame], Any], dict[str, pd.DataFrame]] | None = None,
-    restrict_figures: Callable[[list[Figure], dict[str, pd.DataFrame], Any], list[Figure]] | None = None,
+    restrict: Callable[..., dict[str, pd.DataFrame]] | None = None,
+    restrict_figures: Callable[..., list[Figure]] | None = None,
     restrict_result: Callable[[Any, Any], Any] | None = None,
 ) -> Callable[[Callable[[Analysis], SectionResult]], Callable[[Analysis], SectionResult]]:
     """Register ``fn(analysis) -> SectionResult`` as section ``name``."""
@@ -911,7 +911,7 @@ class Analysis:
             self._manifest_sections().pop(name, None)
             sec = self.section(name)
         if spec.restrict is not None and viewer is not None:
-            return spec.restrict(dict(sec.frames), viewer)
+            return spec.restrict(dict(sec.frames), viewer, self)
         return sec.frames
 
     def notes(self, name: str) -> list[str]:
@@ -940,7 +940,7 @@ class Analysis:
         sec = self.section(name)
         if spec.restrict_figures is None or viewer is None:
             return list(sec.figures)
-        return spec.restrict_figures(list(sec.figures), dict(sec.frames), viewer)
+        return spec.restrict_figures(list(sec.figures), dict(sec.frames), viewer, self)
 
     def figure(self, figure_id: str) -> Figure:
         """The figure ``figure_id`` (computing its section: the id's first part), as the viewer may see it."""

@@ -312,7 +312,9 @@ def scheme_payouts(a: Analysis, scheme: Any) -> pd.DataFrame:
     )
 
 
-def _payout_frames_for(frames: dict[str, pd.DataFrame], viewer: Any) -> dict[str, pd.DataFrame]:
+def _payout_frames_for(
+    frames: dict[str, pd.DataFrame], viewer: Any, a: Any = None
+) -> dict[str, pd.DataFrame]:
     """The payouts section's frames as ``viewer`` may see them, for everyone outside HR: winners and losers with
     groups of fewer than the viewer's ``min_group_size`` employees merged (:func:`access.restrict_groups`); the
     cost, budget share, attainment and customer share of a scheme paying fewer than that many employees withheld
@@ -339,7 +341,9 @@ def _payout_frames_for(frames: dict[str, pd.DataFrame], viewer: Any) -> dict[str
     return frames
 
 
-def _payout_figures_for(figures: list[Any], frames: dict[str, pd.DataFrame], viewer: Any) -> list[Any]:
+def _payout_figures_for(
+    figures: list[Any], frames: dict[str, pd.DataFrame], viewer: Any, a: Any = None
+) -> list[Any]:
     """The payouts figures as ``viewer`` may see them: a scheme paying fewer than the viewer's
     ``min_group_size`` employees has its figures withheld (value None and the reason) outside HR."""
     from cx_framework.access import sees_every_group, withheld_reason
@@ -404,10 +408,72 @@ def _conflicts(a: Analysis) -> SectionResult:
     return SectionResult(result=matrix, figures=figures, frames={"matrix": matrix})
 
 
+def small_schemes(a: Analysis, viewer: Any) -> dict[str, str]:
+    """Scheme id → why its pay figures are withheld from ``viewer``: the schemes paying fewer than the viewer's
+    ``min_group_size`` employees (none for HR or with access control off; counted on the payouts section)."""
+    from cx_framework.access import sees_every_group
+    from cx_framework.errors import CxError
+
+    if sees_every_group(viewer):
+        return {}
+    try:
+        comparison = a._result("payouts", check=False)
+    except CxError:  # no payouts to count: the behaviour cannot price a scheme either
+        return {}
+    return comparison.for_viewer(viewer).withheld  # type: ignore[no-any-return]
+
+
+#: Behaviour-summary columns priced on a scheme's payouts (withheld for a scheme paying too few people)
+_BEHAVIOUR_PAY_COLUMNS = ("payout_baseline", "payout_scheme", "net_value", "switching_value")
+
+
+def _behaviour_frames_for(
+    frames: dict[str, pd.DataFrame], viewer: Any, a: Any = None
+) -> dict[str, pd.DataFrame]:
+    """The behaviour summary as ``viewer`` may see it: a scheme paying fewer than min_group_size employees has
+    its payouts and net value withheld outside HR (and every switching value when the scheme in force is one)."""
+    from cx_framework.incentives.compare import _blank
+
+    small = small_schemes(a, viewer) if a is not None else {}
+    summary = frames.get("summary")
+    if not small or summary is None:
+        return frames
+    out = summary.copy()
+    hide = out["scheme"].isin(list(small)).to_numpy()
+    _blank(out, hide, _BEHAVIOUR_PAY_COLUMNS)
+    reason = next(iter(small.values()))
+    out["suppressed"] = np.where(hide, reason, "")
+    if current_scheme(a) in small:
+        _blank(out, np.ones(len(out), dtype=bool), ["switching_value"])
+    out.attrs = {**summary.attrs, "suppression": reason}
+    frames["summary"] = out
+    return frames
+
+
+def _behaviour_figures_for(
+    figures: list[Any], frames: dict[str, pd.DataFrame], viewer: Any, a: Any = None
+) -> list[Any]:
+    """The behaviour figures as ``viewer`` may see them: the net value of switching to (or from) a scheme paying
+    fewer than min_group_size employees is withheld outside HR."""
+    small = small_schemes(a, viewer) if a is not None else {}
+    if not small:
+        return figures
+    today = current_scheme(a)
+    out = []
+    for fig in figures:
+        sid = fig.id.rsplit(".", 1)[-1]
+        if fig.id.startswith("behaviour.net_value.") and (sid in small or today in small):
+            fig = fig.withhold(small.get(sid) or small[str(today)])
+        out.append(fig)
+    return out
+
+
 @section(
     "behaviour",
     needs=BEHAVIOUR_TABLES,
     label="Behaviour simulation",
+    restrict=_behaviour_frames_for,
+    restrict_figures=_behaviour_figures_for,
 )
 def _behaviour(a: Analysis) -> SectionResult:
     from cx_framework.actions import switching_value
@@ -1200,7 +1266,9 @@ def _rerank(actions: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _action_frames_for(frames: dict[str, pd.DataFrame], viewer: Any) -> dict[str, pd.DataFrame]:
+def _action_frames_for(
+    frames: dict[str, pd.DataFrame], viewer: Any, a: Any = None
+) -> dict[str, pd.DataFrame]:
     """The actions as ``viewer`` may see them: outside HR without a switch to a scheme paying fewer than
     min_group_size employees (re-ranked; ``attrs["suppression"]`` says what was left out)."""
     from cx_framework.access import withheld_reason
@@ -1220,7 +1288,9 @@ def _action_frames_for(frames: dict[str, pd.DataFrame], viewer: Any) -> dict[str
     return frames
 
 
-def _action_figures_for(figures: list[Any], frames: dict[str, pd.DataFrame], viewer: Any) -> list[Any]:
+def _action_figures_for(
+    figures: list[Any], frames: dict[str, pd.DataFrame], viewer: Any, a: Any = None
+) -> list[Any]:
     """The action figures (total value, action to do first) of the actions ``viewer`` may see."""
     from dataclasses import replace
 

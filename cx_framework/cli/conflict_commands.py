@@ -306,9 +306,24 @@ def conflicts(
         "net value",
     ):
         sim.add_column(name, justify="left" if name == "scheme" else "right")
+    # outside HR a scheme paying fewer than min_group_size employees shows no payout or net value
+    shown = analysis.frames("behaviour")["summary"].set_index("scheme")
+    withheld = shown["suppressed"].to_dict() if "suppressed" in shown else {}
     for sid in ids:
         r = behaviour[sid]
         k = r.kpis.set_index("metric")["pct_change"]
+        if withheld.get(sid):
+            sim.add_row(
+                lit(config.schemes[sid].name),
+                "withheld",
+                "withheld",
+                f"{r.customer_kpi_index:+.2%}",
+                f"{k.get('fcr', float('nan')):+.2%}",
+                f"{k.get('churn_rate', float('nan')):+.2%}",
+                f"{r.extra_churned_customers:+,.1f}",
+                "withheld",
+            )
+            continue
         sim.add_row(
             lit(config.schemes[sid].name),
             f"{r.payout_cost['baseline']:,.0f}",
@@ -320,6 +335,11 @@ def conflicts(
             f"{r.net_value:+,.0f}",
         )
     console.print(sim)
+    for sid, why in withheld.items():
+        if why and sid in ids:
+            console.print(
+                f"[yellow]Withheld:[/] {lit(config.schemes[sid].name)}: {lit(why)}", highlight=False
+            )
     if beh_intervals is not None:
         gc.print_behaviour_intervals(beh_intervals, ids, config)
         console.print(gc.GRAPH_NOTE, style="dim", markup=False)
