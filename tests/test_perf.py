@@ -228,3 +228,71 @@ def test_retention_by_period_section_is_the_direct_fit_and_follows_the_data(tmp_
     changed = Analysis.from_data_dir(data, config, cache_dir=cache, engine="pandas")
     assert not changed.from_cache
     assert not np.allclose(changed.result("retention_by_period").params, direct.params)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"y": 0.8, "line": {"color": "#D55E00", "dash": "dash"}, "annotation_text": "target 80%"},
+        *[
+            {"y": 0.8, "line": {"color": "#000000"}, "annotation_text": "t", "annotation_position": p}
+            for p in (
+                "bottom right",
+                "top left",
+                "top",
+                "bottom",
+                "left",
+                "right",
+                "top right",
+                "bottom left",
+            )
+        ],
+        *[
+            {
+                "x": 12,
+                "line": {"color": "#009E73", "dash": "dot"},
+                "annotation_text": "12",
+                "annotation_position": p,
+            }
+            for p in ("top left", "bottom right", "top", "bottom", "left", "right")
+        ],
+        {"y": 0.5},
+        {"x": 3, "line": {"color": "red"}},
+        {"x": "2026-03-02", "annotation_text": "a date"},
+    ],
+)
+def test_reference_line_is_plotlys_axis_spanning_line(kwargs):
+    """reference_line writes the same figure JSON as plotly's add_hline / add_vline (also after other lines)."""
+    import plotly.graph_objects as go
+
+    from cx_framework.plots._style import reference_line
+
+    def base() -> go.Figure:
+        fig = go.Figure(go.Scatter(x=[1, 2, 3], y=[0.5, 0.7, 0.9]))
+        return fig.add_hline(y=0.3, annotation_text="first")
+
+    reference = base()
+    (reference.add_vline if "x" in kwargs else reference.add_hline)(**kwargs)
+    ours = reference_line(base(), **kwargs)
+    assert ours.to_json() == reference.to_json()
+
+
+def test_reference_line_with_subplots_takes_plotlys_path():
+    from plotly.subplots import make_subplots
+
+    from cx_framework.plots._style import reference_line
+
+    def base():
+        fig = make_subplots(rows=1, cols=2)
+        fig.add_scatter(x=[1, 2], y=[1, 2], row=1, col=1)
+        fig.add_scatter(x=[1, 2], y=[1, 2], row=1, col=2)
+        return fig
+
+    ours = reference_line(base(), y=1.5, annotation_text="t", annotation_position="top left")
+    assert (
+        ours.to_json()
+        == base().add_hline(y=1.5, annotation_text="t", annotation_position="top left").to_json()
+    )
+    assert len(ours.layout.shapes) == 2  # one line per subplot, as plotly draws it
+    with pytest.raises(ValueError, match="exactly one of x"):
+        reference_line(base(), x=1, y=1)

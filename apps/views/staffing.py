@@ -19,8 +19,8 @@ from cx_framework import figures as F  # noqa: E402
 from cx_framework import plots  # noqa: E402
 from cx_framework.app_support import staffed_fte  # noqa: E402
 from cx_framework.conflicts.budget_gap import understaffed_intervals  # noqa: E402
-from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style  # noqa: E402
-from cx_framework.staffing import aggregate_service_level, erlang_a, service_level  # noqa: E402
+from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style, reference_line  # noqa: E402
+from cx_framework.staffing import aggregate_service_level, service_level  # noqa: E402
 
 src = ui.page(
     "Staffing & service level",
@@ -152,7 +152,8 @@ def _weekly_figure() -> go.Figure:
                 line={"color": PALETTE[i]},
             )
         )
-    fig.add_hline(
+    reference_line(
+        fig,
         y=target,
         line={"color": STATUS_COLOURS["red"], "dash": "dash"},
         annotation_text=f"target {target:.0%}",
@@ -231,7 +232,8 @@ def _interval_figure() -> go.Figure:
             line={"color": PALETTE[0]},
         )
     )
-    fig.add_hline(
+    reference_line(
+        fig,
         y=target,
         line={"color": STATUS_COLOURS["red"], "dash": "dash"},
         annotation_text=f"target {target:.0%}",
@@ -302,13 +304,14 @@ sl_c = float(service_level(calls, aht, agents, answer_s=econ.answer_s))
 s1, s2 = st.columns(2)
 s1.metric("Service level (Erlang C)", ui.pct(sl_c))
 if patience is not None:
-    ea = state.memo(
-        ("erlang_a", calls, aht, agents, patience, econ.answer_s),
-        lambda: erlang_a(calls, aht, agents, patience_s=patience, answer_s=econ.answer_s),
+    # erlang_a(...).service_level without its ASA quadrature (not shown here): the same number
+    sl_a = state.memo(
+        ("erlang_a_sl", calls, aht, agents, patience, econ.answer_s),
+        lambda: float(service_level(calls, aht, agents, answer_s=econ.answer_s, patience_s=patience)),
     )
     s2.metric(
         "Service level (Erlang A)",
-        ui.pct(float(ea.service_level)),
+        ui.pct(sl_a),
         help=f"Callers abandon after {patience:g} s on average (exponential patience); abandoned calls count as "
         "missed.",
     )

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cx_framework.errors import DataValidationError
-from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style
+from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style, reference_line
 from cx_framework.staffing import agents_needed, service_level, traffic_intensity
 
 if TYPE_CHECKING:
@@ -80,13 +80,15 @@ def sl_vs_agents_figure(
                 hovertemplate="%{x} agents: SL %{y:.1%}<extra></extra>",
             )
         )
-    fig.add_hline(
+    reference_line(
+        fig,
         y=target,
         line={"color": STATUS_COLOURS["red"], "dash": "dash"},
         annotation_text=f"target {target:.0%} in {answer_s:g} s",
         annotation_position="bottom right",
     )
-    fig.add_vline(
+    reference_line(
+        fig,
         x=needed,
         line={"color": STATUS_COLOURS["green"], "dash": "dot"},
         annotation_text=f"{needed} agents needed",
@@ -183,7 +185,8 @@ def budget_sl_by_day_figure(gap: StaffingBudgetGap, *, title: str | None = None)
             hovertemplate="%{x|%a %d %b}: SL %{y:.1%} on %{customdata:,.0f} calls<extra></extra>",
         )
     )
-    fig.add_hline(
+    reference_line(
+        fig,
         y=gap.target,
         line={"color": "#000000", "dash": "dash"},
         annotation_text=f"target {gap.target:.0%} in {gap.answer_s:g} s",
