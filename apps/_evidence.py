@@ -195,7 +195,10 @@ def _section_if_computed(src: state.Source, name: str, asked: bool) -> tuple[Any
     if not (asked or a.computed(name)):
         return None, None
     try:
-        return (a.result(name) if a.computed(name) else state._computing(a, name)), None
+        if not a.computed(name):
+            state._computing(a, name)
+        # as the signed-in viewer may see it (outside HR no value of a scheme paying too few people)
+        return a.result_for(name, state._aggregate_viewer()), None
     except CxError as exc:
         return None, str(exc)
 
@@ -249,6 +252,8 @@ def _edited_interval(src: state.Source, scheme_yaml: str, stamp: str, _bundle: A
 
 def interval_sentence(row: dict[str, Any]) -> str:
     """``On the graph estimated from history: … per month (95 % interval … to …: certain)``."""
+    if row.get("suppressed"):  # a scheme paying too few people, read outside HR
+        return f"Net value withheld: {row['suppressed']}."
     certain = (
         "certain: the interval excludes zero"
         if row["net_value_certain"]

@@ -370,3 +370,17 @@ def test_cx_conflicts_withholds_the_tiny_schemes_payouts(tiny, monkeypatch, hr_a
     doc = _doc(_cli(tiny, monkeypatch, None, ["conflicts", "--json"]))
     tiny_row = next(r for r in doc["behaviour"] if r["scheme"] == "tiny")
     assert tiny_row["payout_scheme"] is None and tiny_row["net_value"] is None
+
+
+@pytest.mark.slow
+def test_the_behaviour_value_intervals_withhold_the_tiny_scheme_outside_hr(hr_analysis):
+    full = hr_analysis.result_for("behaviour_intervals", HR).set_index("scheme")
+    assert np.isfinite(full.loc["tiny", "net_value"])
+    shown = hr_analysis.result_for("behaviour_intervals", LEAD).set_index("scheme")
+    values = [c for c in shown.columns if c.startswith(("net_value", "estimated_net_value", "switching_"))]
+    assert values and shown.loc["tiny", values].isna().all()
+    assert "fewer than 5 employees" in shown.loc["tiny", "suppressed"]
+    others = [s for s in shown.index if s != "tiny"]
+    pd.testing.assert_series_equal(shown.loc[others, "net_value"], full.loc[others, "net_value"])
+    frame = hr_analysis.frames_for("behaviour_intervals", LEAD)["summary"].set_index("scheme")
+    assert math.isnan(frame.loc["tiny", "net_value"])

@@ -129,9 +129,9 @@ class SectionSpec:
     #: ``restrict_figures(figures, frames, viewer, analysis)``: the figures as ``viewer`` may see them (e.g. a pay
     #: aggregate over too few employees withheld); applied by :meth:`Analysis.figures` / :meth:`figures_for`
     restrict_figures: Callable[..., list[Figure]] | None = None
-    #: ``restrict_result(result, viewer)``: the engine result as ``viewer`` may hold it (e.g. no per-employee
-    #: pay outside HR); applied by :meth:`Analysis.result` whenever the Analysis has a viewer
-    restrict_result: Callable[[Any, Any], Any] | None = None
+    #: ``restrict_result(result, viewer, analysis)``: the engine result as ``viewer`` may hold it (e.g. no
+    #: per-employee pay outside HR); applied by :meth:`Analysis.result` / :meth:`result_for` for a viewer
+    restrict_result: Callable[..., Any] | None = None
 
 
 #: Registered sections in computation order.
@@ -151,7 +151,7 @@ def section(
     personal_frames: Iterable[str] = (),
     restrict: Callable[..., dict[str, pd.DataFrame]] | None = None,
     restrict_figures: Callable[..., list[Figure]] | None = None,
-    restrict_result: Callable[[Any, Any], Any] | None = None,
+    restrict_result: Callable[..., Any] | None = None,
 ) -> Callable[[Callable[[Analysis], SectionResult]], Callable[[Analysis], SectionResult]]:
     """Register ``fn(analysis) -> SectionResult`` as section ``name``."""
 
@@ -869,10 +869,18 @@ class Analysis:
         """The engine result of section ``name`` as the Analysis' ``viewer`` may hold it: personal sections go
         through ``authorize``, and a section's ``restrict_result`` takes out what the viewer may not read (the
         payouts' and the action plan's scheme comparison hold no per-employee pay outside HR)."""
+        return self.result_for(name, self.viewer)
+
+    def result_for(self, name: str, viewer: Any) -> Any:
+        """:meth:`result` as ``viewer`` may hold it (``None``: access control off) — for a surface serving several
+        viewers from one Analysis (the app): a personal section is authorized for ``viewer`` (refusal logged),
+        and the section's ``restrict_result`` applied."""
         spec = self._spec(name)
-        value = self._result(name)
-        if spec.restrict_result is not None and self.viewer is not None:
-            return spec.restrict_result(value, self.viewer)
+        if spec.personal and self._authorize is not None:
+            self._authorize(viewer, name)
+        value = self._result(name, check=False)
+        if spec.restrict_result is not None and viewer is not None:
+            return spec.restrict_result(value, viewer, self)
         return value
 
     def _result(self, name: str, *, check: bool = True) -> Any:

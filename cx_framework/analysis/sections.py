@@ -367,7 +367,7 @@ def _payout_figures_for(
     personal_frames=("winners_losers",),
     restrict=_payout_frames_for,
     restrict_figures=_payout_figures_for,
-    restrict_result=lambda comparison, viewer: comparison.for_viewer(viewer),
+    restrict_result=lambda comparison, viewer, a=None: comparison.for_viewer(viewer),
 )
 def _payouts(a: Analysis) -> SectionResult:
     from cx_framework.incentives import compare_schemes
@@ -607,11 +607,35 @@ def _behaviour_kwargs(a: Analysis) -> dict[str, Any]:
     }
 
 
+def _intervals_for(frame: pd.DataFrame, viewer: Any, a: Any = None) -> pd.DataFrame:
+    """The behaviour values with their intervals as ``viewer`` may see them: outside HR a scheme paying fewer
+    than min_group_size employees has its values withheld (and every switching value when the scheme in force
+    is one); column ``suppressed`` says why."""
+    from cx_framework.incentives.compare import _blank
+
+    small = small_schemes(a, viewer) if a is not None else {}
+    if not small:
+        return frame
+    values = [c for c in frame.columns if c.startswith(("net_value", "estimated_net_value", "switching_"))]
+    out = frame.copy()
+    hide = out["scheme"].isin(list(small)).to_numpy()
+    _blank(out, hide, values)
+    if current_scheme(a) in small:
+        _blank(out, np.ones(len(out), dtype=bool), [c for c in values if c.startswith("switching_")])
+    out["suppressed"] = np.where(hide, next(iter(small.values())), "")
+    out.attrs = dict(frame.attrs)
+    return out
+
+
 @section(
     "behaviour_intervals",
     needs=BEHAVIOUR_TABLES,
     label="Behaviour simulation's value with its interval",
     headline=False,
+    restrict=lambda frames, viewer, a=None: {
+        k: _intervals_for(v, viewer, a) if k == "summary" else v for k, v in frames.items()
+    },
+    restrict_result=_intervals_for,
 )
 def _behaviour_intervals(a: Analysis) -> SectionResult:
     """Every scheme's behaviour value (and the value of switching from the scheme in force) with its 95 %
@@ -1306,7 +1330,7 @@ def _action_figures_for(
     return [replace(f, value=values[f.id]) if f.id in values else f for f in figures]
 
 
-def _plan_for(plan: Any, viewer: Any) -> Any:
+def _plan_for(plan: Any, viewer: Any, a: Any = None) -> Any:
     """The action plan as ``viewer`` may hold it: its scheme comparison (computed by the payouts section or by
     :func:`~cx_framework.actions.recommend_actions` itself) without per-employee pay outside HR
     (:meth:`SchemeComparison.for_viewer`), and without a switch to a scheme paying fewer than min_group_size
