@@ -76,7 +76,18 @@ st.caption(
     f"{start:%d %b} – {end:%d %b %Y} (assumptions.yaml baseline_months), all queues, {model}. The model figures place the *same* staffed hours "
     "differently; realised = what the data record."
 )
-gap_staffed = state.budget_gap(src, float(default_fte), target, shrinkage, horizon, patience)
+# realised, modelled-with-the-actual-staffing and rescheduled service levels do not depend on the funded FTE: read
+# them from the budget gap of the funded FTE chosen below (its number input's value when it has one), so a rerun
+# computes one budget-gap what-if, not one for the staffed FTE and another for the funded FTE
+chosen_fte = st.session_state.get("st_budget_fte")
+gap_staffed = state.budget_gap(
+    src,
+    float(chosen_fte) if isinstance(chosen_fte, (int, float)) and chosen_fte >= 0 else float(default_fte),
+    target,
+    shrinkage,
+    horizon,
+    patience,
+)
 realised = gap_staffed.realised_service_level
 mismatch = gap_staffed.schedule_mismatch
 k1, k2 = st.columns(2)

@@ -250,6 +250,37 @@ def test_conflicts_page_counts_and_promise_match_library(org, cfg):
 
 
 # ------------------------------------------------------------------------------------------------ staffing
+def test_staffing_first_block_does_not_depend_on_the_funded_fte():
+    """The first block (realised / modelled with the actual staffing / rescheduled) is read from the funded FTE's
+    budget gap: its figures are the same whatever FTE is funded (Erlang C from the Analysis, Erlang A what-ifs)."""
+    from cx_framework import figures as F
+
+    labels = [
+        "Realised service level",
+        "Modelled with the actual staffing",
+        "Service level the staffed FTE would buy if scheduled to the workload",
+        F.SCHEDULE_MISMATCH.label,
+    ]
+
+    def first_block(at: AppTest) -> list[str]:
+        no_exception(at)
+        values = [metric(at, label) for label in labels]
+        assert "—" not in values
+        return values + [m.value for m in at.markdown if m.value.startswith("Realised **")]
+
+    at = run_page("staffing")
+    default_fte = at.number_input(key="st_budget_fte").value
+    before = first_block(at)
+    at.number_input(key="st_budget_fte").set_value(round(default_fte * 0.6, 1)).run()
+    assert first_block(at) == before
+    assert metric(at, "FTE funded") == f"{round(default_fte * 0.6, 1):,.1f}"
+    at.toggle(key="st_erlang_a").set_value(True).run()
+    erlang_a = first_block(at)
+    at.number_input(key="st_budget_fte").set_value(default_fte).run()
+    assert first_block(at) == erlang_a
+    assert erlang_a != before  # the toggle reaches the block
+
+
 def test_staffing_slider_and_erlang_a_match_library(org, cfg):
     from cx_framework.staffing import aggregate_service_level, erlang_a, required_agents, service_level
 
