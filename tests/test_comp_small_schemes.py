@@ -384,3 +384,24 @@ def test_the_behaviour_value_intervals_withhold_the_tiny_scheme_outside_hr(hr_an
     pd.testing.assert_series_equal(shown.loc[others, "net_value"], full.loc[others, "net_value"])
     frame = hr_analysis.frames_for("behaviour_intervals", LEAD)["summary"].set_index("scheme")
     assert math.isnan(frame.loc["tiny", "net_value"])
+
+
+@pytest.mark.slow
+def test_the_graph_comparison_withholds_the_tiny_scheme_outside_hr(hr_analysis):
+    """The Conflicts page's "Configured vs estimated graph" reads the evidence_comparison section as its viewer:
+    outside HR the tiny scheme's behaviour values are withheld and no action switches to it."""
+    full = hr_analysis.result_for("evidence_comparison", HR)
+    shown = hr_analysis.result_for("evidence_comparison", LEAD)
+    hr_beh, beh = full.behaviour.set_index("scheme"), shown.behaviour.set_index("scheme")
+    assert np.isfinite(hr_beh.loc["tiny", "net_value"])
+    assert beh.loc["tiny", ["net_value", "estimated_net_value"]].isna().all()
+    assert "fewer than 5 employees" in beh.loc["tiny", "suppressed"]
+    others = [s for s in beh.index if s != "tiny"]
+    if hr_analysis.assumptions_dict()["current_scheme"] != "tiny":
+        pd.testing.assert_series_equal(beh.loc[others, "net_value"], hr_beh.loc[others, "net_value"])
+    if full.actions is not None:
+        to_tiny = full.actions[["better_scheme", "estimated_better_scheme"]].isin(["tiny"]).any(axis=1)
+        assert len(shown.actions) == len(full.actions) - int(to_tiny.sum())
+        assert not shown.actions[["better_scheme", "estimated_better_scheme"]].isin(["tiny"]).any(axis=None)
+    frames = hr_analysis.frames_for("evidence_comparison", LEAD)
+    assert math.isnan(frames["behaviour"].set_index("scheme").loc["tiny", "net_value"])

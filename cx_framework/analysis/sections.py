@@ -682,12 +682,65 @@ _ACTION_TABLES = (
 )
 
 
+def _comparison_frames_for(
+    frames: dict[str, pd.DataFrame], viewer: Any, a: Any = None
+) -> dict[str, pd.DataFrame]:
+    """The graph comparison's frames as ``viewer`` may see them: outside HR a scheme paying fewer than
+    min_group_size employees has its behaviour values withheld (every value when the scheme in force is one;
+    column ``suppressed`` says why), and no action that switches to such a scheme is listed (its payout saved
+    would give that pay back)."""
+    from cx_framework.incentives.compare import _blank
+
+    small = small_schemes(a, viewer) if a is not None else {}
+    if not small:
+        return frames
+    out = dict(frames)
+    reason = next(iter(small.values()))
+    beh = frames.get("behaviour")
+    if beh is not None:
+        values = [c for c in beh.columns if c != "scheme" and pd.api.types.is_numeric_dtype(beh[c])]
+        b = beh.copy()
+        hide = b["scheme"].isin(list(small)).to_numpy()
+        if current_scheme(a) in small:
+            hide = np.ones(len(b), dtype=bool)
+        _blank(b, hide, values)
+        b["suppressed"] = np.where(hide, reason, "")
+        b.attrs = {**beh.attrs, "suppression": reason}
+        out["behaviour"] = b
+    acts = frames.get("actions")
+    if acts is not None:
+        to_small = np.zeros(len(acts), dtype=bool)
+        for col in ("better_scheme", "estimated_better_scheme"):
+            if col in acts:
+                to_small |= acts[col].isin(list(small)).to_numpy()
+        kept = acts.loc[~to_small].copy()
+        kept.attrs = {**acts.attrs, "suppression": reason} if to_small.any() else dict(acts.attrs)
+        out["actions"] = kept
+    return out
+
+
+def _comparison_for(comparison: Any, viewer: Any, a: Any = None) -> Any:
+    """The :class:`~cx_framework.conflicts.comparison.GraphComparison` as ``viewer`` may hold it
+    (:func:`_comparison_frames_for` on its behaviour and actions)."""
+    import dataclasses
+
+    frames = {
+        k: getattr(comparison, k) for k in ("behaviour", "actions") if getattr(comparison, k) is not None
+    }
+    restricted = _comparison_frames_for(frames, viewer, a)
+    if restricted is frames:
+        return comparison
+    return dataclasses.replace(comparison, **restricted)
+
+
 @section(
     "evidence_comparison",
     needs=("department_metrics",),
     optional=_ACTION_TABLES,
     label="Conflicts and actions on the estimated graph",
     headline=False,
+    restrict=_comparison_frames_for,
+    restrict_result=_comparison_for,
 )
 def _evidence_comparison(a: Analysis) -> SectionResult:
     """Conflicts and actions on the configured and on the estimated elasticities, side by side (issue 17,
