@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 
-from cx_framework.plots._style import PALETTE, apply_style
+from cx_framework.plots._style import PALETTE, apply_style, reference_line
 
 if TYPE_CHECKING:
     from cx_framework.staffing.calibration import ModelFit
@@ -41,7 +41,7 @@ def model_fit_figure(fit: ModelFit) -> go.Figure:
                 line={"color": PALETTE[i], "dash": "dot"},
             )
         )
-    fig.add_hline(y=0.0, line={"color": "#888", "width": 1})
+    reference_line(fig, y=0.0, line={"color": "#888", "width": 1})
     fig.update_yaxes(title="Service-level error (share, offered-weighted)", tickformat=".0%")
     fig.update_xaxes(title="Hour of day", dtick=1)
     return apply_style(fig, title="How well each model predicts the observed service level, by hour")

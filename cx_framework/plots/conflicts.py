@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style
+from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style, reference_line
 
 if TYPE_CHECKING:
     from cx_framework.conflicts.behaviour import BehaviourResult
@@ -224,7 +224,8 @@ def sla_chain_density(result: SlaChainResult, *, title: str | None = None) -> go
         name="late",
         line={"color": STATUS_COLOURS["red"]},
     )
-    fig.add_vline(
+    reference_line(
+        fig,
         x=result.promise_h,
         line={"dash": "dash", "color": PALETTE[7]},
         annotation_text=f"promise {result.promise_h:g} h",

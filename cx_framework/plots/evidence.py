@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import plotly.graph_objects as go
 
-from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style
+from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style, reference_line
 
 if TYPE_CHECKING:
     from cx_framework.conflicts.evidence import GraphEvidence
@@ -72,7 +72,7 @@ def evidence_forest(evidence: GraphEvidence, *, title: str | None = None) -> go.
             hovertemplate="%{y}<br>configured %{x:+.2f} — %{customdata}<extra></extra>",
         )
     )
-    fig.add_vline(x=0, line={"color": "#888", "width": 1})
+    reference_line(fig, x=0, line={"color": "#888", "width": 1})
     fig.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
     fig.update_xaxes(title="elasticity (% change of the target per 1 % change of the source)")
     default = "Configured elasticities against history (95 % CI; associations under the graph's assumptions)"

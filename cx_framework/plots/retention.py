@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style
+from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style, reference_line
 
 if TYPE_CHECKING:
     from cx_framework.economics import OptimalServiceLevel
@@ -70,7 +70,8 @@ def dose_response_figure(
             hovertemplate="SL %{x:.0f}%<br>churn %{y:.2f}%<extra></extra>",
         )
     )
-    fig.add_vline(
+    reference_line(
+        fig,
         x=100 * result.exposure_mean,
         line={"dash": "dot", "color": PALETTE[7]},
         annotation_text=f"average experienced {100 * result.exposure_mean:.0f}%",
@@ -213,12 +214,14 @@ def sl_value_curve_figure(
         opacity=0.12,
         line_width=0,
     )
-    fig.add_vline(
+    reference_line(
+        fig,
         x=100 * optimum.optimum,
         line={"color": STATUS_COLOURS["green"], "width": 2},
         annotation_text=f"optimum {100 * optimum.optimum:.0f}%",
     )
-    fig.add_vline(
+    reference_line(
+        fig,
         x=100 * optimum.convention,
         line={"color": PALETTE[7], "dash": "dash"},
         annotation_text="80/20",

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cx_framework.errors import InputValueError
-from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style
+from cx_framework.plots._style import PALETTE, STATUS_COLOURS, apply_style, reference_line
 
 if TYPE_CHECKING:
     from cx_framework.scorecard import ScorecardResult
@@ -133,7 +133,7 @@ def alignment_chart(result: ScorecardResult) -> go.Figure:
             name="department",
         )
     )
-    fig.add_hline(y=0, line={"color": "#999", "dash": "dot"})
+    reference_line(fig, y=0, line={"color": "#999", "dash": "dot"})
     fig.update_xaxes(
         title="weight alignment (share of local weight on customer metrics)",
         range=[-0.05, 1.05],
@@ -231,8 +231,8 @@ def drill_down_chart(
         )
     )
     if len(org) and pd.notna(org.iloc[0]):
-        fig.add_hline(
-            y=float(org.iloc[0]), line={"color": "#333", "dash": "dash"}, annotation_text="organisation"
+        reference_line(
+            fig, y=float(org.iloc[0]), line={"color": "#333", "dash": "dash"}, annotation_text="organisation"
         )
     ts = result._period(period)
     fig.update_yaxes(title=f"{metric} ({result.config.metrics.by_id[metric].unit})")
