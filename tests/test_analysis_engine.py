@@ -223,3 +223,25 @@ def test_concurrent_callers_share_one_duckdb_connection_safely(config, computed)
         assert [f.id for f in got] == [f.id for f in want], name
         for f, g in zip(got, want, strict=True):
             assert same(f.value, g.value), (f.id, f.value, g.value)
+
+
+def test_engine_clawbacks_equal_pandas_from_the_reversible_sales_only(computed):
+    """On DuckDB only the sales a clawback can reverse (customer churned around the sale, within the longest
+    window) reach pandas; every scheme's payouts and clawback statistics are those of the pandas path."""
+    from cx_framework.analysis.sections import _clawed, _engine_sales, _longest_window
+
+    p, d = computed["pandas"].result("payouts"), computed["duckdb"].result("payouts")
+    assert set(p.payouts) == set(d.payouts)
+    reversed_any = False
+    for sid, frame in p.payouts.items():
+        assert frame.attrs.get("clawback") == d.payouts[sid].attrs.get("clawback")
+        pd.testing.assert_frame_equal(frame, d.payouts[sid], rtol=1e-9, check_dtype=False)
+        claw = frame.attrs.get("clawback")
+        reversed_any |= isinstance(claw, dict) and claw["reversed_sales"] > 0
+    assert reversed_any  # the sample's schemes do reverse sales
+    duck = computed["duckdb"]
+    window = _longest_window(_clawed(duck.config.schemes.values()))
+    assert window > 0
+    few, every = _engine_sales(duck, window), _engine_sales(duck)
+    assert 0 < len(few) < len(every)
+    assert set(few["sale_id"]) <= set(every["sale_id"])

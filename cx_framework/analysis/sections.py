@@ -247,7 +247,7 @@ def payout_inputs(a: Analysis, schemes: Any) -> tuple[dict[str, Any], list[str]]
             if "sales" in t:
                 sales = t["sales"]
             elif a.engine_table("contacts") is not None:
-                sales = _engine_sales(a)
+                sales = _engine_sales(a, _longest_window(clawed))
             else:
                 from cx_framework.incentives.sales import read_sales
 
@@ -278,9 +278,28 @@ def _engine_sale_customers(a: Analysis, sales: pd.DataFrame) -> pd.DataFrame:
     return a.engine.execute(picked.select("customer_id", "churn_date"))  # type: ignore[no-any-return]
 
 
-def _engine_sales(a: Analysis) -> pd.DataFrame:
+def _longest_window(schemes: list[Any]) -> int:
+    """The longest clawback window (days) of any component or plan version of ``schemes``."""
+    windows = [
+        c.clawback.window_days
+        for scheme in schemes
+        for c in [*scheme.components, *(c for v in scheme.versions for c in (v.components or []))]
+        if c.clawback is not None
+    ]
+    return int(max(windows, default=0))
+
+
+def _engine_sales(a: Analysis, window_days: int | None = None) -> pd.DataFrame:
     """Credited sales on DuckDB/Spark: a sales ledger beside the data when there, else the sale contacts picked
-    in the engine (answered, a sale reason, an agent) — only those rows reach pandas."""
+    in the engine (answered, a sale reason, an agent) — only those rows reach pandas.
+
+    With ``window_days`` (the longest clawback window of the schemes computed) only the sales a clawback can
+    reverse come back: those whose customer churned from a day before to ``window_days`` + 2 days after the sale
+    (a superset of "0 <= churn day - sale day <= window"; the payouts compute the exact days), and those naming
+    an unknown customer (the payouts' check reports them). A sale outside every window changes no payout, and
+    on 200M contacts the sale rows alone would be several GB in pandas."""
+    import ibis
+
     from cx_framework.engine import ROW_COLUMN
     from cx_framework.incentives.sales import SALE_REASONS, read_sales, sales_from_contacts
 
@@ -288,10 +307,19 @@ def _engine_sales(a: Analysis) -> pd.DataFrame:
     if ledger is not None:
         return ledger
     c = a.engine_table("contacts").expr
-    picked = c.filter(c.reason.isin(list(SALE_REASONS)) & ~c.abandoned & c.agent_id.notnull()).order_by(
-        ROW_COLUMN
-    )
+    picked = c.filter(c.reason.isin(list(SALE_REASONS)) & ~c.abandoned & c.agent_id.notnull())
     columns = ["contact_id", "customer_id", "timestamp", "reason", "abandoned", "agent_id"]
+    if window_days is not None and a.has("customers"):
+        cu = a.engine_table("customers").expr
+        life = cu.select(__cid=cu.customer_id, __churn=cu.churn_date)
+        joined = picked.left_join(life, picked.customer_id == life.__cid)
+        soon = (
+            joined.__churn.notnull()
+            & (joined.__churn >= joined.timestamp - ibis.interval(days=1))
+            & (joined.__churn <= joined.timestamp + ibis.interval(days=int(window_days) + 2))
+        )
+        picked = joined.filter(joined.__cid.isnull() | soon).select(*columns, ROW_COLUMN)
+    picked = picked.order_by(ROW_COLUMN)
     return sales_from_contacts(a.engine.execute(picked.select(*columns)))
 
 
