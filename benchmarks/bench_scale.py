@@ -19,6 +19,8 @@ millions of contacts, made by replicating the committed sample (customer, contac
 other tables as they are), so row counts grow exactly linearly and making them takes seconds.
 
 Run: ``python -m benchmarks.bench_scale --sizes 1 --data /tmp/org3m --engines duckdb,pandas,spark``.
+
+Measured tables, with the conditions of each run: ``benchmarks/RESULTS_scale.md``.
 """
 
 from __future__ import annotations
