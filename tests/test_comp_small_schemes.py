@@ -356,7 +356,10 @@ def test_the_behaviour_simulation_withholds_the_tiny_schemes_payouts_outside_hr(
 
 @pytest.mark.slow
 def test_cx_conflicts_withholds_the_tiny_schemes_payouts(tiny, monkeypatch, hr_analysis):
-    monkeypatch.setenv("COLUMNS", "250")  # one table row per line
+    from cx_framework.cli._app import console
+
+    # one table row per line: the CLI's console took its width when first imported (COLUMNS then, else 80)
+    monkeypatch.setattr(console, "width", 250)
     result = _cli(tiny, monkeypatch, None, ["conflicts"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
