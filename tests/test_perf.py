@@ -272,7 +272,15 @@ def test_reference_line_is_plotlys_axis_spanning_line(kwargs):
         return fig.add_hline(y=0.3, annotation_text="first")
 
     reference = base()
-    (reference.add_vline if "x" in kwargs else reference.add_hline)(**kwargs)
+    try:
+        (reference.add_vline if "x" in kwargs else reference.add_hline)(**kwargs)
+    except TypeError:
+        # old plotly (5.18, our lowest) cannot label a line at a date string (shapeannotation._mean sums the x
+        # values); reference_line places its label with the same plotly helper, so it fails the same way
+        assert isinstance(kwargs.get("x"), str)
+        with pytest.raises(TypeError):
+            reference_line(base(), **kwargs)
+        return
     ours = reference_line(base(), **kwargs)
     assert ours.to_json() == reference.to_json()
 
