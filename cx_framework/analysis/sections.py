@@ -1143,10 +1143,35 @@ def _engine_panel(a: Analysis) -> Any:
         # a lag-0 fit only sees customer-months with calls: no customer x month skeleton needed
         months = "with_calls" if a.assumptions.retention_lag == 0 else "all"
         return customer_panel(
-            a.engine, contacts, customers, threshold_s=a.config.economics.answer_s, months=months
+            a.engine,
+            contacts,
+            customers,
+            threshold_s=a.config.economics.answer_s,
+            months=months,
+            shared=_contact_pass(a),
         )
 
     return a.resolved("engine_panel", build)
+
+
+def _contact_pass(a: Analysis) -> Any:
+    """The window pass over the contacts shared by the panel and failure demand (one sort of the contacts for
+    both; :mod:`cx_framework.engine.contact_pass`), or None without a usable customers table."""
+    from cx_framework.engine.contact_pass import contact_pass
+
+    def build() -> Any:
+        contacts, customers = a.engine_table("contacts"), a.engine_table("customers")
+        if contacts is None or customers is None:
+            return None
+        return contact_pass(
+            a.engine,
+            contacts,
+            customers,
+            threshold_s=a.config.economics.answer_s,
+            repeat_window_days=a.config.failure_demand.repeat_window_days,
+        )
+
+    return a.resolved("contact_pass", build)
 
 
 def _fit_engine_retention(a: Analysis, dose: str) -> Any:
@@ -1251,6 +1276,7 @@ def _engine_failure_demand(a: Analysis) -> Any:
         a.engine_table("contacts"),
         {r.id: (r.is_failure, r.originating_department) for r in fd.reasons},
         repeat_window_days=fd.repeat_window_days,
+        shared=_contact_pass(a),
     )
     return failure_demand_from_groups(
         groups.groups,

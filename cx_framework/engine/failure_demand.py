@@ -5,16 +5,23 @@ a contact is a *repeat* when the same customer's previous contact (order: timest
 resolved at first contact and happened at most ``repeat_window_days`` earlier; every repeat belongs to the chain
 rooted at the customer's last non-repeat contact at or before it, and is attributed to the department of the
 root's reason. In the engine that is one window pass (``lag``) for the repeat flag and one cumulative window
-(``last non-null``) for the chain root — no self-join, no Python per row. Only the groups
-``(period, channel, abandoned, reason, root_reason, demand_type, originating_department)`` with their contact
-counts and handle-time sums come back, plus the longest chains (top N) for the report.
+(running max of a *root key* over the non-repeats) for the chain root — no self-join, no Python per row. Only the
+groups ``(period, channel, abandoned, reason, root_reason, demand_type, originating_department)`` with their
+contact counts and handle-time sums come back, plus the longest chains (top N) for the report.
+
+The root key is an integer ``position | file row | reason code`` (:class:`_Codes`: reasons and channels travel
+through the sorts as small integer codes, labels are put back on the few groups); a table without file rows, or
+with too many rows for 63 bits, uses the text key ``position | reason | contact id`` instead — the same window
+steps (:func:`_classify`) and the same grouping (:func:`_groups_from_fine`) either way.
+:func:`cx_framework.engine.contact_pass.contact_pass` runs the same steps inside the customer panel's window
+pass, so a full report sorts the contacts once for both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,9 +33,11 @@ from cx_framework.engine.validation import ValidatedTable
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from cx_framework.engine.contact_pass import ContactPass
+
 __all__ = ["FailureDemandGroups", "GROUP_KEYS", "failure_demand_groups"]
 
-# root key "position<SEP>reason<SEP>contact id": a unit separator cannot occur in a reason id (config keys)
+# text root key "position<SEP>reason<SEP>contact id": a unit separator cannot occur in a reason id (config keys)
 _SEP = "\x1f"
 _POSITION_DIGITS = 12  # up to 10^12 contacts per customer
 
@@ -42,6 +51,9 @@ GROUP_KEYS = (
     "demand_type",
     "originating_department",
 )
+
+#: Columns of the fine aggregate (:func:`_fine_aggregate`) before ``contacts`` and ``handle_s``.
+_FINE_KEYS = ("period", "channel", "abandoned", "reason", "repeat", "root", "chain")
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,150 @@ class FailureDemandGroups:
     months_observed: int
 
 
+@dataclass(frozen=True)
+class _Codes:
+    """Integer codes of the reasons and channels in the data (code ``len(labels)`` = null) and the row count,
+    for the integer root key ``position * n_rows * n_codes + file row * n_codes + reason code``."""
+
+    reasons: tuple[str, ...]
+    channels: tuple[str, ...]
+    n_rows: int
+
+    @property
+    def n_codes(self) -> int:
+        return len(self.reasons) + 1
+
+    def reason_labels(self) -> np.ndarray:
+        return np.array([*self.reasons, None], dtype=object)
+
+    def channel_labels(self) -> np.ndarray:
+        return np.array([*self.channels, None], dtype=object)
+
+
+def _codes(engine: Engine, c: ir.Table) -> _Codes | None:
+    """The codes of ``c`` (one small aggregate over the contacts), or None when the integer key cannot be used:
+    no file rows, no contacts, or too many rows for 63 bits."""
+    if ROW_COLUMN not in c.columns:
+        return None
+    seen = engine.execute(
+        c.group_by(reason=c.reason.cast("string"), channel=c.channel.cast("string")).aggregate(
+            __last=c[ROW_COLUMN].max()
+        )
+    )
+    if not len(seen):
+        return None
+
+    def labels(values: pd.Series) -> tuple[str, ...]:
+        return tuple(sorted({str(v) for v in values if v is not None and v == v}))
+
+    codes = _Codes(labels(seen["reason"]), labels(seen["channel"]), int(seen["__last"].max()) + 1)
+    if codes.n_rows * codes.n_rows * codes.n_codes >= 2**62:
+        return None
+    return codes
+
+
+def _code(column: Any, labels: tuple[str, ...]) -> Any:
+    """Small integer code of a text column (``len(labels)`` for null or unknown)."""
+    import ibis
+
+    text = column.cast("string")
+    if not labels:
+        return ibis.literal(0, type="int8")
+    return ibis.cases(*((text == v, i) for i, v in enumerate(labels)), else_=len(labels)).cast("int8")
+
+
+def encode_contacts(c: ir.Table, codes: _Codes) -> dict[str, Any]:
+    """The narrow columns the integer-key classification reads (pass them through a ``select``)."""
+    return {
+        "timestamp": c.timestamp,
+        ROW_COLUMN: c[ROW_COLUMN].cast("int64"),
+        "resolved_first_contact": c.resolved_first_contact,
+        "abandoned": c.abandoned,
+        "handle_s": c.handle_s.cast("float64"),
+        "__code": _code(c.reason, codes.reasons),
+        "__chan": _code(c.channel, codes.channels),
+    }
+
+
+def _classify(
+    c: ir.Table,
+    partition: str,
+    *,
+    repeat_window_days: float,
+    root_key: Callable[[ir.Table], Any],
+    extra: Callable[[ir.Table, Any, Any], dict[str, Any]] | None = None,
+) -> ir.Table:
+    """The repeat flag and the chain root of every contact of ``c`` (narrow: every column passes both sorts).
+
+    One window over ``partition`` ordered by (timestamp, file row) gives ``__repeat`` and ``__position`` (and
+    the ``extra`` columns, ``extra(c, window, previous timestamp)``, computed in the same pass); a cumulative
+    window ordered by the position gives ``__root``, the running max of ``root_key`` over the non-repeats. The
+    position dominates the key, so the max is the customer's latest non-repeat at or before the contact.
+    """
+    import ibis
+
+    order = [c.timestamp, c[ROW_COLUMN]] if ROW_COLUMN in c.columns else [c.timestamp]
+    w = ibis.window(group_by=c[partition], order_by=order)
+    prev_ts = c.timestamp.lag().over(w)
+    prev_resolved = c.resolved_first_contact.lag().over(w)
+    flagged = c.mutate(
+        __repeat=ibis.coalesce(
+            ~prev_resolved & (c.timestamp <= prev_ts + _window(repeat_window_days)), False
+        ),
+        __position=ibis.row_number().over(w).cast("int64"),  # same window as the lag: the same pass
+        **(extra(c, w, prev_ts) if extra is not None else {}),
+    )
+    key = ibis.ifelse(flagged.__repeat, ibis.null().cast(root_key(flagged).type()), root_key(flagged))
+    cw = ibis.cumulative_window(group_by=flagged[partition], order_by=flagged.__position)
+    return flagged.mutate(__root=key.max().over(cw))
+
+
+def integer_root_key(codes: _Codes) -> Callable[[ir.Table], Any]:
+    """position | file row | reason code as one int64 (integers through the sorts, no text per contact)."""
+    per_position = codes.n_rows * codes.n_codes
+
+    def key(t: ir.Table) -> Any:
+        return t.__position * per_position + t[ROW_COLUMN] * codes.n_codes + t.__code.cast("int64")
+
+    return key
+
+
+def _text_root_key(t: ir.Table) -> Any:
+    # zero-padded position first, so that the string order is the contact order
+    position = t.__position.cast("string").lpad(_POSITION_DIGITS, "0")
+    return position.concat(_SEP, t.reason.cast("string"), _SEP, t.contact_id.cast("string"))
+
+
+def fine_columns(keyed: ir.Table, codes: _Codes | None) -> dict[str, Any]:
+    """Group keys of the fine aggregate: :data:`_FINE_KEYS` (reasons and channels as codes with the integer key,
+    as text with the text key; ``root`` = the chain root's reason, ``chain`` = its file row / contact id)."""
+    import ibis
+
+    if codes is None:
+        parts = keyed.__root.split(_SEP)
+        return {
+            "period": month_index(keyed.timestamp),
+            "channel": keyed.channel.cast("string"),
+            "abandoned": keyed.abandoned,
+            "reason": keyed.reason.cast("string"),
+            "repeat": keyed.__repeat,
+            "root": parts[1],
+            "chain": ibis.ifelse(keyed.__repeat, parts[2], ibis.null().cast("string")),
+        }
+    n_codes, n_rows = codes.n_codes, codes.n_rows
+    return {
+        "period": month_index(keyed.timestamp),
+        "channel": keyed.__chan,
+        "abandoned": keyed.abandoned,
+        "reason": keyed.__code,
+        "repeat": keyed.__repeat,
+        "root": (keyed.__root % n_codes).cast("int8"),
+        "chain": ibis.ifelse(
+            keyed.__repeat, (keyed.__root // n_codes) % n_rows, ibis.null().cast("int64")
+        ).cast("int64"),
+    }
+
+
 def failure_demand_groups(
     engine: Engine,
     contacts: ir.Table | ValidatedTable,
@@ -72,6 +228,7 @@ def failure_demand_groups(
     repeat_window_days: float,
     unclassified: str = "unclassified",
     top_chains: int = 10,
+    shared: ContactPass | None = None,
 ) -> FailureDemandGroups:
     """Classify every contact in the engine and return the groups (see the module docstring).
 
@@ -88,132 +245,116 @@ def failure_demand_groups(
         Label of unknown reasons (demand type and department).
     top_chains : int
         How many of the longest chains to return.
+    shared : ContactPass, optional
+        The contact pass of the customer panel (:func:`cx_framework.engine.contact_pass.contact_pass`): its
+        classification is used when it was made for the same contacts and ``repeat_window_days`` and every
+        contact's customer is known; otherwise the contacts are classified here.
     """
-    import ibis
-
     c = _expr(contacts)
-    if ROW_COLUMN not in c.columns:
-        return _failure_demand_groups_text(
-            engine,
-            c,
-            reasons,
-            repeat_window_days=repeat_window_days,
-            unclassified=unclassified,
-            top_chains=top_chains,
-        )
-    # the reasons in the data (a small aggregate) give each a code; the largest row number bounds the rows
-    seen = engine.execute(c.group_by(reason=c.reason.cast("string")).aggregate(__last=c[ROW_COLUMN].max()))
-    if not len(seen):  # no contacts: nothing to classify
-        return _failure_demand_groups_text(
-            engine,
-            c,
-            reasons,
-            repeat_window_days=repeat_window_days,
-            unclassified=unclassified,
-            top_chains=top_chains,
-        )
-    codes = sorted(str(r) for r in seen["reason"] if r is not None and r == r)
-    has_null = len(codes) < len(seen)
-    n_codes = len(codes) + int(has_null)
-    n_rows = int(seen["__last"].max()) + 1
-    if n_rows * n_rows * n_codes >= 2**62:  # the integer root key would overflow: the text key instead
-        return _failure_demand_groups_text(
-            engine,
-            c,
-            reasons,
-            repeat_window_days=repeat_window_days,
-            unclassified=unclassified,
-            top_chains=top_chains,
-        )
-    reason = c.reason.cast("string")
-    code = ibis.cases(
-        *((reason == r, i) for i, r in enumerate(codes)),
-        else_=len(codes),  # the null reason (if any)
-    ).cast("int64")
-    order = [c.timestamp, c[ROW_COLUMN]]
-    w = ibis.window(group_by=c.customer_id, order_by=order)
-    prev_ts = c.timestamp.lag().over(w)
-    prev_resolved = c.resolved_first_contact.lag().over(w)
-    flagged = c.select(
-        timestamp=c.timestamp,
-        channel=c.channel.cast("string"),
-        abandoned=c.abandoned,
-        reason=reason,
-        handle_s=c.handle_s.cast("float64"),
-        customer_id=c.customer_id,
-        __row=c[ROW_COLUMN].cast("int64"),
-        __code=code,
-        __repeat=ibis.coalesce(
-            ~prev_resolved & (c.timestamp <= prev_ts + _window(repeat_window_days)), False
-        ),
-        __position=ibis.row_number().over(w).cast("int64"),  # same window as the lag: the same pass
+    fine_codes = (
+        shared.failure_demand_fine(repeat_window_days)
+        if shared is not None and shared.failure_demand_for(c)
+        else None
     )
-    # a chain's root is the customer's latest non-repeat contact at or before this one: the running max (one
-    # cumulative window ordered by the position just computed) of the integer key position | row | reason code
-    # over the non-repeats. The position dominates the key, so the max is the latest non-repeat; the file row
-    # and the reason code of that root are read back from the key (integers: no text built per contact).
-    per_position = n_rows * n_codes
-    key = ibis.ifelse(
-        flagged.__repeat,
-        ibis.null().cast("int64"),
-        flagged.__position * per_position + flagged.__row * n_codes + flagged.__code,
-    )
-    cw = ibis.cumulative_window(group_by=flagged.customer_id, order_by=flagged.__position)
-    keyed = flagged.mutate(__root=key.max().over(cw))
-    root_code = keyed.__root % n_codes
-    chain = ibis.ifelse(keyed.__repeat, (keyed.__root // n_codes) % n_rows, ibis.null().cast("int64"))
+    if fine_codes is not None:
+        return _groups_from_fine(
+            engine,
+            fine_codes[0],
+            c,
+            fine_codes[1],
+            reasons,
+            unclassified=unclassified,
+            top_chains=top_chains,
+            release=False,
+        )
+    codes = _codes(engine, c)
+    if codes is None:
+        narrow = c
+        key: Callable[[ir.Table], Any] = _text_root_key
+    else:
+        narrow = c.select(customer_id=c.customer_id, **encode_contacts(c, codes))
+        key = integer_root_key(codes)
+    keyed = _classify(narrow, "customer_id", repeat_window_days=repeat_window_days, root_key=key)
     # one aggregate over the classified contacts, kept in the engine: the non-repeats collapse to a few groups,
     # the repeats to their chains; the groups and the longest chains are both read from it
-    fine = keyed.group_by(
-        period=month_index(keyed.timestamp),
-        channel=keyed.channel,
-        abandoned=keyed.abandoned,
-        reason=keyed.reason,
-        repeat=keyed.__repeat,
-        root_code=root_code.cast("int64"),
-        chain=chain.cast("int64"),
-    ).aggregate(contacts=keyed.count(), handle_s=keyed.handle_s.sum())
-    fine = engine.cache(fine)
+    fine = keyed.group_by(**fine_columns(keyed, codes)).aggregate(
+        contacts=keyed.count(), handle_s=keyed.handle_s.sum()
+    )
+    return _groups_from_fine(
+        engine,
+        engine.cache(fine),
+        c,
+        codes,
+        reasons,
+        unclassified=unclassified,
+        top_chains=top_chains,
+        release=True,
+    )
+
+
+def _groups_from_fine(
+    engine: Engine,
+    fine: ir.Table,
+    c: ir.Table,
+    codes: _Codes | None,
+    reasons: Mapping[str, tuple[bool, str]],
+    *,
+    unclassified: str,
+    top_chains: int,
+    release: bool,
+) -> FailureDemandGroups:
+    """The groups and the longest chains from the cached fine aggregate (columns :data:`_FINE_KEYS`,
+    ``contacts``, ``handle_s``); demand type and originating department are derived on the few groups."""
+    import ibis
+
     try:
-        base = ["period", "channel", "abandoned", "reason", "repeat", "root_code"]
+        base = ["period", "channel", "abandoned", "reason", "repeat", "root"]
         grouped = engine.execute(
             fine.group_by(base).aggregate(contacts=fine.contacts.sum(), handle_s=fine.handle_s.sum())
         )
         reps = fine.filter(fine.repeat)
-        per_chain = reps.group_by("chain").aggregate(
-            repeats=reps.contacts.sum(), root_code=reps.root_code.max()
-        )
+        per_chain = reps.group_by("chain").aggregate(repeats=reps.contacts.sum(), root=reps.root.max())
         longest = engine.execute(per_chain.order_by(ibis.desc("repeats")).limit(int(top_chains)))
         if len(longest):
             # every chain as long as the shortest of the longest: the ties are broken by the root's contact id
             least = int(longest["repeats"].min())
             candidates = per_chain.filter(per_chain.repeats >= least)
+            chain_of = c[ROW_COLUMN].cast("int64") if codes is not None else c.contact_id.cast("string")
             roots = c.select(
-                __row=c[ROW_COLUMN].cast("int64"),
+                __chain=chain_of,
                 root_contact_id=c.contact_id.cast("string"),
                 customer_id=c.customer_id.cast("string"),
             )
-            joined = candidates.join(roots, candidates.chain == roots.__row)
+            joined = candidates.join(roots, candidates.chain == roots.__chain)
             top = engine.execute(
-                joined.select("root_contact_id", "customer_id", "root_code", "repeats")
+                joined.select("root_contact_id", "customer_id", "root", "repeats")
                 .order_by([ibis.desc("repeats"), "root_contact_id"])
                 .limit(int(top_chains))
             )
         else:
-            top = pd.DataFrame({"root_contact_id": [], "customer_id": [], "root_code": [], "repeats": []})
+            top = pd.DataFrame({"root_contact_id": [], "customer_id": [], "root": [], "repeats": []})
     finally:
-        engine.release(fine)
+        if release:
+            engine.release(fine)
 
-    labels = np.array([*codes, None], dtype=object)
+    def label(values: pd.Series, labels: np.ndarray | None) -> pd.Series:
+        if labels is None:  # text key: the labels themselves
+            return values.astype(object).where(values.notna(), None)
+        return pd.Series(labels[values.astype("int64").to_numpy()], index=values.index, dtype=object)
+
+    reason_labels = None if codes is None else codes.reason_labels()
+    channel_labels = None if codes is None else codes.channel_labels()
     department_of = {str(k): str(v[1]) for k, v in reasons.items()}
     failure_of = {str(k): bool(v[0]) for k, v in reasons.items()}
 
     def department(values: pd.Series) -> pd.Series:
         return values.map(lambda r: department_of.get(r, unclassified) if r is not None else unclassified)
 
-    grouped["root_reason"] = labels[grouped["root_code"].astype("int64").to_numpy()]
+    grouped["reason"] = label(grouped["reason"], reason_labels)
+    grouped["channel"] = label(grouped["channel"], channel_labels)
+    grouped["root_reason"] = label(grouped["root"], reason_labels)
     repeat = grouped["repeat"].astype(bool).to_numpy()
-    reason_text = grouped["reason"].astype(object).where(grouped["reason"].notna(), None)
+    reason_text = grouped["reason"]
     known = reason_text.map(lambda r: r is not None and r in department_of).to_numpy(dtype=bool)
     failure = reason_text.map(lambda r: r is not None and failure_of.get(r, False)).to_numpy(dtype=bool)
     grouped["demand_type"] = np.where(
@@ -223,6 +364,7 @@ def failure_demand_groups(
         repeat, department(grouped["root_reason"]), department(reason_text)
     ).astype(object)
     keys = list(GROUP_KEYS)
+    # one row per group already: a non-repeat's root is itself, a repeat's demand type is "repeat"
     groups = grouped[[*keys, "contacts", "handle_s"]].copy()
     groups["period"] = pd.to_datetime(
         groups["period"].astype("int64").to_numpy().astype("datetime64[M]")
@@ -234,7 +376,7 @@ def failure_demand_groups(
     months = int(groups["period"].nunique())  # every contact is in a group
 
     top = top.reset_index(drop=True)
-    root_reason = pd.Series(labels[top["root_code"].astype("int64").to_numpy()], dtype=object)
+    root_reason = label(top["root"], reason_labels).reset_index(drop=True)
     chains = pd.DataFrame(
         {
             "root_contact_id": top["root_contact_id"].astype(object).to_numpy(),
@@ -245,134 +387,3 @@ def failure_demand_groups(
         }
     )
     return FailureDemandGroups(groups=groups, top_chains=chains, months_observed=months)
-
-
-def _failure_demand_groups_text(
-    engine: Engine,
-    contacts: ir.Table | ValidatedTable,
-    reasons: Mapping[str, tuple[bool, str]],
-    *,
-    repeat_window_days: float,
-    unclassified: str = "unclassified",
-    top_chains: int = 10,
-) -> FailureDemandGroups:
-    """:func:`failure_demand_groups` with a text root key (position | reason | contact id): for tables without
-    :data:`ROW_COLUMN` or too many rows for the integer key.
-
-    Parameters
-    ----------
-    engine : Engine
-    contacts : ibis Table or ValidatedTable
-        Validated contacts (with :data:`ROW_COLUMN` for the file order of ties).
-    reasons : mapping of reason -> (is_failure, originating_department)
-        The reason map; reasons not in it are ``unclassified``.
-    repeat_window_days : float
-        Days after an unresolved contact within which the next contact is a repeat.
-    unclassified : str
-        Label of unknown reasons (demand type and department).
-    top_chains : int
-        How many of the longest chains to return.
-    """
-    import ibis
-
-    c = _expr(contacts)
-    order = [c.timestamp, c[ROW_COLUMN]] if ROW_COLUMN in c.columns else [c.timestamp]
-    w = ibis.window(group_by=c.customer_id, order_by=order)
-    prev_ts = c.timestamp.lag().over(w)
-    prev_resolved = c.resolved_first_contact.lag().over(w)
-    flagged = c.mutate(
-        __repeat=ibis.coalesce(
-            ~prev_resolved & (c.timestamp <= prev_ts + _window(repeat_window_days)), False
-        ),
-        __position=ibis.row_number().over(w),  # same window as the lag: computed in the same pass
-    )
-    # a chain's root is the customer's latest non-repeat contact at or before this one. Found in ONE cumulative
-    # window (same partition and order as the lag above, so no second partitioning): the running max of
-    # "position | reason | contact id" over the non-repeats — the position is zero-padded so that the string
-    # order is the contact order. (ibis 12 renders ``last(include_null=False)`` without IGNORE NULLS, and a
-    # first() over (customer, chain number) would need a third sort.)
-    order2 = (
-        [flagged.timestamp, flagged[ROW_COLUMN]] if ROW_COLUMN in flagged.columns else [flagged.timestamp]
-    )
-    cw = ibis.cumulative_window(group_by=flagged.customer_id, order_by=order2)
-    position = flagged.__position.cast("string").lpad(_POSITION_DIGITS, "0")
-    key = ibis.ifelse(
-        flagged.__repeat,
-        ibis.null().cast("string"),
-        position.concat(_SEP, flagged.reason.cast("string"), _SEP, flagged.contact_id.cast("string")),
-    )
-    keyed = flagged.mutate(__root=key.max().over(cw))
-    parts = keyed.__root.split(_SEP)
-    rooted = keyed.mutate(root_reason=parts[1], root_contact_id=parts[2])
-
-    # the reason map is small: CASE expressions instead of a join with an in-memory table (Spark does not
-    # register in-memory tables inside cached expressions)
-    def lookup(column: ir.StringValue, value: Mapping[str, object], dtype: str) -> ir.Value:
-        if not value:
-            return ibis.null().cast(dtype)
-        return ibis.cases(*((column == k, v) for k, v in value.items()), else_=ibis.null().cast(dtype))
-
-    failure_of = {str(k): bool(v[0]) for k, v in reasons.items()}
-    department_of = {str(k): str(v[1]) for k, v in reasons.items()}
-    j = rooted
-    reason = j.reason.cast("string")
-    own_department = lookup(reason, department_of, "string")
-    is_failure = lookup(reason, failure_of, "boolean")
-    root_department = lookup(j.root_reason, department_of, "string")
-    known = own_department.notnull()
-    demand_type = ibis.cases(
-        (j.__repeat, "repeat"),
-        (known & ibis.coalesce(is_failure, False), "failure"),
-        (known, "value"),
-        else_=unclassified,
-    )
-    own = ibis.coalesce(own_department, unclassified)
-    originating = ibis.ifelse(j.__repeat, ibis.coalesce(root_department, unclassified), own)
-    # not materialised: one row per contact would be the size of the table; the groups and the longest chains are
-    # two streaming queries over the same expression instead
-    classified = j.select(
-        period=month_index(j.timestamp),
-        channel=j.channel.cast("string"),
-        abandoned=j.abandoned,
-        reason=j.reason.cast("string"),
-        root_reason=j.root_reason,
-        demand_type=demand_type,
-        originating_department=originating,
-        handle_s=j.handle_s.cast("float64"),
-        customer_id=j.customer_id.cast("string"),
-        root_contact_id=j.root_contact_id,
-        repeat=j.__repeat,
-    )
-    # the groups and the longest chains both read the classification: computed (two sorts) and stored once
-    classified = engine.cache(classified)
-    try:
-        keys = list(GROUP_KEYS)
-        groups = engine.execute(
-            classified.group_by(keys).aggregate(
-                contacts=classified.count(), handle_s=classified.handle_s.sum()
-            )
-        )
-        groups["period"] = pd.to_datetime(
-            groups["period"].astype("int64").to_numpy().astype("datetime64[M]")
-        ).astype("datetime64[ns]")
-        groups["contacts"] = groups["contacts"].astype("int64")
-        groups["abandoned"] = groups["abandoned"].astype(bool)
-        groups = groups.sort_values(keys, kind="mergesort").reset_index(drop=True)
-        months = int(groups["period"].nunique())  # every contact is in a group
-        reps = classified.filter(classified.repeat)
-        chains = (
-            reps.group_by("root_contact_id")
-            .aggregate(
-                customer_id=reps.customer_id.first(),
-                root_reason=reps.root_reason.first(),
-                originating_department=reps.originating_department.first(),
-                repeats=reps.count(),
-            )
-            .order_by([ibis.desc("repeats"), "root_contact_id"])
-            .limit(int(top_chains))
-        )
-        top = engine.execute(chains).reset_index(drop=True)
-        top["repeats"] = top["repeats"].astype("int64")
-    finally:
-        engine.release(classified)
-    return FailureDemandGroups(groups=groups, top_chains=top, months_observed=months)

@@ -29,6 +29,8 @@ from cx_framework.errors import DataValidationError, InputValueError, Statistica
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
+    from cx_framework.engine.contact_pass import ContactPass
+
 
 __all__ = ["customer_panel", "month_index", "month_start"]
 
@@ -69,6 +71,7 @@ def customer_panel(
     repeat_window_days: float = 7.0,
     end: str | pd.Timestamp | None = None,
     months: str = "all",
+    shared: ContactPass | None = None,
 ) -> ir.Table:
     """The customer × month panel of :func:`cx_framework.retention.build_customer_panel` as an ibis expression.
 
@@ -84,6 +87,10 @@ def customer_panel(
         with at least one phone call — exactly the rows that carry a service-level exposure, so a lag-0 retention
         fit on it is the fit on the full panel, without building the customer × month skeleton (most
         customer-months have no call).
+    shared : ContactPass, optional
+        The contact pass shared with failure demand (:func:`cx_framework.engine.contact_pass.contact_pass`): its
+        monthly sums are used when it was made for the same tables, ``threshold_s``, ``repeat_window_days`` and
+        ``end`` (one sort of the contacts for both); otherwise the panel makes its own.
 
     Returns
     -------
@@ -112,10 +119,48 @@ def customer_panel(
             f"argument 'threshold_s' must be a finite number of seconds >= 0; got {threshold_s!r}.",
             argument="threshold_s",
         )
-    con, cus = _expr(contacts), _expr(customers)
-    big = ibis.literal(np.iinfo(np.int64).max, type="int64")
     if months not in ("all", "with_calls"):
         raise InputValueError(f"months must be 'all' or 'with_calls'; got {months!r}", argument="months")
+    if shared is not None and shared.serves_panel(
+        contacts, customers, threshold_s=threshold_s, repeat_window_days=repeat_window_days, end=end
+    ):
+        monthly, c, cust = shared.panel_monthly()
+    else:
+        c, cust = _panel_inputs(engine, contacts, customers, end=end)
+        joined = _with_status(c, cust)
+        w = ibis.window(group_by=[joined.customer_key, joined.__status], order_by=joined.timestamp)
+        prev = joined.timestamp.lag().over(w)
+        marked = joined.mutate(
+            repeat=ibis.coalesce(joined.timestamp <= prev + _window(repeat_window_days), False),
+        )
+        monthly = marked.group_by(["customer_key", "contact_p", "__status"]).aggregate(
+            **_monthly_sums(marked, threshold_s)
+        )
+        # one pass over the contacts: later queries (groups, cluster scores, figures) read the monthly sums
+        monthly = engine.cache(monthly)
+    return _panel_from_monthly(engine, monthly, c, cust, months=months)
+
+
+def _panel_inputs(
+    engine: Engine,
+    contacts: ir.Table | ValidatedTable,
+    customers: ir.Table | ValidatedTable,
+    *,
+    end: str | pd.Timestamp | None,
+    extra: dict[str, Any] | None = None,
+) -> tuple[ir.Table, ir.Table]:
+    """The contacts' panel columns (+ ``extra`` expressions over the contacts) and the customers with their
+    integer key, start and last active month (``last_p``: churn month or the data end).
+
+    Raises
+    ------
+    DataValidationError
+        Duplicate customer ids.
+    """
+    import ibis
+
+    con, cus = _expr(contacts), _expr(customers)
+    big = ibis.literal(np.iinfo(np.int64).max, type="int64")
     key = cus[ROW_COLUMN].cast("int64") if ROW_COLUMN in cus.columns else ibis.row_number().cast("int64")
     cust = cus.select(
         customer_key=key,
@@ -150,6 +195,7 @@ def customer_panel(
         wait_s=con.wait_s,
         resolved=con.resolved_first_contact,
         **({ROW_COLUMN: con[ROW_COLUMN]} if ROW_COLUMN in con.columns else {}),
+        **(extra or {}),
     )
     if end is not None:
         ts = pd.Timestamp(end)
@@ -166,10 +212,21 @@ def customer_panel(
         end_expr = ibis.literal(max(candidates), type="int64")
     cust = cust.mutate(last_p=ibis.least(cust.churn_p, end_expr))
 
-    # ONE join and one window pass over the contacts: the contacts of unknown customers (no key) and those
-    # outside their customer's active months are kept in their own groups of the cached monthly sums (counted
-    # there for the error and the warning) and in their own window partition, so the repeat flags of the
-    # contacts inside are those of a pass over the inside contacts alone
+    return c, cust
+
+
+def _with_status(c: ir.Table, cust: ir.Table) -> ir.Table:
+    """``c`` left-joined to its customer's key and life: ``__status`` 0 inside the active months, 1 outside,
+    2 unknown customer.
+
+    ONE join and one window pass over the contacts: the contacts of unknown customers (no key) and those outside
+    their customer's active months are kept in their own groups of the cached monthly sums (counted there for the
+    error and the warning) and in their own window partition (or, in the shared pass, a lag that requires the
+    previous contact inside too), so the repeat flags of the contacts inside are those of a pass over the inside
+    contacts alone.
+    """
+    import ibis
+
     life = cust.select(
         __cid=cust.customer_id, customer_key=cust.customer_key, start_p=cust.start_p, last_p=cust.last_p
     )
@@ -178,25 +235,33 @@ def customer_panel(
     in_life = ibis.coalesce(
         known_customer & (joined.contact_p >= joined.start_p) & (joined.contact_p <= joined.last_p), False
     )
-    joined = joined.mutate(__status=ibis.ifelse(in_life, 0, ibis.ifelse(known_customer, 1, 2)))
-    w = ibis.window(group_by=[joined.customer_key, joined.__status], order_by=joined.timestamp)
-    prev = joined.timestamp.lag().over(w)
-    marked = joined.mutate(
-        repeat=ibis.coalesce(joined.timestamp <= prev + _window(repeat_window_days), False),
-    )
+    return joined.mutate(__status=ibis.ifelse(in_life, 0, ibis.ifelse(known_customer, 1, 2)).cast("int8"))
+
+
+def _monthly_sums(marked: ir.Table, threshold_s: float) -> dict[str, Any]:
+    """Aggregates of the monthly sums (columns ``phone, abandoned, wait_s, repeat, resolved`` of ``marked``)."""
+    import ibis
+
     phone = marked.phone
     within = phone & ~marked.abandoned & (marked.wait_s <= float(threshold_s))
-    monthly = marked.group_by(["customer_key", "contact_p", "__status"]).aggregate(
-        contacts=marked.count(),
-        calls=phone.cast("int64").sum(),
-        answered_within_threshold=within.cast("int64").sum(),
-        abandoned=(phone & marked.abandoned).cast("int64").sum(),
-        wait_sum=ibis.ifelse(phone, marked.wait_s, 0.0).sum(),
-        repeat_contacts=marked.repeat.cast("int64").sum(),
-        unresolved_contacts=(~marked.resolved).cast("int64").sum(),
-    )
-    # one pass over the contacts: later queries (groups, cluster scores, figures) read the monthly sums
-    monthly = engine.cache(monthly)
+    return {
+        "contacts": marked.count(),
+        "calls": phone.cast("int64").sum(),
+        "answered_within_threshold": within.cast("int64").sum(),
+        "abandoned": (phone & marked.abandoned).cast("int64").sum(),
+        "wait_sum": ibis.ifelse(phone, marked.wait_s, 0.0).sum(),
+        "repeat_contacts": marked.repeat.cast("int64").sum(),
+        "unresolved_contacts": (~marked.resolved).cast("int64").sum(),
+    }
+
+
+def _panel_from_monthly(
+    engine: Engine, monthly: ir.Table, c: ir.Table, cust: ir.Table, *, months: str
+) -> ir.Table:
+    """The panel from the cached monthly sums (``customer_key, contact_p, __status`` + :func:`_monthly_sums`):
+    the unknown-customer error, the outside-life warning, then the rows."""
+    import ibis
+
     status = engine.execute(monthly.group_by("__status").aggregate(n=monthly.contacts.sum()))
     outside = {int(k): int(v) for k, v in zip(status["__status"], status["n"], strict=True)}
     n_unknown, n_out = outside.get(2, 0), outside.get(1, 0)
@@ -221,7 +286,7 @@ def customer_panel(
             f"{n_out} contact(s) fall outside their customer's active months (before the start month or after the "
             "churn month / data end) and are not in the panel.",
             StatisticalWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of customer_panel
         )
     per_month = monthly.filter(monthly.__status == 0).drop("__status")
 
