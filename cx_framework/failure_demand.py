@@ -362,8 +362,9 @@ class FixVsAbsorbResult:
         fix = float(flows["net_cash"].to_numpy()[~later].sum())
         return {"handling_cost_saved": saved, "retention_value": retention, "fix_cost": fix}
 
-    def summary(self) -> str:
-        """Plain-language verdict: fix or absorb, NPV and break-even month."""
+    def summary(self, name: str | None = None) -> str:
+        """Plain-language verdict: fix or absorb, NPV and break-even month; ``name`` is the failure source's
+        human name (a department's name, a reason's description), its id in quotes otherwise."""
         verdict = "Fixing pays" if self.npv > 0 else "Absorbing is cheaper"
         when = (
             f"breaks even in month {self.break_even_month}"
@@ -371,9 +372,9 @@ class FixVsAbsorbResult:
             else f"does not break even within {self.horizon_months} months"
         )
         return (
-            f"{verdict} over {self.horizon_months} months: NPV of fixing '{self.source}' is "
+            f"{verdict} over {self.horizon_months} months: NPV of fixing {name or repr(self.source)} is "
             f"{self.currency} {self.npv:,.0f} (fix cost {self.currency} {self.fix_cost:,.0f}, "
-            f"{self.avoided_contacts_per_month:,.1f} of {self.baseline_contacts_per_month:,.1f} contacts/month "
+            f"{self.avoided_contacts_per_month:,.0f} of {self.baseline_contacts_per_month:,.0f} contacts/month "
             f"avoided at {self.currency} {self.cost_per_contact:,.2f} each"
             + (
                 f", retention value {self.currency} {self.retention_value_per_month:,.0f}/month"

@@ -1062,9 +1062,14 @@ def _retention_section(plan: ActionPlan, render: _Figures) -> list[str]:
 
 
 def _failure_demand_section(
-    plan: ActionPlan, render: _Figures, *, keep_ids: bool, id_key: bytes | str | None
+    plan: ActionPlan,
+    render: _Figures,
+    *,
+    keep_ids: bool,
+    id_key: bytes | str | None,
+    config: CxConfig | None = None,
 ) -> list[str]:
-    from cx_framework.plots.failure_demand import failure_demand_pareto, fix_vs_absorb_curves
+    from cx_framework.plots.failure_demand import failure_demand_pareto, fix_vs_absorb_curves, source_names
 
     fd = plan.results.get("failure_demand")
     if fd is None:
@@ -1073,7 +1078,7 @@ def _failure_demand_section(
         "<p class='lead'>Contacts caused by a failure somewhere else (Seddon's failure demand), attributed to the "
         "department whose failure started the customer's chase.</p>",
         "<p>" + "<br>".join(_esc(line) for line in fd.summary_text().splitlines()) + "</p>",
-        _fig_div(render, failure_demand_pareto(fd)),
+        _fig_div(render, failure_demand_pareto(fd, config=config)),
     ]
     table = fd.by_department[
         [
@@ -1095,8 +1100,8 @@ def _failure_demand_section(
     if fixes:
         top_source = next(iter(fd.by_department["originating_department"]))
         central = fixes.get(top_source, next(iter(fixes.values())))["central"]
-        body.append(f"<p>{_esc(central.summary())}</p>")
-        body.append(_fig_div(render, fix_vs_absorb_curves(central)))
+        body.append(f"<p>{_esc(central.summary(name=source_names(config).get(central.source)))}</p>")
+        body.append(_fig_div(render, fix_vs_absorb_curves(central, config=config)))
     # the customers with the longest chases, for the owner to follow up (ids pseudonymised unless keep_ids)
     chains = fd.top_chains
     if chains is not None and len(chains):
@@ -1210,7 +1215,8 @@ def build_report(
         step("report: failure demand")
         sections.append(
             _section(
-                "failure_demand", _failure_demand_section(plan, render, keep_ids=keep_ids, id_key=id_key)
+                "failure_demand",
+                _failure_demand_section(plan, render, keep_ids=keep_ids, id_key=id_key, config=config),
             )
         )
     name = title or f"{config.organisation.name}: leadership briefing"

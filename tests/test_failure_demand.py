@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import warnings
 from pathlib import Path
@@ -462,6 +464,41 @@ def test_fix_vs_absorb_figure(billing_only):
         billing_only, "billing", fix_cost=1e6, expected_reduction=0.1, horizon_months=6, config=_economics()
     )
     assert not any(trace.mode == "markers" for trace in never.plot().data)
+
+
+def test_figures_name_sources_and_draw_plotlys_lines(hand, billing_only, config):
+    """With the config the charts name departments (never ``fulfilment``/``contact_centre``), the cumulative axis
+    has round ticks of its own, and the break-even line is the shape plotly's add_vline draws."""
+    from cx_framework.plots import failure_demand_pareto, fix_vs_absorb_curves
+
+    fig = failure_demand_pareto(hand, config=config)
+    names = {d.id: d.name for d in config.organisation.departments}
+    assert list(fig.data[0].x) == [names["billing"], names["fulfilment"], names["sales"], "unclassified"]
+    assert list(fig.layout.yaxis2.tickvals) == [0, 20, 40, 60, 80, 100]
+    assert fig.layout.margin.r >= 80  # the vertical toolbar does not sit on the right axis' title
+
+    result = fix_vs_absorb(
+        billing_only,
+        "billing",
+        fix_cost=1000.0,
+        expected_reduction=0.5,
+        horizon_months=6,
+        config=_economics(),
+    )
+    fig = fix_vs_absorb_curves(result, config=config)
+    assert fig.layout.title.text.startswith(f"Fix {names['billing']} vs absorb")
+    reference = fix_vs_absorb_curves(result, config=config)
+    reference.layout.shapes = ()
+    reference.add_vline(x=4, line_dash="dot", line_color="#000000")
+    assert json.loads(fig.to_json()) == json.loads(reference.to_json())
+    reason = next(r for r in config.failure_demand.reasons if r.is_failure)
+    assert (
+        reason.description
+        in fix_vs_absorb_curves(
+            dataclasses.replace(result, source=reason.id), config=config
+        ).layout.title.text
+    )
+    assert "'billing'" in result.summary() and names["billing"] in result.summary(name=names["billing"])
 
 
 def _cli_args(*args: str) -> list[str]:

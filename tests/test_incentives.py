@@ -10,6 +10,7 @@ Hand-worked examples use one scheme (``_scheme``) with a monthly target bonus of
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -639,3 +640,13 @@ def test_plots(config, sample_comparison):
     assert len(cost.data) == 3 and cost.layout.shapes[0].y0 == pytest.approx(
         config.economics.annual_bonus_budget / 12
     )
+    # the budget line is the shape and label plotly's add_hline draws (drawn by _style.reference_line)
+    reference = plots.scheme_cost_by_period(sample_comparison)
+    reference.layout.shapes, reference.layout.annotations = (), ()
+    reference.add_hline(
+        y=config.economics.annual_bonus_budget / 12,
+        line_dash="dash",
+        line_color="#D55E00",
+        annotation_text="budget / 12",
+    )
+    assert json.loads(cost.to_json()) == json.loads(reference.to_json())

@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from cx_framework import plots  # noqa: E402
+from cx_framework.plots.failure_demand import source_names as fd_source_names  # noqa: E402
 
 src = ui.page(
     "Retention explorer",
@@ -47,17 +48,19 @@ with tab_fd:
         help="Handling cost over the whole data period.",
     )
     ui.chart(
-        state.memo(("failure_demand_pareto", src), lambda: plots.failure_demand_pareto(fd)), key="rt_pareto"
+        state.memo(("failure_demand_pareto", src), lambda: plots.failure_demand_pareto(fd, config=cfg)),
+        key="rt_pareto",
     )
 
     st.subheader("Fix or absorb?")
     departments = fd.by_department["originating_department"].tolist()
     reasons = [r.id for r in cfg.failure_demand.reasons if r.is_failure]
+    source_names = fd_source_names(cfg)  # departments by name, reasons by description
     a1, a2, a3, a4 = st.columns(4)
     source_id = a1.selectbox(
         "Failure source (department or reason)",
         departments + reasons,
-        format_func=lambda s: names.get(s, s),
+        format_func=lambda s: source_names.get(s, s),
         key="rt_source",
     )
     fix_cost = a2.number_input(
@@ -85,11 +88,11 @@ with tab_fd:
         f"{fva.avoided_contacts_per_month:,.0f}",
         help=f"of {fva.baseline_contacts_per_month:,.0f} per month at {ui.money(fva.cost_per_contact)} each",
     )
-    (st.success if fva.npv > 0 else st.warning)(fva.summary())
+    (st.success if fva.npv > 0 else st.warning)(fva.summary(name=source_names.get(source_id)))
     ui.chart(
         state.memo(
             ("fix_vs_absorb", src, source_id, float(fix_cost), float(reduction), int(horizon)),
-            lambda: plots.fix_vs_absorb_curves(fva),
+            lambda: plots.fix_vs_absorb_curves(fva, config=cfg),
         ),
         key="rt_fix",
     )

@@ -11,7 +11,7 @@ from cx_framework.config.loader import CxConfig
 from cx_framework.config.models import MetricCatalogue, Scheme
 from cx_framework.incentives.compare import SchemeComparison
 from cx_framework.incentives.payouts import _catalogue, _direction, payout_curve_values
-from cx_framework.plots._style import PALETTE, apply_style
+from cx_framework.plots._style import PALETTE, apply_style, reference_line
 
 __all__ = ["payout_curve_figure", "scheme_cost_distribution", "scheme_cost_by_period"]
 
@@ -110,7 +110,9 @@ def scheme_cost_by_period(comparison: SchemeComparison, *, title: str | None = N
     budget = comparison.budget["budget"].iloc[0] if len(comparison.budget) else np.nan
     monthly = all(df.attrs.get("period", "month") == "month" for df in comparison.payouts.values())
     if np.isfinite(budget) and monthly:
-        fig.add_hline(y=budget / 12, line_dash="dash", line_color="#D55E00", annotation_text="budget / 12")
+        reference_line(
+            fig, y=budget / 12, line={"color": "#D55E00", "dash": "dash"}, annotation_text="budget / 12"
+        )
     currency = f" ({comparison.currency})" if comparison.currency else ""
     fig.update_yaxes(title_text=f"total payout{currency}")
     return apply_style(fig, title=title or "Bonus cost per period")
