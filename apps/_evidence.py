@@ -14,9 +14,9 @@ import streamlit as st
 from cx_framework import plots
 
 _VERDICT_ICON = {
-    "supported": "✅ supported",
-    "contradicted": "❌ contradicted",
-    "not identifiable": "⚪ not identifiable",
+    "supported": "✓ supported",
+    "contradicted": "✗ contradicted",
+    "not identifiable": "○ not identifiable",
 }
 
 
@@ -64,7 +64,9 @@ def render(src: state.Source, cfg: Any) -> None:
     state.show_figure(c2, "evidence.edges_contradicted", src)
     state.show_figure(c3, "evidence.edges_not_identifiable", src)
     ui.caveats(state.analysis(src).notes("evidence"))
-    ui.chart(state.memo(("evidence_forest", src), lambda: plots.evidence_forest(ev)), key="ev_forest")
+    ui.chart(
+        state.memo(("evidence_forest", src), lambda: plots.evidence_forest(ev, config=cfg)), key="ev_forest"
+    )
     e = ev.edges
     table = pd.DataFrame(
         {
@@ -79,18 +81,18 @@ def render(src: state.Source, cfg: Any) -> None:
             "Why": e["reason"],
         }
     )
-    number = st.column_config.NumberColumn(format="%+.3f")
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
+    # the numbers, then how each edge was estimated: nine columns in one table did not fit a 1400-px window
+    ui.text_table(
+        table.drop(columns=["How", "Why"]),
+        {"Edge": 250, "Verdict": 150},
         column_config={
-            "Configured": number,
-            "Estimated": number,
-            "95 % CI low": number,
-            "95 % CI high": number,
-        },
+            c: st.column_config.NumberColumn(format="%+.3f", width=px)
+            for c, px in (("Configured", 90), ("Estimated", 85), ("95 % CI low", 90), ("95 % CI high", 95))
+        }
+        | {"Unit-months": st.column_config.NumberColumn(width=95)},
     )
+    st.caption("How each edge was estimated, and why history cannot test an edge:")
+    ui.text_table(table[["Edge", "How", "Why"]], {"Edge": 250, "How": 300, "Why": 390}, key="ev_edges_how")
     labels = [f"{s} → {t}" for s, t in zip(e["source"], e["target"], strict=True)]
     identified = [lab for lab, v in zip(labels, e["verdict"], strict=True) if v != "not identifiable"]
     if identified:
@@ -107,7 +109,7 @@ def render(src: state.Source, cfg: Any) -> None:
         ui.chart(
             state.memo(
                 ("evidence_scatter", src, source, target, partial),
-                lambda: plots.evidence_scatter(ev, source, target, partial=partial),
+                lambda: plots.evidence_scatter(ev, source, target, partial=partial, config=cfg),
             ),
             key="ev_scatter",
         )
@@ -126,31 +128,41 @@ def render(src: state.Source, cfg: Any) -> None:
         st.info("No incentive schemes are configured, so there are no bonus conflicts to put intervals on.")
         return
     shown = ci[ci["conflict"] | ci["estimated_conflict"]].sort_values("conflict_probability", ascending=False)
-    st.dataframe(
+    conflict = (
+        shown["scheme"].map(lambda s: cfg.schemes[s].name if s in cfg.schemes else s)
+        + ": "
+        + shown["component"].map(ui.metric_name)
+        + " → "
+        + shown["kpi"].map(ui.metric_name)
+    ).to_numpy()
+    # the intervals, then what changes in words (ten columns in one table did not fit a 1400-px window)
+    ui.text_table(
         pd.DataFrame(
             {
-                "Scheme": shown["scheme"].map(lambda s: cfg.schemes[s].name if s in cfg.schemes else s),
-                "Component": shown["component"].map(ui.metric_name),
-                "KPI": shown["kpi"].map(ui.metric_name),
-                "Configured effect": shown["total_effect"],
-                "Estimated effect": shown["estimated_total_effect"],
-                "Low": shown["total_effect_low"],
-                "High": shown["total_effect_high"],
-                "P(conflict)": shown["conflict_probability"],
-                "Status": shown["status"],
-                "What changes": shown["difference"],
+                "Conflict": conflict,
+                "Configured effect": shown["total_effect"].to_numpy(),
+                "Estimated effect": shown["estimated_total_effect"].to_numpy(),
+                "Low": shown["total_effect_low"].to_numpy(),
+                "High": shown["total_effect_high"].to_numpy(),
+                "P(conflict)": shown["conflict_probability"].to_numpy(),
+                "Status": shown["status"].to_numpy(),
             }
         ),
-        hide_index=True,
-        width="stretch",
+        {"Conflict": 260, "Status": 135},
         column_config={
-            "Configured effect": number,
-            "Estimated effect": number,
-            "Low": number,
-            "High": number,
-            "P(conflict)": st.column_config.NumberColumn(format="percent"),
-        },
+            c: st.column_config.NumberColumn(format="%+.3f", width=px)
+            for c, px in (("Configured effect", 125), ("Estimated effect", 120), ("Low", 65), ("High", 65))
+        }
+        | {"P(conflict)": st.column_config.NumberColumn(format="percent", width=90)},
     )
+    changes = shown["difference"].fillna("").astype(str).to_numpy()
+    if any(changes):
+        st.caption("What changes between the configured graph and the evidence:")
+        ui.text_table(
+            pd.DataFrame({"Conflict": conflict, "What changes": changes})[changes != ""],
+            {"Conflict": 300, "What changes": 620},
+            key="ev_conflict_changes",
+        )
     if len(ev.candidates):
         st.subheader("Associations to review")
         st.caption(
@@ -172,7 +184,7 @@ def render(src: state.Source, cfg: Any) -> None:
             width="stretch",
             column_config={
                 "Partial correlation": st.column_config.NumberColumn(format="%+.2f"),
-                "Elasticity": number,
+                "Elasticity": st.column_config.NumberColumn(format="%+.3f"),
             },
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import _state as state
@@ -279,3 +280,123 @@ def scheme_problem(exc: Any, weight_sum: float | None = None) -> str:
     # drop the library's file / key prefix ("scheme.yaml: components[2].threshold: ...")
     message = text.split(": ", 2)[-1] if text.count(": ") >= 2 else text
     return f"{row}{message[:1].upper()}{message[1:]}"
+
+
+# ---------------------------------------------------------------------------------------- readable tables
+#: Streamlit's grid wraps a cell's text only when its rows are taller than 4 rem (64 px; Streamlit 1.56 and
+#: later): one wrapped line is ~20 px of 14 px text plus the cell's padding
+_LINE_PX, _PAD_PX, _WRAP_MIN_PX = 20, 12, 65
+
+
+def wrapped_rows(lines: int) -> int:
+    """``row_height`` (px) of an ``st.dataframe`` whose cells wrap onto up to ``lines`` lines."""
+    return max(_WRAP_MIN_PX, _PAD_PX + _LINE_PX * lines)
+
+
+def text_lines(frame: pd.DataFrame, widths: dict[str, int]) -> int:
+    """How many wrapped lines the longest cell of ``frame`` needs in the given pixel widths (~6.5 px a character
+    of the grid's 14 px font, a little more than the average so word breaks fit, less the cell's padding), at
+    least 1."""
+    need = 1
+    for column, px in widths.items():
+        if column in frame.columns and len(frame):
+            chars = int(frame[column].astype(str).str.len().max())
+            need = max(need, math.ceil(chars * 6.5 / max(1, px - 16)))
+    return need
+
+
+def text_table(
+    frame: Any,
+    widths: dict[str, int],
+    *,
+    column_config: dict[str, Any] | None = None,
+    max_lines: int = 5,
+    **kwargs: Any,
+) -> None:
+    """``st.dataframe`` whose long text columns wrap in fixed pixel widths instead of being cut with an ellipsis
+    (``widths``: column -> px; the rows get the height the longest cell needs, up to ``max_lines``)."""
+    data = frame.data if hasattr(frame, "data") and not isinstance(frame, pd.DataFrame) else frame
+    config = dict(column_config or {})
+    for column, px in widths.items():
+        current = config.get(column)
+        if current is None or isinstance(current, str):
+            config[column] = st.column_config.TextColumn(current, width=px)
+        else:
+            config[column] = {**current, "width": px}
+    lines = min(max_lines, text_lines(data, widths))
+    row_height = wrapped_rows(lines) if lines > 1 else None
+    if row_height is not None and "height" not in kwargs:
+        # tall rows: show up to 12 of them without scrolling inside the table (its default fits ~5 wrapped rows)
+        kwargs["height"] = 38 + row_height * min(len(data), 12)
+    st.dataframe(
+        frame,
+        hide_index=kwargs.pop("hide_index", True),
+        width=kwargs.pop("width", "stretch"),
+        column_config=config,
+        row_height=row_height,
+        placeholder=kwargs.pop("placeholder", "–"),
+        **kwargs,
+    )
+
+
+def conflict_tables(rows: pd.DataFrame, *, key: str, total_effect_help: str) -> None:
+    """The rows of ``cx_framework.conflicts.explain.conflict_rows`` as two tables that fit a 1400-px window with
+    the sidebar open, every sentence wrapped, nothing cut: what each conflict does and how sure it is, then the
+    causal path behind it with the verdict of every edge (the path with verdicts replaces the bare path when the
+    evidence ran)."""
+    from cx_framework.conflicts.explain import EVIDENCE_COLUMNS, TOTAL_EFFECT_LABEL
+
+    rows = rows.drop(columns=[c for c in ("Scheme",) if c in rows.columns])
+    what = next(c for c in rows.columns if c.startswith("What the "))
+    departments = "Department" in rows.columns
+    first = ["Department", "Objective"] if departments else ["Bonus component"]
+    widths = {"Department": 110, "Objective": 160} if departments else {"Bonus component": 170}
+    kpi_px = 130 if departments else 140
+    number = {
+        TOTAL_EFFECT_LABEL: st.column_config.NumberColumn(
+            "Total effect", format="%+.3f", help=total_effect_help, width=100
+        ),
+        "Severity": st.column_config.NumberColumn(
+            format="%.4f", help="|total effect| × component weight × KPI weight", width=75
+        ),
+        "Path effect": st.column_config.NumberColumn(
+            format="%+.3f", help="Product of the elasticities along the strongest path", width=95
+        ),
+        EVIDENCE_COLUMNS[0]: st.column_config.TextColumn(
+            "Severity, estimated (95 % CI)",
+            help="Severity on the causal graph estimated from history, with its 95 % interval over the draws",
+        ),
+    }
+    evidence = EVIDENCE_COLUMNS[1] in rows.columns
+    main = [
+        *first,
+        "KPI hurt",
+        what,
+        TOTAL_EFFECT_LABEL,
+        "Severity",
+        *([EVIDENCE_COLUMNS[1]] if evidence else []),
+    ]
+    text_table(
+        rows[main],
+        {**widths, "KPI hurt": kpi_px, what: 210 if departments else 260, EVIDENCE_COLUMNS[1]: 150},
+        column_config=number,
+        key=f"{key}_what",
+    )
+    path = EVIDENCE_COLUMNS[2] if evidence and rows[EVIDENCE_COLUMNS[2]].ne("–").any() else "Strongest path"
+    behind = [*first, "KPI hurt", path, *(["Path effect"] if "Path effect" in rows.columns else [])]
+    behind += [EVIDENCE_COLUMNS[0]] if evidence else []
+    st.caption(
+        "The strongest causal path behind each conflict"
+        + (
+            " with the verdict of history on every edge, and the severity on the graph estimated from history "
+            "with its 95 % interval."
+            if evidence
+            else "."
+        )
+    )
+    text_table(
+        rows[behind],
+        {**widths, "KPI hurt": kpi_px, path: 330, EVIDENCE_COLUMNS[0]: 200},
+        column_config=number,
+        key=f"{key}_path",
+    )

@@ -788,7 +788,7 @@ def _evidence_block(bundle: Any, why: str | None, render: _Figures, config: CxCo
                 "P(conflict)": lambda v: f"{float(v):.0%}",
             },
         ),
-        _fig_div(render, evidence_forest(evidence)),
+        _fig_div(render, evidence_forest(evidence, config=config)),
     ]
 
 

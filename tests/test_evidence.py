@@ -538,6 +538,24 @@ def test_evidence_plots(sample_evidence):
         empty = plots.evidence_scatter(ev, missing.iloc[0]["source"], missing.iloc[0]["target"])
         assert "No estimate" in empty.layout.annotations[0].text
 
+    # with the config: metric and department names, never ids (aht_s, contact_centre) on an axis, title or legend
+    import re
+
+    from cx_framework.config import load_config
+
+    config = load_config("configs")
+    names = {m.id: m.name for m in config.metrics.metrics}
+    named = plots.evidence_forest(ev, config=config)
+    assert list(named.data[-1].y) == [
+        f"{names[s]} → {names[t]}" for s, t in zip(ev.edges["source"], ev.edges["target"], strict=True)
+    ]
+    sc = plots.evidence_scatter(ev, row["source"], row["target"], config=config)
+    texts = [sc.layout.title.text, sc.layout.xaxis.title.text, sc.layout.yaxis.title.text]
+    texts += [str(t.name) for t in sc.data]
+    assert sc.layout.title.text.startswith(f"{names[row['source']]} → {names[row['target']]}")
+    ids = set(names) | {d.id for d in config.organisation.departments}
+    assert not [t for t in texts for word in re.findall(r"[a-z]+_[a-z_]+", t) if word in ids]
+
 
 def test_report_evidence_block_carries_the_intervals(sample_evidence):
     from cx_framework.analysis.sections import EvidenceSection
@@ -631,8 +649,14 @@ def test_every_conflict_row_carries_its_interval_and_the_verdicts_on_its_path(sa
     assert len(rows) == len(conflicts)
     first = conflicts.iloc[0]
     assert rows[EVIDENCE_COLUMNS[0]].iloc[0] == (
-        f"{first['estimated_severity']:.3g} ({first['severity_low']:.3g} to {first['severity_high']:.3g})"
+        "{} ({} to {})".format(
+            *(
+                np.format_float_positional(first[c], precision=3, unique=False, fractional=False, trim="-")
+                for c in ("estimated_severity", "severity_low", "severity_high")
+            )
+        )
     )
+    assert "e-" not in "".join(rows[EVIDENCE_COLUMNS[0]])  # no 1.91e-05 style numbers
     assert rows[EVIDENCE_COLUMNS[1]].iloc[0] == f"{first['status']} (P = {first['conflict_probability']:.0%})"
     names = config.metrics.by_id
     hops = first["path"].split(" → ")

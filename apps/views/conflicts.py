@@ -17,9 +17,7 @@ from cx_framework import plots  # noqa: E402
 from cx_framework.analysis.sections import conflict_evidence  # noqa: E402
 from cx_framework.conflicts import sla_conflicts  # noqa: E402
 from cx_framework.conflicts.explain import (  # noqa: E402
-    EVIDENCE_COLUMNS,
     TOTAL_EFFECT_CONVENTION,
-    TOTAL_EFFECT_LABEL,
     conflict_rows,
 )
 
@@ -126,25 +124,8 @@ with tab_schemes:
             "interval from the causal graph estimated from history and the verdict of every edge on its strongest "
             "path (associations under the graph's assumptions; see the Evidence tab)."
         )
-        st.dataframe(
-            top.drop(columns="Scheme"),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                EVIDENCE_COLUMNS[2]: st.column_config.TextColumn(width="large"),
-                "What the bonus does": st.column_config.TextColumn(width="large"),
-                "Strongest path": st.column_config.TextColumn(width="large"),
-                "Path effect": st.column_config.NumberColumn(
-                    format="%+.3f", help="Product of the elasticities along the strongest path"
-                ),
-                TOTAL_EFFECT_LABEL: st.column_config.NumberColumn(
-                    "Total effect", format="%+.3f", help=TOTAL_EFFECT_CONVENTION
-                ),
-                "Severity": st.column_config.NumberColumn(
-                    format="%.4f", help="|total effect| × component weight × KPI weight"
-                ),
-            },
-        )
+        # two wrapped tables: the sentences and paths are too long for one row of ten columns (they were cut)
+        ui.conflict_tables(top, key="cf_rows", total_effect_help=TOTAL_EFFECT_CONVENTION)
     st.subheader("Departmental objectives vs customer KPIs")
     st.caption("What each department is managed on today (its local scorecard), tested the same way.")
     departments = state.memo(("sla_conflicts", src), lambda: sla_conflicts(cfg))
@@ -167,20 +148,10 @@ with tab_schemes:
         lambda: conflict_rows(departments, cfg, intervals=department_intervals, unavailable=evidence_missing),
     )
     if len(dept_rows):
-        st.dataframe(
+        ui.conflict_tables(
             dept_rows.drop(columns="Path effect"),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "What the objective does": st.column_config.TextColumn(width="large"),
-                "Strongest path": st.column_config.TextColumn(width="large"),
-                EVIDENCE_COLUMNS[2]: st.column_config.TextColumn(width="large"),
-                TOTAL_EFFECT_LABEL: st.column_config.NumberColumn(
-                    "Total effect", format="%+.3f", help=TOTAL_EFFECT_CONVENTION
-                ),
-                "Severity": st.column_config.NumberColumn(format="%.4f"),
-            },
             key="cf_dept_rows",
+            total_effect_help=TOTAL_EFFECT_CONVENTION,
         )
 
 with tab_sla:
@@ -262,11 +233,10 @@ with tab_sla:
                         f"must shrink its lead time by {t['reduction']:.0%}: SLA {t['current_sla_h']:.0f} h → "
                         f"{t['required_sla_h']:.0f} h."
                     )
-        st.dataframe(
+        ui.text_table(
             table,
-            hide_index=True,
-            width="stretch",
-            column_config={"Mean (h)": st.column_config.NumberColumn(format="%.1f")},
+            {"Step": 150, "Department": 120, "Own SLA": 150},  # wrapped: the six columns fit a 1400-px window
+            column_config={"Mean (h)": st.column_config.NumberColumn(format="%.1f", width=75)},
         )
         st.caption("Hand-offs have no SLA of their own; their waits still count toward the customer promise.")
 

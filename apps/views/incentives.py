@@ -26,7 +26,6 @@ from cx_framework import plots  # noqa: E402
 from cx_framework.access import restrict_payouts  # noqa: E402
 from cx_framework.conflicts.explain import (  # noqa: E402
     TOTAL_EFFECT_CONVENTION,
-    TOTAL_EFFECT_LABEL,
     conflict_rows,
 )
 from cx_framework.errors import ConfigError, CxError  # noqa: E402
@@ -178,21 +177,33 @@ edited_components = st.data_editor(
     hide_index=True,
     width="stretch",
     column_config={
-        "metric": _metric_column("Metric", required=True, width="medium"),
+        # widths that fit a 1400-px window with the sidebar open (the payout columns were cut off)
+        "metric": _metric_column("Metric", required=True, width=195),
         "unit": st.column_config.TextColumn(
-            "Unit", disabled=True, help="Unit of threshold, target and stretch (shares are 0-1: 0.8 = 80 %)."
+            "Unit",
+            disabled=True,
+            width=115,
+            help="Unit of threshold, target and stretch (shares are 0-1: 0.8 = 80 %).",
         ),
         "weight": st.column_config.NumberColumn(
-            "Weight", min_value=0.0, max_value=1.0, step=0.05, format="%.2f"
+            "Weight", min_value=0.0, max_value=1.0, step=0.05, format="%.2f", width=70
         ),
-        "threshold": st.column_config.NumberColumn("Threshold", format="%.4g"),
-        "target": st.column_config.NumberColumn("Target", format="%.4g"),
-        "stretch": st.column_config.NumberColumn("Stretch", format="%.4g"),
+        "threshold": st.column_config.NumberColumn("Threshold", format="%.4g", width=85),
+        "target": st.column_config.NumberColumn("Target", format="%.4g", width=70),
+        "stretch": st.column_config.NumberColumn("Stretch", format="%.4g", width=70),
         "payout_at_threshold": st.column_config.NumberColumn(
-            "Payout at threshold (× target)", step=0.1, format="%.2f"
+            "Payout at threshold",
+            step=0.1,
+            format="%.2f",
+            width=140,
+            help="Payout multiplier at the threshold, × the component's share of the target bonus (1.0 at target).",
         ),
         "payout_at_stretch": st.column_config.NumberColumn(
-            "Payout at stretch (× target)", step=0.1, format="%.2f"
+            "Payout at stretch",
+            step=0.1,
+            format="%.2f",
+            width=125,
+            help="Payout multiplier at stretch and above, × the component's share of the target bonus.",
         ),
     },
 )
@@ -637,13 +648,29 @@ m5.metric(
     help="Employees whose total payout over the data rises / falls by at least half a cent vs the current scheme.",
 )
 
-st.dataframe(
+scheme_labels = [f"current: {schemes[current_id].name}", f"edited: {edited.name}"]
+# cost and attainment in two tables: nine columns in one did not fit a 1400-px window (the last were cut off)
+ui.text_table(
     pd.DataFrame(
         {
-            "Scheme": [f"current: {schemes[current_id].name}", f"edited: {edited.name}"],
+            "Scheme": scheme_labels,
             f"Annual cost ({currency})": cost["annualised_cost"].to_numpy(),
             f"Change vs current ({currency}/yr)": cost["vs_baseline"].to_numpy(),
             "Share of budget": cost["budget_share"].to_numpy(),
+        }
+    ),
+    {"Scheme": 260},
+    key="hr_cost_table",
+    column_config={
+        f"Annual cost ({currency})": st.column_config.NumberColumn(format="%,.0f", width=130),
+        f"Change vs current ({currency}/yr)": st.column_config.NumberColumn(format="%+,.0f", width=190),
+        "Share of budget": st.column_config.NumberColumn(format="percent", width=120),
+    },
+)
+ui.text_table(
+    pd.DataFrame(
+        {
+            "Scheme": scheme_labels,
             "Mean attainment": att["mean"].to_numpy(),
             "Median attainment": att["p50"].to_numpy(),
             "Paid nothing": att["share_zero"].to_numpy(),
@@ -651,23 +678,17 @@ st.dataframe(
             "Gate failed": att["share_gate_failed"].to_numpy(),
         }
     ),
-    key="hr_cost_table",
-    hide_index=True,
-    width="stretch",
+    {"Scheme": 260},
+    key="hr_attainment_table",
     column_config={
-        f"Annual cost ({currency})": st.column_config.NumberColumn(format="%,.2f"),
-        f"Change vs current ({currency}/yr)": st.column_config.NumberColumn(format="%+,.2f"),
-        **{
-            c: st.column_config.NumberColumn(format="percent")
-            for c in (
-                "Share of budget",
-                "Mean attainment",
-                "Median attainment",
-                "Paid nothing",
-                "Capped",
-                "Gate failed",
-            )
-        },
+        c: st.column_config.NumberColumn(format="percent", width=px)
+        for c, px in (
+            ("Mean attainment", 125),
+            ("Median attainment", 135),
+            ("Paid nothing", 105),
+            ("Capped", 80),
+            ("Gate failed", 95),
+        )
     },
 )
 
@@ -714,25 +735,30 @@ if True:  # full width: every column of the winners / losers table visible
         .fillna(wl["department"]),
         role=wl["role"].map(ui.humanise),
     )
-    st.markdown("**Winners and losers vs current, by department and role**")
+    st.markdown(f"**Winners and losers vs current, by department and role** (changes in {currency})")
     if wl_viewed.attrs.get("suppression"):
         st.caption(wl_viewed.attrs["suppression"])
-    st.dataframe(
+    ui.text_table(
         shown,
-        hide_index=True,
-        width="stretch",
+        {"department": 170, "role": 150},
         column_config={
             "department": "Department",
             "role": "Role",
-            "employees": "Employees",
-            "winners": "Winners",
-            "losers": "Losers",
-            "unchanged": "Unchanged",
+            "employees": st.column_config.NumberColumn("Employees", width=80),
+            "winners": st.column_config.NumberColumn("Winners", width=70),
+            "losers": st.column_config.NumberColumn("Losers", width=65),
+            "unchanged": st.column_config.NumberColumn("Unchanged", width=85),
             "not_comparable": st.column_config.NumberColumn(
-                "Not comparable", help="Every period withheld under one of the two schemes (e.g. a leaver)."
+                "Not comparable",
+                help="Every period withheld under one of the two schemes (e.g. a leaver).",
+                width=110,
             ),
-            "mean_change": st.column_config.NumberColumn(f"Mean change ({currency})", format="%+,.0f"),
-            "total_change": st.column_config.NumberColumn(f"Total change ({currency})", format="%+,.0f"),
+            "mean_change": st.column_config.NumberColumn(
+                "Mean change", format="%+,.0f", width=95, help=f"{currency} per employee over the data"
+            ),
+            "total_change": st.column_config.NumberColumn(
+                "Total change", format="%+,.0f", width=100, help=f"{currency} over the data"
+            ),
         },
     )
 
@@ -780,20 +806,7 @@ else:
         "(elasticities from causal_graph.yaml), the severity's 95 % interval from the graph estimated from "
         "history and the verdict of every edge on the path:"
     )
-    st.dataframe(
-        rows.drop(columns="Scheme"),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "What the bonus does": st.column_config.TextColumn(width="large"),
-            "Strongest path": st.column_config.TextColumn(width="large"),
-            TOTAL_EFFECT_LABEL: st.column_config.NumberColumn(
-                "Total effect", format="%+.3f", help=TOTAL_EFFECT_CONVENTION
-            ),
-            "Path effect": st.column_config.NumberColumn(format="%+.3f"),
-            "Severity": st.column_config.NumberColumn(format="%.4f"),
-        },
-    )
+    ui.conflict_tables(rows, key="hr_conflict_rows", total_effect_help=TOTAL_EFFECT_CONVENTION)
 
 # ---------------------------------------------------------------------------------------- behaviour
 st.subheader("What the rewarded behaviour is worth")

@@ -136,7 +136,7 @@ else:
             "No threshold breaches or control-chart signals up to this month.", icon=":material/check:"
         )
     else:
-        st.dataframe(
+        ui.text_table(
             pd.DataFrame(
                 {
                     "Month": ex["period"].dt.strftime("%b %Y"),
@@ -148,12 +148,9 @@ else:
                     "What happened": ex["description"],
                 }
             ),
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "What happened": st.column_config.TextColumn(width="large"),
-                "Value": st.column_config.TextColumn(width="medium"),
-            },
+            # wrapped in widths that fit a 1400-px window (a long description was cut with an ellipsis)
+            {"Month": 75, "Where": 150, "Metric": 200, "Value": 150, "What happened": 230},
+            column_config={"Severity (1–3)": st.column_config.NumberColumn(width=105)},
         )
 
 # ---------------------------------------------------------------------------------------- budget gap
@@ -198,22 +195,22 @@ if recommend_actions is not None:
             if column == "owner_department":
                 values = show[column].map(names).fillna(show[column]).to_numpy()
             table[label] = values
-    money_format = st.column_config.NumberColumn(format=f"{cfg.economics.currency} %,.0f")
-    st.dataframe(
+    money_px = {
+        "Expected value / year": 150,
+        "Customers": 95,
+        "Staffing / handling": 140,
+        "Bonus payouts": 105,
+        "Other (fix cost)": 120,
+    }
+    # the action's title wraps (it was cut); the money columns keep their headers whole
+    ui.text_table(
         table,
-        hide_index=True,
-        width="stretch",
+        {"Action": 940 - 35 - sum(px for c, px in money_px.items() if c in table.columns)},
         column_config={
-            "Action": st.column_config.TextColumn(width="large"),
+            "#": st.column_config.NumberColumn(width=35),
             **{
-                c: money_format
-                for c in (
-                    "Expected value / year",
-                    "Customers",
-                    "Staffing / handling",
-                    "Bonus payouts",
-                    "Other (fix cost)",
-                )
+                c: st.column_config.NumberColumn(format=f"{cfg.economics.currency} %,.0f", width=px)
+                for c, px in money_px.items()
                 if c in table.columns
             },
         },
@@ -268,10 +265,9 @@ if st.toggle(
         for column, fmt in formats.items():
             table[column] = table[column].map(lambda v, f=fmt: "withheld" if pd.isna(v) else f.format(v))
         table.insert(1, "Withheld", summary["suppressed"].map(lambda why: why.split(":")[0]).to_numpy())
-    st.dataframe(
+    ui.text_table(
         table,
-        hide_index=True,
-        width="stretch",
+        {"Scheme": 200, **({"Withheld": 120} if withheld else {})},
         key="overview_schemes_table",
         column_config=None
         if withheld
@@ -299,28 +295,31 @@ if st.toggle(
         department=wl_all["department"].map(names).fillna(wl_all["department"]),
         role=wl_all["role"].map(ui.humanise),
     )
-    st.markdown(f"**Who gains and who loses vs today's scheme** ({scheme_names.get(today, today)})")
+    st.markdown(
+        f"**Who gains and who loses vs today's scheme** ({scheme_names.get(today, today)}; changes in "
+        f"{cfg.economics.currency})"
+    )
     if wl_all.attrs.get("suppression"):
         st.caption(wl_all.attrs["suppression"])
-    st.dataframe(
+    # ten columns: scheme, department and role wrap so every column fits a 1400-px window
+    ui.text_table(
         wl_all.drop(columns=["merged_groups"], errors="ignore"),
-        hide_index=True,
-        width="stretch",
+        {"scheme": 160, "department": 110, "role": 100},
         key="overview_winners_losers",
         column_config={
             "scheme": "Scheme",
             "department": "Department",
             "role": "Role",
-            "employees": "Employees",
-            "winners": "Gain",
-            "losers": "Lose",
-            "unchanged": "Unchanged",
-            "not_comparable": "Not comparable",
+            "employees": st.column_config.NumberColumn("Employees", width=80),
+            "winners": st.column_config.NumberColumn("Gain", width=55),
+            "losers": st.column_config.NumberColumn("Lose", width=55),
+            "unchanged": st.column_config.NumberColumn("Unchanged", width=85),
+            "not_comparable": st.column_config.NumberColumn("Not comparable", width=110),
             "mean_change": st.column_config.NumberColumn(
-                f"Mean change ({cfg.economics.currency})", format="%+,.0f"
+                "Mean change", format="%+,.0f", width=90, help=f"{cfg.economics.currency} per employee"
             ),
             "total_change": st.column_config.NumberColumn(
-                f"Total change ({cfg.economics.currency})", format="%+,.0f"
+                "Total change", format="%+,.0f", width=95, help=cfg.economics.currency
             ),
         },
     )

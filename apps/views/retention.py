@@ -103,6 +103,10 @@ with tab_fd:
             hide_index=True,
             width="stretch",
             column_config={
+                "department": "Department",
+                "failure_contacts": st.column_config.NumberColumn("Failure contacts", format="%,d"),
+                "repeat_contacts": st.column_config.NumberColumn("Repeat contacts", format="%,d"),
+                "contacts": st.column_config.NumberColumn("Failure-demand contacts", format="%,d"),
                 "charge": st.column_config.NumberColumn(f"Charge ({econ.currency})", format="%,.0f"),
                 "share_of_charge": st.column_config.NumberColumn("Share", format="percent"),
                 "handle_hours": st.column_config.NumberColumn("Handle hours", format="%,.0f"),
@@ -192,7 +196,9 @@ with tab_sl:
             ),
             hide_index=True,
             width="stretch",
-            column_config={"Quantity": st.column_config.TextColumn(width="medium")},
+            column_config={
+                "Quantity": st.column_config.TextColumn(width=330)
+            },  # "medium" cut the longer ones
         )
 
     st.subheader("Which service-level target pays?")

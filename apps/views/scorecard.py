@@ -159,18 +159,21 @@ with tab_trend:
     if ex.empty:
         st.success("No threshold breaches or control-chart signals for this metric.")
     else:
-        st.dataframe(
+        ui.text_table(
             pd.DataFrame(
                 {
                     "Month": ex["period"].dt.strftime("%b %Y"),
-                    "Level": ex["level"],
+                    "Level": ex["level"].map(ui.humanise),
                     "Where": ui.where(ex, names),
-                    "Rule": ex["rule"],
+                    # WE1..WE4 are the Western Electric rules of the caption above
+                    "Rule": ex["rule"]
+                    .map(lambda r: f"Western Electric {r[2:]}" if r.startswith("WE") else r)
+                    .map(ui.humanise),
                     "What happened": ex["description"],
                     "Value": [ui.fmt_value(metric, v) for v in ex["value"]],
                     "Severity (1–3)": ex["severity"],
                 }
             ).head(50),
-            hide_index=True,
-            width="stretch",
+            {"Where": 170, "Rule": 140, "What happened": 230, "Value": 130},
+            column_config={"Severity (1–3)": st.column_config.NumberColumn(width=105)},
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -164,7 +165,7 @@ def conflict_rows(
         have = [c for c in cols if c in intervals.columns]
         ev = rows[key].merge(intervals[[*key, *have]].drop_duplicates(key), on=key, how="left")
         out[EVIDENCE_COLUMNS[0]] = [
-            "not estimated" if pd.isna(lo) else f"{float(est):.3g} ({float(lo):.3g} to {float(hi):.3g})"
+            "not estimated" if pd.isna(lo) else f"{_plain(est)} ({_plain(lo)} to {_plain(hi)})"
             for est, lo, hi in zip(
                 ev["estimated_severity"], ev["severity_low"], ev["severity_high"], strict=True
             )
@@ -182,6 +183,12 @@ def conflict_rows(
         for column in EVIDENCE_COLUMNS:
             out[column] = note
     return out
+
+
+def _plain(value: Any) -> str:
+    """Three significant digits without an exponent (``0.0000191``, not ``1.91e-05``: a leader reads a severity
+    next to the 0.0245 of the configured graph)."""
+    return np.format_float_positional(float(value), precision=3, unique=False, fractional=False, trim="-")
 
 
 def _path_evidence_names(text: str, catalogue: Any) -> str:

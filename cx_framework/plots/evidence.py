@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -21,7 +21,23 @@ _VERDICT_COLOURS = {
 }
 
 
-def evidence_forest(evidence: GraphEvidence, *, title: str | None = None) -> go.Figure:
+def _metric_names(config: Any) -> dict[str, str]:
+    metrics = getattr(config, "metrics", None)
+    return {m.id: m.name for m in getattr(metrics, "metrics", None) or []}
+
+
+def _unit_name(unit: Any, config: Any) -> str:
+    """A department by its name; a team id (no name in config) readable: ``cc_east`` -> ``CC east``."""
+    organisation = getattr(config, "organisation", None)
+    names = {d.id: d.name for d in getattr(organisation, "departments", None) or []}
+    text = str(unit)
+    if text in names or config is None:
+        return names.get(text, text)
+    words = [w.upper() if len(w) <= 2 else w for w in text.split("_")]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
+def evidence_forest(evidence: GraphEvidence, *, title: str | None = None, config: Any = None) -> go.Figure:
     """Per edge: the configured elasticity (diamond) and the estimate with its 95 % CI (dot and bar, coloured by
     verdict). Edges that are not identifiable show only the configured value.
 
@@ -30,13 +46,23 @@ def evidence_forest(evidence: GraphEvidence, *, title: str | None = None) -> go.
     evidence : GraphEvidence
         :func:`cx_framework.estimate_graph` result.
     title : str, optional
+    config : CxConfig, optional
+        Names the metrics on the axis (their ids otherwise).
 
     Returns
     -------
     plotly.graph_objects.Figure
     """
     e = evidence.edges
-    labels = (e["source"] + " → " + e["target"]).tolist()
+    names = _metric_names(config)
+
+    def edge(frame: Any) -> list[str]:
+        return [
+            f"{names.get(a, a)} → {names.get(b, b)}"
+            for a, b in zip(frame["source"], frame["target"], strict=True)
+        ]
+
+    labels = edge(e)
     fig = go.Figure()
     for verdict, colour in _VERDICT_COLOURS.items():
         sub = e[e["verdict"] == verdict]
@@ -45,7 +71,7 @@ def evidence_forest(evidence: GraphEvidence, *, title: str | None = None) -> go.
         fig.add_trace(
             go.Scatter(
                 x=sub["estimate"],
-                y=(sub["source"] + " → " + sub["target"]).tolist(),
+                y=edge(sub),
                 mode="markers",
                 marker={"color": colour, "size": 9},
                 error_x={
@@ -80,7 +106,13 @@ def evidence_forest(evidence: GraphEvidence, *, title: str | None = None) -> go.
 
 
 def evidence_scatter(
-    evidence: GraphEvidence, source: str, target: str, *, partial: bool = True, title: str | None = None
+    evidence: GraphEvidence,
+    source: str,
+    target: str,
+    *,
+    partial: bool = True,
+    title: str | None = None,
+    config: Any = None,
 ) -> go.Figure:
     """The unit-months behind one edge: log source vs log target, one colour per unit.
 
@@ -95,6 +127,8 @@ def evidence_scatter(
         The edge.
     partial : bool
     title : str, optional
+    config : CxConfig, optional
+        Names the metrics and departments (their ids otherwise).
 
     Returns
     -------
@@ -102,6 +136,8 @@ def evidence_scatter(
         Empty figure with a note when the edge was not identified.
     """
     data = evidence.edge_data(source, target)
+    names = _metric_names(config)
+    source_name, target_name = names.get(source, source), names.get(target, target)
     row = evidence.edges[(evidence.edges["source"] == source) & (evidence.edges["target"] == target)]
     fig = go.Figure()
     if data.empty or row.empty:
@@ -109,7 +145,7 @@ def evidence_scatter(
         fig.add_annotation(
             text=f"No estimate: {reason}", showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper"
         )
-        return apply_style(fig, title=title or f"{source} → {target}")
+        return apply_style(fig, title=title or f"{source_name} → {target_name}")
     r = row.iloc[0]
     xcol, ycol = ("partial_source", "partial_target") if partial else ("log_source", "log_target")
     for k, (unit, sub) in enumerate(data.groupby("unit", sort=True)):
@@ -119,9 +155,9 @@ def evidence_scatter(
                 y=sub[ycol],
                 mode="markers",
                 marker={"color": PALETTE[k % len(PALETTE)], "size": 7, "opacity": 0.8},
-                name=str(unit),
+                name=_unit_name(unit, config),
                 customdata=sub["period"].dt.strftime("%Y-%m"),
-                hovertemplate=f"{unit} %{{customdata}}<br>x %{{x:.3f}}, y %{{y:.3f}}<extra></extra>",
+                hovertemplate=f"{_unit_name(unit, config)} %{{customdata}}<br>x %{{x:.3f}}, y %{{y:.3f}}<extra></extra>",
             )
         )
     x = data[xcol].to_numpy()
@@ -138,10 +174,10 @@ def evidence_scatter(
             )
         )
     axis = "(after fixed effects and other parents)" if partial else "(log)"
-    fig.update_xaxes(title=f"{source} {axis}")
-    fig.update_yaxes(title=f"{target} {axis}")
+    fig.update_xaxes(title=f"{source_name} {axis}")
+    fig.update_yaxes(title=f"{target_name} {axis}")
     default = (
-        f"{source} → {target}: estimated {r['estimate']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}], "
+        f"{source_name} → {target_name}: estimated {r['estimate']:+.3f} [{r['ci_low']:+.3f}, {r['ci_high']:+.3f}], "
         f"configured {r['configured']:+.2f} — {r['verdict']}"
     )
     return apply_style(fig, title=title or default)
