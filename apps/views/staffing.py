@@ -71,6 +71,13 @@ horizon = 28
 forecast = state.recent_intervals(src, horizon)
 start, end = forecast["interval_start"].min(), forecast["interval_start"].max()
 default_fte = round(staffed_fte(forecast, shrinkage=shrinkage, hours_per_fte=econ.hours_per_fte_week), 1)
+# the funded FTE input follows its default (the staffed FTE, which depends on the shrinkage) until the user types
+# a value of their own: a keyed widget otherwise keeps the first default after the shrinkage moved
+previous_default = st.session_state.get("_st_budget_fte_default")
+current = st.session_state.get("st_budget_fte")
+if current is None or (previous_default is not None and abs(float(current) - previous_default) < 1e-9):
+    st.session_state["st_budget_fte"] = float(default_fte)
+st.session_state["_st_budget_fte_default"] = float(default_fte)
 st.subheader("What customers got vs what the staff could buy — forecast window")
 st.caption(
     f"{start:%d %b} – {end:%d %b %Y} (assumptions.yaml baseline_months), all queues, {model}. The model figures place the *same* staffed hours "
@@ -262,7 +269,6 @@ st.subheader("Budget gap: the service level the funded FTE would buy")
 budget_fte = st.number_input(
     "Funded FTE (default: the FTE staffed in the window)",
     min_value=0.0,
-    value=float(default_fte),
     step=1.0,
     key="st_budget_fte",
     help=f"Paid {econ.hours_per_fte_week:g} h per week each; the forecast window (assumptions.yaml) stands in for "

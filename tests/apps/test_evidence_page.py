@@ -71,8 +71,12 @@ def test_main_conflict_tables_carry_intervals_and_path_evidence():
     at = AppTest.from_file(str(APPS / "views" / "conflicts.py"), default_timeout=300).run()
     assert not at.exception
     frames = [d.value for d in at.dataframe]
-    scheme_table = next(f for f in frames if "Bonus component" in f.columns)
-    dept_table = next(f for f in frames if "Objective" in f.columns)
+    # each set of conflict rows is shown as two tables (what it does; the path behind it): join them back
+    scheme_parts = [f for f in frames if "Bonus component" in f.columns]
+    dept_parts = [f for f in frames if "Objective" in f.columns]
+    assert len(scheme_parts) == 2 and len(dept_parts) == 2
+    scheme_table = pd.concat(scheme_parts, axis=1)
+    dept_table = pd.concat(dept_parts, axis=1)
     for table in (scheme_table, dept_table):
         for column in EVIDENCE_COLUMNS:
             assert column in table.columns

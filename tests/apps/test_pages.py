@@ -281,6 +281,38 @@ def test_staffing_first_block_does_not_depend_on_the_funded_fte():
     assert erlang_a != before  # the toggle reaches the block
 
 
+def test_staffing_funded_fte_follows_the_shrinkage_until_the_user_sets_it(org, cfg):
+    """The funded FTE defaults to the FTE staffed in the window, which depends on the shrinkage: moving the
+    shrinkage slider moves the default (the input kept the first default before); a value the user typed stays."""
+    from cx_framework.analysis import Analysis
+    from cx_framework.analysis.sections import window_intervals
+    from cx_framework.app_support import staffed_fte
+
+    window = window_intervals(
+        Analysis.from_sample(REPO / "configs")
+    )  # the forecast window (assumptions.yaml)
+
+    def expected(shrinkage: float) -> float:
+        return round(
+            staffed_fte(window, shrinkage=shrinkage, hours_per_fte=cfg.economics.hours_per_fte_week), 1
+        )
+
+    at = run_page("staffing")
+    no_exception(at)
+    first = at.number_input(key="st_budget_fte").value
+    assert first == pytest.approx(expected(cfg.economics.shrinkage))
+    at.slider(key="st_shrink_pct").set_value(45).run()
+    no_exception(at)
+    moved = at.number_input(key="st_budget_fte").value
+    assert moved == pytest.approx(expected(0.45)) and moved != pytest.approx(first)
+    assert metric(at, "FTE funded") == f"{moved:,.1f}"
+    at.number_input(key="st_budget_fte").set_value(12.0).run()
+    at.slider(key="st_shrink_pct").set_value(30).run()
+    no_exception(at)
+    assert at.number_input(key="st_budget_fte").value == pytest.approx(12.0)  # the user's own value stays
+    assert metric(at, "FTE funded") == "12.0"
+
+
 def test_staffing_slider_and_erlang_a_match_library(org, cfg):
     from cx_framework.staffing import aggregate_service_level, erlang_a, required_agents, service_level
 
