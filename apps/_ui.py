@@ -389,7 +389,7 @@ def conflict_tables(rows: pd.DataFrame, *, key: str, total_effect_help: str) -> 
         "The strongest causal path behind each conflict"
         + (
             " with the verdict of history on every edge, and the severity on the graph estimated from history "
-            "with its 95 % interval."
+            "(95 % CI)."
             if evidence
             else "."
         )
