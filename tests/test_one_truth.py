@@ -10,6 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from _cli import split_runner
 
@@ -233,7 +234,9 @@ def test_every_reported_conflict_carries_its_interval_and_path_evidence(surfaces
     for column in EVIDENCE_COLUMNS:
         assert column in text
     worst = max(doc["conflicts"], key=lambda c: c["severity"])
-    assert (
-        f"{worst['estimated_severity']:.3g} ({worst['severity_low']:.3g} to {worst['severity_high']:.3g})"
-        in text
-    )
+    # three significant digits, never 1.91e-05 (conflicts.explain._plain)
+    plain = [
+        np.format_float_positional(worst[k], precision=3, unique=False, fractional=False, trim="-")
+        for k in ("estimated_severity", "severity_low", "severity_high")
+    ]
+    assert f"{plain[0]} ({plain[1]} to {plain[2]})" in text
