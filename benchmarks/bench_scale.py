@@ -20,6 +20,14 @@ other tables as they are), so row counts grow exactly linearly and making them t
 
 Run: ``python -m benchmarks.bench_scale --sizes 1 --data /tmp/org3m --engines duckdb,pandas,spark``.
 
+App mode (issue 14, deliverable 6: the app opens a 50M-contact organisation within 5 s once the analysis is
+cached, reading aggregates only): ``--app DIR --cache CACHE_DIR`` opens the app (``apps/streamlit_app.py``) on
+``DIR`` in a fresh process with the Analysis disk cache ``CACHE_DIR`` (filled by an earlier
+``cx report DIR --engine duckdb`` with ``CX_CACHE_DIR=CACHE_DIR``) and visits every page once (AppTest, Streamlit's
+own script runner): per page wall and CPU s, the sections it had to compute (0 = all from the cache), the tables it
+read (in the engine or into pandas) and the engine queries it ran, and whether the page says how old the cached
+figures are. Run: ``python -m benchmarks.bench_scale --app /tmp/org50m --cache /tmp/org50m_cache``.
+
 Measured tables, with the conditions of each run: ``benchmarks/RESULTS_scale.md``.
 """
 
@@ -194,6 +202,117 @@ def _configs(work: Path, memory: str) -> Path:
     return target
 
 
+#: the app's pages in the order a leader meets them (the Overview is the default page)
+APP_PAGES = (
+    ("Overview", None),
+    ("Scorecard & drill-down", "views/scorecard.py"),
+    ("Incentive modeller", "views/incentives.py"),
+    ("Conflicts & SLAs", "views/conflicts.py"),
+    ("Staffing & service level", "views/staffing.py"),
+    ("Retention explorer", "views/retention.py"),
+    ("Data", "views/data.py"),
+)
+
+_APP_SCRIPT = r"""
+import json, re, sys, time, warnings
+warnings.simplefilter("ignore")
+root, pages = sys.argv[1], json.loads(sys.argv[2])
+sys.path.insert(0, root); sys.path.insert(0, root + "/apps")
+from collections import Counter
+from streamlit.testing.v1 import AppTest
+from cx_framework.analysis import core
+from cx_framework.engine.core import Engine
+
+# what a page touches besides the disk cache: sections computed, tables read (in the engine or into pandas),
+# engine queries run
+seen = {"computed": [], "tables": [], "queries": 0}
+compute, engine_table, load, execute = (core.Analysis._compute_section, core.Analysis._validate_in_engine,
+                                        core.LazyTables._load, Engine.execute)
+def _compute(self, name):
+    seen["computed"].append(name)
+    return compute(self, name)
+def _engine_table(self, name):
+    seen["tables"].append(name + " (engine)")
+    return engine_table(self, name)
+def _load(self, name):
+    if name not in self._frames and name in self.files:
+        seen["tables"].append(name + " (pandas)")
+    return load(self, name)
+def _execute(self, expr):
+    seen["queries"] += 1
+    return execute(self, expr)
+core.Analysis._compute_section, core.Analysis._validate_in_engine = _compute, _engine_table
+core.LazyTables._load, Engine.execute = _load, _execute
+
+# a Streamlit server scans the installed components once at start-up, before any session: not a page's cost
+from streamlit.components.v2.component_manager import BidiComponentManager
+manager = BidiComponentManager()
+manager.discover_and_register_components(start_file_watching=False)
+at = AppTest.from_file(f"{root}/apps/streamlit_app.py", default_timeout=900)
+at._bidi_component_manager = manager
+out = []
+for label, path in pages:
+    for key in seen:
+        seen[key] = [] if key != "queries" else 0
+    if path:
+        at.switch_page(path)
+    t, c = time.perf_counter(), time.process_time()
+    at.run()
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    texts = []
+    for kind in ("markdown", "caption", "info", "warning", "metric", "error"):
+        for element in getattr(at, kind):
+            texts.append(str(getattr(element, "value", "")) + " " + str(getattr(element, "label", "")))
+    age = next((m.group(0) for t in texts for m in [re.search(r"computed [^()]* ago", t)] if m), "")
+    errors = [str(e.value)[:200] for e in at.exception]
+    out.append({"page": label, "wall": wall, "cpu": cpu, "computed": sorted(set(seen["computed"])),
+                "tables": sorted(Counter(seen["tables"])), "queries": seen["queries"], "age": age,
+                "errors": errors})
+print("BENCH" + json.dumps(out))
+"""
+
+
+def app_open(data: Path, cache: Path, *, configs: Path | None = None) -> list[dict[str, object]]:
+    """Open the app on ``data`` with the Analysis disk cache ``cache`` in a fresh process and visit every page
+    (:data:`APP_PAGES`): per page wall s, CPU s, sections computed, tables read, engine queries, cache age text."""
+    import json
+
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
+    env.update(PYTHONPATH=str(ROOT), CX_DATA_DIR=str(data), CX_CACHE_DIR=str(cache))
+    env["PYTHONPYCACHEPREFIX"] = str(cache.parent / "pycache")  # bytecode cached as for an installed package
+    env["CX_COMP_DB"] = str(cache.parent / "comp.duckdb")  # never the repository's scenario store
+    if configs is not None:
+        env["CX_CONFIG_DIR"] = str(configs)
+    proc = subprocess.run(
+        [sys.executable, "-c", _APP_SCRIPT, str(ROOT), json.dumps(APP_PAGES)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH")), None)
+    if line is None:
+        raise RuntimeError(f"app on {data} failed:\n{proc.stderr[-3000:]}")
+    pages: list[dict[str, object]] = json.loads(line[5:])
+    return pages
+
+
+def _app_table(data: Path, pages: list[dict[str, object]]) -> None:
+    print(f"\napp on {data} ({count_contacts(data) / 1e6:.1f}M contacts), Analysis from the disk cache:")
+    print("\n| page | wall s | CPU s | sections computed | tables read | engine queries | cache age shown |")
+    print("|---|---|---|---|---|---|---|")
+    for p in pages:
+        computed = ", ".join(p["computed"]) or "none"  # type: ignore[arg-type]
+        tables = ", ".join(p["tables"]) or "none"  # type: ignore[arg-type]
+        age = p["age"] or "no"
+        errors = f" (errors: {p['errors']})" if p["errors"] else ""
+        print(
+            f"| {p['page']}{errors} | {p['wall']:.2f} | {p['cpu']:.2f} | {computed} | {tables} | "
+            f"{p['queries']} | {age} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1", help="millions of contacts from the replicated sample")
@@ -207,7 +326,16 @@ def main() -> None:
     parser.add_argument("--duckdb-memory", default="2GB", help="DuckDB memory_limit")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--workdir", default=None)
+    parser.add_argument("--app", default="", help="app mode: data directory whose Analysis is cached")
+    parser.add_argument("--cache", default="", help="app mode: the Analysis disk cache (CX_CACHE_DIR)")
+    parser.add_argument("--configs", default="", help="app mode: configuration directory (default configs/)")
     args = parser.parse_args()
+    if args.app:
+        cache = Path(args.cache) if args.cache else Path(tempfile.mkdtemp(prefix="cx_bench_app_"))
+        configs = Path(args.configs) if args.configs else None
+        for _ in range(args.repeat):
+            _app_table(Path(args.app), app_open(Path(args.app), cache, configs=configs))
+        return
     engines = [e for e in args.engines.split(",") if e]
     workloads = [w for w in args.workloads.split(",") if w]
     work = Path(args.workdir or tempfile.mkdtemp(prefix="cx_bench_scale_"))

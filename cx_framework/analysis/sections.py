@@ -1175,19 +1175,14 @@ def _contact_pass(a: Analysis) -> Any:
 
 
 def _fit_engine_retention(a: Analysis, dose: str) -> Any:
-    """The retention logit on the engine's panel: grouped binomial on aggregates, customer-clustered errors."""
+    """The retention model on the engine's panel, exact on aggregates with customer-clustered errors: the logit as
+    a grouped binomial, Cox on (tenure, design row) groups."""
     from cx_framework.retention.engine import fit_retention_engine
 
-    if a.assumptions.retention_model != "logit":
-        raise _Unavailable(
-            f"retention_model {a.assumptions.retention_model} needs the row-level panel; the {a.engine_kind} "
-            "engine fits the logit (set retention_model: logit in assumptions.yaml, or use --engine pandas)",
-            section="retention",
-        )
     return fit_retention_engine(
         a.engine,
         _engine_panel(a),
-        model="logit",
+        model=a.assumptions.retention_model,
         dose=dose,  # type: ignore[arg-type]
         lag=a.assumptions.retention_lag,
         cluster="customer_key",  # one integer per customer: the same clusters as customer_id, faster to group

@@ -12,6 +12,14 @@ needs only aggregates of it:
    fitted p_g and design rows x_g (G small rows) go back into the engine, are joined to the sample rows by group,
    summed per customer and multiplied out there: only the K × K "meat" Σ_c s_c s_cᵀ comes back. With the same
    small-sample correction G/(G−1)·(N−1)/(N−K) this is the covariance statsmodels' ``cov_type="cluster"`` gives.
+
+The Cox model (``model="cox"``, Breslow ties, tenure in months as the time scale) is exact on aggregates too: a
+customer-month row (t, t+1] is at risk in one risk set only, its own tenure's, so the partial likelihood depends
+on the rows only through, per (tenure t, distinct design row x_g), the rows at risk n_g and the events d_g
+(:func:`cx_framework.retention.models._fit_cox_grouped`, Newton in numpy). A row's score residual is
+(x_g − x̄_t)(δ_i − D_t·exp(x_g b)/S0_t): the leverage x_g − x̄_t and the expected events D_t·exp(x_g b)/S0_t of the
+G groups go back to the engine and the customer sums are formed as for the logit; the covariance is statsmodels'
+``PHReg.fit(groups=...)`` sandwich H⁻¹ (Σ_c s_c s_cᵀ) H⁻¹, which applies no small-sample correction.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from cx_framework.errors import DataValidationError, InputValueError, ModelError
 if TYPE_CHECKING:
     import ibis.expr.types as ir
 
-    from cx_framework.retention.models import RetentionResult
+    from cx_framework.retention.models import RetentionResult, _Design
 
 __all__ = ["fit_retention_engine"]
 
@@ -41,23 +49,25 @@ def fit_retention_engine(
     *,
     exposure: str = "service_level",
     controls: Sequence[str] = ("segment", "tenure_months"),
-    model: Literal["logit"] = "logit",
+    model: Literal["logit", "cox"] = "logit",
     lag: int = 0,
     dose: Literal["linear", "spline", "binned"] = "linear",
     cluster: str | None = "customer_id",
     bins: Sequence[float] | None = None,
     knots: int = 4,
 ) -> RetentionResult:
-    """:func:`cx_framework.retention.fit_retention` (logit) on a panel that stays in the engine.
+    """:func:`cx_framework.retention.fit_retention` on a panel that stays in the engine.
 
-    Same parameters and result as ``fit_retention(panel)`` with ``grouped=True``; only the groups
-    (distinct design rows) and the K × K cluster meat reach pandas. ``model="cox"`` needs row-level data: use
-    the pandas engine for it.
+    Same parameters and result as ``fit_retention(panel)`` (the logit with ``grouped=True``; the Cox model with
+    tenure as its time scale, so ``tenure_months`` leaves the controls); only the groups (distinct design rows,
+    per tenure for Cox) and the K × K cluster meat reach pandas. For Cox the result's sample rows are those
+    groups (``method="grouped"``, ``n_groups`` = (tenure, design row) groups); every estimate and figure is the
+    row-level fit's.
 
     Raises
     ------
     InputValueError
-        ``model`` other than ``"logit"``, negative ``lag``, bad ``dose``/``bins``/``knots``.
+        ``model`` other than ``"logit"`` or ``"cox"``, negative ``lag``, bad ``dose``/``bins``/``knots``.
     ModelError
         As for ``fit_retention`` (no events, no variation, singular design, separation).
     """
@@ -73,11 +83,8 @@ def fit_retention_engine(
         _separation_message,
     )
 
-    if model != "logit":
-        raise InputValueError(
-            f"the engine fits model='logit' only; model={model!r} needs row-level data (use engine 'pandas').",
-            argument="model",
-        )
+    if model not in ("logit", "cox"):
+        raise InputValueError(f"argument 'model' must be 'logit' or 'cox'; got {model!r}.", argument="model")
     if dose not in ("linear", "spline", "binned"):
         raise InputValueError(
             f"argument 'dose' must be 'linear', 'spline' or 'binned'; got {dose!r}.", argument="dose"
@@ -87,7 +94,12 @@ def fit_retention_engine(
             f"argument 'lag' must be an integer >= 0 (months); got {lag!r}.", argument="lag"
         )
     controls = tuple(controls)
-    needed = ["customer_id", "period", "churned", exposure, *controls] + ([cluster] if cluster else [])
+    if model == "cox":  # tenure is the time scale
+        controls = tuple(c for c in controls if c != "tenure_months")
+    time_scale = ["tenure_months"] if model == "cox" else []
+    needed = ["customer_id", "period", "churned", exposure, *controls, *time_scale] + (
+        [cluster] if cluster else []
+    )
     missing = [col for col in dict.fromkeys(needed) if col not in panel.columns]
     if missing:
         raise DataValidationError(
@@ -106,9 +118,11 @@ def fit_retention_engine(
     for col in controls:
         keep = keep & t[col].notnull()
     # only the columns the fit reads are materialised (the text ids and the other panel columns are not)
-    used = list(dict.fromkeys(["__x", *controls, "churned", "period", *([cluster] if cluster else [])]))
+    used = list(
+        dict.fromkeys(["__x", *controls, *time_scale, "churned", "period", *([cluster] if cluster else [])])
+    )
     sample = engine.cache(t.filter(keep).select(*used))
-    keys = ["__x", *controls]
+    keys = ["__x", *controls, *time_scale]
     numeric = [
         col for col in controls if sample[col].type().is_numeric() and not sample[col].type().is_boolean()
     ]
@@ -147,7 +161,7 @@ def fit_retention_engine(
     design = _make_design(
         exposure,
         dose,
-        True,
+        model == "logit",
         xs,
         knots,
         DEFAULT_BINS if bins is None else bins,
@@ -161,6 +175,24 @@ def fit_retention_engine(
         raise ModelError(
             f"clustered standard errors need at least 2 values of '{cluster}' in the sample; found {n_clusters}. "
             "Pass cluster=None for model-based standard errors."
+        )
+    if model == "cox":
+        return _finish_cox(
+            engine,
+            sample,
+            groups,
+            keys,
+            design,
+            names,
+            xg,
+            trials,
+            successes,
+            xs,
+            cluster,
+            n_clusters,
+            controls,
+            int(lag),
+            int(totals["n_periods"]),
         )
     with warnings.catch_warnings():
         warnings.simplefilter("error", PerfectSeparationWarning)
@@ -200,6 +232,71 @@ def fit_retention_engine(
         xs,
         None,
         int(totals["n_periods"]),
+    )
+
+
+def _finish_cox(
+    engine: Engine,
+    sample: ir.Table,
+    groups: pd.DataFrame,
+    keys: list[str],
+    design: _Design,
+    names: list[str],
+    xg: np.ndarray,
+    trials: np.ndarray,
+    events: np.ndarray,
+    xs: np.ndarray,
+    cluster: str | None,
+    n_clusters: int,
+    controls: tuple[str, ...],
+    lag: int,
+    n_periods: int,
+) -> RetentionResult:
+    """The Cox fit on the (tenure, design row) groups and its customer-clustered sandwich (module docstring)."""
+    from cx_framework.retention.models import _check_design, _finish, _fit_cox_grouped
+
+    tenure = groups["tenure_months"].to_numpy(dtype=np.int64)
+    _check_design(np.column_stack([np.ones(len(xg)), xg]), ["Intercept", *names], trials)
+    try:
+        fit = _fit_cox_grouped(tenure, xg, trials, events, names)
+    except np.linalg.LinAlgError as exc:
+        raise ModelError(
+            f"the design is singular ({exc}); a control may be constant or duplicate another column "
+            f"({names}). Drop that control."
+        ) from exc
+    bread = fit.neg_hessian_inv
+    if cluster:
+        # only groups of tenures with an event have a non-zero score residual: the others stay out of the join
+        live = fit.expected > 0
+        meat = _cluster_meat(
+            engine,
+            sample,
+            groups.loc[live, keys].reset_index(drop=True),
+            fit.leverage[live],
+            fit.expected[live],
+            cluster,
+        )
+        cov = bread @ meat @ bread
+    else:
+        cov = bread
+    return _finish(
+        "cox",
+        design,
+        pd.Series(fit.params, index=names),
+        pd.DataFrame(cov, index=names, columns=names),
+        "cluster" if cluster else "nonrobust",
+        int(trials.sum()),
+        int(events.sum()),
+        n_clusters if cluster else int(trials.sum()),
+        xg.shape[0],
+        "grouped",
+        controls,
+        lag,
+        xg,
+        trials,
+        xs,
+        fit.log_base_hazard,
+        n_periods,
     )
 
 

@@ -962,13 +962,21 @@ def _fit_cox(
     # entry <= s (not entry < s), so with entry = t a survivor's *next* row (entry t+1) would also sit in the
     # risk set of the events at t+1 and every risk set would be too large. Only the order of times enters the
     # partial likelihood, so entering at t + 1/2 gives exactly the (t, t+1] risk sets.
-    fit = PHReg(entry + 1.0, xr, status=y, entry=entry + 0.5, ties="breslow").fit(groups=clusters)
+    # Rows of a tenure without any churn sit in no risk set of an event: they add nothing to the partial
+    # likelihood, its score or the Breslow hazard (their score residual (x - x̄)(δ - 0) is 0). statsmodels'
+    # score residuals mishandle them (NaN after the last event time, so the clustered covariance is NaN; kept in
+    # the risk sets of all earlier events inside a gap), so they are left out of the PHReg call only — they stay
+    # in the sample the marginal effect and dose response average over (with a zero hazard).
+    t = entry.astype(np.int64)
+    live = np.bincount(t, weights=y)[t] > 0
+    fit = PHReg(entry[live] + 1.0, xr[live], status=y[live], entry=entry[live] + 0.5, ties="breslow").fit(
+        groups=None if clusters is None else clusters[live]
+    )
     beta = np.asarray(fit.params)
     if not np.all(np.isfinite(beta)) or np.any(np.abs(beta) > 50):
         raise ModelError(_separation_message(names))
     cov = np.asarray(fit.cov_params())
     # Breslow one-month baseline hazard for the interval (t, t+1]: events / sum of exp(x b) over rows at risk
-    t = entry.astype(np.int64)
     risk = np.bincount(t, weights=np.exp(xr @ beta))
     base = np.bincount(t, weights=y, minlength=risk.size) / np.where(risk > 0, risk, 1.0)
     with np.errstate(divide="ignore"):
@@ -993,6 +1001,88 @@ def _fit_cox(
         x,
         log_base,
         n_periods,
+    )
+
+
+@dataclass(frozen=True)
+class _GroupedCox:
+    """The Breslow Cox fit on (tenure, design row) groups (:func:`_fit_cox_grouped`)."""
+
+    params: np.ndarray
+    neg_hessian_inv: np.ndarray  # model covariance, the sandwich's bread
+    leverage: np.ndarray  # per group: x_g - x̄_t (zero in tenures without events)
+    expected: np.ndarray  # per group: D_t · exp(x_g b) / S0_t, a row's share of the tenure's events
+    log_base_hazard: np.ndarray  # per group: log of the Breslow one-month baseline hazard of its tenure
+
+
+def _fit_cox_grouped(
+    tenure: np.ndarray, xg: np.ndarray, trials: np.ndarray, events: np.ndarray, names: list[str]
+) -> _GroupedCox:
+    """Breslow Cox partial likelihood on aggregates: per (tenure t, distinct design row x_g) the rows at risk
+    n_g and the events d_g.
+
+    Each customer-month row (t, t+1] is at risk in exactly one risk set, its own tenure's, so
+
+        l(b) = sum_t [ sum_{g in t} d_g x_g b  -  D_t log S0_t(b) ],   S0_t = sum_{g in t} n_g exp(x_g b)
+
+    depends on the rows only through (t, x_g, n_g, d_g): Newton's method on it gives the estimates of statsmodels'
+    ``PHReg(ties="breslow")`` on the rows. A row's score residual (Lin & Wei 1989, statsmodels'
+    ``score_residuals``) is U_i = (x_g - x̄_t)(δ_i - D_t exp(x_g b) / S0_t) = leverage_g · (δ_i - expected_g), so the
+    customer-clustered meat needs only these two per-group quantities joined back to the rows.
+
+    Raises ModelError on (quasi-)separation; numpy.linalg.LinAlgError on a singular information matrix.
+    """
+    tenure = np.asarray(tenure, dtype=np.int64)
+    n_times = int(tenure.max()) + 1
+    big_d = np.bincount(tenure, weights=events, minlength=n_times)
+    d_row = big_d[tenure]
+    k = xg.shape[1]
+    score_const = events @ xg
+
+    def evaluate(beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        eta = xg @ beta
+        # shift by each tenure's largest linear predictor: S0_t is a sum of exponentials
+        shift = pd.Series(eta).groupby(tenure).max().reindex(range(n_times), fill_value=0.0).to_numpy()
+        e = trials * np.exp(eta - shift[tenure])
+        s0 = np.bincount(tenure, weights=e, minlength=n_times)
+        s0_safe = np.where(s0 > 0, s0, 1.0)
+        s1 = np.column_stack([np.bincount(tenure, weights=e * xg[:, j], minlength=n_times) for j in range(k)])
+        xbar = s1 / s0_safe[:, None]
+        live = big_d > 0
+        loglike = float(score_const @ beta - big_d[live] @ (shift[live] + np.log(s0_safe[live])))
+        grad = score_const - big_d @ xbar
+        w = d_row * e / s0_safe[tenure]  # D_t exp(x_g b) n_g / S0_t
+        hess = -(xg * w[:, None]).T @ xg + (xbar * big_d[:, None]).T @ xbar
+        return loglike, grad, hess, xbar, w
+
+    beta = np.zeros(k)
+    loglike, grad, hess, _, _ = evaluate(beta)
+    for _ in range(100):
+        step = np.linalg.solve(hess, grad)
+        for _halving in range(30):  # Newton steps on a concave function; halve only if one overshoots
+            candidate = beta - step
+            new_loglike, new_grad, new_hess, _, _ = evaluate(candidate)
+            if np.isfinite(new_loglike) and new_loglike >= loglike - 1e-12 * abs(loglike):
+                break
+            step = step / 2
+        beta, loglike, grad, hess = candidate, new_loglike, new_grad, new_hess
+        if np.max(np.abs(step)) < 1e-13 * (1.0 + np.max(np.abs(beta))):
+            break
+    if not np.all(np.isfinite(beta)) or np.any(np.abs(beta) > 50):
+        raise ModelError(_separation_message(names))
+    _, _, hess, xbar, w = evaluate(beta)
+    live_row = d_row > 0
+    # w = D_t n_g exp(x_g b) / S0_t, so a single row's expected events are w / n_g; the baseline hazard
+    # D_t / S0_t = (w / n_g) / exp(x_g b), taken in logs (exp(x_g b) may overflow where exp(x_g b - shift) does not)
+    expected = w / trials
+    with np.errstate(divide="ignore"):
+        log_base = np.where(live_row, np.log(np.where(live_row, expected, 1.0)) - xg @ beta, np.log(1e-300))
+    return _GroupedCox(
+        params=beta,
+        neg_hessian_inv=np.linalg.inv(-hess),
+        leverage=np.where(live_row[:, None], xg - xbar[tenure], 0.0),
+        expected=expected,
+        log_base_hazard=np.maximum(log_base, np.log(1e-300)),
     )
 
 
