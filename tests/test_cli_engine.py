@@ -87,8 +87,8 @@ def test_engine_defaults_to_engine_yaml(monkeypatch, tmp_path):
     assert seen == ["pandas", "duckdb"]
 
 
-def _figures(command: str, engine: str) -> dict[str, float]:
-    result = runner.invoke(app, [command, SAMPLE, "--json", "--no-cache", "--engine", engine])
+def _figures(command: str, engine: str, *extra: str) -> dict[str, float]:
+    result = runner.invoke(app, [command, SAMPLE, "--json", "--no-cache", "--engine", engine, *extra])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["figures"], doc
@@ -108,6 +108,20 @@ def _same(a: object, b: object) -> bool:
 def test_pandas_and_duckdb_give_the_same_json_figures(command):
     on_pandas, on_duckdb = _figures(command, "pandas"), _figures(command, "duckdb")
     assert set(on_pandas) == set(on_duckdb)
+    differ = {k: (on_pandas[k], on_duckdb[k]) for k in on_pandas if not _same(on_pandas[k], on_duckdb[k])}
+    assert not differ
+
+
+def test_cox_retention_gives_the_same_json_figures_on_pandas_and_duckdb():
+    """retention_model cox: statsmodels PHReg on every customer-month (pandas) and the grouped Breslow fit on the
+    engine's aggregates (DuckDB) print the same figures — the churn effect, the optimum and its value."""
+    on_pandas = _figures("retention", "pandas", "--model", "cox")
+    on_duckdb = _figures("retention", "duckdb", "--model", "cox")
+    assert set(on_pandas) == set(on_duckdb) and "retention.churn_change_per_point" in on_pandas
+    assert (
+        on_pandas["retention.churn_change_per_point"]
+        != _figures("retention", "duckdb")["retention.churn_change_per_point"]
+    )
     differ = {k: (on_pandas[k], on_duckdb[k]) for k in on_pandas if not _same(on_pandas[k], on_duckdb[k])}
     assert not differ
 
