@@ -407,28 +407,37 @@ def _payout_grids(src: Source, viewer_key: Any = None) -> dict[Any, Any]:
 
 def compare_live(src: Source, current: Any, edited: Any) -> Any:
     """``compare_schemes`` of the current scheme (id ``current``) and the edited one (id ``edited``), reusing the
-    cached payout grids: the HR modeller's per-edit fast path (not cached itself — every edit is new)."""
+    cached payout grids: the HR modeller's per-edit fast path (not cached itself — every edit is new).
+
+    Only the two pay tables are read (cut to the signed-in viewer); the clawbacks' credited sales and churn dates
+    come from :func:`cx_framework.analysis.sections.payout_inputs`, as for the payouts section, ``cx payouts`` and
+    the report — on DuckDB/Spark the sale contacts are picked in the engine, so no raw contacts reach pandas."""
+    from cx_framework.analysis.sections import payout_inputs
     from cx_framework.incentives import compare_schemes
 
-    t = tables(src)  # cut to what the signed-in viewer may read (access.restrict_tables)
+    t = _pay_tables(src, _viewer_key())
+    schemes = [current.model_copy(update={"id": "current"}), edited.model_copy(update={"id": "edited"})]
+    inputs, _notes = payout_inputs(analysis(src), schemes)  # {} when no scheme has a clawback
     return compare_schemes(
         t["employee_metrics"],
         t["employees"],
-        [current.model_copy(update={"id": "current"}), edited.model_copy(update={"id": "edited"})],
+        schemes,
         config=config(),
         validate=False,  # validated once when loaded
         cache=_payout_grids(src, _viewer_key()),
-        sales=credited_sales(src),  # customer clawbacks (comp)
-        customers=t.get("customers") if credited_sales(src) is not None else None,
+        **inputs,
     )
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def credited_sales(src: Source) -> pd.DataFrame | None:
-    """Credited sales for customer clawbacks: a ``sales`` table when given, else derived from the contacts."""
-    from cx_framework.incentives import credited_sales as _credited
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _pay_tables(src: Source, viewer_key: tuple[str, tuple[str, ...]] | None) -> dict[str, pd.DataFrame]:
+    """``employee_metrics`` and ``employees`` as the viewer may read them (``access.restrict_tables`` on these two
+    only: restricting the whole mapping would read every table of a large data directory)."""
+    from cx_framework.access import Viewer, restrict_tables
 
-    return _credited(_tables(src))
+    pay = {name: _tables(src)[name] for name in ("employee_metrics", "employees")}
+    viewer = None if viewer_key is None else Viewer(user="", role=viewer_key[0], teams=viewer_key[1])
+    return restrict_tables(pay, viewer)
 
 
 @st.cache_data(max_entries=16)
