@@ -161,3 +161,47 @@ def test_bad_top_is_rejected(data_dir):
     result = runner.invoke(app, ["actions", str(data_dir), "--top", "0"])
     assert result.exit_code == 2
     assert "--top" in result.output
+
+
+def test_report_for_app_caches_the_sections_only_the_app_reads(data_dir, tmp_path, monkeypatch):
+    """``cx report --for-app`` leaves every section an app page reads in the disk cache: a new Analysis on the same
+    data and cache (what the app opens) computes none of them; without the flag they are computed on first use."""
+    import contextlib
+
+    from cx_framework.analysis import SECTIONS, Analysis, core
+    from cx_framework.cli.report_commands import _app_only_sections
+    from cx_framework.config import load_config
+    from cx_framework.errors import CxError
+
+    app_only = _app_only_sections()
+    assert {"queue_model_fit", "sla_chain_views", "retention_by_period"} <= set(app_only)
+    assert set(app_only) < set(SECTIONS)
+
+    def computed_on_open(cache):
+        seen = []
+        compute = core.Analysis._compute_section
+
+        def recording(self, name):
+            seen.append(name)
+            return compute(self, name)
+
+        with monkeypatch.context() as m:
+            m.setattr(core.Analysis, "_compute_section", recording)
+            a = Analysis.from_data_dir(data_dir, load_config("configs"), cache_dir=cache, engine="pandas")
+            for name in app_only:
+                with contextlib.suppress(CxError):  # a section that cannot run here: the page's message
+                    a.result(name)
+        return seen
+
+    for flag, cache in (([], tmp_path / "plain"), (["--for-app"], tmp_path / "warm")):
+        monkeypatch.setenv("CX_CACHE_DIR", str(cache))
+        out = tmp_path / f"report{len(flag)}.html"
+        result = runner.invoke(
+            app, ["report", str(data_dir), "--engine", "pandas", "--out", str(out), "--quiet", *flag]
+        )
+        assert result.exit_code == 0, result.output
+        seen = computed_on_open(cache)
+        if flag:
+            assert not [n for n in seen if n in app_only], seen
+        else:
+            assert set(app_only) & set(seen)

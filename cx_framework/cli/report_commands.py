@@ -44,6 +44,15 @@ _SECTION_NAMES = (
 _REPORT_STEPS = 10
 
 
+def _app_only_sections() -> list[str]:
+    """The Analysis sections the report does not show but app pages read (``--for-app`` caches them too)."""
+    import cx_framework.analysis.sections  # noqa: F401 - registers the sections
+    from cx_framework.analysis import SECTIONS
+    from cx_framework.analysis.core import headline_sections
+
+    return [name for name in SECTIONS if name not in headline_sections()]
+
+
 def _plan(analysis: Any, step: Step, top: int) -> Any:
     """The Analysis' action plan (each section computed once, reported as a progress step), first ``top``."""
     import dataclasses
@@ -229,6 +238,14 @@ def report_command(
     cache: CacheOption = True,
     quiet: Quiet = False,
     engine: ENGINE_OPTION = None,
+    for_app: Annotated[
+        bool,
+        typer.Option(
+            "--for-app",
+            help="Also compute into the cache the sections only the app's pages read (queueing-model fit, SLA-chain "
+            "views, monthly retention, graph comparison, intervals): every page then opens from the cache.",
+        ),
+    ] = False,
 ) -> None:
     """Write the leadership briefing: ranked actions and the evidence behind them, in one offline HTML file.
 
@@ -250,7 +267,9 @@ def report_command(
         _authorize(inputs.configs, viewer, "payout_export")  # refuse before the report's minutes of work
 
     silent = quiet_for(quiet, as_json)
-    with caveats(), progress(_ENGINE_STEPS + _REPORT_STEPS, "reading the data", enabled=not silent) as step:
+    app_only = _app_only_sections() if for_app else []
+    steps = _ENGINE_STEPS + _REPORT_STEPS + len(app_only)
+    with caveats(), progress(steps, "reading the data", enabled=not silent) as step:
         # the workbook's reader (HR, or a manager: their teams) reads the Analysis; without --xlsx the default
         # reader (not signed in when access control is on: aggregates of min_group_size employees or more)
         analysis = open_analysis(
@@ -278,6 +297,8 @@ def report_command(
                 workbook = build_payout_workbook(
                     comparison.payouts, xlsx, currency=plan.currency, viewer=viewer
                 )
+        # after the report: a section that cannot run here is named by the page that needs it
+        compute_sections(analysis, app_only, step)
     if as_json:
         extra: dict[str, Any] = {"report": str(path), "workbook": str(workbook) if workbook else None}
         emit_json(analysis, list(_SECTION_NAMES), extra)
