@@ -1246,8 +1246,13 @@ def _service_level_from_optimum(
     )
     rationale = (
         f"{budget_text[0].upper()}{budget_text[1:]}; the retention model puts the profit-maximising service level "
-        f"at {float(opt.optimum):.0%} (95% range {float(opt.optimum_lower):.0%}–{float(opt.optimum_upper):.0%}), "
-        f"{value_text}."
+        f"at {float(opt.optimum):.0%}"
+        + (
+            f" (95% range {float(opt.optimum_lower):.0%}–{float(opt.optimum_upper):.0%}), "
+            if f"{float(opt.optimum_lower):.0%}" != f"{float(opt.optimum_upper):.0%}"
+            else f" (95% range also {float(opt.optimum):.0%}), "
+        )
+        + f"{value_text}."
     )
     customer_part = float(best["retained_value"] - ref["retained_value"]) * factor
     staffing_part = -extra_cost
@@ -1261,8 +1266,12 @@ def _service_level_from_optimum(
         trade_off = (
             f"Below the {target:.0%} service-level target: customers wait longer and "
             f"{_money(-customer_part, cur)} a year of customer value is lost with the extra churn, for "
-            f"{_money(staffing_part, cur)} a year of staffing saved; {interval}. The optimum itself is uncertain "
-            f"({float(opt.optimum_lower):.0%}–{float(opt.optimum_upper):.0%})."
+            f"{_money(staffing_part, cur)} a year of staffing saved; {interval}."
+            + (
+                f" The optimum itself is uncertain ({float(opt.optimum_lower):.0%}–{float(opt.optimum_upper):.0%})."
+                if f"{float(opt.optimum_lower):.0%}" != f"{float(opt.optimum_upper):.0%}"
+                else ""
+            )
         )
     elif not up:
         trade_off = (
@@ -1320,6 +1329,7 @@ def _exception_actions(
     behaviour = results.get("behaviour") or {}
     any_sim = next(iter(behaviour.values()), None)
     catalogue = config.metrics.by_id
+    department_names = {d.id: d.name for d in config.organisation.departments}
     rows = []
     for r in exc.itertuples(index=False):
         metric = catalogue.get(str(r.metric))
@@ -1327,6 +1337,19 @@ def _exception_actions(
         lower_better = metric is not None and metric.direction == "lower_is_better"
         bound = float(r.expected_high if lower_better else r.expected_low)
         where = str(r.department) + (f"/{r.team}" if isinstance(r.team, str) and r.team else "")
+        # the title and sentence name the department (the evidence keeps the ids)
+        where_name = (
+            "the whole organisation"
+            if str(r.department) == "organisation"
+            else department_names.get(str(r.department), str(r.department))
+        ) + (f" / {r.team}" if isinstance(r.team, str) and r.team else "")
+        rule_text = (
+            "threshold breach"
+            if str(r.rule) == "threshold"
+            else f"Western Electric rule {str(r.rule)[2:]}"
+            if str(r.rule).startswith("WE")
+            else str(r.rule)
+        )
         at_risk = None
         if (
             str(r.metric) == "churn_rate"
@@ -1358,7 +1381,7 @@ def _exception_actions(
         else:
             expected = f"{r.description}; natural process limits {float(r.expected_low):.4g} to {float(r.expected_high):.4g}"
         rationale = (
-            f"{name} at {where} was {float(r.value):.4g} in {evidence['period']} ({expected}; severity "
+            f"{name} at {where_name} was {float(r.value):.4g} in {evidence['period']} ({expected}; severity "
             f"{int(r.severity)} of 3)"
             + (
                 f", putting {_money(at_risk, config.economics.currency)} a year of customer value at risk."
@@ -1368,7 +1391,7 @@ def _exception_actions(
         )
         rows.append(
             _row(
-                title=f"Investigate {name} at {where} ({r.rule})",
+                title=f"Investigate {name} at {where_name} ({rule_text})",
                 kind="investigate_exception",
                 owner=owner,
                 source=(

@@ -133,6 +133,10 @@ def test_value_parts_add_up_and_fix_costs_differ(plan, config):
     below = c[(c["kind"] == "service_level") & c["title"].str.contains("below the")]
     for r in below.itertuples(index=False):
         assert "95% interval" in r.trade_off or "no interval" in r.trade_off
+        # a range that rounds to one level is not called uncertain ("uncertain (68%–68%)" read as a contradiction)
+        lo, hi = f"{r.evidence['optimum_lower']:.0%}", f"{r.evidence['optimum_upper']:.0%}"
+        assert (f"({lo}–{hi})" in r.trade_off) == (lo != hi)
+        assert f"{lo}–{lo}" not in r.rationale + r.trade_off
 
 
 def test_incentive_value_equals_independent_behaviour_simulation(plan, sample_org, config):
@@ -216,6 +220,15 @@ def test_sla_and_exception_actions_cite_engine_numbers(plan, config):
         ]
         assert np.isclose(match["value"].to_numpy(dtype=float), ev["value"]).any()
         assert config.metrics.by_id[ev["metric"]].customer_centric
+        # the title and sentence name the place (never ``contact_centre``); the evidence keeps the ids
+        where = ev["where"].split("/")[0]
+        name = (
+            "the whole organisation"
+            if where == "organisation"
+            else config.organisation.department(where).name
+        )
+        assert f" at {name}" in r.title and f" at {name}" in r.rationale
+        assert f"at {where} " not in r.title + " " and f"({ev['rule']})" not in r.title
 
 
 # ------------------------------------------------------------------------------------------------ reuse, unavailable

@@ -232,3 +232,6 @@ def test_sample_organisation_ranking_and_waterfall(cfg):
     assert named.layout.title.text.startswith(cfg.schemes["siloed"].name + ": value per month vs today")
     retention_hover = named.data[0].hovertemplate[2]
     assert cfg.metrics.by_id["csat"].name in retention_hover and "csat:" not in retention_hover
+    # steps read as labels and the money axis has thousands separators (it showed "payout cost" and −8000)
+    assert list(named.data[0].x) == [str(s)[:1].upper() + str(s)[1:] for s in r.waterfall["step"]]
+    assert named.data[0].x[0][0].isupper() and named.layout.yaxis.tickformat == ",.0f"

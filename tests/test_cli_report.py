@@ -55,6 +55,25 @@ def rule_configs(tmp_path_factory):
     return root
 
 
+def test_cx_actions_in_an_80_column_terminal_keeps_the_titles_readable(data_dir, monkeypatch):
+    """At 80 columns the value parts are left to the sentences (they squeezed the title to a few letters a line);
+    at 120 they are columns."""
+    from cx_framework.cli._app import console
+
+    monkeypatch.setattr(console, "_width", 80)
+    narrow = runner.invoke(app, ["actions", str(data_dir), "--top", "3"])
+    assert narrow.exit_code == 0, narrow.output
+    rows = [line for line in narrow.output.splitlines() if line.startswith("│")]
+    assert rows and all(len(line) <= 80 for line in rows)
+    assert "payouts" not in narrow.output.split("\n1. ")[0]
+    assert "The value parts of each action are in its sentence above" in narrow.output
+    # the action column keeps whole phrases: its cells are at least 20 characters wide
+    assert min(len(line.split("│")[2]) for line in rows) >= 20
+    monkeypatch.setattr(console, "_width", 160)
+    wide = runner.invoke(app, ["actions", str(data_dir), "--top", "3"])
+    assert wide.exit_code == 0 and "payouts" in wide.output.split("\n1. ")[0]
+
+
 @pytest.mark.slow
 def test_cx_actions_prints_ranked_table_and_writes_safe_csv(data_dir, small_org, tmp_path, rule_configs):
     out = tmp_path / "actions.csv"

@@ -128,6 +128,18 @@ def test_staffing_calibration_equals_the_library(imported: Path):
     result = runner.invoke(app, ["model-fit", str(imported), "--json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout) == model_fit
+    # the chart reads the errors in percentage points like the page's table (it showed "20%" next to "pts")
+    from cx_framework.plots import model_fit_figure
+
+    fig = model_fit_figure(fit)
+    assert fig.layout.yaxis.ticksuffix == " pts" and not fig.layout.yaxis.tickformat
+    hours = fit.calibration[fit.calibration["hour"] != "all"]
+    first = (
+        hours[hours["model"] == hours["model"].iloc[0]]
+        .assign(h=lambda d: d["hour"].astype(int))
+        .sort_values("h")
+    )
+    assert list(fig.data[0].y) == pytest.approx((first["sl_mae"] * 100).tolist())
 
 
 def test_staffing_text_shows_calibration_and_says_estimated(sources: Path):

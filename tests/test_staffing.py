@@ -488,8 +488,11 @@ def test_required_vs_staffed_and_budget_figures():
     assert list(staffed.y) == [4 + 15, 9, 1]
     assert list(required.y)[0] == agents_needed(10, 300) + agents_needed(90, 300)
     gap = staffing_budget_gap(df.fillna({"aht_s": 300.0}), 2.0, horizon_weeks=1.0)
-    bars = budget_sl_by_day_figure(gap).data[0]
+    budget = budget_sl_by_day_figure(gap)
+    bars = budget.data[0]
     np.testing.assert_allclose(bars.y, gap.by_day()["service_level"])
+    # the target's label sits on the bars: on a white box, so it stays readable
+    assert budget.layout.annotations[-1].text.startswith("target ") and budget.layout.annotations[-1].bgcolor
 
 
 def test_cli_staffing_prints_volume_weighted_sl_and_budget(tmp_path):

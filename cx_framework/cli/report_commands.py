@@ -73,12 +73,16 @@ def _actions_table(plan: Any, title: str, config: Any = None) -> Table:
     names = {d.id: d.name for d in config.organisation.departments} if config is not None else {}
     table = Table(title=title, title_justify="left")
     table.add_column("#", justify="right")
-    table.add_column("action", overflow="fold", ratio=3)
-    table.add_column("owner", overflow="fold")
+    table.add_column("action", overflow="fold", ratio=3, min_width=22)
+    table.add_column("owner", overflow="fold", max_width=12)
     table.add_column(f"{cur}/year", justify="right", no_wrap=True)
-    table.add_column("low to high", justify="right")
+    table.add_column("low to high", justify="right", max_width=12)
+    # below 120 columns the four value parts squeezed the action's title to a letter a line: they are left to the
+    # sentences under the table (which state every part) and to --json / --csv
     parts = [
-        c for c in ("customer_value", "staffing_value", "payout_value", "other_value") if c in plan.actions
+        c
+        for c in ("customer_value", "staffing_value", "payout_value", "other_value")
+        if c in plan.actions and console.width >= 120
     ]
     headers = {
         "customer_value": "customers",
@@ -118,7 +122,10 @@ def _print_plan(plan: Any, title: str, config: Any = None) -> None:
             console.print(f"   [yellow]trade-off:[/] {lit(trade_off)}", highlight=False)
     console.print(
         "Value parts (per year, + = gain): customers = retained customer value; staffing = staffing or "
-        "contact-handling cost saved; payouts = bonus payout saved; other = one-off costs such as a fix.",
+        "contact-handling cost saved; payouts = bonus payout saved; other = one-off costs such as a fix."
+        if console.width >= 120
+        else "The value parts of each action are in its sentence above (a terminal of 120 columns or more shows "
+        "them as columns too).",
         style="dim",
     )
     _unavailable_lines(plan)

@@ -26,7 +26,7 @@ def model_fit_figure(fit: ModelFit) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=part["hour_of_day"],
-                y=part["sl_mae"],
+                y=part["sl_mae"] * 100.0,
                 mode="lines+markers",
                 name=f"{name}: mean absolute error",
                 line={"color": PALETTE[i]},
@@ -35,13 +35,14 @@ def model_fit_figure(fit: ModelFit) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=part["hour_of_day"],
-                y=part["sl_bias"],
+                y=part["sl_bias"] * 100.0,
                 mode="lines",
                 name=f"{name}: bias (predicted − observed)",
                 line={"color": PALETTE[i], "dash": "dot"},
             )
         )
     reference_line(fig, y=0.0, line={"color": "#888", "width": 1})
-    fig.update_yaxes(title="Service-level error (share, offered-weighted)", tickformat=".0%")
+    # an error of a service level is a difference of shares: percentage points, as in the page's table ("pts")
+    fig.update_yaxes(title="Service-level error (percentage points, offered-weighted)", ticksuffix=" pts")
     fig.update_xaxes(title="Hour of day", dtick=1)
     return apply_style(fig, title="How well each model predicts the observed service level, by hour")

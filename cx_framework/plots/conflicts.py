@@ -129,7 +129,9 @@ def conflict_heatmap(
         f" — {owner_names.get(scheme, scheme)}" if scheme else ""
     )
     fig = apply_style(fig, title=title or default, height=max(340, 40 * len(row_order) + 200))
-    fig.update_layout(margin_r=150)  # room for the colour bar's "helps the KPI" / "hurts the KPI" labels
+    # room for the colour bar's "helps the KPI" / "hurts the KPI" labels, left of the chart's vertical toolbar
+    # (at 150 px the toolbar sat on the top label)
+    fig.update_layout(margin_r=190)
     fig.add_annotation(
         # two short lines: one long line ran past the plot's right edge under the toolbar and the colour bar
         text="Numbers: total effect, % change of the KPI per 1 % rise of the metric.<br>Colour: red = the bonus "
@@ -177,7 +179,8 @@ def behaviour_waterfall(
     currency = result.assumptions.get("currency", "")
     fig = go.Figure(
         go.Waterfall(
-            x=wf["step"].tolist(),
+            # "payout cost" -> "Payout cost": the steps read as labels, not column names
+            x=[str(step)[:1].upper() + str(step)[1:] for step in wf["step"]],
             y=wf["value"].tolist(),
             measure=wf["measure"].tolist(),
             increasing={"marker": {"color": STATUS_COLOURS["green"]}},
@@ -186,7 +189,7 @@ def behaviour_waterfall(
             hovertemplate=[h + "<extra></extra>" for h in hover],
         )
     )
-    fig.update_yaxes(title=f"{currency} per month vs baseline")
+    fig.update_yaxes(title=f"{currency} per month vs baseline", tickformat=",.0f")  # -8,000, not −8000
     default = f"{scheme_name}: value per month vs today (customer KPI index {result.customer_kpi_index:+.2%})"
     return apply_style(fig, title=title or default)
 

@@ -192,6 +192,8 @@ def budget_sl_by_day_figure(gap: StaffingBudgetGap, *, title: str | None = None)
         annotation_text=f"target {gap.target:.0%} in {gap.answer_s:g} s",
         annotation_position="top left",
     )
+    # the label sits on the bars: a white box keeps it readable
+    fig.layout.annotations[-1].update(bgcolor="rgba(255,255,255,0.85)")
     fig.update_xaxes(title_text="Day", tickformat="%a %d %b")
     fig.update_yaxes(
         title_text=f"Service level (share answered within {gap.answer_s:g} s)",
