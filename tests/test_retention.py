@@ -600,6 +600,15 @@ def test_figures(sim_panel, config):
     net = next(t for t in value_fig.data if t.name == "net value")
     np.testing.assert_allclose(net.y, optimum.curve["net_value"])
     assert len(optimum.plot().data) == len(value_fig.data)
+    # the horizon in the axis title reads as months people say ("over 3 months", never "over 3.0 months")
+    import dataclasses
+
+    three = sl_value_curve_figure(dataclasses.replace(optimum, horizon_months=2.99))
+    assert "over 3 months" in three.layout.yaxis.title.text
+    assert (
+        "over 0.9 months"
+        in sl_value_curve_figure(dataclasses.replace(optimum, horizon_months=0.9)).layout.yaxis.title.text
+    )
     assert len(monthly.plot(kind="scatter", lag=1).data) == len(scatter.data)
 
 

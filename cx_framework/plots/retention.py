@@ -228,5 +228,7 @@ def sl_value_curve_figure(
         annotation_position="bottom right",
     )
     fig.update_xaxes(title="service-level target (%)")
-    fig.update_yaxes(title=f"{optimum.currency} over {optimum.horizon_months:.1f} months (vs lowest target)")
+    months = optimum.horizon_months
+    span = f"{round(months):.0f}" if abs(months - round(months)) < 0.05 else f"{months:.1f}"  # "3", not "3.0"
+    fig.update_yaxes(title=f"{optimum.currency} over {span} months (vs lowest target)")
     return apply_style(fig, title=title)
