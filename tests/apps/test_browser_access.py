@@ -127,20 +127,28 @@ def _open(driver, title: str, text: str) -> None:
 
 
 def _download(driver, label_start: str) -> str:
+    """Click the download button and return the file's text. On a busy machine a click can land while the page
+    is still rerunning and start nothing (the button is redrawn): the button is found again and clicked again,
+    up to three times, before the download counts as missing."""
     before = set(driver.downloads.iterdir())
-    buttons = [
-        b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith(label_start)
-    ]
-    assert buttons, f"no download button {label_start!r}"
-    driver.execute_script("arguments[0].scrollIntoView();", buttons[0])
-    buttons[0].click()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        new = [p for p in set(driver.downloads.iterdir()) - before if not p.name.endswith(".crdownload")]
-        if new:
-            return new[0].read_text()
-        time.sleep(0.5)
-    raise AssertionError(f"download {label_start!r} did not arrive")
+    for _attempt in range(3):
+        buttons = WebDriverWait(driver, 60, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: [
+                b for b in d.find_elements(By.TAG_NAME, "button") if b.text.strip().startswith(label_start)
+            ]
+        )
+        try:
+            driver.execute_script("arguments[0].scrollIntoView();", buttons[0])
+            buttons[0].click()
+        except StaleElementReferenceException:
+            continue
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            new = [p for p in set(driver.downloads.iterdir()) - before if not p.name.endswith(".crdownload")]
+            if new:
+                return new[0].read_text()
+            time.sleep(0.5)
+    raise AssertionError(f"download {label_start!r} did not arrive (three clicks)")
 
 
 def test_visitor_sees_only_sign_in_and_wrong_password_is_refused(secured_url, browser):
