@@ -412,12 +412,11 @@ def compare_live(src: Source, current: Any, edited: Any) -> Any:
     Only the two pay tables are read (cut to the signed-in viewer); the clawbacks' credited sales and churn dates
     come from :func:`cx_framework.analysis.sections.payout_inputs`, as for the payouts section, ``cx payouts`` and
     the report — on DuckDB/Spark the sale contacts are picked in the engine, so no raw contacts reach pandas."""
-    from cx_framework.analysis.sections import payout_inputs
     from cx_framework.incentives import compare_schemes
 
     t = _pay_tables(src, _viewer_key())
     schemes = [current.model_copy(update={"id": "current"}), edited.model_copy(update={"id": "edited"})]
-    inputs, _notes = payout_inputs(analysis(src), schemes)  # {} when no scheme has a clawback
+    inputs = _clawback_inputs(src, _clawback_key(schemes), schemes)  # {} when no scheme has a clawback
     return compare_schemes(
         t["employee_metrics"],
         t["employees"],
@@ -427,6 +426,23 @@ def compare_live(src: Source, current: Any, edited: Any) -> Any:
         cache=_payout_grids(src, _viewer_key()),
         **inputs,
     )
+
+
+def _clawback_key(schemes: list[Any]) -> int:
+    """What the clawback inputs depend on: -1 without a clawback, else the longest clawback window (days)."""
+    from cx_framework.analysis.sections import _clawed, _longest_window
+
+    clawed = _clawed(schemes)
+    return _longest_window(clawed) if clawed else -1
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _clawback_inputs(src: Source, key: int, _schemes: list[Any]) -> dict[str, Any]:
+    """``sections.payout_inputs`` once per data source and clawback window (``key``, :func:`_clawback_key`), not
+    once per edit: the sales and churn dates do not change while HR edits weights or curves."""
+    from cx_framework.analysis.sections import payout_inputs
+
+    return payout_inputs(analysis(src), _schemes)[0]
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
